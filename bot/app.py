@@ -1,0 +1,134 @@
+"""Composition root: build the runtime from settings and run every configured adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.http import PlatformAdapter, make_web_app, serve
+from handlers.core.clock import Clock, SystemClock
+from handlers.core.content import ContentStore
+from handlers.core.engine import Core
+from handlers.core.jobs import JOBS
+from handlers.core.outbox import OutboxWorker
+from handlers.core.ports import Messenger
+from handlers.registry import load_handlers
+from storage.db import make_engine, make_sessionmaker
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a running bot holds; adapters get the core and add their messengers."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    content: ContentStore
+    core: Core
+    clock: Clock
+    messengers: dict[str, Messenger] = field(default_factory=dict)
+    scheduler: AsyncIOScheduler | None = None
+    outbox: OutboxWorker | None = None
+    adapters: list[PlatformAdapter] = field(default_factory=list)
+
+    async def tick(self) -> int:
+        """One pass of due work: every registered job, then the outbox."""
+        done = 0
+        for name, fn in JOBS.items():
+            try:
+                done += await fn(self.core, self.messengers)
+            except Exception:
+                log.exception("job %s failed; it will run again at the next tick", name)
+        if self.outbox is None:
+            self.outbox = OutboxWorker(self.sessionmaker, self.messengers)
+        if self.messengers:
+            try:
+                done += await self.outbox.tick()
+            except Exception:
+                log.exception("outbox tick failed; it will run again at the next tick")
+        return done
+
+    def start_scheduler(self) -> None:
+        """Tick every PEERBOT_TICK_SECONDS; missed ticks coalesce, none run in parallel."""
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.settings.tick_seconds,
+            id="peerbot-tick",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        await self.engine.dispose()
+
+
+async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: Any) -> Runtime:
+    """Connect the store, load content and handlers, and make the core."""
+    load_handlers()
+    engine = make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    async with UnitOfWork(sessionmaker) as uow:
+        secret = await uow.kv.secret()
+        await uow.commit()
+    content = ContentStore(settings.content_dir)
+    clock = clock or SystemClock()
+    core = Core(
+        sessionmaker,
+        content,
+        secret,
+        clock=clock,
+        default_locale=settings.default_locale,
+        **core_kwargs,
+    )
+    return Runtime(settings, engine, sessionmaker, content, core, clock)
+
+
+async def run(settings: Settings, console_user: str | None = None) -> None:
+    """Run every adapter whose credentials are set (one HTTP server for all); else the console."""
+    runtime = await build(settings)
+    try:
+        if not (settings.telegram_enabled or settings.slack_enabled):
+            from bot.console.adapter import run_console
+
+            runtime.start_scheduler()
+            await run_console(runtime, console_user or "you")
+            return
+        web_app = make_web_app(runtime)
+        if settings.telegram_enabled:
+            from bot.telegram.adapter import create_telegram
+
+            runtime.adapters.append(await create_telegram(runtime, web_app))
+        if settings.slack_enabled:
+            from bot.slack.adapter import create_slack
+
+            runtime.adapters.append(await create_slack(runtime, web_app))
+        web_runner = await serve(web_app, settings.http_host, settings.http_port)
+        for adapter in runtime.adapters:
+            await adapter.start()
+        runtime.start_scheduler()
+        log.info("peerbot running: %s", ", ".join(a.name for a in runtime.adapters))
+        try:
+            await asyncio.Event().wait()
+        finally:
+            for adapter in runtime.adapters:
+                await adapter.stop()
+            await web_runner.cleanup()
+    finally:
+        await runtime.close()

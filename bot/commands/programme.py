@@ -1,0 +1,90 @@
+"""`peerbot programme create|export`: replicate the programme from a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bot.cli import _with_runtime, arun, dump, fail, settings
+
+NAME = "programme"
+app = typer.Typer(
+    help="Stand up or export a programme described by a folder.", no_args_is_help=True
+)
+
+
+@app.command("create")
+def create(
+    folder: Path,
+    coordinator: list[str] = typer.Option([], "--coordinator", help="email of a coordinator"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Validate a programme folder, install it under content/programmes/ and create it."""
+    from handlers.programme_folder import check_folder, install, stand_up
+    from storage.models import Role
+    from storage.uow import UnitOfWork
+
+    s = settings()
+    spec, problems = check_folder(folder, s.content_dir)
+    if spec is None or problems:
+        for line in problems:
+            typer.echo(line, err=True)
+        fail(f"{folder}: {len(problems)} problem(s); nothing was created", 1)
+        return
+    install(folder, s.content_dir, spec.slug)
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            programme, created = await stand_up(uow, spec)
+            missing = []
+            for email in coordinator:
+                officer = await uow.officers.by_email(email)
+                if officer is None:
+                    missing.append(email)
+                    continue
+                await uow.officers.join(officer, programme.id, Role.COORDINATOR)
+            if missing:
+                return {"error": f"no officer with email {', '.join(missing)}"}
+            await uow.commit()
+            return {
+                "id": programme.id,
+                "slug": programme.slug,
+                "created": created,
+                "coordinators": coordinator,
+            }
+
+    result = arun(_with_runtime(s, go))
+    if "error" in result:
+        fail(result["error"] + "; nothing was created", 1)
+    if json_out:
+        dump(result)
+    else:
+        verb = "created" if result["created"] else "updated"
+        typer.echo(f"programme {result['slug']} {verb} (id {result['id']})")
+
+
+@app.command("export")
+def export_cmd(
+    slug: str,
+    out: Path = typer.Option(None, help="folder to write (default: ./<slug>)"),
+) -> None:
+    """Write a programme's folder back (no personal data) so another region can start from it."""
+    from handlers.programme_folder import export
+    from storage.uow import UnitOfWork
+
+    s = settings()
+
+    async def go(rt: Any) -> list[Path] | None:
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            programme = await uow.programmes.by_slug(slug)
+            if programme is None:
+                return None
+            return export(programme, s.content_dir, out or Path(slug))
+
+    files = arun(_with_runtime(s, go))
+    if files is None:
+        fail(f"no programme {slug!r}; see `peerbot programmes list`", 2)
+        return
+    typer.echo(f"wrote {len(files)} file(s) to {out or Path(slug)}")

@@ -1,0 +1,112 @@
+"""Load and validate `content/`: catalogues, taxonomy, FAQ; keep the last good copy."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from handlers.core.i18n import Translator, load_catalogues
+from handlers.core.taxonomy import Taxonomy
+from handlers.faq_content import ContentProblem
+
+if TYPE_CHECKING:
+    from handlers.faq_search import FaqIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Content:
+    """Everything curated that the handlers read: messages, codes, the FAQ index."""
+
+    root: Path
+    t: Translator
+    taxonomy: Taxonomy
+    faq: FaqIndex
+    problems: list[ContentProblem] = field(default_factory=list)
+
+
+def load_content(root: Path, programme: Path | None = None) -> Content:
+    """Load the content folder, with a programme folder's additions and overrides if given.
+
+    A programme folder (`content/programmes/<slug>/`) may hold `taxonomy.yaml` (extra codes),
+    `faq/*.yaml` (extra entries) and `messages/<locale>.yaml` (overridden messages).
+    Raises ValueError on a broken catalogue or taxonomy; FAQ problems are collected instead.
+    """
+    from handlers.faq_content import load_faq
+    from handlers.faq_search import FaqIndex
+
+    catalogues = load_catalogues(root / "messages")
+    if "en" not in catalogues:
+        raise ValueError(f"{root / 'messages'}: the English catalogue en.yaml is missing")
+    taxonomy = Taxonomy.load(root / "taxonomy.yaml")
+    if programme is not None:
+        if (programme / "messages").is_dir():
+            for locale, overrides in load_catalogues(programme / "messages").items():
+                unknown = sorted(set(overrides) - set(catalogues["en"]))
+                if unknown:
+                    raise ValueError(f"{programme}/messages/{locale}: unknown keys {unknown[:5]}")
+                catalogues.setdefault(locale, {}).update(overrides)
+        if (programme / "taxonomy.yaml").is_file():
+            taxonomy = taxonomy.merged(Taxonomy.load(programme / "taxonomy.yaml"))
+    extra = frozenset(c for group in taxonomy.labels.values() for c in group)
+    faq = load_faq(root / "faq", extra_codes=extra)
+    if programme is not None and (programme / "faq").is_dir():
+        more = load_faq(programme / "faq", extra_codes=extra)
+        known = {e.id for e in faq.entries}
+        faq.entries += [e for e in more.entries if e.id not in known]
+        faq.problems += more.problems
+        faq.problems += [
+            ContentProblem(str(programme / "faq"), 1, f"id {e.id} already exists in the base FAQ")
+            for e in more.entries
+            if e.id in known
+        ]
+        for canonical, variants in more.synonyms.items():
+            faq.synonyms.setdefault(canonical, []).extend(variants)
+    return Content(root, Translator(catalogues), taxonomy, FaqIndex.build(faq), list(faq.problems))
+
+
+class ContentStore:
+    """Holds the current content (and each programme's); a failed reload keeps the last good."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.current = load_content(root)
+        self.programmes: dict[str, Content] = {}
+        for folder in self.programme_folders():
+            try:
+                self.programmes[folder.name] = load_content(root, folder)
+            except (OSError, ValueError, yaml.YAMLError) as exc:
+                log.warning("programme content %s not loaded: %s", folder, exc)
+
+    def programme_folders(self) -> list[Path]:
+        """The `content/programmes/<slug>/` folders."""
+        base = self.root / "programmes"
+        return sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def for_programme(self, slug: str | None) -> Content:
+        """The content a programme's officers see (the base content when it has no folder)."""
+        return self.programmes.get(slug or "", self.current)
+
+    def reload(self) -> list[str]:
+        """Reload from disk; returns the problems found (empty when all is well)."""
+        try:
+            fresh = load_content(self.root)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            log.warning("content reload failed, keeping the last good content: %s", exc)
+            return [str(exc)]
+        for folder in self.programme_folders():
+            try:
+                self.programmes[folder.name] = load_content(self.root, folder)
+            except (OSError, ValueError, yaml.YAMLError) as exc:
+                log.warning("programme content %s kept as it was: %s", folder, exc)
+        problems = [f"{p.file}:{p.line}: {p.message}" for p in fresh.problems]
+        if len(fresh.faq) < len(self.current.faq) and problems:
+            log.warning("content problems; keeping the last good FAQ (%d)", len(self.current.faq))
+            fresh.faq = self.current.faq
+        self.current = fresh
+        return problems

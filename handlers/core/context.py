@@ -1,0 +1,95 @@
+"""The context a handler receives: who, where, the store, the content, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.core import choices as signed
+from handlers.core.clock import Clock
+from handlers.core.content import Content
+from handlers.core.events import Incoming
+from handlers.core.ports import Messenger
+from handlers.core.replies import Choice, Reply
+from storage.models import Conversation, Identity, Officer, Programme
+from storage.uow import UnitOfWork
+
+
+@dataclass
+class Ctx:
+    """Per-event context; handlers talk to the user and the store only through it."""
+
+    event: Incoming
+    messenger: Messenger
+    uow: UnitOfWork
+    content: Content
+    identity: Identity
+    officer: Officer | None
+    clock: Clock
+    secret: bytes
+    locale: str = "en"
+    programme: Programme | None = None
+    coordinates: frozenset[int] = frozenset()
+    sent: list[str] = field(default_factory=list)
+
+    def t(self, key: str, /, **values: Any) -> str:
+        """A message of the catalogue in the caller's language."""
+        return self.content.t(self.locale, key, **values)
+
+    @property
+    def is_coordinator(self) -> bool:
+        """Coordinates at least one programme (checked against the store on every event)."""
+        return self.officer is not None and bool(self.coordinates)
+
+    def sign(
+        self, choices: tuple[Choice, ...] | list[Choice], chat_id: str | None = None
+    ) -> tuple[Choice, ...]:
+        """Choices whose ids are signed for a chat (this one by default)."""
+        chat = chat_id or self.event.chat_id
+        return tuple(
+            Choice(signed.sign(self.secret, chat, c.id), c.label, c.selected) for c in choices
+        )
+
+    async def reply(
+        self,
+        key: str,
+        /,
+        *,
+        choices: tuple[Choice, ...] | list[Choice] = (),
+        multi: bool = False,
+        edit: bool = False,
+        **values: Any,
+    ) -> str | None:
+        """Render a catalogue message and send it where the event came from."""
+        return await self.send(self.t(key, **values), choices=choices, multi=multi, edit=edit)
+
+    async def send(
+        self,
+        text: str,
+        *,
+        choices: tuple[Choice, ...] | list[Choice] = (),
+        multi: bool = False,
+        edit: bool = False,
+    ) -> str | None:
+        """Send text (already rendered) to the event's chat and thread."""
+        reply = Reply(
+            text=text,
+            choices=self.sign(choices),
+            multi=multi,
+            thread_id=self.event.thread_id,
+            edit=edit,
+        )
+        self.sent.append(text)
+        if edit and self.event.message_id and self.messenger.capabilities.edit:
+            return await self.messenger.edit(self.event.chat_id, self.event.message_id, reply)
+        return await self.messenger.send(self.event.chat_id, reply)
+
+    async def state(self) -> Conversation | None:
+        """The open multi-step flow of this identity."""
+        return await self.uow.conversations.get(self.identity.id)
+
+    async def set_state(self, flow: str, step: str, data: dict[str, Any]) -> None:
+        await self.uow.conversations.set(self.identity.id, flow, step, data)
+
+    async def clear_state(self) -> None:
+        await self.uow.conversations.clear(self.identity.id)

@@ -1,0 +1,212 @@
+"""How pairs look to people: health, JSON for `peerbot pairs list`, `/pairs`, coordinator notes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
+
+from handlers.core.content import Content
+from handlers.core.context import Ctx
+from handlers.core.events import Incoming
+from handlers.core.outbox import queue_to_officer
+from handlers.core.replies import Choice
+from handlers.core.router import router
+from storage.models import CheckIn, Officer, Pair, PairStatus
+from storage.repositories.pairs import CheckInRepo, PairRepo
+from storage.uow import UnitOfWork
+
+ENDED = (PairStatus.CLOSED, PairStatus.DECLINED)
+LIVE = (PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE)
+UNANSWERED_INTRO = timedelta(days=7)
+"""An introduction nobody accepted or declined for this long makes the pair stalled."""
+
+
+def zone(officer: Officer) -> ZoneInfo:
+    """An officer's time zone (Brussels when the stored one is unknown)."""
+    try:
+        return ZoneInfo(officer.timezone or "Europe/Brussels")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Europe/Brussels")
+
+
+def local_time(when: datetime, officer: Officer, locale: str) -> str:
+    """A moment as the officer reads it: their time zone, their language."""
+    local = when.astimezone(zone(officer))
+    try:
+        return format_datetime(local, "EEE d MMM, HH:mm", locale=locale)
+    except (ValueError, TypeError):
+        return local.strftime("%a %d %b, %H:%M")
+
+
+def who(officer: Officer | None) -> str:
+    """'Name (Authority, CC)' of an officer, or '—'."""
+    if officer is None:
+        return "—"
+    authority = officer.authority
+    return f"{officer.name} ({authority.name}, {authority.country})" if authority else officer.name
+
+
+def partner_of(pair: Pair, officer_id: int) -> int | None:
+    """The other officer of a pair."""
+    return pair.mentor_id if pair.learner_id == officer_id else pair.learner_id
+
+
+def health(pair: Pair, latest: CheckIn | None, now: datetime) -> str:
+    """active | stalled | closed, as coordinators read a pair at a glance."""
+    if pair.status in ENDED:
+        return "closed"
+    if pair.flagged or (latest is not None and latest.answer == "stuck"):
+        return "stalled"
+    introduced = pair.introduced_at
+    if pair.status == PairStatus.INTRODUCED and introduced and now - introduced > UNANSWERED_INTRO:
+        return "stalled"
+    return "active"
+
+
+def person_json(officer: Officer | None) -> dict[str, Any]:
+    """{"email", "name", "authority"} of an officer (None values when gone)."""
+    if officer is None:
+        return {"email": None, "name": None, "authority": None}
+    authority = officer.authority
+    return {
+        "email": officer.email,
+        "name": officer.name,
+        "authority": authority.name if authority else None,
+    }
+
+
+def checkin_json(checkin: CheckIn | None) -> dict[str, Any] | None:
+    if checkin is None:
+        return None
+    return {
+        "period": checkin.period,
+        "due_at": checkin.due_at.isoformat(),
+        "answer": checkin.answer,
+        "answered_at": checkin.answered_at.isoformat() if checkin.answered_at else None,
+        "learned": checkin.outcome,
+    }
+
+
+async def pairs_json(
+    uow: UnitOfWork,
+    now: datetime,
+    programme_id: int | None = None,
+    statuses: Collection[PairStatus] | None = None,
+) -> list[dict[str, Any]]:
+    """Pairs as `peerbot pairs list --json` prints them."""
+    pairs = await uow.get(PairRepo).list(programme_id=programme_id, statuses=statuses)
+    ids = [p.id for p in pairs]
+    checkins = uow.get(CheckInRepo)
+    latest = await checkins.latest_by_pair(ids)
+    answered = await checkins.last_answered_by_pair(ids)
+    rows = []
+    for pair in pairs:
+        learner = await uow.officers.get(pair.learner_id) if pair.learner_id else None
+        mentor = await uow.officers.get(pair.mentor_id) if pair.mentor_id else None
+        rows.append(
+            {
+                "id": pair.id,
+                "round": pair.round_id,
+                "learner": person_json(learner),
+                "mentor": person_json(mentor),
+                "topic": pair.topic,
+                "status": pair.status.value,
+                "health": health(pair, latest.get(pair.id), now),
+                "flagged": pair.flagged,
+                "score": pair.score,
+                "reasons": list(pair.reasons),
+                "accepted": {
+                    "learner": pair.learner_accepted_at is not None,
+                    "mentor": pair.mentor_accepted_at is not None,
+                },
+                "last_checkin": checkin_json(latest.get(pair.id)),
+                "last_outcome": answered[pair.id].answer if pair.id in answered else None,
+                "next_checkin": (
+                    pair.next_checkin_at.isoformat()
+                    if pair.next_checkin_at and pair.status == PairStatus.ACTIVE
+                    else None
+                ),
+                "spaces": dict(pair.threads or {}),
+                "close_reason": pair.close_reason,
+            }
+        )
+    return rows
+
+
+async def notify_coordinators(
+    uow: UnitOfWork,
+    content: Content,
+    secret: bytes,
+    programme_id: int | None,
+    key: str,
+    *,
+    idempotency: str,
+    values: Mapping[str, Any],
+    ref_id: int | None = None,
+    choices: Sequence[Choice] = (),
+) -> int:
+    """Queue a note to a programme's coordinators (all coordinators when it has none)."""
+    coordinators = list(await uow.officers.coordinators(programme_id))
+    coordinators = coordinators or list(await uow.officers.coordinators())
+    sent = 0
+    for coordinator in coordinators:
+        sent += await queue_to_officer(
+            uow,
+            content,
+            secret,
+            coordinator,
+            key,
+            idempotency_key=f"{idempotency}:coord:{coordinator.id}",
+            values=values,
+            choices=choices,
+            purpose="pair",
+            ref_id=ref_id,
+        )
+    return sent
+
+
+def topic_label(content: Content, locale: str, topic: str) -> str:
+    return content.taxonomy.label("instruments", topic, locale)
+
+
+@router.command("pairs", member=True)
+async def show_pairs(event: Incoming, ctx: Ctx) -> None:
+    """The caller's pairs: partner, topic, status and next check-in in their own time."""
+    assert ctx.officer is not None
+    me = ctx.officer
+    pairs = [
+        p
+        for p in await ctx.uow.get(PairRepo).list(officer_id=me.id)
+        if p.status != PairStatus.PROPOSED
+    ]
+    if not pairs:
+        await ctx.reply("pairs.none")
+        return
+    lines, choices = [], []
+    for pair in pairs[-10:]:
+        other_id = partner_of(pair, me.id)
+        other = await ctx.uow.officers.get(other_id) if other_id else None
+        role = "learner" if pair.learner_id == me.id else "mentor"
+        nxt = (
+            local_time(pair.next_checkin_at, me, ctx.locale)
+            if pair.next_checkin_at and pair.status == PairStatus.ACTIVE
+            else "—"
+        )
+        lines.append(
+            ctx.t(
+                "pairs.line",
+                id=pair.id,
+                partner=who(other),
+                topic=topic_label(ctx.content, ctx.locale, pair.topic),
+                role=ctx.t(f"pairs.role_{role}"),
+                status=ctx.t(f"pairs.status_{pair.status.value}"),
+                next=nxt,
+            )
+        )
+        if pair.status in (PairStatus.INTRODUCED, PairStatus.ACTIVE) and other is not None:
+            choices.append(Choice(f"pmsg:{pair.id}", ctx.t("pairs.write_to", name=other.name)[:60]))
+    await ctx.reply("pairs.list", lines="\n\n".join(lines), choices=choices[:6])

@@ -1,0 +1,315 @@
+"""An officer's own data: show and edit the profile, language, export, forget, link accounts."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+
+from handlers import onboarding
+from handlers.core.context import Ctx
+from handlers.core.events import Incoming
+from handlers.core.replies import Choice
+from handlers.core.router import router
+from handlers.core.taxonomy import country_name, language_name
+from storage.models import (
+    Conversation,
+    FaqQuery,
+    GoodPractice,
+    Invite,
+    Officer,
+    Outbox,
+    Pair,
+    PairStatus,
+)
+
+LINK_TTL = timedelta(minutes=15)
+
+
+def profile_lines(ctx: Ctx, officer: Officer) -> dict[str, Any]:
+    """The profile as rendered values for the `profile.show` message."""
+    tax = ctx.content.taxonomy
+
+    def labels(group: str, codes: list[Any]) -> str:
+        return ", ".join(tax.label(group, str(c), ctx.locale) for c in codes) or "—"
+
+    authority = officer.authority
+    return {
+        "name": officer.name,
+        "authority": (
+            f"{authority.name} ({country_name(authority.country, ctx.locale)})"
+            if authority
+            else "—"
+        ),
+        "role": officer.job_title or "—",
+        "languages": ", ".join(language_name(str(c), ctx.locale) for c in officer.languages) or "—",
+        "timezone": officer.timezone,
+        "sectors": labels("sectors", officer.sectors),
+        "wants": labels("instruments", officer.wants),
+        "offers": labels("instruments", officer.offers),
+        "platforms": ", ".join(sorted({i.platform for i in officer.identities})) or "—",
+    }
+
+
+@router.command("profile", member=True)
+async def show_profile(event: Incoming, ctx: Ctx) -> None:
+    """Show the caller's profile with an edit choice."""
+    assert ctx.officer is not None
+    await ctx.reply(
+        "profile.show",
+        choices=[
+            Choice("profile:edit", ctx.t("profile.edit")),
+            Choice("profile:language", ctx.t("profile.language")),
+        ],
+        **profile_lines(ctx, ctx.officer),
+    )
+
+
+@router.choice("profile")
+async def press_profile(event: Incoming, ctx: Ctx) -> None:
+    """Edit the profile (the onboarding questions, consent kept) or change language."""
+    action = (event.choice or "").partition(":")[2]
+    if ctx.officer is None:
+        await ctx.reply("errors.join_first")
+        return
+    if action == "language":
+        await choose_language(event, ctx)
+        return
+    officer = ctx.officer
+    data: dict[str, Any] = {
+        "consent_at": (officer.consent_at or ctx.clock.now()).isoformat(),
+        "name": officer.name,
+        "languages": list(officer.languages),
+        "sectors": list(officer.sectors),
+        "wants": list(officer.wants),
+        "offers": list(officer.offers),
+        "timezone": officer.timezone,
+    }
+    await onboarding._go(ctx, data, onboarding.INDEX["name"])
+
+
+@router.command("language")
+async def choose_language(event: Incoming, ctx: Ctx) -> None:
+    """Switch the interface language (`/language fr` or a choice)."""
+    wanted = event.args.strip().lower() if event.choice is None else ""
+    if wanted:
+        await _set_language(ctx, wanted)
+        return
+    choices = [Choice(f"lang:{code}", language_name(code, code)) for code in ctx.content.t.locales]
+    await ctx.reply("language.choose", choices=choices)
+
+
+@router.choice("lang")
+async def press_language(event: Incoming, ctx: Ctx) -> None:
+    """Take the language choice."""
+    await _set_language(ctx, (event.choice or "").partition(":")[2])
+
+
+async def _set_language(ctx: Ctx, code: str) -> None:
+    if code not in ctx.content.t.catalogues:
+        await ctx.reply("language.unknown", code=code[:10], known=", ".join(ctx.content.t.locales))
+        return
+    if ctx.officer is not None:
+        ctx.officer.locale = code
+    ctx.identity.locale = code
+    ctx.locale = code
+    await ctx.reply("language.set", language=language_name(code, code))
+
+
+async def export_data(ctx: Ctx, officer: Officer) -> dict[str, Any]:
+    """Everything stored about one officer (GDPR Art. 15 and 20)."""
+    session = ctx.uow.session
+    pairs = (
+        await session.execute(
+            select(Pair).where(or_(Pair.learner_id == officer.id, Pair.mentor_id == officer.id))
+        )
+    ).scalars()
+    queries = (
+        await session.execute(select(FaqQuery).where(FaqQuery.officer_id == officer.id))
+    ).scalars()
+    practices = (
+        await session.execute(select(GoodPractice).where(GoodPractice.officer_id == officer.id))
+    ).scalars()
+    authority = officer.authority
+    return {
+        "officer": {
+            "name": officer.name,
+            "email": officer.email,
+            "role": officer.role.value,
+            "job_title": officer.job_title,
+            "authority": {"name": authority.name, "country": authority.country}
+            if authority
+            else None,
+            "languages": officer.languages,
+            "locale": officer.locale,
+            "timezone": officer.timezone,
+            "sectors": officer.sectors,
+            "wants": officer.wants,
+            "offers": officer.offers,
+            "consent_at": officer.consent_at.isoformat() if officer.consent_at else None,
+            "consent_source": officer.consent_source,
+            "status": officer.status.value,
+            "created_at": officer.created_at.isoformat(),
+        },
+        "identities": [
+            {"platform": i.platform, "user_id": i.user_id, "display_name": i.display_name}
+            for i in officer.identities
+        ],
+        "pairs": [
+            {
+                "id": p.id,
+                "role": "learner" if p.learner_id == officer.id else "mentor",
+                "topic": p.topic,
+                "status": p.status.value,
+            }
+            for p in pairs
+        ],
+        "questions": [
+            {"text": q.text, "asked_at": q.created_at.isoformat(), "outcome": q.outcome}
+            for q in queries
+        ],
+        "good_practices": [{"title": g.title, "status": g.status} for g in practices],
+    }
+
+
+@router.command("export", member=True)
+async def export(event: Incoming, ctx: Ctx) -> None:
+    """Send the caller all data stored about them, as JSON."""
+    assert ctx.officer is not None
+    data = await export_data(ctx, ctx.officer)
+    await ctx.reply("privacy.export", json=json.dumps(data, ensure_ascii=False, indent=1))
+
+
+@router.command("forget")
+async def forget(event: Incoming, ctx: Ctx) -> None:
+    """Ask for confirmation before deleting the caller's personal data."""
+    if ctx.officer is None:
+        await ctx.clear_state()
+        await ctx.reply("privacy.nothing_stored")
+        return
+    await ctx.reply(
+        "privacy.forget_confirm",
+        choices=[
+            Choice("forget:yes", ctx.t("privacy.forget_yes")),
+            Choice("forget:no", ctx.t("privacy.forget_no")),
+        ],
+    )
+
+
+@router.choice("forget")
+async def press_forget(event: Incoming, ctx: Ctx) -> None:
+    """Delete the caller's personal data after confirmation; tell pair partners."""
+    if (event.choice or "").partition(":")[2] != "yes" or ctx.officer is None:
+        await ctx.reply("privacy.forget_kept")
+        return
+    await forget_officer(ctx, ctx.officer)
+    await ctx.reply("privacy.forgotten")
+
+
+async def forget_officer(ctx: Ctx, officer: Officer) -> None:
+    """Erase an officer (GDPR Art. 17): profile, identities, state, queued messages, texts."""
+    from handlers.core.outbox import queue_to_officer
+
+    session = ctx.uow.session
+    pairs = (
+        (
+            await session.execute(
+                select(Pair).where(
+                    or_(Pair.learner_id == officer.id, Pair.mentor_id == officer.id),
+                    Pair.status.notin_([PairStatus.CLOSED, PairStatus.DECLINED]),
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for pair in pairs:
+        other_id = pair.mentor_id if pair.learner_id == officer.id else pair.learner_id
+        pair.status = PairStatus.CLOSED
+        other = await ctx.uow.officers.get(other_id) if other_id else None
+        if other is not None:
+            await queue_to_officer(
+                ctx.uow,
+                ctx.content,
+                ctx.secret,
+                other,
+                "privacy.partner_left",
+                idempotency_key=f"forget:{officer.id}:pair:{pair.id}",
+                values={"topic": ctx.content.taxonomy.label("instruments", pair.topic, "en")},
+            )
+    identity_ids = [i.id for i in officer.identities]
+    chat_ids = [i.dm_chat_id for i in officer.identities if i.dm_chat_id]
+    await session.execute(delete(Conversation).where(Conversation.identity_id.in_(identity_ids)))
+    await session.execute(
+        delete(Outbox).where(
+            or_(Outbox.officer_id == officer.id, Outbox.chat_id.in_(chat_ids)),
+            Outbox.status.in_(["pending", "sending", "failed"]),
+        )
+    )
+    await session.execute(
+        update(Outbox).where(Outbox.officer_id == officer.id).values(payload={}, chat_id="")
+    )
+    await session.execute(
+        update(FaqQuery)
+        .where(FaqQuery.officer_id == officer.id)
+        .values(text="", officer_id=None, identity_id=None, answer_text=None)
+    )
+    await session.execute(
+        update(FaqQuery)
+        .where(FaqQuery.identity_id.in_(identity_ids))
+        .values(text="", identity_id=None)
+    )
+    await session.delete(officer)
+    await session.flush()
+    ctx.officer = None
+
+
+@router.command("link")
+async def link(event: Incoming, ctx: Ctx) -> None:
+    """Give a one-time code, or use one from the other platform to join both accounts."""
+    code = event.args.strip()
+    if code:
+        await use_link_code(ctx, code)
+        return
+    if ctx.officer is None:
+        await ctx.reply("link.join_or_code")
+        return
+    code = secrets.token_hex(4).upper()
+    ctx.uow.session.add(
+        Invite(
+            code=code,
+            purpose="link",
+            officer_id=ctx.officer.id,
+            expires_at=ctx.clock.now() + LINK_TTL,
+        )
+    )
+    await ctx.reply("link.code", code=code, minutes=int(LINK_TTL.total_seconds() // 60))
+
+
+async def use_link_code(ctx: Ctx, code: str) -> bool:
+    """Join the caller's identity to the officer who issued the code; False if invalid."""
+    stmt = select(Invite).where(Invite.code == code.strip().upper()[:64], Invite.purpose == "link")
+    invite = (await ctx.uow.session.execute(stmt)).scalar_one_or_none()
+    now = ctx.clock.now()
+    if invite is None or invite.used_at or (invite.expires_at and invite.expires_at < now):
+        await ctx.reply("link.invalid")
+        return False
+    if ctx.officer is not None and ctx.officer.id != invite.officer_id:
+        await ctx.reply("link.already_member")
+        return False
+    officer = await ctx.uow.officers.get(invite.officer_id or 0)
+    if officer is None:
+        await ctx.reply("link.invalid")
+        return False
+    invite.used_at = now
+    ctx.identity.officer_id = officer.id
+    await ctx.uow.session.flush()
+    await ctx.uow.session.refresh(officer, ["identities"])
+    ctx.officer = officer
+    await ctx.clear_state()
+    platforms = ", ".join(sorted({i.platform for i in officer.identities}))
+    await ctx.reply("link.done", platforms=platforms)
+    return True

@@ -1,0 +1,1 @@
+"""Repositories: every query of the store lives here, one module per area."""

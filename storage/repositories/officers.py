@@ -1,0 +1,217 @@
+"""Programmes, authorities, officers and their platform identities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+
+from storage.models import (
+    Authority,
+    AuthorityKind,
+    Identity,
+    Membership,
+    Officer,
+    OfficerStatus,
+    Programme,
+    Role,
+    utcnow,
+)
+from storage.repositories.base import Repository
+
+
+class ProgrammeRepo(Repository):
+    """Programmes (cohorts)."""
+
+    async def by_slug(self, slug: str) -> Programme | None:
+        return (
+            await self.session.execute(select(Programme).where(Programme.slug == slug))
+        ).scalar_one_or_none()
+
+    async def list(self) -> Sequence[Programme]:
+        return (
+            (await self.session.execute(select(Programme).order_by(Programme.id))).scalars().all()
+        )
+
+    async def default(self) -> Programme | None:
+        """The first programme: where newcomers land when nothing else says otherwise."""
+        return (
+            await self.session.execute(select(Programme).order_by(Programme.id).limit(1))
+        ).scalar_one_or_none()
+
+    async def default_or_create(self) -> Programme:
+        """The first programme; a fresh installation gets one so every officer has a home."""
+        programme = await self.default()
+        if programme is None:
+            programme = await self.add(
+                Programme(slug="main", name="Peer-learning programme", languages=["en"])
+            )
+        return programme
+
+    async def add(self, programme: Programme) -> Programme:
+        self.session.add(programme)
+        await self.session.flush()
+        return programme
+
+
+class AuthorityRepo(Repository):
+    """Cities, regions and agencies."""
+
+    async def get(self, authority_id: int) -> Authority | None:
+        return await self.session.get(Authority, authority_id)
+
+    async def find(self, name: str, country: str) -> Authority | None:
+        stmt = select(Authority).where(
+            func.lower(Authority.name) == name.strip().lower(), Authority.country == country.upper()
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get_or_create(
+        self,
+        name: str,
+        country: str,
+        kind: AuthorityKind = AuthorityKind.MUNICIPALITY,
+        population: int | None = None,
+    ) -> Authority:
+        found = await self.find(name, country)
+        if found is not None:
+            return found
+        authority = Authority(
+            name=name.strip(), country=country.upper(), kind=kind, population=population
+        )
+        self.session.add(authority)
+        await self.session.flush()
+        return authority
+
+    async def list(self, country: str | None = None) -> Sequence[Authority]:
+        stmt = select(Authority).order_by(Authority.name)
+        if country:
+            stmt = stmt.where(Authority.country == country.upper())
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class OfficerRepo(Repository):
+    """Officers and coordinators."""
+
+    async def get(self, officer_id: int) -> Officer | None:
+        return await self.session.get(Officer, officer_id)
+
+    async def by_email(self, email: str) -> Officer | None:
+        stmt = select(Officer).where(func.lower(Officer.email) == email.strip().lower())
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(
+        self, programme_id: int | None = None, role: Role | None = None
+    ) -> Sequence[Officer]:
+        stmt = select(Officer).order_by(Officer.id)
+        if programme_id is not None:
+            stmt = stmt.where(Officer.programme_id == programme_id)
+        if role is not None:
+            stmt = stmt.where(Officer.role == role)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def coordinators(self, programme_id: int | None = None) -> Sequence[Officer]:
+        """Active coordinators (of a programme when given: home role or membership role)."""
+        stmt = select(Officer).where(Officer.status == OfficerStatus.ACTIVE)
+        if programme_id is None:
+            stmt = stmt.where(Officer.role == Role.COORDINATOR)
+        else:
+            by_membership = select(Membership.officer_id).where(
+                Membership.programme_id == programme_id, Membership.role == Role.COORDINATOR
+            )
+            stmt = stmt.where(
+                or_(
+                    and_(Officer.role == Role.COORDINATOR, Officer.programme_id == programme_id),
+                    Officer.id.in_(by_membership),
+                )
+            )
+        return (await self.session.execute(stmt.order_by(Officer.id))).scalars().all()
+
+    async def programme_ids(self, officer: Officer) -> set[int]:
+        """The programmes an officer belongs to: the home one and any memberships."""
+        stmt = select(Membership.programme_id).where(Membership.officer_id == officer.id)
+        found = set((await self.session.execute(stmt)).scalars())
+        if officer.programme_id is not None:
+            found.add(officer.programme_id)
+        return found
+
+    async def coordinated_programme_ids(self, officer: Officer) -> set[int]:
+        """The programmes an officer coordinates (empty for a plain officer)."""
+        stmt = select(Membership.programme_id).where(
+            Membership.officer_id == officer.id, Membership.role == Role.COORDINATOR
+        )
+        found = set((await self.session.execute(stmt)).scalars())
+        if officer.role == Role.COORDINATOR and officer.programme_id is not None:
+            found.add(officer.programme_id)
+        return found
+
+    def in_programmes(self, programme_ids: set[int]) -> ColumnElement[bool]:
+        """A WHERE clause: officers who belong to one of these programmes."""
+        members = select(Membership.officer_id).where(Membership.programme_id.in_(programme_ids))
+        return or_(Officer.programme_id.in_(programme_ids), Officer.id.in_(members))
+
+    async def join(self, officer: Officer, programme_id: int, role: Role = Role.OFFICER) -> None:
+        """Add an officer to a programme (idempotent; the role is updated)."""
+        if officer.programme_id is None:
+            officer.programme_id = programme_id
+            if role == Role.COORDINATOR:
+                officer.role = Role.COORDINATOR
+            await self.session.flush()
+            return
+        row = await self.session.get(Membership, (officer.id, programme_id))
+        if row is None:
+            member = Membership(officer_id=officer.id, programme_id=programme_id, role=role)
+            self.session.add(member)
+        else:
+            row.role = role
+        await self.session.flush()
+
+    async def add(self, officer: Officer) -> Officer:
+        self.session.add(officer)
+        await self.session.flush()
+        return officer
+
+    async def delete(self, officer: Officer) -> None:
+        await self.session.delete(officer)
+        await self.session.flush()
+
+
+class IdentityRepo(Repository):
+    """Platform accounts (Slack, Telegram, console)."""
+
+    async def get(self, identity_id: int) -> Identity | None:
+        return await self.session.get(Identity, identity_id)
+
+    async def find(self, platform: str, user_id: str) -> Identity | None:
+        stmt = select(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get_or_create(
+        self,
+        platform: str,
+        user_id: str,
+        dm_chat_id: str | None = None,
+        display_name: str | None = None,
+        locale: str | None = None,
+    ) -> Identity:
+        """The identity of a platform user, created on first contact."""
+        stmt = self.insert_ignore(
+            Identity.__table__,  # type: ignore[arg-type]
+            {"platform": platform, "user_id": user_id, "created_at": utcnow()},
+            ["platform", "user_id"],
+        )
+        await self.session.execute(stmt)
+        identity = await self.find(platform, user_id)
+        assert identity is not None
+        if dm_chat_id and identity.dm_chat_id != dm_chat_id:
+            identity.dm_chat_id = dm_chat_id
+        if display_name and not identity.display_name:
+            identity.display_name = display_name[:200]
+        if locale and identity.locale != locale:
+            identity.locale = locale[:16]
+        await self.session.flush()
+        return identity
+
+    async def for_officer(self, officer_id: int) -> Sequence[Identity]:
+        stmt = select(Identity).where(Identity.officer_id == officer_id).order_by(Identity.id)
+        return (await self.session.execute(stmt)).scalars().all()

@@ -1,0 +1,49 @@
+"""Good practices: what mentors' authorities financed and can share."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import func, select
+
+from storage.models import GoodPractice
+from storage.repositories.base import Repository
+
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+STATUSES = (PENDING, APPROVED, REJECTED)
+
+
+class PracticeRepo(Repository):
+    """Good practices and their review status."""
+
+    async def get(self, practice_id: int) -> GoodPractice | None:
+        return await self.session.get(GoodPractice, practice_id)
+
+    async def add(self, practice: GoodPractice) -> GoodPractice:
+        self.session.add(practice)
+        await self.session.flush()
+        return practice
+
+    async def list(
+        self,
+        status: str | None = None,
+        officer_ids: Collection[int] | None = None,
+    ) -> Sequence[GoodPractice]:
+        stmt = select(GoodPractice).order_by(GoodPractice.id)
+        if status is not None:
+            stmt = stmt.where(GoodPractice.status == status)
+        if officer_ids is not None:
+            stmt = stmt.where(GoodPractice.officer_id.in_(list(officer_ids)))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def find(self, authority_id: int | None, title: str) -> GoodPractice | None:
+        """The practice of an authority with this title (case-insensitive)."""
+        stmt = select(GoodPractice).where(
+            func.lower(GoodPractice.title) == title.strip().lower(),
+            GoodPractice.authority_id.is_(None)
+            if authority_id is None
+            else GoodPractice.authority_id == authority_id,
+        )
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()

@@ -1,0 +1,65 @@
+"""The unit of work: one session, explicit commit, rollback when the block ends."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories.base import Repository
+from storage.repositories.conversations import ConversationRepo
+from storage.repositories.ingress import IngressRepo
+from storage.repositories.officers import AuthorityRepo, IdentityRepo, OfficerRepo, ProgrammeRepo
+from storage.repositories.outbox import OutboxRepo
+from storage.repositories.settings import KeyValueRepo
+
+R = TypeVar("R", bound=Repository)
+
+
+class UnitOfWork:
+    """`async with UnitOfWork(sm) as uow: ...; await uow.commit()`; uncommitted work rolls back."""
+
+    session: AsyncSession
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._repos: dict[type[Repository], Repository] = {}
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessionmaker()
+        self._repos = {}
+        self.officers = self.get(OfficerRepo)
+        self.identities = self.get(IdentityRepo)
+        self.authorities = self.get(AuthorityRepo)
+        self.programmes = self.get(ProgrammeRepo)
+        self.conversations = self.get(ConversationRepo)
+        self.outbox = self.get(OutboxRepo)
+        self.ingress = self.get(IngressRepo)
+        self.kv = self.get(KeyValueRepo)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back what was not committed without expiring loaded objects,
+        # so results read inside the block stay usable after it.
+        await self.session.close()
+
+    def get(self, repo_cls: type[R]) -> R:
+        """The repository of that class bound to this unit's session."""
+        repo = self._repos.get(repo_cls)
+        if repo is None:
+            repo = self._repos[repo_cls] = repo_cls(self.session)
+        return repo  # type: ignore[return-value]
+
+    async def commit(self) -> None:
+        """Make the work of this unit durable."""
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        """Drop the uncommitted work of this unit."""
+        await self.session.rollback()

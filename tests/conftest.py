@@ -1,0 +1,90 @@
+"""Shared fixtures: a migrated database per test (SQLite or PostgreSQL) and a runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import Runtime, build
+from bot.config import Settings
+from handlers.core.clock import FrozenClock
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.models import Base
+from tests.fakes import FakeMessenger, Talk
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def pytest_report_header() -> str:
+    return f"database: {PG_URL or 'sqlite (a fresh file per test)'}"
+
+
+@pytest.fixture(scope="session")
+def _migrated(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per session: PostgreSQL in place, SQLite into a template file."""
+    if PG_URL:
+        asyncio.run(upgrade(PG_URL))
+        return PG_URL
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{template}"))
+    return str(template)
+
+
+async def _truncate(url: str) -> None:
+    engine = make_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def database_url(_migrated: str, tmp_path: Path) -> str:
+    """An empty, migrated database for one test."""
+    if PG_URL:
+        await _truncate(PG_URL)
+        return PG_URL
+    path = tmp_path / "peerbot.db"
+    shutil.copy(_migrated, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """Tuesday 2026-11-24 10:00 UTC, moved only by the test."""
+    return FrozenClock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, PEERBOT_CONTENT_DIR=CONTENT)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    rt = await build(settings, clock=clock)
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture
+def messenger(runtime: Runtime) -> FakeMessenger:
+    fake = FakeMessenger()
+    runtime.messengers["fake"] = fake
+    return fake
+
+
+@pytest.fixture
+def talk(runtime: Runtime, messenger: FakeMessenger) -> Talk:
+    """A new user talking to the bot in a private chat."""
+    return Talk(runtime.core, messenger, user_id="u1", name="Marie Dubois")

@@ -1,0 +1,43 @@
+"""A broken content file never takes the bot down; coordinators are told."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from bot.app import build
+from bot.config import Settings
+from handlers.content_watch import reload_changed_content
+from handlers.core.clock import FrozenClock
+from tests.fakes import FakeMessenger
+from tests.handlers.test_faq import add_coordinator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_broken_faq_file_keeps_the_last_good_content(
+    settings: Settings, clock: FrozenClock, tmp_path: Path
+) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    rt = await build(settings.model_copy(update={"content_dir": content}), clock=clock)
+    messenger = FakeMessenger()
+    rt.messengers["fake"] = messenger
+    try:
+        await add_coordinator(rt)
+        before = len(rt.content.current.faq)
+        assert await reload_changed_content(rt.core, rt.messengers) == 0
+        broken = next((content / "faq").glob("epc*.yaml"))
+        broken.write_text(
+            broken.read_text(encoding="utf-8") + "\n- id: [unclosed\n", encoding="utf-8"
+        )
+        os.utime(broken, (broken.stat().st_atime + 10, broken.stat().st_mtime + 10))
+        assert await reload_changed_content(rt.core, rt.messengers) == 1
+        assert len(rt.content.current.faq) == before
+        await rt.tick()
+        note = messenger.transcript("coord")
+        assert "problem" in note and broken.name in note
+        assert rt.content.current.faq.search("what is ELENA?").status == "answer"
+    finally:
+        await rt.close()
