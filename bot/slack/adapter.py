@@ -1,0 +1,409 @@
+"""The Slack adapter: a slack-bolt AsyncApp over HTTP (`/slack/events`) or Socket Mode.
+
+Every listener acknowledges first (Bolt answers Slack's request as soon as `ack()` ran, with
+`process_before_response=False`) and does the work afterwards, one event at a time per user so
+a person's steps are handled in order. Retries of an event (`X-Slack-Retry-Num`) are
+acknowledged like the first delivery and de-duplicated by the core on `event_id`.
+
+Listeners: `message` (DMs, channels, threads), `/peerbot <sub>` (replies go to the user's DM),
+`^choice-` buttons, `app_home_opened` (the profile on the App Home), and the onboarding modal
+(`/peerbot join`, the Home's Join/Edit buttons) whose submission is validated inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import weakref
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import SettingsError
+from bot.slack import bridge
+from bot.slack.messenger import CONFIG, SlackMessenger
+from bot.slack.translate import (
+    SlackUser,
+    action_incoming,
+    command_incoming,
+    command_text,
+    is_user_message,
+    message_incoming,
+    opens_form,
+    text_incoming,
+)
+from bot.slack.views import (
+    FORM_CALLBACK,
+    HOME_ASK,
+    HOME_EDIT,
+    HOME_JOIN,
+    Choices,
+    Prefill,
+    Texts,
+    home_view,
+    profile_modal,
+    read_form,
+)
+from handlers.core.events import Incoming
+from handlers.core.ports import DeliveryError
+from handlers.core.taxonomy import EU_LANGUAGES
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HTTP_TIMEOUT = 15.0
+
+
+class UserDirectory:
+    """users.info (name, locale, time zone) and the DM channel per user, cached."""
+
+    def __init__(self, messenger: SlackMessenger, ttl: float = 3600.0, size: int = 20_000) -> None:
+        self.messenger = messenger
+        self.client = messenger.client
+        self.ttl = ttl
+        self.size = size
+        self._users: OrderedDict[str, tuple[float, SlackUser]] = OrderedDict()
+        self._dms: OrderedDict[str, str] = OrderedDict()
+
+    async def user(self, user_id: str) -> SlackUser | None:
+        """What users.info says (None when Slack cannot tell; the event still goes on)."""
+        cached = self._users.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            data = await self.messenger.call(
+                lambda: self.client.users_info(user=user_id, include_locale=True)
+            )
+        except DeliveryError as exc:
+            log.warning("users.info %s failed: %s", user_id, exc)
+            return cached[1] if cached else None
+        user = SlackUser.from_api(data.get("user") or {"id": user_id})
+        self._remember(self._users, user_id, (time.monotonic(), user))
+        return user
+
+    async def dm(self, user_id: str) -> str | None:
+        """The bot's DM channel with a user (conversations.open)."""
+        found = self._dms.get(user_id)
+        if found is not None:
+            return found
+        try:
+            data = await self.messenger.call(lambda: self.client.conversations_open(users=user_id))
+        except DeliveryError as exc:
+            log.warning("conversations.open %s failed: %s", user_id, exc)
+            return None
+        channel = str((data.get("channel") or {}).get("id") or "") or None
+        if channel:
+            self._remember(self._dms, user_id, channel)
+        return channel
+
+    def _remember(self, cache: OrderedDict[str, Any], key: str, value: Any) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > self.size:
+            cache.popitem(last=False)
+
+
+class SlackAdapter:
+    """Runs the Bolt app and turns its listeners into core calls."""
+
+    name = "slack"
+
+    def __init__(self, runtime: Runtime, session: aiohttp.ClientSession) -> None:
+        settings = runtime.settings
+        self.runtime = runtime
+        self.session = session
+        base_url = settings.slack_api_base_url
+        token = settings.slack_bot_token
+        # Our own calls and the messengers: no slack_sdk retries (see bot/slack/messenger.py).
+        self.client = AsyncWebClient(
+            token=token, base_url=base_url, session=session, retry_handlers=[]
+        )
+        rate = settings.slack_rate_per_second
+        self.outbox_messenger = SlackMessenger(self.client, patient=False, rate_per_second=rate)
+        self.messenger = SlackMessenger(self.client, patient=True, rate_per_second=rate)
+        self.users = UserDirectory(self.messenger)
+        self.socket_mode = bool(settings.slack_app_token)
+        self.app = AsyncApp(
+            client=AsyncWebClient(token=token, base_url=base_url, session=session),
+            signing_secret=settings.slack_signing_secret or "",
+            process_before_response=False,
+            name="peerbot",
+        )
+        self.command = settings.slack_command
+        self.bot_user_id: str | None = None
+        self.stats: Counter[str] = Counter()
+        self.socket: Any = None
+        if self.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self.socket = AsyncSocketModeHandler(self.app, settings.slack_app_token)
+        self._started = False
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._register()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the token (auth.test), then connect Socket Mode if configured."""
+        try:
+            data = await self.client.auth_test()
+            self.bot_user_id = str(data.get("user_id") or "") or None
+        except SlackApiError as exc:
+            error = str((exc.response.data or {}).get("error", "")) if exc.response else ""
+            if error in CONFIG:
+                raise SettingsError(f"SLACK_BOT_TOKEN: Slack refused it ({error})") from None
+            log.warning("slack auth.test failed (%s); starting anyway", error or exc)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("slack unreachable at start (%s); starting anyway", exc)
+        if self.socket is not None:
+            await self.socket.connect_async()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop taking events, let in-flight work finish (10 s at most), close connections."""
+        self._started = False
+        if self.socket is not None:
+            await self.socket.close_async()
+        await self.idle(10.0)
+        await self.session.close()
+
+    def healthy(self) -> bool:
+        return self._started and not (
+            self.messenger.config_error or self.outbox_messenger.config_error
+        )
+
+    async def idle(self, within: float = 10.0) -> bool:
+        """Wait until no listener work is running; False if it still runs after `within` s."""
+        deadline = time.monotonic() + within
+        while self._inflight:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._idle.wait(), left)
+            except TimeoutError:
+                return False
+            await asyncio.sleep(0)
+        return True
+
+    @asynccontextmanager
+    async def _busy(self) -> AsyncIterator[None]:
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    @asynccontextmanager
+    async def _turn(self, user_id: str) -> AsyncIterator[None]:
+        """One event at a time per user, in arrival order."""
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        async with lock:
+            yield
+
+    @asynccontextmanager
+    async def _work(self, user_id: str) -> AsyncIterator[None]:
+        """Counted work in the user's turn."""
+        async with self._busy(), self._turn(user_id):
+            yield
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: Bolt verifies the signature and timestamp, then dispatches."""
+        retry = request.headers.get("X-Slack-Retry-Num")
+        if retry:
+            log.info("slack retry %s (%s)", retry, request.headers.get("X-Slack-Retry-Reason", "?"))
+        bolt_request = await to_bolt_request(request)
+        response = await self.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+    # -- listeners -----------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        app.event("message")(self._on_message)
+        app.event("app_home_opened")(self._on_home_opened)
+        app.command(self.command)(self._on_command)
+        app.action(re.compile(r"^choice-"))(self._on_choice)
+        app.action(HOME_JOIN)(self._on_home_form)
+        app.action(HOME_EDIT)(self._on_home_form)
+        app.action(HOME_ASK)(self._on_home_ask)
+        app.view(FORM_CALLBACK)(self._on_form)
+
+    async def _handle(self, event: Incoming) -> None:
+        outcome = await self.runtime.core.handle(event, self.messenger)
+        self.stats[outcome] += 1
+
+    async def _on_message(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """A person wrote in a DM, a channel or a thread the bot is in."""
+        bot = context.bot_user_id or self.bot_user_id
+        if not is_user_message(event, bot):
+            return
+        user_id = str(event["user"])
+        async with self._work(user_id):
+            user = await self.users.user(user_id)
+            incoming = message_incoming(body, event, bot, user)
+            if incoming is not None:
+                await self._handle(incoming)
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """`/peerbot <sub> args`: acknowledge at once, answer in the user's DM."""
+        await ack()
+        user_id = str(body["user_id"])
+        raw = str(body.get("text") or "")
+        async with self._busy():
+            if opens_form(raw) and await self._open_form(user_id, body.get("trigger_id")):
+                return
+            async with self._turn(user_id):
+                user = await self.users.user(user_id)
+                dm = await self.users.dm(user_id) or str(body.get("channel_id") or user_id)
+                await self._handle(command_incoming(body, dm, user, text=command_text(raw)))
+
+    async def _on_choice(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A choice button of one of our messages."""
+        await ack()
+        user_id = str((body.get("user") or {}).get("id", ""))
+        async with self._work(user_id):
+            user = await self.users.user(user_id)
+            incoming = action_incoming(body, action, user)
+            if incoming is not None:
+                await self._handle(incoming)
+
+    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+        """Show the profile (or the welcome) on the App Home tab."""
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        user_id = str(event["user"])
+        async with self._busy():
+            await self.publish_home(user_id, event.get("channel"))
+
+    async def _on_home_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Join / Edit profile on the App Home: the modal (or the step-by-step flow)."""
+        await ack()
+        user_id = str((body.get("user") or {}).get("id", ""))
+        async with self._busy():
+            if not await self._open_form(user_id, body.get("trigger_id")):
+                await self._say(user_id, "/start", body)
+
+    async def _on_home_ask(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Ask a question on the App Home: the core asks what, in the DM."""
+        await ack()
+        await self._say(str((body.get("user") or {}).get("id", "")), "/ask", body)
+
+    async def _say(self, user_id: str, text: str, body: dict[str, Any]) -> None:
+        async with self._work(user_id):
+            user = await self.users.user(user_id)
+            dm = await self.users.dm(user_id)
+            if dm is None:
+                return
+            trigger = str(body.get("trigger_id") or time.time())
+            await self._handle(text_incoming(user_id, dm, text, user, f"act:{trigger}"))
+
+    # -- the profile modal ---------------------------------------------------------------
+
+    async def _open_form(self, user_id: str, trigger_id: object) -> bool:
+        """views.open the onboarding/profile modal; False when it cannot be shown."""
+        if not trigger_id:
+            return False
+        user = await self.users.user(user_id)
+        dm = await self.users.dm(user_id)
+        if dm is None:
+            return False
+        probe = text_incoming(user_id, dm, "", user, "")
+        profile = await bridge.profile_of(self.runtime.core, probe, self.messenger)
+        locale = profile.locale
+        prefill = profile.prefill or Prefill(
+            name=(user.real_name or "") if user else "",
+            timezone=(user.tz or "") if user else "",
+            languages=(locale,) if locale in EU_LANGUAGES else (),
+        )
+        content = self.runtime.content.current
+        view = profile_modal(
+            Texts(content, locale),
+            Choices.of(content, locale),
+            prefill,
+            {"dm": dm, "locale": locale},
+        )
+        try:
+            await self.messenger.call(
+                lambda: self.client.views_open(trigger_id=str(trigger_id), view=view)
+            )
+        except DeliveryError as exc:
+            log.warning("views.open failed (%s); falling back to the step-by-step flow", exc)
+            return False
+        return True
+
+    async def _on_form(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The submitted modal: inline errors, or the profile stored through the core."""
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except json.JSONDecodeError:
+            meta = {}
+        locale = str(meta.get("locale") or self.runtime.settings.default_locale)
+        content = self.runtime.content.current
+        texts = Texts(content, locale)
+        values = (view.get("state") or {}).get("values") or {}
+        data, errors = read_form(values, texts, Choices.of(content, locale))
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        user_id = str((body.get("user") or {}).get("id", ""))
+        async with self._work(user_id):
+            user = await self.users.user(user_id)
+            dm = str(meta.get("dm") or "") or await self.users.dm(user_id) or user_id
+            update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
+            event = text_incoming(user_id, dm, "", user, update)
+            outcome = await bridge.submit_profile(self.runtime.core, event, self.messenger, data)
+            self.stats[f"form:{outcome}"] += 1
+            await self.publish_home(user_id, dm, user)
+
+    async def publish_home(
+        self, user_id: str, dm: str | None = None, user: SlackUser | None = None
+    ) -> None:
+        """views.publish the App Home of a user from their current profile."""
+        user = user or await self.users.user(user_id)
+        dm = dm or await self.users.dm(user_id) or user_id
+        probe = text_incoming(user_id, dm, "", user, "")
+        profile = await bridge.profile_of(self.runtime.core, probe, self.messenger)
+        view = home_view(Texts(self.runtime.content.current, profile.locale), profile.text)
+        try:
+            await self.messenger.call(lambda: self.client.views_publish(user_id=user_id, view=view))
+        except DeliveryError as exc:
+            log.warning("views.publish for %s failed: %s", user_id, exc)
+
+
+async def create_slack(runtime: Runtime, web_app: web.Application) -> SlackAdapter:
+    """Make the adapter, register its messenger and (HTTP mode) the `/slack/events` route."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT))
+    adapter = SlackAdapter(runtime, session)
+    runtime.messengers["slack"] = adapter.outbox_messenger
+    if not adapter.socket_mode:
+        web_app.router.add_post(EVENTS_PATH, adapter.handle_http)
+    return adapter
