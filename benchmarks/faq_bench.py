@@ -1,0 +1,190 @@
+"""FAQ search bench: load time, latency (real, 1k, 10k entries) and dev-set quality vs a baseline.
+
+Run: `python benchmarks/faq_bench.py [--calibrate]`. Prints figures, asserts nothing, < 2 min.
+With --calibrate it also prints the in-sample grid-search thresholds and a 5-fold
+cross-validated estimate (thresholds fitted on 4/5 of the dev set, measured on the rest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from handlers.faq_content import FaqEntry, FaqLoad, load_faq  # noqa: E402
+from handlers.faq_search import (  # noqa: E402
+    BASELINE_T,
+    FaqIndex,
+    Row,
+    baseline_search,
+    calibrate,
+    calibrate_baseline,
+    cross_validate,
+    evaluate,
+)
+
+FAQ = ROOT / "content" / "faq"
+DEV = ROOT / "tests" / "data" / "faq_dev.jsonl"
+
+
+def read_dev(path: Path) -> list[Row]:
+    """(query, label or None) rows of the dev set."""
+    if not path.is_file():
+        return []
+    rows: list[Row] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            rows.append((str(item["q"]), item["id"]))
+    return rows
+
+
+def latency(index: FaqIndex, queries: list[str], repeat: int = 1) -> tuple[float, float]:
+    """(p50, p99) in ms of index.search over the queries."""
+    times: list[float] = []
+    for _ in range(repeat):
+        for q in queries:
+            t0 = time.perf_counter()
+            index.search(q)
+            times.append((time.perf_counter() - t0) * 1000.0)
+    times.sort()
+    return times[len(times) // 2], times[min(len(times) - 1, int(0.99 * len(times)))]
+
+
+def _perturb(text: str, vocab: list[str], rng: random.Random) -> str:
+    words = text.split()
+    if len(words) > 3:
+        words.pop(rng.randrange(len(words)))
+    for _ in range(2):
+        words.insert(rng.randrange(len(words) + 1), rng.choice(vocab))
+    return " ".join(words)
+
+
+def synthetic(load: FaqLoad, n: int, seed: int = 7) -> FaqLoad:
+    """n entries recombining real questions/alternatives/translations with random domain words."""
+    rng = random.Random(seed)
+    vocab = sorted(
+        {w for e in load.entries for t in [e.question, *e.alternatives] for w in t.split()}
+    )
+    out: list[FaqEntry] = []
+    for i in range(n):
+        base = load.entries[i % len(load.entries)].model_dump()
+        data: dict[str, Any] = {
+            **base,
+            "id": f"syn-{i}",
+            "question": _perturb(base["question"], vocab, rng),
+            "alternatives": [_perturb(a, vocab, rng) for a in base["alternatives"]],
+            "translations": {
+                lang: {
+                    **tr,
+                    "question": _perturb(tr["question"], vocab, rng),
+                    "alternatives": [_perturb(a, vocab, rng) for a in tr["alternatives"]],
+                }
+                for lang, tr in base["translations"].items()
+            },
+        }
+        out.append(FaqEntry.model_validate(data))
+    return FaqLoad(out, load.synonyms, load.stopwords, [])
+
+
+def show(name: str, rep: Any) -> None:
+    print(
+        f"  {name:<30} top1={rep.top1:.3f} top3={rep.top3:.3f} "
+        f"refused_offtopic={rep.refused_offtopic:.3f}"
+        + (f" direct_answers={rep.direct_share:.3f}" if hasattr(rep, "direct_share") else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calibrate", action="store_true")
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    load = load_faq(FAQ)
+    t1 = time.perf_counter()
+    index = FaqIndex.build(load)
+    t2 = time.perf_counter()
+    strings = index.n_strings
+    print(f"content: {len(load.entries)} entries, {strings} index strings, ", end="")
+    print(f"{len(load.problems)} problems, {len(load.synonyms)} synonym groups")
+    print(f"load_faq {1000 * (t1 - t0):.1f} ms, FaqIndex.build {1000 * (t2 - t1):.1f} ms")
+    if not load.entries:
+        return
+    rows = read_dev(DEV)
+    on = sum(lab is not None for _, lab in rows)
+    print(f"dev set: {len(rows)} rows ({on} on-topic, {len(rows) - on} off-topic)")
+    queries = [q for q, _ in rows] or [e.question for e in load.entries]
+
+    p50, p99 = latency(index, queries, repeat=3)
+    print(f"latency real ({len(load.entries)} entries): p50={p50:.2f} ms p99={p99:.2f} ms")
+    for n in (1000, 10000):
+        t3 = time.perf_counter()
+        big = FaqIndex.build(synthetic(load, n))
+        t4 = time.perf_counter()
+        p50, p99 = latency(big, queries)
+        print(
+            f"latency synthetic {n} entries ({big.n_strings} strings, build "
+            f"{t4 - t3:.2f} s): p50={p50:.2f} ms p99={p99:.2f} ms"
+        )
+
+    if not rows:
+        return
+    th = index.thresholds
+    print(f"\ndev evaluation with the thresholds in the code {th}:")
+    ours = evaluate(index, rows)
+    show("pipeline", ours)
+    print(
+        f"  {'':<30} answered_or_suggested_ontopic={ours.answered_or_suggested_ontopic:.3f} "
+        f"answered_direct_correct={ours.answered_direct:.3f}"
+    )
+    base = evaluate(index, rows, search=lambda q: baseline_search(index, q, BASELINE_T))
+    show(f"baseline WRatio (T={BASELINE_T})", base)
+    print(
+        f"  baseline p50={base.p50_ms:.2f} ms p95={base.p95_ms:.2f} ms; "
+        f"pipeline p50={ours.p50_ms:.2f} ms p95={ours.p95_ms:.2f} ms"
+    )
+
+    if args.calibrate:
+        cal = calibrate(index, rows)
+        print(f"\nin-sample calibration: {cal.thresholds}")
+        show("pipeline (in-sample)", cal)
+        print(f"  direct-answer precision={cal.direct_precision:.3f}")
+        pooled, folds = cross_validate(index, rows, folds=5)
+        show("pipeline (5-fold CV)", pooled)
+        print(
+            "  fold thresholds: "
+            + ", ".join(
+                f"({f.thresholds.answer:g}/{f.thresholds.suggest:g}/{f.thresholds.margin:g})"
+                for f in folds
+            )
+        )
+        bt, btop1, brefused = calibrate_baseline(index, rows)
+        print(f"baseline calibrated T={bt:g}: top1={btop1:.3f} refused_offtopic={brefused:.3f}")
+        cv_hits = cv_refused = 0
+        for f in range(5):
+            train = [r for i, r in enumerate(rows) if i % 5 != f]
+            test = [r for i, r in enumerate(rows) if i % 5 == f]
+            t, _, _ = calibrate_baseline(index, train)
+            for q, lab in test:
+                res = baseline_search(index, q, t)
+                if lab is None:
+                    cv_refused += res.status == "unknown"
+                else:
+                    cv_hits += res.best is not None and res.best.entry_id == lab
+        off = len(rows) - on
+        print(
+            f"  baseline (5-fold CV)           top1={cv_hits / max(on, 1):.3f} "
+            f"refused_offtopic={cv_refused / max(off, 1):.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""`peerbot faq …`: ask the FAQ from the shell, list it, evaluate it, see and promote unanswered."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from bot.cli import _with_runtime, arun, dump, fail, settings
+
+NAME = "faq"
+app = typer.Typer(help="The financing FAQ.", no_args_is_help=True)
+
+
+def _content() -> Any:
+    from handlers.core.content import load_content
+
+    return load_content(settings().content_dir)
+
+
+def result_json(question: str, result: Any, index: Any, lang: str) -> dict[str, Any]:
+    """One `faq ask --json` object."""
+    from handlers.faq_content import render_answer
+
+    best = result.best
+    entry = index.get(best.entry_id) if best and result.status == "answer" else None
+    return {
+        "question": question,
+        "status": result.status,
+        "id": best.entry_id if best and result.status == "answer" else None,
+        "score": round(best.score, 1) if best else 0.0,
+        "text": render_answer(entry, lang) if entry else None,
+        "suggestions": [
+            {"id": h.entry_id, "question": h.question, "score": round(h.score, 1)}
+            for h in result.suggestions
+        ],
+    }
+
+
+@app.command("ask")
+def ask(
+    questions: list[str],
+    lang: str = typer.Option(None, help="language of the question (detected if omitted)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Ask one or more questions; prints the answer, the suggestions or 'unknown'."""
+    content = _content()
+    rows = [
+        result_json(q, content.faq.search(q, lang), content.faq, lang or "en") for q in questions
+    ]
+    if json_out:
+        dump(rows)
+        return
+    for row in rows:
+        typer.echo(f"? {row['question']}\n  {row['status']} {row['id'] or ''} ({row['score']})")
+        if row["text"]:
+            typer.echo("  " + row["text"].replace("\n", "\n  "))
+        for s in row["suggestions"]:
+            typer.echo(f"  - {s['id']}: {s['question']} ({s['score']})")
+
+
+@app.command("list")
+def list_entries(json_out: bool = typer.Option(False, "--json")) -> None:
+    """List the FAQ entries."""
+    from handlers.faq_content import load_faq
+
+    load = load_faq(settings().content_dir / "faq")
+    rows = [
+        {
+            "id": e.id,
+            "question": e.question,
+            "sectors": list(e.sectors),
+            "instruments": list(e.instruments),
+            "languages": ["en", *sorted(e.translations)],
+            "reviewed": str(e.reviewed),
+        }
+        for e in load.entries
+    ]
+    if json_out:
+        dump(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['id']:<40} {r['question']}")
+
+
+@app.command("eval")
+def evaluate(
+    file: Path, baseline: bool = typer.Option(False, help="also the plain-WRatio baseline")
+) -> None:
+    """Top-1/top-3 accuracy, off-topic refusal and latency on a labelled JSONL file."""
+    from handlers.faq_search import baseline_search
+    from handlers.faq_search import evaluate as run_eval
+
+    rows: list[tuple[str, str | None]] = []
+    try:
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if not isinstance(item, dict) or "q" not in item:
+                fail(f"{file}:{number}: each line must be an object with 'q' and 'id'", 2)
+            rows.append((str(item["q"]), item.get("id")))
+    except (OSError, json.JSONDecodeError) as exc:
+        fail(f"{file}: {exc}", 2)
+    content = _content()
+    reports = {"pipeline": run_eval(content.faq, rows)}
+    if baseline:
+        reports["baseline"] = run_eval(content.faq, rows, lambda q: baseline_search(content.faq, q))
+    for name, report in reports.items():
+        figures = asdict(report)
+        typer.echo(
+            f"{name}: n={figures['n']} top1={figures['top1']:.3f} top3={figures['top3']:.3f} "
+            f"offtopic_refused={figures['refused_offtopic']:.3f} "
+            f"p50={figures['p50_ms']:.2f}ms p95={figures['p95_ms']:.2f}ms"
+        )
+
+
+@app.command("unanswered")
+def unanswered(json_out: bool = typer.Option(False, "--json"), limit: int = 50) -> None:
+    """Questions the FAQ could not answer (or answered unhelpfully), without a human answer yet."""
+    from handlers.faq import unanswered_rows
+
+    async def go(rt: Any) -> list[dict[str, Any]]:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            return [
+                {
+                    "id": q.id,
+                    "text": q.text,
+                    "outcome": q.outcome,
+                    "feedback": q.feedback,
+                    "escalated": q.escalated,
+                    "asked_at": q.created_at.isoformat(),
+                }
+                for q in await unanswered_rows(uow.session, limit)
+            ]
+
+    rows = arun(_with_runtime(settings(), go))
+    if json_out:
+        dump(rows)
+        return
+    for r in rows:
+        typer.echo(f"#{r['id']:<5} {'⚑' if r['escalated'] else ' '} {r['text'][:100]}")
+
+
+def slug(text: str) -> str:
+    """A stable lowercase id from a question."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return "-".join(words[:6]) or "draft"
+
+
+@app.command("promote")
+def promote(
+    query_id: int,
+    out: Path = typer.Option(
+        Path("content/faq-drafts"), help="folder for drafts (not loaded by the bot)"
+    ),
+) -> None:
+    """Turn an answered question into a draft FAQ entry for a curator to complete."""
+    from storage.models import FaqQuery
+
+    async def go(rt: Any) -> dict[str, Any] | None:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            query = await uow.session.get(FaqQuery, query_id)
+            if query is None or not query.answer_text:
+                return None
+            taxonomy = rt.content.current.taxonomy
+            words = f"{query.text} {query.answer_text}"
+            return {
+                "id": slug(query.text),
+                "question": query.text,
+                "alternatives": [],
+                "answer": query.answer_text,
+                "sectors": [
+                    c for c in taxonomy.codes("sectors") if c.replace("_", " ") in words.lower()
+                ],
+                "instruments": taxonomy.match_many("instruments", query.text),
+                "tags": [],
+                "sources": [],
+                "lang": query.lang or "en",
+                "reviewed": None,
+            }
+
+    draft = arun(_with_runtime(settings(), go))
+    if draft is None:
+        fail(f"question #{query_id} does not exist or has no coordinator answer yet", 1)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{draft['id']}.yaml"
+    path.write_text(
+        "# Draft from a coordinator's answer: add alternatives, sources, codes and a review date,\n"
+        "# then move it into content/faq/<topic>.yaml and run `peerbot content check`.\n"
+        + yaml.safe_dump([draft], allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,345 @@
+"""FAQ content: validated entries loaded from `content/faq/*.yaml`, with file:line problems.
+
+`load_faq` never raises on bad content: it keeps every valid entry and reports every problem
+(YAML syntax, schema, unknown codes, duplicate ids, bad synonyms/stop words) with the file and
+the line of the offending entry or key, taken from the composed YAML nodes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+)
+
+SECTORS: frozenset[str] = frozenset(
+    {"public_buildings", "private_buildings", "mobility", "public_lighting", "cross_sector"}
+)
+INSTRUMENTS: frozenset[str] = frozenset(
+    {
+        "epc",
+        "esco",
+        "revolving_fund",
+        "green_bond",
+        "crowdfunding",
+        "energy_cooperative",
+        "soft_loan",
+        "on_bill",
+        "ppp",
+        "grant",
+        "eu_funds",
+        "elena",
+        "aggregation",
+    }
+)
+MAX_ANSWER = 1200  # answers must be strictly shorter
+MAX_RENDERED = 1600  # render_answer stays strictly shorter
+SPECIAL_FILES = frozenset({"synonyms.yaml", "stopwords.yaml"})
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same marks
+READ_MORE = {
+    "en": "Read more:",
+    "fr": "En savoir plus :",
+    "de": "Mehr dazu:",
+    "es": "Más información:",
+    "it": "Per saperne di più:",
+}
+
+
+def _code_checker(group: str, known: frozenset[str]) -> Any:
+    def check(code: str, info: ValidationInfo) -> str:
+        extra = (info.context or {}).get("extra_codes", frozenset())
+        if code not in known and code not in extra:
+            raise ValueError(f"unknown {group} code {code!r}")
+        return code
+
+    return AfterValidator(check)
+
+
+def _check_url(url: str) -> str:
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return url
+
+
+SectorCode = Annotated[str, _code_checker("sector", SECTORS)]
+InstrumentCode = Annotated[str, _code_checker("instrument", INSTRUMENTS)]
+Text = Annotated[str, Field(min_length=1)]
+AnswerText = Annotated[str, Field(min_length=1, max_length=MAX_ANSWER - 1)]
+LangCode = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+
+
+class Source(BaseModel):
+    """A reference shown under an answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Text
+    url: Annotated[str, AfterValidator(_check_url)]
+
+
+class Translation(BaseModel):
+    """An entry's question, alternatives and answer in another language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: Text
+    alternatives: list[Text] = []
+    answer: AnswerText
+
+
+class FaqEntry(BaseModel):
+    """One question with its answer, codes and sources (English base text)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
+    question: Text
+    alternatives: list[Text]
+    answer: AnswerText
+    sectors: list[SectorCode]
+    instruments: list[InstrumentCode]
+    tags: list[Text]
+    sources: list[Source]
+    lang: LangCode = "en"
+    reviewed: date
+    translations: dict[LangCode, Translation] = {}
+
+    def text_for(self, lang: str | None) -> tuple[str, str]:
+        """(question, answer) in `lang`, falling back to the base (English) text."""
+        tr = self.translations.get(lang or self.lang)
+        if tr is None:
+            return self.question, self.answer
+        return tr.question, tr.answer
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    """Something wrong in a content file, at a 1-based line."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class FaqLoad:
+    """The result of loading a FAQ folder: valid entries, tables and every problem."""
+
+    entries: list[FaqEntry] = field(default_factory=list)
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
+    stopwords: dict[str, list[str]] = field(default_factory=dict)
+    problems: list[ContentProblem] = field(default_factory=list)
+
+
+def render_answer(entry: FaqEntry, lang: str | None = None) -> str:
+    """The answer in `lang` (else English) plus a "Read more:" list, under 1,600 chars."""
+    _, answer = entry.text_for(lang)
+    text = answer.strip()
+    if not entry.sources:
+        return text[: MAX_RENDERED - 1]
+    header = "\n\n" + READ_MORE.get(lang or "en", READ_MORE["en"])
+    lines: list[str] = []
+    size = len(text) + len(header)
+    for src in entry.sources:
+        title = src.title if len(src.title) <= 120 else src.title[:119] + "…"
+        line = f"\n• {title}: {src.url}"
+        if size + len(line) >= MAX_RENDERED:
+            break
+        lines.append(line)
+        size += len(line)
+    if not lines:
+        return text[: MAX_RENDERED - 1]
+    return text + header + "".join(lines)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _locate(node: yaml.Node, loc: tuple[int | str, ...]) -> int:
+    """The line of the deepest node of `node` that the pydantic error location reaches."""
+    line = _line(node)
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = [(k, v) for k, v in node.value if str(k.value) == str(part)]
+            if not found:
+                break
+            key, node = found[-1]
+            line = _line(key)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+            line = _line(node)
+        else:
+            break
+    return line
+
+
+def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[int, str]]:
+    """(line, key) for every key repeated inside a mapping, at any depth."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                yield _line(key), name
+            seen.add(name)
+            yield from _duplicate_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _duplicate_keys(item)
+
+
+def _parse(path: Path, problems: list[ContentProblem]) -> tuple[yaml.Node | None, Any]:
+    """The composed root node and the plain data of a YAML file, or (None, None) on error."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = int(mark.line) + 1 if mark is not None else 1
+        problems.append(ContentProblem(name, line, f"YAML syntax: {exc.problem or exc}"))
+        return None, None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(ContentProblem(name, 1, f"cannot read: {exc}"))
+        return None, None
+    if node is not None:
+        for line, key in _duplicate_keys(node):
+            problems.append(ContentProblem(name, line, f"duplicate key {key!r}"))
+    return node, data
+
+
+def _describe(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "entry"
+
+
+def _load_entries(
+    path: Path,
+    extra_codes: frozenset[str],
+    seen: dict[str, tuple[str, int]],
+    out: FaqLoad,
+) -> None:
+    name = str(path)
+    node, data = _parse(path, out.problems)
+    if node is None:
+        return
+    if not isinstance(node, yaml.SequenceNode) or not isinstance(data, list):
+        out.problems.append(ContentProblem(name, _line(node), "expected a list of entries"))
+        return
+    for item_node, item in zip(node.value, data, strict=True):
+        line = _line(item_node)
+        if not isinstance(item, dict):
+            out.problems.append(ContentProblem(name, line, "entry is not a mapping"))
+            continue
+        label = f"entry {item.get('id')!r}" if isinstance(item.get("id"), str) else "entry"
+        try:
+            entry = FaqEntry.model_validate(item, context={"extra_codes": extra_codes})
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                where = _locate(item_node, loc)
+                msg = f"{label}: {_describe(loc)}: {err['msg']}"
+                out.problems.append(ContentProblem(name, where, msg))
+            continue
+        first = seen.get(entry.id)
+        if first is not None:
+            where = _locate(item_node, ("id",))
+            msg = f"duplicate id {entry.id!r}, first defined at {first[0]}:{first[1]}"
+            out.problems.append(ContentProblem(name, where, msg))
+            continue
+        seen[entry.id] = (name, _locate(item_node, ("id",)))
+        out.entries.append(entry)
+
+
+def _load_table(path: Path, what: str, key_pattern: str, out: FaqLoad) -> dict[str, list[str]]:
+    """A mapping of str -> list[str] (synonyms, stop words); bad items reported and skipped."""
+    name = str(path)
+    node, data = _parse(path, out.problems)
+    if node is None or data is None:
+        return {}
+    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
+        out.problems.append(ContentProblem(name, _line(node), f"{what}: expected a mapping"))
+        return {}
+    table: dict[str, list[str]] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value
+        value = data.get(key) if isinstance(key, str) else None
+        if not isinstance(key, str) or not re.fullmatch(key_pattern, key):
+            msg = f"{what}: bad key {key!r}"
+            out.problems.append(ContentProblem(name, _line(key_node), msg))
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            msg = f"{what}: {key!r} must be a list of non-empty strings"
+            out.problems.append(ContentProblem(name, _line(value_node), msg))
+            continue
+        table[key] = [str(v) for v in value]
+    return table
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(kept.split())
+
+
+def _check_synonyms(path: Path, synonyms: dict[str, list[str]], out: FaqLoad) -> None:
+    """Reports a variant claimed by two canonical terms (it can map to one only)."""
+    owner: dict[str, str] = {}
+    node, _ = _parse(path, [])
+    for canonical, variants in synonyms.items():
+        for variant in [canonical, *variants]:
+            folded = _fold(variant)
+            prior = owner.setdefault(folded, canonical)
+            if prior != canonical:
+                line = _locate(node, (canonical,)) if node is not None else 1
+                msg = f"synonyms: {variant!r} is listed under both {prior!r} and {canonical!r}"
+                out.problems.append(ContentProblem(str(path), line, msg))
+
+
+def load_faq(folder: Path, extra_codes: frozenset[str] = frozenset()) -> FaqLoad:
+    """Loads every topic file, synonyms.yaml and stopwords.yaml of `folder`; never raises."""
+    out = FaqLoad()
+    if not folder.is_dir():
+        out.problems.append(ContentProblem(str(folder), 1, "FAQ folder not found"))
+        return out
+    seen: dict[str, tuple[str, int]] = {}
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    for path in files:
+        if path.name not in SPECIAL_FILES:
+            _load_entries(path, extra_codes, seen, out)
+    synonyms_path = folder / "synonyms.yaml"
+    if synonyms_path.is_file():
+        out.synonyms = _load_table(synonyms_path, "synonyms", r".*\S.*", out)
+        _check_synonyms(synonyms_path, out.synonyms, out)
+    stopwords_path = folder / "stopwords.yaml"
+    if stopwords_path.is_file():
+        out.stopwords = _load_table(stopwords_path, "stopwords", r"[a-z]{2}", out)
+    return out

@@ -1,0 +1,94 @@
+"""Officers ask financing questions; what the FAQ cannot answer reaches a coordinator and back."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.app import Runtime
+from storage.models import FaqQuery, Identity, Officer, OfficerStatus, Role, utcnow
+from storage.uow import UnitOfWork
+from tests.fakes import FakeMessenger, Talk
+
+
+async def add_coordinator(runtime: Runtime, user_id: str = "coord") -> None:
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        programme = await uow.programmes.default_or_create()
+        officer = await uow.officers.add(
+            Officer(
+                name="Anna Coordinator",
+                role=Role.COORDINATOR,
+                status=OfficerStatus.ACTIVE,
+                consent_at=utcnow(),
+                languages=["en"],
+                programme_id=programme.id,
+            )
+        )
+        uow.session.add(
+            Identity(platform="fake", user_id=user_id, dm_chat_id=user_id, officer_id=officer.id)
+        )
+        await uow.commit()
+
+
+async def test_a_clear_question_gets_an_answer_with_feedback_choices(talk: Talk) -> None:
+    reply = await talk.say("what is ELENA?")
+    assert "European Local Energy Assistance" in reply and "Read more" in reply
+    labels = [c.label for c in talk.last().choices]
+    assert labels[:2] == ["Yes", "No"]
+    assert "Thank you" in await talk.press("Yes")
+
+
+async def test_ask_command_and_free_text_are_the_same(talk: Talk) -> None:
+    assert "Eurostat" in await talk.say("/ask does an EPC count as public debt?")
+
+
+async def test_off_topic_is_refused_honestly(talk: Talk) -> None:
+    reply = await talk.say("what's the weather like in Brussels tomorrow?")
+    assert "do not know" in reply
+    assert [c.label for c in talk.last().choices] == ["Yes, ask them", "No, thanks"]
+
+
+async def test_unknown_question_reaches_coordinator_and_the_answer_comes_back(
+    runtime: Runtime, talk: Talk, messenger: FakeMessenger
+) -> None:
+    await add_coordinator(runtime)
+    await talk.say("how many days of annual leave do municipal staff get in Lyon?")
+    assert "Passed to the coordinators" in await talk.press("Yes, ask them")
+    await runtime.tick()
+    note = messenger.transcript("coord")
+    assert "New question for coordinators" in note and "annual leave" in note
+
+    coordinator = Talk(runtime.core, messenger, user_id="coord", name="Anna")
+    listing = await coordinator.say("/unanswered")
+    assert "annual leave" in listing
+    await coordinator.press("Answer it")
+    assert "stored" in await coordinator.say("Ask your HR department: leave rules are national.")
+    await runtime.tick()
+    assert "leave rules are national" in messenger.transcript(talk.chat)
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        query = (await uow.session.execute(select(FaqQuery).where(FaqQuery.escalated))).scalar_one()
+    assert query.answer_text and query.answered_at is not None
+    assert "No unanswered questions" in await coordinator.say("/unanswered")
+
+
+async def test_a_did_you_mean_offers_choices(talk: Talk) -> None:
+    reply = await talk.say("bonds")
+    assert reply  # either an answer or a did-you-mean, never silence
+    if "Did you mean" in reply:
+        assert len(talk.last().choices) >= 2
+
+
+async def test_other_users_cannot_press_my_feedback(
+    runtime: Runtime, talk: Talk, messenger: FakeMessenger
+) -> None:
+    await talk.say("what is ELENA?")
+    mine = talk.choice("No")
+    other = Talk(runtime.core, messenger, user_id="u2", name="Mallory")
+    assert await other.handle(choice=mine.id) == "expired"
+
+
+async def test_one_user_cannot_flood_the_bot_with_questions(talk: Talk, clock) -> None:  # type: ignore[no-untyped-def]
+    for n in range(20):
+        await talk.say(f"what is ELENA? ({n})")
+    assert "wait a few minutes" in await talk.say("what is a green bond?")
+    clock.advance(minutes=11)
+    assert "wait a few minutes" not in await talk.say("what is a green bond?")
