@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,8 +75,11 @@ class Runtime:
         self.scheduler = scheduler
 
     async def close(self) -> None:
+        """Stop the scheduler and the sender loops (claimed rows are given back), then the pool."""
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.outbox is not None:
+            await self.outbox.stop()
         await self.engine.dispose()
 
 
@@ -84,9 +88,12 @@ async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: A
     load_handlers()
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
-    async with UnitOfWork(sessionmaker) as uow:
-        secret = await uow.kv.secret()
-        await uow.commit()
+    if settings.secret_key:  # one key shared across deployments (e.g. blue/green)
+        secret = settings.secret_key.encode()
+    else:  # generated once, kept in the database, shared by every process
+        async with UnitOfWork(sessionmaker) as uow:
+            secret = await uow.kv.secret()
+            await uow.commit()
     content = ContentStore(settings.content_dir)
     clock = clock or SystemClock()
     core = Core(
@@ -122,10 +129,14 @@ async def run(settings: Settings, console_user: str | None = None) -> None:
         web_runner = await serve(web_app, settings.http_host, settings.http_port)
         for adapter in runtime.adapters:
             await adapter.start()
+        runtime.outbox = OutboxWorker(runtime.sessionmaker, runtime.messengers)
+        runtime.outbox.start()  # one paced sender loop per platform; ticks only nudge it
         runtime.start_scheduler()
         log.info("peerbot running: %s", ", ".join(a.name for a in runtime.adapters))
+        stop = asyncio.Event()  # SIGTERM (docker stop) shuts down cleanly, as Ctrl-C does
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             for adapter in runtime.adapters:
                 await adapter.stop()

@@ -52,9 +52,9 @@ def settings() -> Settings:
 
 def setup_logging(s: Settings) -> None:
     """Plain or JSON logs on stderr."""
-    from bot.logs import configure
+    from bot.logs import configure, secrets_of
 
-    configure(s.log_level, s.log_format)
+    configure(s.log_level, s.log_format, secrets_of(s))
 
 
 def arun(coro: Coroutine[Any, Any, T]) -> T:
@@ -67,6 +67,8 @@ def arun(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except MigrationError as exc:
         fail(str(exc), 1)
+    except SettingsError as exc:  # an adapter found a setting unusable at start-up
+        fail(f"invalid setting {exc}", 2)
     except (OperationalError, DBAPIError, OSError) as exc:
         if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
             raise
@@ -102,10 +104,10 @@ def run(
     """Upgrade the database and run every adapter with credentials (else the console)."""
     s = settings()
     console = not (s.telegram_enabled or s.slack_enabled)
-    from bot.logs import configure
+    from bot.logs import configure, secrets_of
 
     quiet = "WARNING" if console and s.log_level in ("DEBUG", "INFO") else s.log_level
-    configure(quiet if console else s.log_level, s.log_format)
+    configure(quiet if console else s.log_level, s.log_format, secrets_of(s))
     from bot.app import run as run_bot
     from bot.demo import ensure_demo
     from storage.migrate import upgrade

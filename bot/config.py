@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = None
     telegram_forum_chat_id: int | None = None
     telegram_bot_username: str | None = None
-    secret_key: str | None = Field(default=None, alias="PEERBOT_SECRET_KEY")
+    secret_key: str | None = Field(default=None, alias="PEERBOT_SECRET_KEY", min_length=16)
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

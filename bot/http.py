@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+
+from bot.dashboard import add_dashboard_routes
+from handlers.core.metrics import ADAPTER_UP, OUTBOX_PENDING
+from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.app import Runtime
 
 RUNTIME_KEY = web.AppKey("runtime", object)
+log = logging.getLogger(__name__)
 
 
 class PlatformAdapter(Protocol):
@@ -42,11 +49,26 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(report, status=200 if ok else 503)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """The counters of `handlers.core.metrics` (and the process's) in Prometheus text format."""
+    runtime: Runtime = request.app[RUNTIME_KEY]  # type: ignore[assignment]
+    for adapter in runtime.adapters:
+        ADAPTER_UP.labels(adapter.name).set(1 if adapter.healthy() else 0)
+    try:
+        async with UnitOfWork(runtime.sessionmaker) as uow:
+            OUTBOX_PENDING.set(await uow.outbox.pending_count())
+    except Exception as exc:  # noqa: BLE001 - /healthz reports the database; counters still count
+        log.debug("outbox gauge not refreshed: %s", type(exc).__name__)
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def make_web_app(runtime: Runtime) -> web.Application:
     """The aiohttp application adapters add their webhook routes to."""
     app = web.Application(client_max_size=1024 * 1024)
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    add_dashboard_routes(app, runtime)
     return app
 
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 SECRET_PATTERNS = [
     re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # Telegram bot token
@@ -15,11 +24,32 @@ SECRET_PATTERNS = [
 ]
 
 
+_secrets: list[str] = []
+"""The configured secret values (tokens, signing secrets, passwords), longest first."""
+
+
 def redact(text: str) -> str:
-    """Replace anything shaped like a token."""
+    """Replace the configured secrets and anything shaped like a token."""
+    for secret in _secrets:
+        text = text.replace(secret, "[redacted]")
     for pattern in SECRET_PATTERNS:
         text = pattern.sub("[redacted]", text)
     return text
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The secret values in the settings: tokens, signing secrets and the database password."""
+    values = [
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+        settings.secret_key,
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+    ]
+    with contextlib.suppress(ValueError, ArgumentError):
+        values.append(make_url(settings.database_url).password)  # type: ignore[arg-type]
+    return [v for v in values if v and len(v) >= 4]
 
 
 class RedactingFormatter(logging.Formatter):
@@ -44,8 +74,9 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(data, ensure_ascii=False))
 
 
-def configure(level: str = "INFO", fmt: str = "text") -> None:
-    """Send logs to stderr in the chosen format."""
+def configure(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
+    """Send logs to stderr in the chosen format; `secrets` are never printed."""
+    _secrets[:] = sorted(set(secrets), key=len, reverse=True)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter()
@@ -65,3 +96,6 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
         "slack_sdk",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # PTB's limiter logs every 429 as an ERROR with a traceback although the outbox handles it
+    # (reschedules the row after retry_after and logs one line): keep only its criticals.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)

@@ -136,3 +136,38 @@ def test_demo_reset_restores_the_demo(tmp_path: Path) -> None:
     assert len(listed) == 6 and any(o["role"] == "coordinator" for o in listed)
     assert peerbot("demo", "reset", env=env).returncode == 0
     assert len(json.loads(peerbot("officers", "list", "--json", env=env).stdout)) == 6
+
+
+async def test_a_token_the_platform_rejects_is_one_clear_line_and_exit_2(
+    env: dict[str, str],
+) -> None:
+    import asyncio
+    import socket
+
+    from tests.emulators.telegram_api import TelegramEmulator
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+
+    async with TelegramEmulator() as api:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env={
+                **os.environ,
+                **env,
+                "TELEGRAM_BOT_TOKEN": "999:not-the-right-token",
+                "TELEGRAM_API_BASE_URL": api.base_url,
+                "PEERBOT_HTTP_HOST": "127.0.0.1",
+                "PEERBOT_HTTP_PORT": port,
+            },
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, err
+    assert "TELEGRAM_BOT_TOKEN" in err.decode() and b"Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -183,6 +184,21 @@ async def test_rows_of_a_dead_sender_on_this_host_are_taken_back_at_once(
         await uow.commit()
     assert await w.tick() == 2
     assert messenger.transcript("a") == "1" and messenger.transcript("b") == "1"
+
+
+async def test_rows_of_an_earlier_process_with_our_pid_are_taken_back(runtime: Runtime) -> None:
+    """A restarted container's bot is pid 1 again: its predecessor's claims are not its own."""
+    await queue(runtime, ("a", "1"), ("b", "1"))
+    messenger = FakeMessenger()
+    w = worker(runtime, messenger)
+    earlier = f"{w.host}:{os.getpid()}:0000dead.abcdef"
+    sibling = worker(runtime, messenger).worker_id  # another live worker of this process
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        await uow.outbox.claim("fake", earlier, 1)
+        await uow.outbox.claim("fake", sibling, 1)
+        await uow.commit()
+    assert await w.tick() == 1  # the earlier process's row; the live sibling's row is left
+    assert len(messenger.sent) == 1
 
 
 async def test_rows_of_a_sender_elsewhere_wait_for_the_lease(runtime: Runtime) -> None:

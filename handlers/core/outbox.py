@@ -34,11 +34,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.core import choices as signed
 from handlers.core.clock import Clock
 from handlers.core.content import Content
+from handlers.core.metrics import OUTBOX_MESSAGES
 from handlers.core.ports import (
     ChatMigrated,
     DeliveryError,
@@ -59,6 +61,18 @@ POLL_SECONDS = 0.5
 RECOVER_EVERY = 10.0
 BULK = 10
 """Priority of bulk rows (announcements, reminders, digests): after replies and relays (0)."""
+INCARNATION = uuid.uuid4().hex[:8]
+"""This process's incarnation (see `OutboxWorker.worker_id`)."""
+RECORD_PATIENCE = 60.0
+"""How long recording a row waits for a lost database to come back (a sent row that is not
+recorded would otherwise be sent again once its lease runs out)."""
+
+
+def database_down(exc: BaseException) -> bool:
+    """A lost connection or a restarting server, not a bad statement."""
+    if isinstance(exc, IntegrityError | DataError | ProgrammingError):
+        return False
+    return isinstance(exc, OSError | DBAPIError)
 
 
 def preferred_identity(officer: Officer, platform: str | None = None) -> Identity | None:
@@ -200,7 +214,9 @@ class OutboxWorker:
         self.window = window
         self.pause_max = pause_max
         self.host = socket.gethostname()
-        self.worker_id = f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # host:pid:incarnation.worker - the incarnation tells this process from an earlier one
+        # that had the same pid (a restarted container's bot is always pid 1)
+        self.worker_id = f"{self.host}:{os.getpid()}:{INCARNATION}.{uuid.uuid4().hex[:6]}"
         self.stats: Counter[str] = Counter()
         self._last_chat: dict[tuple[str, str], float] = {}
         self._paused: dict[str, float] = {}
@@ -292,6 +308,12 @@ class OutboxWorker:
                 if busy:
                     continue
                 return handled
+        except Exception as exc:
+            # the database went away: let the rows in flight be sent and recorded (they retry
+            # their record) rather than cancel them into a lease-long limbo
+            if inflight and database_down(exc):
+                await asyncio.wait(inflight, timeout=RECORD_PATIENCE + 5)
+            raise
         finally:
             if inflight:
                 for task in inflight:
@@ -343,8 +365,14 @@ class OutboxWorker:
             raise
         except ChatMigrated as exc:
             new_chat = exc.new_chat_id
-            await self._record(lambda uow: uow.outbox.retarget(row.id, new_chat, self._now()))
+
+            async def follow(uow: UnitOfWork) -> None:
+                await uow.outbox.retarget(row.id, new_chat, self._now())
+                await uow.outbox.migrate_chat(row.platform, row.chat_id, new_chat)
+
+            await self._record(follow)
             self.stats["migrated"] += 1
+            OUTBOX_MESSAGES.labels(platform, "migrated").inc()
             return
         except RateLimited as exc:
             await self._rate_limited(platform, row, exc)
@@ -353,6 +381,7 @@ class OutboxWorker:
             reason = str(exc)
             await self._record(lambda uow: uow.outbox.mark_undeliverable(row.id, reason))
             self.stats["undeliverable"] += 1
+            OUTBOX_MESSAGES.labels(platform, "undeliverable").inc()
             log.info("outbox %s undeliverable: %s", row.id, exc)
             return
         except (TimeoutError, OSError, DeliveryError) as exc:
@@ -364,6 +393,7 @@ class OutboxWorker:
             return
         await self._record(lambda uow: uow.outbox.mark_sent(row.id, message_id, now=self._now()))
         self.stats["sent"] += 1
+        OUTBOX_MESSAGES.labels(platform, "sent").inc()
 
     async def _rate_limited(self, platform: str, row: Outbox, exc: RateLimited) -> None:
         now = time.time()
@@ -371,6 +401,7 @@ class OutboxWorker:
         pause = now + min(wait, self.pause_max)
         self._paused[platform] = max(self._paused.get(platform, 0.0), pause)
         self.stats["rate_limited"] += 1
+        OUTBOX_MESSAGES.labels(platform, "rate_limited").inc()
         log.info("outbox %s: %s asked to wait %.1fs", row.id, platform, wait)
 
         async def record(uow: UnitOfWork) -> None:
@@ -390,7 +421,9 @@ class OutboxWorker:
             )
 
         await self._record(record)
-        self.stats["failed" if status and status[0] == OutboxStatus.FAILED else "retried"] += 1
+        result = "failed" if status and status[0] == OutboxStatus.FAILED else "retried"
+        self.stats[result] += 1
+        OUTBOX_MESSAGES.labels(row.platform, result).inc()
         log.info("outbox %s will retry (%s): %s", row.id, status[0].value if status else "?", error)
 
     async def _release(self, row: Outbox, at: float, error: str | None) -> None:
@@ -398,9 +431,20 @@ class OutboxWorker:
         await self._record(lambda uow: uow.outbox.release(row.id, when, error))
 
     async def _record(self, action: Any) -> None:
-        async with UnitOfWork(self.sessionmaker) as uow:
-            await action(uow)
-            await uow.commit()
+        """Run and commit `action`; while the database is down, retry (RECORD_PATIENCE)."""
+        delay, deadline = 0.2, time.monotonic() + RECORD_PATIENCE
+        while True:
+            try:
+                async with UnitOfWork(self.sessionmaker) as uow:
+                    await action(uow)
+                    await uow.commit()
+                return
+            except Exception as exc:
+                if not database_down(exc) or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("outbox: database unreachable (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _recover(self, platform: str) -> None:
         """Take back rows held by dead senders of this host (their pid is gone)."""
@@ -412,11 +456,22 @@ class OutboxWorker:
             for worker in await uow.outbox.claimers(platform, f"{self.host}:"):
                 if worker == self.worker_id:
                     continue
-                pid = worker.split(":")[1] if worker.count(":") >= 2 else ""
-                if pid.isdigit() and not _pid_alive(int(pid)) and int(pid) != os.getpid():
+                if _dead_sender(worker):
                     taken = await uow.outbox.release_worker(worker, self._now())
                     log.warning("outbox: took back %d rows of dead sender %s", taken, worker)
             await uow.commit()
+
+
+def _dead_sender(worker: str) -> bool:
+    """Whether a sender of this host is gone: its pid is not alive, or is ours but from an
+    earlier incarnation of the process."""
+    parts = worker.split(":")
+    if len(parts) < 3 or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return parts[2].split(".")[0] != INCARNATION
+    return not _pid_alive(pid)
 
 
 async def _sleep_until(at: float) -> None:

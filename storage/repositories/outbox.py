@@ -10,7 +10,15 @@ from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from storage.models import Outbox, OutboxPace, OutboxStatus, utcnow
+from storage.models import (
+    DiscussionThread,
+    Outbox,
+    OutboxPace,
+    OutboxStatus,
+    PairSpace,
+    Programme,
+    utcnow,
+)
 from storage.repositories.base import Repository
 
 LEASE = timedelta(seconds=120)
@@ -253,6 +261,35 @@ class OutboxRepo(Repository):
             )
             .execution_options(synchronize_session=False)
         )
+
+    async def migrate_chat(self, platform: str, old: str, new: str) -> None:
+        """A chat got a new id (a Telegram group became a supergroup): the queued rows, the
+        programme's group, discussion threads and pair spaces follow it."""
+        await self.session.execute(
+            update(Outbox)
+            .where(
+                Outbox.platform == platform,
+                Outbox.chat_id == old,
+                Outbox.status == OutboxStatus.PENDING,
+            )
+            .values(chat_id=new)
+            .execution_options(synchronize_session=False)
+        )
+        for model in (DiscussionThread, PairSpace):
+            await self.session.execute(
+                update(model)
+                .where(model.platform == platform, model.chat_id == old)
+                .values(chat_id=new)
+                .execution_options(synchronize_session=False)
+            )
+        numeric = old.lstrip("-").isdigit() and new.lstrip("-").isdigit()
+        if platform == "telegram" and numeric:
+            await self.session.execute(
+                update(Programme)
+                .where(Programme.telegram_chat_id == int(old))
+                .values(telegram_chat_id=int(new))
+                .execution_options(synchronize_session=False)
+            )
 
     async def claimers(self, platform: str, prefix: str) -> list[str]:
         """The workers (ids starting with `prefix`) that hold rows of a platform in flight."""
