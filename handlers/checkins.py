@@ -50,7 +50,7 @@ LAPSE = timedelta(days=6)
 """A check-in still unanswered this long after it went out counts as missed."""
 DEFAULT_DAYS = 14
 LEARNED_FLOW = "checkin_learned"
-SKIP_WORDS = {"skip", "passer", "no", "-", "nothing"}
+SKIP_WORDS = {"skip", "passer", "uberspringen", "saltar", "salta", "no", "-", "nothing"}
 
 
 def working_slot(when: datetime, tz: ZoneInfo) -> datetime:

@@ -207,7 +207,7 @@ class IdentityRepo(Repository):
             identity.dm_chat_id = dm_chat_id
         if display_name and not identity.display_name:
             identity.display_name = display_name[:200]
-        if locale and identity.locale != locale:
+        if locale and not identity.locale:  # the first platform locale; /language may replace it
             identity.locale = locale[:16]
         await self.session.flush()
         return identity

@@ -79,9 +79,10 @@ async def test_a_coordinator_reaches_every_officer_on_both_platforms_once(
     assert "Announcement #1 is on its way to 4 officers" in queued
     await runtime.tick()
     await runtime.tick()
-    for chat in ("1001", "1002"):
+    # the frame is in each officer's language (Marie's is French), the text as written
+    for chat, head in (("1001", "📣 Programme announcement"), ("1002", "📣 Annonce du programme")):
         assert [s.reply.text for s in telegram.to(chat)] == [
-            "📣 Programme announcement\n\nWebinar on EPC for schools, 3 December at 10:00 CET."
+            f"{head}\n\nWebinar on EPC for schools, 3 December at 10:00 CET."
         ]
     assert len(slack.to("UGIULIA")) == 1
     report = await status(runtime, 1)

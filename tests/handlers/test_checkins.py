@@ -258,7 +258,7 @@ async def test_officers_see_their_pairs_and_the_next_check_in_in_their_time(
 async def test_what_an_officer_wrote_is_exported_and_erased_on_request(
     runtime: Runtime, clock: FrozenClock, messenger: FakeMessenger
 ) -> None:
-    from handlers.checkins import erase_officer_answers, officer_answers
+    from handlers.checkins import officer_answers
 
     pair = await brussels_pair(runtime, at(8, 10))
     clock.set(at(8, 10))
@@ -274,8 +274,10 @@ async def test_what_an_officer_wrote_is_exported_and_erased_on_request(
         [mine] = await officer_answers(uow, me.id)
         assert mine["learned"] == "The ESCO tender needs a clear baseline."
         assert mine["pair_id"] == pair.id and mine["answer"] == "met"
-        assert await erase_officer_answers(uow, me) == 1
-        await uow.commit()
+    # /export carries them, /forget erases them (and only Marie's)
+    assert "The ESCO tender needs a clear baseline." in await marie.say("/export")
+    await marie.say("/forget")
+    assert "has been deleted" in await marie.press("Yes, delete my data")
     [row] = await checkins(runtime)
     assert row.outcome == "Pieter Janssens: Lyon already has good data."
     assert list((row.answers or {}).keys()) == [str(pair.mentor_id)]
