@@ -17,6 +17,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -119,7 +120,7 @@ def population(
         if rng.random() < 0.25:
             languages.add(rng.choice(EXTRA_LANGUAGES))
         learner = pid % 2 == 1
-        common = {
+        common: dict[str, Any] = {
             "id": pid,
             "name": f"Officer {pid}",
             "authority_id": authority,
@@ -156,9 +157,9 @@ def population(
     mentors = [p for p in people if p.offers]
     for p in people:
         if p.wants:
-            wants = sorted(p.wants)
-            k = 2 if len(wants) >= 2 and rng.random() < 0.5 else 1
-            for topic in rng.sample(wants, k):
+            wanted = sorted(p.wants)
+            k = 2 if len(wanted) >= 2 and rng.random() < 0.5 else 1
+            for topic in rng.sample(wanted, k):
                 requests.append(Request(p.id, None if rng.random() < 0.15 else topic))
             if rng.random() < 0.05:
                 for m in rng.sample(mentors, 2):

@@ -20,6 +20,7 @@ from handlers.core.events import Incoming
 from handlers.core.outbox import payload
 from handlers.core.router import router
 from handlers.discussions import author_line, said
+from handlers.profile import forgotten_key
 from storage.models import DiscussionMessage
 from storage.repositories.discussions import OPEN, DiscussionRepo
 
@@ -66,6 +67,9 @@ async def relay_discussion_reply(event: Incoming, ctx: Ctx) -> bool:
         log.info("not relaying the bot's own relay %s/%s", event.platform, event.message_id)
         return True
     officer = ctx.officer
+    if officer is None and await ctx.uow.kv.get(forgotten_key(event.platform, event.user_id)):
+        log.info("not relaying a message of someone who asked to be forgotten")
+        return True
     name, authority = author_line(
         officer, ctx.identity.display_name or event.display_name or event.user_id
     )

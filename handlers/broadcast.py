@@ -533,8 +533,11 @@ async def _step_audience(ctx: Ctx, data: dict[str, Any], choice: str | None, tex
         if problems:
             await ctx.reply("broadcast.bad_audience", problems=", ".join(problems[:5]))
             return
-    _, missing = await programme_ids(ctx.uow, audience)
+    named, missing = await programme_ids(ctx.uow, audience)
+    if named - set(ctx.coordinates):
+        missing = [*missing, *(s for s in audience.programmes if s not in missing)]
     if missing:
+        # a programme the coordinator does not run is as unknown to them as a wrong slug
         await ctx.reply("broadcast.bad_audience", problems=", ".join(missing))
         return
     data["audience"] = audience.to_json()

@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
+from handlers.core.metrics import FAQ_COORDINATOR_ANSWERS, FAQ_QUESTIONS
 from handlers.core.outbox import queue_to_officer
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.faq_content import render_answer
+from handlers.practices import practices_citation
 from storage.models import FaqQuery, Officer
 from storage.repositories.officers import OfficerRepo, ProgrammeRepo
 
@@ -45,6 +47,7 @@ async def answer_question(ctx: Ctx, text: str) -> None:
         await ctx.reply("faq.ask_what")
         return
     result = ctx.content.faq.search(question, ctx.locale)
+    FAQ_QUESTIONS.labels(result.status).inc()
     best = result.best
     query = await _log(
         ctx, question, result.status, best.entry_id if best else None, best.score if best else None
@@ -83,7 +86,11 @@ async def _send_entry(ctx: Ctx, entry_id: str, query_id: int | None) -> None:
         Choice(f"faq:show:{h.entry_id}", ctx.t("faq.related", question=h.question[:50]))
         for h in ctx.content.faq.related(entry_id, 2)
     ]
-    text = render_answer(entry, ctx.locale) + "\n\n" + ctx.t("faq.was_it_helpful")
+    text = render_answer(entry, ctx.locale)
+    cited = await practices_citation(ctx.uow, entry.instruments, ctx.locale, ctx.content)
+    if cited:
+        text += "\n\n" + cited
+    text += "\n\n" + ctx.t("faq.was_it_helpful")
     await ctx.send(text, choices=choices)
 
 
@@ -239,6 +246,7 @@ async def deliver_answer(ctx: Ctx, query_id: int, text: str) -> None:
     query.answer_text = text[:4000]
     query.answered_by_id = ctx.officer.id if ctx.officer else None
     query.answered_at = ctx.clock.now()
+    FAQ_COORDINATOR_ANSWERS.inc()
     asker = await ctx.uow.officers.get(query.officer_id) if query.officer_id else None
     delivered = False
     if asker is not None:

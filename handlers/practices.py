@@ -179,14 +179,17 @@ async def take_instruments(ctx: Ctx, data: dict[str, Any], choice: str | None, t
     return True
 
 
+# English, French, German, Spanish and Italian words for the scales officers write out
+UNITS = dict.fromkeys(("billion", "billions", "bn", "mrd"), 10**9)
+UNITS |= dict.fromkeys(("milliard", "milliards", "milliarde", "milliarden", "miliardi"), 10**9)
+UNITS |= dict.fromkeys(("million", "millions", "millionen", "mio", "mln", "m"), 10**6)
+UNITS |= dict.fromkeys(("millón", "millon", "millones", "milione", "milioni"), 10**6)
+UNITS |= dict.fromkeys(("thousand", "tausend", "mil", "mila", "k"), 10**3)
 AMOUNT = re.compile(
     r"(?P<number>\d[\d.,'\u00a0\u202f ]*\d|\d)\s*"
-    r"(?P<unit>billion|bn|milliards?|mrd|millions?|mio|mln|m|thousand|k)?\b",
+    rf"(?P<unit>{'|'.join(sorted(UNITS, key=len, reverse=True))})?\b",
     re.IGNORECASE,
 )
-UNITS = {"billion": 10**9, "bn": 10**9, "milliard": 10**9, "milliards": 10**9, "mrd": 10**9}
-UNITS |= {"million": 10**6, "millions": 10**6, "mio": 10**6, "mln": 10**6, "m": 10**6}
-UNITS |= {"thousand": 10**3, "k": 10**3}
 
 
 def parse_amount(text: str) -> int | None:

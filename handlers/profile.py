@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from datetime import timedelta
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 
 from handlers import onboarding
+from handlers.checkins import erase_officer_answers, officer_answers
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.replies import Choice
@@ -17,6 +19,7 @@ from handlers.core.router import router
 from handlers.core.taxonomy import country_name, language_name
 from storage.models import (
     Conversation,
+    DiscussionMessage,
     FaqQuery,
     GoodPractice,
     Invite,
@@ -172,6 +175,7 @@ async def export_data(ctx: Ctx, officer: Officer) -> dict[str, Any]:
             for q in queries
         ],
         "good_practices": [{"title": g.title, "status": g.status} for g in practices],
+        "checkin_answers": await officer_answers(ctx.uow, officer.id),
     }
 
 
@@ -209,6 +213,13 @@ async def press_forget(event: Incoming, ctx: Ctx) -> None:
     await ctx.reply("privacy.forgotten")
 
 
+def forgotten_key(platform: str, user_id: str) -> str:
+    """The key_value marker of an account whose officer asked to be forgotten (a hash: the
+    marker keeps the bridge from relaying them again without storing the account id)."""
+    digest = hashlib.sha256(f"{platform}:{user_id}".encode()).hexdigest()[:40]
+    return f"forgotten:{digest}"
+
+
 async def forget_officer(ctx: Ctx, officer: Officer) -> None:
     """Erase an officer (GDPR Art. 17): profile, identities, state, queued messages, texts."""
     from handlers.core.outbox import queue_to_officer
@@ -240,6 +251,9 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
                 idempotency_key=f"forget:{officer.id}:pair:{pair.id}",
                 values={"topic": ctx.content.taxonomy.label("instruments", pair.topic, "en")},
             )
+    for identity in officer.identities:
+        await ctx.uow.kv.put(forgotten_key(identity.platform, identity.user_id), "1")
+        identity.display_name = None
     identity_ids = [i.id for i in officer.identities]
     chat_ids = [i.dm_chat_id for i in officer.identities if i.dm_chat_id]
     await session.execute(delete(Conversation).where(Conversation.identity_id.in_(identity_ids)))
@@ -252,6 +266,24 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
     await session.execute(
         update(Outbox).where(Outbox.officer_id == officer.id).values(payload={}, chat_id="")
     )
+    # what they wrote in discussions, relayed to the other platforms (handlers/bridge.py keys
+    # relays by the source message): queued copies go, sent ones keep no text
+    written = await session.execute(
+        select(
+            DiscussionMessage.discussion_id,
+            DiscussionMessage.platform,
+            DiscussionMessage.platform_message_id,
+        ).where(
+            DiscussionMessage.officer_id == officer.id,
+            DiscussionMessage.platform_message_id.isnot(None),
+        )
+    )
+    for discussion_id, platform, message_id in written.all():
+        relays = Outbox.idempotency_key.like(f"relay:{discussion_id}:{platform}:{message_id}:%")
+        await session.execute(
+            delete(Outbox).where(relays, Outbox.status.in_(["pending", "sending", "failed"]))
+        )
+        await session.execute(update(Outbox).where(relays).values(payload={}))
     await session.execute(
         update(FaqQuery)
         .where(FaqQuery.officer_id == officer.id)
@@ -262,6 +294,7 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
         .where(FaqQuery.identity_id.in_(identity_ids))
         .values(text="", identity_id=None)
     )
+    await erase_officer_answers(ctx.uow, officer)
     await session.delete(officer)
     await session.flush()
     ctx.officer = None

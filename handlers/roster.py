@@ -155,7 +155,9 @@ async def _upsert(uow: UnitOfWork, row: dict[str, str], programme_id: int | None
                 f"{platform} user {row['platform_user_id']} belongs to another officer"
             )
         identity.officer_id = officer.id
-        if identity.dm_chat_id is None and platform == "telegram":
+        if identity.dm_chat_id is None:
+            # Telegram: a private chat's id is the user id. Slack: chat.postMessage to a user id
+            # posts in the app's DM with that user (its Messages tab).
             identity.dm_chat_id = row["platform_user_id"]
     await uow.session.flush()
     return created

@@ -37,7 +37,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 INTERACTIVE_WAIT = 5.0  # a user waiting for a reply may wait out a 429 this long, once
 # The outbox's pace: under Telegram's ~30 msg/s (leaving room for live replies, which the
 # outbox does not pace) and 1 msg/s per chat. Shared by every process through the database.
-OUTBOX_RATE = 25.0
+OUTBOX_RATE = 29.0
 PER_CHAT_INTERVAL = 1.0
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _KEEP_OUTCOMES = 1000
@@ -111,9 +111,17 @@ class TelegramAdapter:
             rate_per_second=OUTBOX_RATE,
             per_chat_interval=PER_CHAT_INTERVAL,
         )
-        self.messenger = TelegramMessenger(application.bot, capabilities=capabilities)
+        forum = runtime.settings.telegram_forum_chat_id
+        forum_chat = str(forum) if forum is not None else None
+        self.messenger = TelegramMessenger(
+            application.bot, capabilities=capabilities, discussion_chat_id=forum_chat
+        )
         self.interactive = TelegramMessenger(
-            application.bot, capabilities=capabilities, wait_on_429=INTERACTIVE_WAIT
+            application.bot,
+            capabilities=capabilities,
+            wait_on_429=INTERACTIVE_WAIT,
+            discussion_chat_id=forum_chat,
+            thread_fallback=True,
         )
         self.outcomes: OrderedDict[int, str] = OrderedDict()
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}

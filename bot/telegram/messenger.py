@@ -136,6 +136,7 @@ class TelegramMessenger:
     `wait_on_429` > 0 makes a rate-limited call sleep and retry once when Telegram asks for at
     most that many seconds (for replies to a user who is waiting); with 0 the 429 is raised at
     once as `RateLimited` so that the outbox reschedules the row instead of holding a worker.
+    `thread_fallback` answers in the chat itself when the topic of the message is gone.
     """
 
     platform = "telegram"
@@ -146,9 +147,14 @@ class TelegramMessenger:
         *,
         wait_on_429: float = 0.0,
         capabilities: Capabilities | None = None,
+        discussion_chat_id: str | None = None,
+        thread_fallback: bool = False,
     ) -> None:
         self.bot = bot
         self.wait_on_429 = wait_on_429
+        self.thread_fallback = thread_fallback
+        # the forum supergroup (TELEGRAM_FORUM_CHAT_ID) where pair and discussion topics open
+        self.discussion_chat_id = discussion_chat_id
         self.capabilities = capabilities or Capabilities(
             threads=True, topics=True, edit=True, max_text=MAX_TEXT
         )
@@ -164,15 +170,21 @@ class TelegramMessenger:
         message_id: str | None = None
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
-            sent = await self._call(
-                partial(
-                    self.bot.send_message,
-                    chat_id=_chat(chat_id),
-                    text=chunk,
-                    reply_markup=markup if last else None,
-                    message_thread_id=thread,
-                )
+            send = partial(
+                self.bot.send_message,
+                chat_id=_chat(chat_id),
+                text=chunk,
+                reply_markup=markup if last else None,
             )
+            try:
+                sent = await self._call(partial(send, message_thread_id=thread))
+            except Undeliverable as exc:
+                # the topic was deleted (or never existed): a waiting user is answered in
+                # the chat itself; bulk and relayed rows fail so the outbox marks them
+                if not (self.thread_fallback and thread and "thread not found" in str(exc)):
+                    raise
+                thread = None
+                sent = await self._call(send)
             message_id = str(sent.message_id)
         return message_id
 
@@ -208,6 +220,19 @@ class TelegramMessenger:
             partial(self.bot.create_forum_topic, chat_id=_chat(chat_id), name=name[:128])
         )
         return str(topic.message_thread_id)
+
+    async def create_space(
+        self, title: str, member_user_ids: list[str], parent_chat_id: str | None = None
+    ) -> tuple[str, str | None]:
+        """SpaceMaker: a forum topic in the programme's supergroup; returns (chat, topic id).
+
+        A bot cannot add people to a Telegram group, so `member_user_ids` are not invited
+        here: the introduction also reaches each member privately.
+        """
+        chat = parent_chat_id or self.discussion_chat_id
+        if not chat:
+            raise DeliveryError("no forum supergroup is configured (TELEGRAM_FORUM_CHAT_ID)")
+        return chat, await self.create_topic(chat, title)
 
     async def delete(self, chat_id: str, message_id: str) -> None:
         """Delete one of the bot's messages."""

@@ -99,7 +99,9 @@ class Router:
         command = event.command
         if command is not None:
             return self.commands.get(command) or self.commands.get("__unknown__")
-        state = await ctx.state()
+        # a flow's state belongs to the officer, and flows run in private chats only: what they
+        # write in a group or a pair's thread meanwhile is conversation, not the flow's answer
+        state = await ctx.state() if event.chat_kind == "dm" else None
         if state is not None and state.flow in self.flows:
             return self.flows[state.flow]
         if self.fallback and (event.chat_kind == "dm" or not self.fallback.dm_only):

@@ -436,7 +436,7 @@ async def test_the_outbox_sends_through_the_telegram_messenger(
     runtime = peerbot.runtime
     messenger = runtime.messengers["telegram"]
     assert isinstance(messenger, TelegramMessenger) and messenger.wait_on_429 == 0
-    assert messenger.capabilities.rate_per_second == 25.0
+    assert messenger.capabilities.rate_per_second == 29.0
     assert messenger.capabilities.per_chat_interval == 1.0
     api.block(5002)
     api.migrate(-4001, -1004001)
@@ -484,3 +484,45 @@ async def test_a_token_the_bot_api_rejects_names_the_setting(
         assert not adapter.healthy()
     finally:
         await runtime.close()
+
+
+async def test_an_approved_pair_is_introduced_in_a_new_forum_topic(
+    settings: Settings, clock: FrozenClock, api: TelegramEmulator
+) -> None:
+    from tests.handlers.peers import FORUM, make_pair, officer
+
+    forum = int(FORUM)  # the programme's forum supergroup
+    api.add_forum(forum)
+    bot = await launch(settings.model_copy(update={"telegram_forum_chat_id": forum}), clock, api)
+    try:
+        runtime = bot.runtime
+        marie = await officer(
+            runtime,
+            "Marie Dubois",
+            authority="Lyon",
+            country="FR",
+            platform="telegram",
+            user_id="5101",
+            dm="5101",
+        )
+        pieter = await officer(
+            runtime,
+            "Pieter Janssens",
+            authority="Ghent",
+            country="BE",
+            platform="telegram",
+            user_id="5102",
+            dm="5102",
+        )
+        await make_pair(runtime, marie, pieter)
+        await runtime.tick()
+        await runtime.tick()
+        [created] = api.ok_calls("createForumTopic")
+        assert "Lyon" in created.params["name"] and "Ghent" in created.params["name"]
+        in_forum = api.bot_messages(forum)
+        thread = max(api.chats[forum].topics)  # the topic just created
+        assert in_forum and all(m.thread_id == thread for m in in_forum)
+        assert any("Marie Dubois" in m.text and "Pieter Janssens" in m.text for m in in_forum)
+        assert api.bot_messages(5101) and api.bot_messages(5102)  # each is also told privately
+    finally:
+        await bot.stop()

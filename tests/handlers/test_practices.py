@@ -63,6 +63,10 @@ async def test_a_mentor_shares_a_practice_and_a_coordinator_publishes_it(
     assert "EPC for 40,000" in await marie.say("/practices energy perfomance contract")
     assert "No published" in await marie.say("/practices crowdfunding for schools")
 
+    # the FAQ answer on the same instrument now cites the published practice
+    answer = await marie.say("/ask what is energy performance contracting?")
+    assert "Cities that did this: Ghent — EPC for 40,000 street lights (2019)" in answer
+
 
 async def test_the_share_flow_goes_back_skips_and_cancels(
     runtime: Runtime, messenger: FakeMessenger
@@ -234,3 +238,10 @@ def test_amounts_are_read_the_way_officers_write_them() -> None:
     assert parse_amount("12 000 000") == 12_000_000
     assert parse_amount("500k") == 500_000
     assert parse_amount("a lot") is None
+    # the scale words of the five programme languages
+    assert parse_amount("2,5 Millionen Euro") == 2_500_000
+    assert parse_amount("2,5 millones de euros") == 2_500_000
+    assert parse_amount("2,5 milioni di euro") == 2_500_000
+    assert parse_amount("1,2 Milliarden") == 1_200_000_000
+    assert parse_amount("3 milliards d'euros") == 3_000_000_000
+    assert parse_amount("500 mila euro") == 500_000

@@ -91,6 +91,7 @@ async def test_a_second_programme_is_stood_up_from_a_folder_and_isolated(
 
     rt = await build(settings.model_copy(update={"content_dir": content}), clock=clock)
     messenger = FakeMessenger()
+    rt.messengers["fake"] = messenger  # what the outbox sends through
     try:
         async with UnitOfWork(rt.sessionmaker) as uow:
             main = await uow.programmes.default_or_create()
@@ -117,6 +118,26 @@ async def test_a_second_programme_is_stood_up_from_a_folder_and_isolated(
         queries = await ingrid.say("/unanswered")
         number = re.search(r"#(\d+)", queries).group(1)  # type: ignore[union-attr]
         assert "no question" in await anna.say(f"/unanswered {number} Ask HR.")
+
+        # broadcasts: Anna reaches her programme only, and cannot name the other one
+        await anna.say("/broadcast")
+        await anna.say("Webinar for the main cohort")
+        await anna.press("Choose recipients")
+        assert "will receive this" in await anna.press("Everyone")
+        assert "on its way to 2 officers" in await anna.press("Send now")
+        await anna.say("/broadcast")
+        await anna.say("Trying to reach the Nordic cohort")
+        await anna.press("Choose recipients")
+        refused = await anna.say("programme=nordic")
+        assert "I did not understand: nordic" in refused and "will receive" not in refused
+        await rt.tick()
+        await rt.tick()
+        assert "Webinar for the main cohort" in messenger.transcript("pieter")
+        for nordic_person in ("sven", "ingrid"):
+            assert "main cohort" not in messenger.transcript(nordic_person)
+            assert "Nordic cohort" not in messenger.transcript(nordic_person).replace(
+                "Välkommen back to the Nordic cohort", ""
+            )
 
         out = tmp_path / "exported"
         async with UnitOfWork(rt.sessionmaker) as uow:
