@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.core.context import Ctx
+from handlers.core.engine import clean_name
 from handlers.core.events import Incoming
 from handlers.core.replies import Choice
 from handlers.core.router import router
@@ -73,11 +74,11 @@ async def ask_name(ctx: Ctx, data: dict[str, Any]) -> None:
 
 
 async def take_name(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
-    name = (ctx.identity.display_name or "") if choice == "platform" else text.strip()
+    name = clean_name((ctx.identity.display_name or "") if choice == "platform" else text)
     if not 2 <= len(name) <= 120 or name.startswith("/"):
         await ctx.reply("onboarding.name_invalid")
         return False
-    data["name"] = " ".join(name.split())
+    data["name"] = name
     return True
 
 
@@ -98,7 +99,7 @@ async def take_authority(ctx: Ctx, data: dict[str, Any], choice: str | None, tex
     if choice == "new":
         data["skip_country"] = False
         return True
-    name = " ".join(text.split())
+    name = clean_name(text)
     if not 2 <= len(name) <= 150:
         await ctx.reply("onboarding.authority_invalid")
         return False
@@ -371,7 +372,7 @@ async def finish(ctx: Ctx, data: dict[str, Any]) -> None:
     authority_id = data.get("authority_id")
     if authority_id is None:
         authority = await ctx.uow.authorities.get_or_create(
-            data["authority_name"], data["country"], AuthorityKind.MUNICIPALITY
+            clean_name(data["authority_name"]), data["country"], AuthorityKind.MUNICIPALITY
         )
         authority_id = authority.id
     officer = ctx.officer
@@ -379,7 +380,7 @@ async def finish(ctx: Ctx, data: dict[str, Any]) -> None:
         programme = ctx.programme or await ctx.uow.programmes.default_or_create()
         officer = Officer(name=data["name"], role=Role.OFFICER, programme_id=programme.id)
         await ctx.uow.officers.add(officer)
-    officer.name = data["name"]
+    officer.name = clean_name(data["name"]) or officer.name
     officer.authority_id = authority_id
     officer.job_title = data.get("job_title")
     officer.languages = list(data.get("languages", []))

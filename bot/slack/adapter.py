@@ -234,6 +234,9 @@ class SlackAdapter:
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: Bolt verifies the signature and timestamp, then dispatches."""
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not stamp.isdigit():  # Bolt's verifier would raise on it (a 500): refuse it here
+            return web.Response(status=401, text="invalid request")
         retry = request.headers.get("X-Slack-Retry-Num")
         if retry:
             log.info("slack retry %s (%s)", retry, request.headers.get("X-Slack-Retry-Reason", "?"))
@@ -275,7 +278,9 @@ class SlackAdapter:
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """`/peerbot <sub> args`: acknowledge at once, answer in the user's DM."""
         await ack()
-        user_id = str(body["user_id"])
+        user_id = str(body.get("user_id") or "")
+        if not user_id:
+            return  # Slack always says who ran the command
         raw = str(body.get("text") or "")
         async with self._busy():
             if opens_form(raw) and await self._open_form(user_id, body.get("trigger_id")):
@@ -289,6 +294,8 @@ class SlackAdapter:
         """A choice button of one of our messages."""
         await ack()
         user_id = str((body.get("user") or {}).get("id", ""))
+        if not user_id:
+            return
         async with self._work(user_id):
             user = await self.users.user(user_id)
             incoming = action_incoming(body, action, user)
@@ -365,6 +372,8 @@ class SlackAdapter:
             meta = json.loads(view.get("private_metadata") or "{}")
         except json.JSONDecodeError:
             meta = {}
+        if not isinstance(meta, dict):
+            meta = {}
         locale = str(meta.get("locale") or self.runtime.settings.default_locale)
         content = self.runtime.content.current
         texts = Texts(content, locale)
@@ -375,9 +384,12 @@ class SlackAdapter:
             return
         await ack()
         user_id = str((body.get("user") or {}).get("id", ""))
+        if not user_id:
+            return
         async with self._work(user_id):
             user = await self.users.user(user_id)
-            dm = str(meta.get("dm") or "") or await self.users.dm(user_id) or user_id
+            # the DM is looked up, never taken from private_metadata (only a hint of ours)
+            dm = await self.users.dm(user_id) or user_id
             update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
             event = text_incoming(user_id, dm, "", user, update)
             outcome = await bridge.submit_profile(self.runtime.core, event, self.messenger, data)

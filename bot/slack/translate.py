@@ -104,7 +104,9 @@ def message_incoming(
     """A `message` event as an Incoming, or None when it is not a person writing to us."""
     if not is_user_message(event, bot_user_id):
         return None
-    channel = str(event.get("channel", ""))
+    channel = str(event.get("channel") or "")
+    if not channel:
+        return None  # nowhere to answer (Slack always names the channel)
     kind = chat_kind(event.get("channel_type"), channel)
     text = str(event.get("text") or "")
     if kind != "dm":

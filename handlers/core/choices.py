@@ -12,7 +12,8 @@ MAX_ID_BYTES = 64 - len(SEP) - SIG_LEN
 
 
 def _sig(secret: bytes, chat_id: str, choice_id: str) -> str:
-    mac = hmac.new(secret, f"{chat_id}\x1f{choice_id}".encode(), hashlib.sha256).digest()
+    message = f"{chat_id}\x1f{choice_id}".encode("utf-8", "surrogatepass")
+    mac = hmac.new(secret, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode()[:SIG_LEN]
 
 
@@ -30,4 +31,7 @@ def verify(secret: bytes, chat_id: str, wire: str) -> str | None:
     choice_id, sep, sig = wire.rpartition(SEP)
     if not sep or not choice_id:
         return None
-    return choice_id if hmac.compare_digest(sig, _sig(secret, chat_id, choice_id)) else None
+    # bytes: compare_digest refuses str with non-ASCII characters (forged data may have any)
+    given = sig.encode("utf-8", "surrogatepass")
+    expected = _sig(secret, chat_id, choice_id).encode()
+    return choice_id if hmac.compare_digest(given, expected) else None

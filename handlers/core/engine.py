@@ -15,6 +15,7 @@ from handlers.core.clock import Clock, SystemClock
 from handlers.core.content import ContentStore
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
+from handlers.core.metrics import UPDATES
 from handlers.core.ports import Messenger
 from handlers.core.router import Router, router
 from storage.models import Programme
@@ -31,6 +32,13 @@ def clean_text(text: str) -> str:
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT]
     return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+
+
+def clean_name(text: str) -> str:
+    """A name as shown to others: no control or format characters (zero-width, bidi
+    overrides and isolates, soft hyphens, tags) that could disguise it, one space between words."""
+    kept = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
+    return " ".join(kept.split())
 
 
 class Core:
@@ -58,8 +66,15 @@ class Core:
 
     async def handle(self, event: Incoming, messenger: Messenger) -> Outcome:
         """Handle one incoming event exactly once (per platform update id)."""
+        outcome = await self._handle(event, messenger)
+        UPDATES.labels(event.platform, outcome).inc()
+        return outcome
+
+    async def _handle(self, event: Incoming, messenger: Messenger) -> Outcome:
         started = time.perf_counter()
         event = replace(event, text=clean_text(event.text or ""))
+        if event.display_name:
+            event = replace(event, display_name=clean_name(event.display_name) or None)
         if event.choice is not None:
             verified = signed.verify(self.secret, event.chat_id, event.choice)
             event = replace(event, choice=verified if verified is not None else "")

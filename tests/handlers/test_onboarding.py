@@ -114,3 +114,15 @@ async def test_a_forged_button_changes_nothing(runtime: Runtime, talk: Talk) -> 
     assert "expired" in talk.last().text
     state_reply = await talk.press("I agree")
     assert "name" in state_reply
+
+
+async def test_group_chatter_does_not_answer_a_private_flow(runtime: Runtime, talk: Talk) -> None:
+    await talk.say("/start")
+    await talk.press("I agree")
+    in_group = Talk(
+        talk.core, talk.messenger, user_id=talk.user_id, chat_id="-100", chat_kind="group"
+    )
+    await in_group.say("Good morning everyone")
+    asked = await talk.say("Marie Dubois")  # the flow still waits for the name in private
+    assert "Which authority" in asked  # not "In which country is <the group message>?"
+    assert not talk.messenger.to("-100")
