@@ -63,7 +63,7 @@ async def submit_profile(
     """Store a validated form as `onboarding.finish` does, once per submission (update_id)."""
     data = {k: clean_text(v) if isinstance(v, str) else v for k, v in answers.items()}
     try:
-        async with core.uow() as uow:
+        async with core.slots, core.uow() as uow:
             if event.update_id and not await uow.ingress.first_time(
                 event.platform, event.update_id
             ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import unicodedata
@@ -41,6 +42,12 @@ def clean_name(text: str) -> str:
     return " ".join(kept.split())
 
 
+# Events handled at once. The pool holds 15 (SQLite) or 20 (PostgreSQL) connections; the
+# outbox workers and the scheduler need some too. A burst of 10,000 Slack events once
+# exhausted the pool (30 s timeout, handler errors) without this bound.
+MAX_CONCURRENT = 8
+
+
 class Core:
     """Platform-neutral behaviour: adapters turn payloads into `Incoming` and call `handle`."""
 
@@ -59,14 +66,19 @@ class Core:
         self.clock = clock or SystemClock()
         self.router = routes or router
         self.default_locale = default_locale
+        self.slots = asyncio.Semaphore(MAX_CONCURRENT)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on the shared store."""
         return UnitOfWork(self.sessionmaker)
 
     async def handle(self, event: Incoming, messenger: Messenger) -> Outcome:
-        """Handle one incoming event exactly once (per platform update id)."""
-        outcome = await self._handle(event, messenger)
+        """Handle one incoming event exactly once (per platform update id).
+
+        At most `MAX_CONCURRENT` events are handled at once; the others wait their turn here
+        rather than for a database connection, whose pool would time out under a burst."""
+        async with self.slots:
+            outcome = await self._handle(event, messenger)
         UPDATES.labels(event.platform, outcome).inc()
         return outcome
 
