@@ -247,3 +247,64 @@ def test_coordinators_token_rejects_a_bad_ttl(ttl: str, database_url: str) -> No
         "coordinators", "token", "--email", COORD_A, "--ttl-days", ttl, database_url=database_url
     )
     assert done.returncode == 2
+
+
+async def test_coordinators_serve_shows_the_dashboard_without_a_chat_adapter(
+    database_url: str,
+) -> None:
+    """`peerbot coordinators serve`: the dashboard beside the console demo, same figures."""
+    import asyncio
+    import socket
+
+    import aiohttp
+
+    assert peerbot("demo", "reset", database_url=database_url).returncode == 0
+    issued = peerbot(
+        "coordinators", "token", "--email", "coordinator@example.org", "--json",
+        database_url=database_url,
+    )
+    assert issued.returncode == 0, issued.stderr
+    token = json.loads(issued.stdout)["token"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "coordinators", "serve", "--host", "127.0.0.1",
+        "--port", str(port), env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(150):
+                try:
+                    async with http.get(f"{url}/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the dashboard server did not start")
+            async with http.get(f"{url}/dashboard/report.json") as resp:
+                assert resp.status == 401
+            bearer = {"Authorization": f"Bearer {token}"}
+            async with http.get(f"{url}/dashboard/report.json", headers=bearer) as resp:
+                assert resp.status == 200
+                served = await resp.json()
+            async with http.get(f"{url}/dashboard", headers=bearer) as resp:
+                assert resp.status == 200 and "<svg" in await resp.text()
+        # a second server on the same port: one clear line, exit 1, no traceback
+        taken = await asyncio.to_thread(
+            peerbot, "coordinators", "serve", "--host", "127.0.0.1", "--port", str(port),
+            database_url=database_url,
+        )
+        assert taken.returncode == 1 and "cannot listen" in taken.stderr
+        assert "Traceback" not in taken.stderr
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    printed = json.loads(peerbot("report", "--json", database_url=database_url).stdout)
+    for key in ("participants", "programmes"):
+        assert served[key] == printed[key]

@@ -57,3 +57,46 @@ def token(
         f"valid until {result['expires_at'][:16]} UTC; it is shown only once",
         err=True,
     )
+
+
+@app.command("serve")
+def serve_dashboard(
+    host: str = typer.Option(None, "--host", help="address (default PEERBOT_HTTP_HOST)"),
+    port: int = typer.Option(None, "--port", help="port (default PEERBOT_HTTP_PORT)"),
+) -> None:
+    """Serve only the dashboard, /metrics and /healthz (no chat adapter), e.g. beside the
+    console demo or on a separate host; `peerbot run` with a platform serves them too."""
+    s = settings()
+    from bot.logs import configure, secrets_of
+
+    configure(s.log_level, s.log_format, secrets_of(s))
+
+    async def go() -> None:
+        import asyncio
+        import signal
+
+        from bot.app import build
+        from bot.http import make_web_app, serve
+        from storage.migrate import upgrade
+
+        await upgrade(s.database_url)
+        runtime = await build(s)
+        where = (host or s.http_host, port or s.http_port)
+        try:
+            runner = await serve(make_web_app(runtime), *where)
+        except OSError as exc:  # the port is taken or the address is not ours
+            await runtime.close()
+            fail(f"cannot listen on {where[0]}:{where[1]} ({exc.strerror or exc})", 1)
+            return
+        typer.echo(f"dashboard on http://{where[0]}:{where[1]}/dashboard", err=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            await runtime.close()
+
+    arun(go())
