@@ -141,27 +141,6 @@ async def test_tokens_are_stored_hashed_and_expire(runtime: Runtime) -> None:
         assert await repo.valid(token, now.replace(day=26)) is None
 
 
-async def test_the_dashboard_migration_matches_the_model(database_url: str) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlalchemy import Connection
-
-    from storage.db import make_engine
-    from storage.models import Base
-
-    def diff(conn: Connection) -> list[object]:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        return list(compare_metadata(context, Base.metadata))
-
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            found = await conn.run_sync(diff)
-    finally:
-        await engine.dispose()
-    assert [d for d in found if "'dashboard_token'" in repr(d)] == []
-
-
 # -- the command line ------------------------------------------------------------------------
 
 
