@@ -2,7 +2,7 @@
 
 Already covered elsewhere (not repeated here): SIGKILL of a sender mid-broadcast and three
 sender processes on one PostgreSQL database (tests/test_outbox_processes.py); two processes
-ticking check-ins at once (tests/handlers/test_checkins.py); 429 storms, 403 and 502 on
+ticking check-ins at once in one process (tests/handlers/test_checkins.py; three real processes below); 429 storms, 403 and 502 on
 Telegram for the outbox (tests/test_outbox_emulators.py); Slack 429 for the outbox
 (tests/adapters/test_slack.py); a group migrated to a supergroup for outbox rows
 (tests/adapters/test_telegram.py::test_the_outbox_sends_through_the_telegram_messenger).
@@ -299,6 +299,45 @@ async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most
     assert set(per_chat) == chats and lost == 0
     assert duplicates <= ticker.kills, per_chat.most_common(3)
     assert len(await checkins(runtime)) == pairs  # one check-in row per pair, never two
+
+
+async def test_three_processes_in_one_check_in_round_send_every_check_in_exactly_once(
+    runtime: Runtime, database_url: str, tmp_path: Path, tally: Counter[str]
+) -> None:
+    """Three bot processes tick the same due check-ins and outbox at once (the broadcast case
+    is tests/test_outbox_processes.py): each officer is asked once, each pair has one row."""
+    pairs = 20
+    for i in range(pairs):
+        learner = await officer(
+            runtime, f"Learner {i}", authority=f"Town {i}", country="FR",
+            platform="telegram", user_id=str(7100 + i),
+        )
+        mentor = await officer(
+            runtime, f"Mentor {i}", authority=f"City {i}", country="BE",
+            platform="telegram", user_id=str(8100 + i),
+        )
+        await active_pair(runtime, learner, mentor, at(8, 10))
+    async with TelegramEmulator(per_chat_rate=None, global_rate=None) as api:
+        args = [
+            sys.executable, "-m", "tests.adversarial.tick_process",
+            "--database-url", database_url, "--telegram-api", api.base_url,
+            "--now", at(8, 10, 5).isoformat(),
+        ]
+        tickers = [Child(args, child_env(), tmp_path / f"ticker{n}.log") for n in range(3)]
+        try:
+            await asyncio.gather(*(t.start() for t in tickers))
+            await eventually(lambda: len(api.ok_calls("sendMessage")) >= 2 * pairs, 60)
+            await asyncio.sleep(1.0)  # time for a duplicate to show, if there were one
+        finally:
+            await asyncio.gather(*(t.stop() for t in tickers))
+        per_chat = Counter(int(c.params["chat_id"]) for c in api.ok_calls("sendMessage"))
+    chats = {7100 + i for i in range(pairs)} | {8100 + i for i in range(pairs)}
+    duplicates = sum(n - 1 for n in per_chat.values() if n > 1)
+    tally["duplicates seen"] += duplicates
+    tally["messages lost"] += len(chats - set(per_chat))
+    assert set(per_chat) == chats
+    assert duplicates == 0, per_chat.most_common(3)
+    assert len(await checkins(runtime)) == pairs
 
 
 # -- a slow handler while Slack redelivers the same event --------------------------------
