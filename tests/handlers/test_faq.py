@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app import Runtime
+from handlers.core.clock import FrozenClock
 from storage.models import FaqQuery, Identity, Officer, OfficerStatus, Role, utcnow
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger, Talk
@@ -86,9 +87,21 @@ async def test_other_users_cannot_press_my_feedback(
     assert await other.handle(choice=mine.id) == "expired"
 
 
-async def test_one_user_cannot_flood_the_bot_with_questions(talk: Talk, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_one_officer_cannot_flood_the_coordinators_with_questions(
+    runtime: Runtime, talk: Talk, messenger: FakeMessenger, clock: FrozenClock
+) -> None:
+    """20 questions per 10 minutes per account; the 21st is refused and leaves no trace."""
+    await add_coordinator(runtime)
     for n in range(20):
-        await talk.say(f"what is ELENA? ({n})")
-    assert "wait a few minutes" in await talk.say("what is a green bond?")
+        assert "faster than" not in await talk.say(f"how do I finance project number {n}?")
+    refused = await talk.say("and how about the town hall roof?")
+    assert "faster than I can pass questions on" in refused
+    assert "faster than" in await talk.say("/ask what is ELENA?")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        texts = (await uow.session.execute(select(FaqQuery.text))).scalars().all()
+    assert len(texts) == 20 and not any("roof" in t for t in texts)
+    coordinator = Talk(runtime.core, messenger, user_id="coord", name="Anna")
+    for n in range(3):  # coordinators are not limited
+        assert "faster than" not in await coordinator.say(f"/ask what is ELENA {n}?")
     clock.advance(minutes=11)
-    assert "wait a few minutes" not in await talk.say("what is a green bond?")
+    assert "European Local Energy Assistance" in await talk.say("what is ELENA?")
