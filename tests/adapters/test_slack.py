@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,9 +76,12 @@ def slack_settings(settings: Settings, api: SlackApiEmulator, **extra: Any) -> S
     )
 
 
-@pytest.fixture
-async def bot(settings: Settings, clock: FrozenClock, api: SlackApiEmulator) -> AsyncIterator[Bot]:
-    runtime = await build(slack_settings(settings, api), clock=clock)
+@asynccontextmanager
+async def running(
+    settings: Settings, clock: FrozenClock, api: SlackApiEmulator, **extra: Any
+) -> AsyncIterator[Bot]:
+    """A runtime with the Slack adapter served on a free port, as `bot.app.run` builds it."""
+    runtime = await build(slack_settings(settings, api, **extra), clock=clock)
     web_app = make_web_app(runtime)
     adapter = await create_slack(runtime, web_app)
     runtime.adapters.append(adapter)
@@ -92,6 +96,12 @@ async def bot(settings: Settings, clock: FrozenClock, api: SlackApiEmulator) -> 
         await adapter.stop()
         await runner.cleanup()
         await runtime.close()
+
+
+@pytest.fixture
+async def bot(settings: Settings, clock: FrozenClock, api: SlackApiEmulator) -> AsyncIterator[Bot]:
+    async with running(settings, clock, api) as started:
+        yield started
 
 
 async def stored_officers(runtime: Runtime) -> list[Officer]:

@@ -345,27 +345,13 @@ async def test_three_processes_in_one_check_in_round_send_every_check_in_exactly
 
 @pytest.fixture
 async def slack_bot(settings: Settings, clock: FrozenClock) -> AsyncIterator[Bot]:
-    from bot.http import make_web_app, serve
-    from bot.slack.adapter import create_slack
-    from tests.adapters.test_slack import SECRET
-    from tests.adversarial.test_fuzz_slack import build_slack
-    from tests.emulators.slack_api import SlackEvents
+    from tests.adapters.test_slack import running
 
-    async with SlackApiEmulator(auto_users=True) as api:
-        runtime = await build_slack(settings, clock, api)
-        web_app = make_web_app(runtime)
-        adapter = await create_slack(runtime, web_app)
-        runner = await serve(web_app, "127.0.0.1", 0)
-        port = int(runner.addresses[0][1])
-        await adapter.start()
-        slack = SlackEvents(f"http://127.0.0.1:{port}/slack/events", SECRET, api)
-        try:
-            yield Bot(runtime, adapter, slack, api, port)
-        finally:
-            await slack.close()
-            await adapter.stop()
-            await runner.cleanup()
-            await runtime.close()
+    async with (
+        SlackApiEmulator(auto_users=True) as api,
+        running(settings, clock, api, slack_rate_per_second=1000) as started,
+    ):
+        yield started
 
 
 async def test_a_4_s_handler_and_slack_retries_1_2_3_get_one_reply_and_one_effect(

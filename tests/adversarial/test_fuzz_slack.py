@@ -25,11 +25,9 @@ import pytest
 from hypothesis import strategies as st
 
 from bot.config import Settings
-from bot.http import make_web_app, serve
-from bot.slack.adapter import create_slack
 from bot.slack.views import FORM_CALLBACK, HOME_ASK, HOME_EDIT, HOME_JOIN
 from handlers.core.clock import FrozenClock
-from tests.adapters.test_slack import SECRET, Bot, slack_settings
+from tests.adapters.test_slack import Bot, running
 from tests.adversarial.conftest import table_counts
 from tests.adversarial.test_fuzz_telegram import SPECIALS, ErrorLog, generate, huge_texts
 from tests.emulators.slack_api import APP_ID, TEAM_ID, SlackApiEmulator, SlackEvents
@@ -274,29 +272,12 @@ async def post_all(slack: SlackEvents, bodies: list[tuple[str, str]]) -> Counter
 
 @pytest.fixture
 async def bot(settings: Settings, clock: FrozenClock) -> AsyncIterator[Bot]:
-    async with SlackApiEmulator(auto_users=True, check_triggers=False) as api:
-        runtime = await build_slack(settings, clock, api)
-        web_app = make_web_app(runtime)
-        adapter = await create_slack(runtime, web_app)
-        runtime.adapters.append(adapter)
-        runner = await serve(web_app, "127.0.0.1", 0)
-        port = int(runner.addresses[0][1])
-        await adapter.start()
-        slack = SlackEvents(f"http://127.0.0.1:{port}/slack/events", SECRET, api)
-        try:
-            yield Bot(runtime, adapter, slack, api, port)
-        finally:
-            await slack.close()
-            await adapter.stop()
-            await runner.cleanup()
-            await runtime.close()
-
-
-async def build_slack(settings: Settings, clock: FrozenClock, api: SlackApiEmulator) -> Any:
-    from bot.app import build
-
     # the messenger's own pacing (10/s by default) is tested in tests/adapters; not here
-    return await build(slack_settings(settings, api, slack_rate_per_second=1000), clock=clock)
+    async with (
+        SlackApiEmulator(auto_users=True, check_triggers=False) as api,
+        running(settings, clock, api, slack_rate_per_second=1000) as started,
+    ):
+        yield started
 
 
 async def settled(bot: Bot, outcomes: Counter[str], stall: float = 30.0) -> None:
