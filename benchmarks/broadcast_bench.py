@@ -34,8 +34,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bot.app import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from handlers.audience import Audience  # noqa: E402
-from handlers.broadcast import create, send_announcements, status_json  # noqa: E402
+from handlers.broadcast import send_announcements, status_json  # noqa: E402
 from handlers.core.outbox import OutboxWorker  # noqa: E402
 from handlers.core.ports import Messenger  # noqa: E402
 from storage.db import make_engine  # noqa: E402
@@ -45,7 +44,12 @@ from storage.repositories.announcements import AnnouncementRepo  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.emulators.slack_api import RateLimits, SlackApiEmulator  # noqa: E402
 from tests.emulators.telegram_api import TelegramEmulator  # noqa: E402
-from tests.outbox_load import seed_officers, slack_messenger, telegram_messenger  # noqa: E402
+from tests.outbox_load import (  # noqa: E402
+    announce_to_everyone,
+    seed_officers,
+    slack_messenger,
+    telegram_messenger,
+)
 
 
 async def fresh_database(url: str | None, folder: Path, name: str) -> str:
@@ -93,17 +97,10 @@ async def run_one(
     workers = [OutboxWorker(runtime.sessionmaker, messengers) for _ in range(args.workers)]
     try:
         started = time.monotonic()
-        async with UnitOfWork(runtime.sessionmaker) as uow:
-            ann = await create(
-                uow,
-                text="PROSPECT+ webinar: financing school retrofits with EPC, 3 December.",
-                audience=Audience(),
-                scope=None,
-                programme_id=home.id,
-                author_id=None,
-                now=runtime.clock.now(),
-            )
-            await uow.commit()
+        text = "PROSPECT+ webinar: financing school retrofits with EPC, 3 December."
+        announcement = await announce_to_everyone(
+            runtime.sessionmaker, home.id, text, runtime.clock.now()
+        )
         for worker in workers:
             worker.start()
         report: dict[str, Any] = {}
@@ -111,7 +108,7 @@ async def run_one(
         while time.monotonic() < deadline:
             await send_announcements(runtime.core, messengers)
             async with UnitOfWork(runtime.sessionmaker) as uow:
-                stored = await uow.get(AnnouncementRepo).get(ann.id)
+                stored = await uow.get(AnnouncementRepo).get(announcement)
                 assert stored is not None
                 report = await status_json(uow, stored)
             if report["finished_at"]:

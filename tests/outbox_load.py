@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -135,6 +136,28 @@ async def slack_messenger(
     messenger = SlackMessenger(client, patient=False, rate_per_second=rate)
     messenger.capabilities = replace(messenger.capabilities, per_chat_interval=per_chat)
     return messenger, session.close
+
+
+async def announce_to_everyone(
+    sessionmaker: async_sessionmaker[AsyncSession], programme_id: int, text: str, now: datetime
+) -> int:
+    """A coordinator's announcement to the whole programme (as `peerbot broadcast create`
+    queues it, without an author); returns its id."""
+    from handlers.audience import Audience
+    from handlers.broadcast import create
+
+    async with UnitOfWork(sessionmaker) as uow:
+        announcement = await create(
+            uow,
+            text=text,
+            audience=Audience(),
+            scope=None,
+            programme_id=programme_id,
+            author_id=None,
+            now=now,
+        )
+        await uow.commit()
+    return int(announcement.id)
 
 
 async def left_to_send(sessionmaker: async_sessionmaker[AsyncSession]) -> int:

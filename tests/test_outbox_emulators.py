@@ -15,6 +15,7 @@ from tests.emulators.telegram_api import TelegramEmulator
 from tests.fakes import FakeMessenger, Talk
 from tests.handlers.outreach import person, programme
 from tests.outbox_load import (
+    announce_to_everyone,
     seed_officers,
     slack_messenger,
     slack_user,
@@ -81,20 +82,11 @@ async def test_flood_control_blocked_users_and_server_errors_on_telegram(
         telegram.capabilities = replace(telegram.capabilities, rate_per_second=200.0)
         runtime.messengers["telegram"] = telegram
         try:
-            from handlers.audience import Audience
-            from handlers.broadcast import create, status_json
+            from handlers.broadcast import status_json
 
-            async with UnitOfWork(runtime.sessionmaker) as uow:
-                await create(
-                    uow,
-                    text="Call for proposals",
-                    audience=Audience(),
-                    scope=None,
-                    programme_id=home.id,
-                    author_id=None,
-                    now=runtime.clock.now(),
-                )
-                await uow.commit()
+            await announce_to_everyone(
+                runtime.sessionmaker, home.id, "Call for proposals", runtime.clock.now()
+            )
             started = time.monotonic()
             report: dict[str, object] = {}
             while time.monotonic() - started < 30:

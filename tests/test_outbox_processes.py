@@ -16,14 +16,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime
-from handlers.audience import Audience
-from handlers.broadcast import create, send_announcements, status_json
+from handlers.broadcast import send_announcements, status_json
 from storage.models import Outbox, OutboxStatus
 from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.emulators.telegram_api import TelegramEmulator, eventually
 from tests.handlers.outreach import programme
-from tests.outbox_load import seed_officers, telegram_chat
+from tests.outbox_load import announce_to_everyone, seed_officers, telegram_chat
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.adversarial
@@ -33,19 +32,10 @@ async def announce_to(runtime: Runtime, officers: int) -> int:
     """An announcement to `officers` Telegram officers, already expanded into outbox rows."""
     home = await programme(runtime)
     await seed_officers(runtime.sessionmaker, officers, "telegram", programme_id=home.id)
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        ann = await create(
-            uow,
-            text="The EIB's ELENA call closes on 15 January.",
-            audience=Audience(),
-            scope=None,
-            programme_id=home.id,
-            author_id=None,
-            now=runtime.clock.now(),
-        )
-        await uow.commit()
+    text = "The EIB's ELENA call closes on 15 January."
+    announcement = await announce_to_everyone(runtime.sessionmaker, home.id, text, runtime.clock.now())
     await send_announcements(runtime.core, {})
-    return ann.id
+    return announcement
 
 
 async def sender(

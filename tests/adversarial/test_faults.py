@@ -596,11 +596,11 @@ async def test_the_outbox_rides_out_storms_errors_timeouts_and_refusals_on_both_
     permanent failures marked, and the retries stay bounded (no busy loop)."""
     from dataclasses import replace
 
-    from handlers.audience import Audience
-    from handlers.broadcast import create, status_json
+    from handlers.broadcast import status_json
     from storage.repositories.announcements import AnnouncementRepo
     from tests.handlers.outreach import programme
     from tests.outbox_load import (
+        announce_to_everyone,
         seed_officers,
         slack_messenger,
         slack_user,
@@ -631,17 +631,9 @@ async def test_the_outbox_rides_out_storms_errors_timeouts_and_refusals_on_both_
         runtime.messengers.update(telegram=telegram, slack=slack)
         report: dict[str, Any] = {}
         try:
-            async with UnitOfWork(runtime.sessionmaker) as uow:
-                await create(
-                    uow,
-                    text="Call for proposals",
-                    audience=Audience(),
-                    scope=None,
-                    programme_id=home.id,
-                    author_id=None,
-                    now=runtime.clock.now(),
-                )
-                await uow.commit()
+            await announce_to_everyone(
+                runtime.sessionmaker, home.id, "Call for proposals", runtime.clock.now()
+            )
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 await runtime.tick()
