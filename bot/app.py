@@ -15,12 +15,12 @@ from bot.config import Settings
 from bot.http import PlatformAdapter, make_web_app, serve
 from handlers.core.clock import Clock, SystemClock
 from handlers.core.content import ContentStore
-from handlers.core.engine import Core
+from handlers.core.engine import MAX_CONCURRENT, SQLITE_CONCURRENT, Core
 from handlers.core.jobs import JOBS
 from handlers.core.outbox import OutboxWorker
 from handlers.core.ports import Messenger
 from handlers.registry import load_handlers
-from storage.db import make_engine, make_sessionmaker
+from storage.db import is_sqlite, make_engine, make_sessionmaker
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,11 @@ class Runtime:
         await self.engine.dispose()
 
 
+def _concurrency(url: str) -> int:
+    """Events handled at once: one on SQLite (a single writer), more on PostgreSQL."""
+    return SQLITE_CONCURRENT if is_sqlite(url) else MAX_CONCURRENT
+
+
 async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: Any) -> Runtime:
     """Connect the store, load content and handlers, and make the core."""
     load_handlers()
@@ -102,7 +107,7 @@ async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: A
         secret,
         clock=clock,
         default_locale=settings.default_locale,
-        **core_kwargs,
+        **{"max_concurrent": _concurrency(settings.database_url), **core_kwargs},
     )
     return Runtime(settings, engine, sessionmaker, content, core, clock)
 

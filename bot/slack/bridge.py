@@ -35,7 +35,7 @@ class Profile:
 async def profile_of(core: Core, event: Incoming, messenger: Messenger) -> Profile:
     """Read (never write) the caller's profile: None fields when they have not joined."""
     async with core.uow() as uow:
-        ctx = await core._context(event, messenger, uow)
+        ctx = await core._context(event, messenger, uow, write=False)
         officer = ctx.officer
         if officer is None or officer.status != OfficerStatus.ACTIVE:
             return Profile(ctx.locale, None, None)

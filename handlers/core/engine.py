@@ -19,7 +19,7 @@ from handlers.core.events import Incoming
 from handlers.core.metrics import UPDATES
 from handlers.core.ports import Messenger
 from handlers.core.router import Router, router
-from storage.models import Programme
+from storage.models import Identity, Programme
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,15 @@ def clean_name(text: str) -> str:
     return " ".join(kept.split())
 
 
-# Events handled at once. The pool holds 15 (SQLite) or 20 (PostgreSQL) connections; the
-# outbox workers and the scheduler need some too. A burst of 10,000 Slack events once
-# exhausted the pool (30 s timeout, handler errors) without this bound.
+# Events handled at once. The pool holds 20 PostgreSQL connections; the outbox workers and the
+# scheduler need some too. A burst of 10,000 Slack events once exhausted the pool (30 s
+# timeout, handler errors) without this bound. SQLite takes one writer at a time and a handler
+# keeps its write transaction while it replies, so concurrent handlers only queue on SQLite's
+# busy handler, which is not fair: under a fuzzing burst one of them starved for its whole 30 s
+# timeout ("database is locked"). A SQLite process therefore handles one event at a time
+# (`SQLITE_CONCURRENT`), in arrival order.
 MAX_CONCURRENT = 8
+SQLITE_CONCURRENT = 1
 
 
 class Core:
@@ -59,6 +64,7 @@ class Core:
         clock: Clock | None = None,
         routes: Router | None = None,
         default_locale: str = "en",
+        max_concurrent: int = MAX_CONCURRENT,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.content = content
@@ -66,7 +72,7 @@ class Core:
         self.clock = clock or SystemClock()
         self.router = routes or router
         self.default_locale = default_locale
-        self.slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self.slots = asyncio.Semaphore(max_concurrent)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on the shared store."""
@@ -75,7 +81,7 @@ class Core:
     async def handle(self, event: Incoming, messenger: Messenger) -> Outcome:
         """Handle one incoming event exactly once (per platform update id).
 
-        At most `MAX_CONCURRENT` events are handled at once; the others wait their turn here
+        At most `max_concurrent` events are handled at once; the others wait their turn here
         rather than for a database connection, whose pool would time out under a burst."""
         async with self.slots:
             outcome = await self._handle(event, messenger)
@@ -118,15 +124,25 @@ class Core:
         )
         return "handled" if route else "ignored"
 
-    async def _context(self, event: Incoming, messenger: Messenger, uow: UnitOfWork) -> Ctx:
-        identity = await uow.identities.get_or_create(
-            event.platform,
-            event.user_id,
-            dm_chat_id=event.chat_id if event.chat_kind == "dm" else None,
-            display_name=event.display_name,
-            locale=event.locale,
-        )
-        identity.last_seen_at = self.clock.now()
+    async def _context(
+        self, event: Incoming, messenger: Messenger, uow: UnitOfWork, *, write: bool = True
+    ) -> Ctx:
+        """The caller's context. `write=False` reads only (an unknown caller gets an identity
+        that is never stored), so a lookup outside `handle` takes no write lock."""
+        if write:
+            identity = await uow.identities.get_or_create(
+                event.platform,
+                event.user_id,
+                dm_chat_id=event.chat_id if event.chat_kind == "dm" else None,
+                display_name=event.display_name,
+                locale=event.locale,
+            )
+            identity.last_seen_at = self.clock.now()
+        else:
+            found = await uow.identities.find(event.platform, event.user_id)
+            identity = found or Identity(
+                platform=event.platform, user_id=event.user_id, locale=event.locale
+            )
         officer = await uow.officers.get(identity.officer_id) if identity.officer_id else None
         programme = (
             await uow.session.get(Programme, officer.programme_id)
