@@ -33,7 +33,9 @@ async def announce_to(runtime: Runtime, officers: int) -> int:
     home = await programme(runtime)
     await seed_officers(runtime.sessionmaker, officers, "telegram", programme_id=home.id)
     text = "The EIB's ELENA call closes on 15 January."
-    announcement = await announce_to_everyone(runtime.sessionmaker, home.id, text, runtime.clock.now())
+    announcement = await announce_to_everyone(
+        runtime.sessionmaker, home.id, text, runtime.clock.now()
+    )
     await send_announcements(runtime.core, {})
     return announcement
 

@@ -239,7 +239,11 @@ async def test_coordinators_serve_shows_the_dashboard_without_a_chat_adapter(
 
     assert peerbot("demo", "reset", database_url=database_url).returncode == 0
     issued = peerbot(
-        "coordinators", "token", "--email", "coordinator@example.org", "--json",
+        "coordinators",
+        "token",
+        "--email",
+        "coordinator@example.org",
+        "--json",
         database_url=database_url,
     )
     assert issued.returncode == 0, issued.stderr
@@ -249,9 +253,19 @@ async def test_coordinators_serve_shows_the_dashboard_without_a_chat_adapter(
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "coordinators", "serve", "--host", "127.0.0.1",
-        "--port", str(port), env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "coordinators",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -275,7 +289,13 @@ async def test_coordinators_serve_shows_the_dashboard_without_a_chat_adapter(
                 assert resp.status == 200 and "<svg" in await resp.text()
         # a second server on the same port: one clear line, exit 1, no traceback
         taken = await asyncio.to_thread(
-            peerbot, "coordinators", "serve", "--host", "127.0.0.1", "--port", str(port),
+            peerbot,
+            "coordinators",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
             database_url=database_url,
         )
         assert taken.returncode == 1 and "cannot listen" in taken.stderr

@@ -309,19 +309,33 @@ async def test_three_processes_in_one_check_in_round_send_every_check_in_exactly
     pairs = 20
     for i in range(pairs):
         learner = await officer(
-            runtime, f"Learner {i}", authority=f"Town {i}", country="FR",
-            platform="telegram", user_id=str(7100 + i),
+            runtime,
+            f"Learner {i}",
+            authority=f"Town {i}",
+            country="FR",
+            platform="telegram",
+            user_id=str(7100 + i),
         )
         mentor = await officer(
-            runtime, f"Mentor {i}", authority=f"City {i}", country="BE",
-            platform="telegram", user_id=str(8100 + i),
+            runtime,
+            f"Mentor {i}",
+            authority=f"City {i}",
+            country="BE",
+            platform="telegram",
+            user_id=str(8100 + i),
         )
         await active_pair(runtime, learner, mentor, at(8, 10))
     async with TelegramEmulator(per_chat_rate=None, global_rate=None) as api:
         args = [
-            sys.executable, "-m", "tests.adversarial.tick_process",
-            "--database-url", database_url, "--telegram-api", api.base_url,
-            "--now", at(8, 10, 5).isoformat(),
+            sys.executable,
+            "-m",
+            "tests.adversarial.tick_process",
+            "--database-url",
+            database_url,
+            "--telegram-api",
+            api.base_url,
+            "--now",
+            at(8, 10, 5).isoformat(),
         ]
         tickers = [Child(args, child_env(), tmp_path / f"ticker{n}.log") for n in range(3)]
         try:
