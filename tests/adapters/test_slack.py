@@ -4,6 +4,7 @@ signed requests like Slack's, and the emulated Web API on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from bot.app import Runtime, build
 from bot.config import Settings
@@ -26,6 +27,7 @@ from handlers.core.ports import RateLimited, TransientError, Undeliverable
 from handlers.core.replies import Choice, Reply
 from storage.models import Identity, Officer, OfficerStatus, ProcessedUpdate
 from storage.uow import UnitOfWork
+from tests.conftest import PG_URL
 from tests.emulators.slack_api import RateLimits, SlackApiEmulator, SlackEvents
 
 SECRET = "peerbot-test-signing-secret"
@@ -225,6 +227,22 @@ async def test_the_home_tab_offers_join_then_shows_the_profile(bot: Bot) -> None
     await bot.slack.home_action("U1", "home-ask")
     await bot.settle()
     assert "What would you like to know?" in bot.api.last(DM1).text
+
+
+@pytest.mark.skipif(PG_URL is not None, reason="SQLite's single writer lock")
+async def test_the_modal_opens_while_another_writer_holds_the_database(bot: Bot) -> None:
+    """Opening the modal only reads: it must fit Slack's 3 s trigger window even while another
+    process holds SQLite's write lock (an insert would wait out the 30 s busy timeout)."""
+    path = make_url(bot.runtime.settings.database_url).database or ""
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        await bot.slack.home_action("U1", "home-join")
+        await eventually(lambda: bot.api.calls_to("views.open"), within=3.0, what="views.open")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await bot.settle()
 
 
 async def test_the_same_onboarding_works_step_by_step_in_the_dm(bot: Bot) -> None:
