@@ -229,7 +229,7 @@ async def test_the_home_tab_offers_join_then_shows_the_profile(bot: Bot) -> None
     assert "What would you like to know?" in bot.api.last(DM1).text
 
 
-@pytest.mark.skipif(PG_URL is not None, reason="SQLite's single writer lock")
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's single writer lock")
 async def test_the_modal_opens_while_another_writer_holds_the_database(bot: Bot) -> None:
     """Opening the modal only reads: it must fit Slack's 3 s trigger window even while another
     process holds SQLite's write lock (an insert would wait out the 30 s busy timeout)."""
