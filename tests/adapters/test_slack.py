@@ -296,7 +296,7 @@ async def test_a_forged_signature_is_refused_and_nothing_is_stored(bot: Bot) -> 
 
 
 async def test_a_request_older_than_five_minutes_is_refused(bot: Bot) -> None:
-    stale = await bot.slack.message("U1", "/help", timestamp=int(time.time()) - 301)
+    stale = await bot.slack.message("U1", "/help", timestamp=int(time.time()) - 400)
     assert stale.status == 401
     fresh = await bot.slack.message("U1", "/help", timestamp=int(time.time()) - 200)
     assert fresh.status == 200
