@@ -21,7 +21,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,10 +223,8 @@ async def test_sigkill_during_onboarding_never_leaves_an_officer_stuck(
 # -- SIGKILL during a check-in round ------------------------------------------------------
 
 
-async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most_one_per_crash(
-    runtime: Runtime, clock: FrozenClock, database_url: str, tmp_path: Path, tally: Counter[str]
-) -> None:
-    pairs = 25
+async def telegram_pairs(runtime: Runtime, pairs: int, first_user: int) -> None:
+    """`pairs` active pairs of Telegram officers (learners FR, mentors BE), paired on 8 Oct."""
     for i in range(pairs):
         learner = await officer(
             runtime,
@@ -234,7 +232,7 @@ async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most
             authority=f"Town {i}",
             country="FR",
             platform="telegram",
-            user_id=str(7000 + i),
+            user_id=str(first_user + i),
         )
         mentor = await officer(
             runtime,
@@ -242,23 +240,35 @@ async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most
             authority=f"City {i}",
             country="BE",
             platform="telegram",
-            user_id=str(8000 + i),
+            user_id=str(first_user + 1000 + i),
         )
         await active_pair(runtime, learner, mentor, at(8, 10))
+
+
+def tick_command(database_url: str, telegram_api: str, now: datetime) -> list[str]:
+    """A real bot process that runs the due check-ins and the outbox once (tick_process)."""
+    return [
+        sys.executable,
+        "-m",
+        "tests.adversarial.tick_process",
+        "--database-url",
+        database_url,
+        "--telegram-api",
+        telegram_api,
+        "--now",
+        now.isoformat(),
+    ]
+
+
+async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most_one_per_crash(
+    runtime: Runtime, clock: FrozenClock, database_url: str, tmp_path: Path, tally: Counter[str]
+) -> None:
+    pairs = 25
+    await telegram_pairs(runtime, pairs, first_user=7000)
     now = at(8, 10, 5)
     rng = random.Random(11)
     async with TelegramEmulator(per_chat_rate=None, global_rate=None) as api:
-        args = [
-            sys.executable,
-            "-m",
-            "tests.adversarial.tick_process",
-            "--database-url",
-            database_url,
-            "--telegram-api",
-            api.base_url,
-            "--now",
-            now.isoformat(),
-        ]
+        args = tick_command(database_url, api.base_url, now)
         ticker = Child(args, child_env(), tmp_path / "ticker.log")
         asked = 2 * pairs
 
@@ -307,36 +317,9 @@ async def test_three_processes_in_one_check_in_round_send_every_check_in_exactly
     """Three bot processes tick the same due check-ins and outbox at once (the broadcast case
     is tests/test_outbox_processes.py): each officer is asked once, each pair has one row."""
     pairs = 20
-    for i in range(pairs):
-        learner = await officer(
-            runtime,
-            f"Learner {i}",
-            authority=f"Town {i}",
-            country="FR",
-            platform="telegram",
-            user_id=str(7100 + i),
-        )
-        mentor = await officer(
-            runtime,
-            f"Mentor {i}",
-            authority=f"City {i}",
-            country="BE",
-            platform="telegram",
-            user_id=str(8100 + i),
-        )
-        await active_pair(runtime, learner, mentor, at(8, 10))
+    await telegram_pairs(runtime, pairs, first_user=7100)
     async with TelegramEmulator(per_chat_rate=None, global_rate=None) as api:
-        args = [
-            sys.executable,
-            "-m",
-            "tests.adversarial.tick_process",
-            "--database-url",
-            database_url,
-            "--telegram-api",
-            api.base_url,
-            "--now",
-            at(8, 10, 5).isoformat(),
-        ]
+        args = tick_command(database_url, api.base_url, at(8, 10, 5))
         tickers = [Child(args, child_env(), tmp_path / f"ticker{n}.log") for n in range(3)]
         try:
             await asyncio.gather(*(t.start() for t in tickers))
