@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from handlers import faq_search
 from handlers.faq_content import load_faq
 from handlers.faq_search import (
     FaqIndex,
@@ -252,3 +253,24 @@ def test_baseline_finds_an_exact_question(index: FaqIndex) -> None:
     assert result.status == "answer"
     assert result.best is not None
     assert result.best.entry_id == "green-bond-issue"
+
+
+def test_a_long_chatty_question_gets_the_length_bonus_without_changing_the_ranking(
+    index: FaqIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chatty = (
+        "Dear colleagues, I am new in my job at the regional energy agency and my director "
+        "asked me to find out what ELENA technical assistance is and whether we could apply"
+    )
+    words = len(set(index.norm.tokens(chatty)))
+    bonus = faq_search.LENGTH_BONUS * max(0, words - faq_search.LENGTH_FREE)
+    assert bonus > 0
+    with_bonus = index.rank(chatty)
+    monkeypatch.setattr(faq_search, "LENGTH_BONUS", 0.0)
+    without = index.rank(chatty)
+    assert [h.entry_id for h in with_bonus] == [h.entry_id for h in without]
+    assert with_bonus[0].score == pytest.approx(min(without[0].score + bonus, 100.0), abs=0.02)
+    monkeypatch.undo()
+    found = index.search(chatty)
+    assert found.status != "unknown" and found.best is not None
+    assert found.best.entry_id == "elena-what-is"
