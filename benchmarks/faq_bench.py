@@ -24,9 +24,11 @@ from handlers import faq_search  # noqa: E402
 from handlers.faq_content import FaqEntry, FaqLoad, load_faq  # noqa: E402
 from handlers.faq_search import (  # noqa: E402
     BASELINE_T,
+    Calibration,
     FaqIndex,
     Hit,
     Row,
+    SearchResult,
     baseline_search,
     calibrate,
     calibrate_baseline,
@@ -34,6 +36,8 @@ from handlers.faq_search import (  # noqa: E402
     cross_validate,
     decide,
     evaluate,
+    length_bonus,
+    pooled_figures,
 )
 
 FAQ = ROOT / "content" / "faq"
@@ -102,8 +106,8 @@ def synthetic(load: FaqLoad, n: int, seed: int = 7) -> FaqLoad:
 
 def nested_length_cv(
     index: FaqIndex, rows: list[Row], folds: int = 5
-) -> tuple[float, float, list[tuple[int, float]]]:
-    """(top1, refused_offtopic, per-fold (LENGTH_FREE, LENGTH_BONUS)): the bonus and the
+) -> tuple[Calibration, list[tuple[int, float]]]:
+    """(pooled held-out figures, per-fold (LENGTH_FREE, LENGTH_BONUS)): the bonus and the
     thresholds are both fitted on each training split, then measured on its held-out fold."""
     saved, faq_search.LENGTH_BONUS = faq_search.LENGTH_BONUS, 0.0
     try:
@@ -112,12 +116,14 @@ def nested_length_cv(
         faq_search.LENGTH_BONUS = saved
 
     def shifted(
-        items: list[tuple[list[Hit], int, str | None]], free: int, bonus: float
+        items: list[tuple[list[Hit], int, str | None]], free: int, per_word: float
     ) -> list[tuple[list[Hit], str | None]]:
         return [
             (
                 [
-                    replace(h, score=round(min(h.score + bonus * max(0, n - free), 100.0), 2))
+                    replace(
+                        h, score=round(min(h.score + length_bonus(n, free, per_word), 100.0), 2)
+                    )
                     for h in hits
                 ],
                 lab,
@@ -125,30 +131,26 @@ def nested_length_cv(
             for hits, n, lab in items
         ]
 
-    on = off = top1 = refused = 0
+    outs: list[SearchResult] = []
+    labels: list[str | None] = []
     chosen: list[tuple[int, float]] = []
     for f in range(folds):
         train = [r for i, r in enumerate(base) if i % folds != f]
         test = [r for i, r in enumerate(base) if i % folds == f]
         best: tuple[tuple[float, float], int, float, Any] | None = None
         for free in (2, 3, 4, 5):
-            for bonus in (0.0, 0.75, 1.25, 2.0, 3.0):
-                cal = calibrate_ranked(shifted(train, free, bonus))
-                key = (cal.top1, -bonus)
+            for per_word in (0.0, 0.75, 1.25, 2.0, 3.0):
+                cal = calibrate_ranked(shifted(train, free, per_word))
+                key = (cal.top1, -per_word)
                 if best is None or key > best[0]:
-                    best = (key, free, bonus, cal.thresholds)
+                    best = (key, free, per_word, cal.thresholds)
         assert best is not None
-        _, free, bonus, th = best
-        chosen.append((free, bonus))
-        for hits, lab in shifted(test, free, bonus):
-            res = decide(hits, th)
-            if lab is None:
-                off += 1
-                refused += res.status == "unknown"
-            else:
-                on += 1
-                top1 += res.best is not None and res.best.entry_id == lab
-    return top1 / max(on, 1), refused / max(off, 1), chosen
+        _, free, per_word, th = best
+        chosen.append((free, per_word))
+        for hits, lab in shifted(test, free, per_word):
+            outs.append(decide(hits, th))
+            labels.append(lab)
+    return pooled_figures(outs, labels), chosen
 
 
 def show(name: str, rep: Any) -> None:
@@ -225,11 +227,9 @@ def main() -> None:
             )
         )
         if args.nested:
-            ntop1, nrefused, chosen = nested_length_cv(index, rows)
-            print(
-                f"  pipeline (nested 5-fold CV, length bonus fitted too) top1={ntop1:.3f} "
-                f"refused_offtopic={nrefused:.3f}; per fold (free, bonus): {chosen}"
-            )
+            nested, chosen = nested_length_cv(index, rows)
+            show("pipeline (nested 5-fold CV)", nested)
+            print(f"  length bonus fitted per fold (free, points per word): {chosen}")
         bt, btop1, brefused = calibrate_baseline(index, rows)
         print(f"baseline calibrated T={bt:g}: top1={btop1:.3f} refused_offtopic={brefused:.3f}")
         cv_hits = cv_refused = 0

@@ -374,7 +374,7 @@ class FaqIndex:
         if W_BAG:
             per_entry = (1.0 - W_BAG) * per_entry + W_BAG * 100.0 * bag / q_mass
         # The same for every entry: ranks stay, only the decision sees long questions fairer.
-        per_entry = per_entry + LENGTH_BONUS * max(0, len(tokens) - LENGTH_FREE)
+        per_entry = per_entry + length_bonus(len(tokens), LENGTH_FREE, LENGTH_BONUS)
         kk = min(k, len(per_entry))
         top = np.argpartition(-per_entry, kk - 1)[:kk]
         top = top[np.argsort(-per_entry[top], kind="stable")]
@@ -470,6 +470,11 @@ def _facets(entry: FaqEntry) -> dict[str, float]:
     facets.update({f"t:{t}": 2.0 for t in entry.tags})
     facets.update({f"s:{s}": 1.0 for s in entry.sectors})
     return facets
+
+
+def length_bonus(words: int, free: int, per_word: float) -> float:
+    """Points added to every entry's score for a query of `words` distinct content words."""
+    return per_word * max(0, words - free)
 
 
 def decide(hits: Sequence[Hit], th: Thresholds) -> SearchResult:
@@ -614,7 +619,7 @@ def calibrate_ranked(ranked: Sequence[tuple[list[Hit], str | None]]) -> Calibrat
 
 def _figures(ranked: Sequence[tuple[list[Hit], str | None]], th: Thresholds) -> Calibration:
     outs = [decide(hits, th) for hits, _ in ranked]
-    return _pooled(outs, [lab for _, lab in ranked], th)
+    return pooled_figures(outs, [lab for _, lab in ranked], th)
 
 
 def calibrate(index: FaqIndex, rows: Sequence[Row]) -> Calibration:
@@ -628,7 +633,6 @@ def cross_validate(
     """Honest estimate: calibrate on k-1 folds, measure on the held-out fold; (pooled, per fold)."""
     ranked = [(index.rank(q, k=3), lab) for q, lab in rows]
     per_fold: list[Calibration] = []
-    pooled: list[tuple[list[Hit], str | None]] = []
     outs: list[SearchResult] = []
     labels: list[str | None] = []
     for f in range(folds):
@@ -639,13 +643,13 @@ def cross_validate(
         for hits, lab in test:
             outs.append(decide(hits, th))
             labels.append(lab)
-            pooled.append((hits, lab))
-    return _pooled(outs, labels), per_fold
+    return pooled_figures(outs, labels), per_fold
 
 
-def _pooled(
+def pooled_figures(
     outs: Sequence[SearchResult], labels: Sequence[str | None], th: Thresholds | None = None
 ) -> Calibration:
+    """The dev-set figures of decisions already taken (`outs`, one per labelled row)."""
     on = off = top1 = top3 = refused = answered = good = 0
     for res, lab in zip(outs, labels, strict=True):
         if lab is None:
