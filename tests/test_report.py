@@ -252,16 +252,12 @@ async def test_coordinators_serve_shows_the_dashboard_without_a_chat_adapter(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    serve = ("coordinators", "serve", "--host", "127.0.0.1", "--port", str(port))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
-        "coordinators",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        *serve,
         env=env,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
@@ -288,16 +284,7 @@ async def test_coordinators_serve_shows_the_dashboard_without_a_chat_adapter(
             async with http.get(f"{url}/dashboard", headers=bearer) as resp:
                 assert resp.status == 200 and "<svg" in await resp.text()
         # a second server on the same port: one clear line, exit 1, no traceback
-        taken = await asyncio.to_thread(
-            peerbot,
-            "coordinators",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            database_url=database_url,
-        )
+        taken = await asyncio.to_thread(peerbot, *serve, database_url=database_url)
         assert taken.returncode == 1 and "cannot listen" in taken.stderr
         assert "Traceback" not in taken.stderr
     finally:
