@@ -162,6 +162,8 @@ class Officer(Base):
     status: Mapped[OfficerStatus] = mapped_column(
         _enum(OfficerStatus), default=OfficerStatus.ONBOARDING
     )
+    paused_until: Mapped[datetime | None] = mapped_column()
+    paused_reason: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -271,7 +273,10 @@ class Pair(Base):
     next_checkin_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column()
     introduced_at: Mapped[datetime | None] = mapped_column()
+    intro_reminded_at: Mapped[datetime | None] = mapped_column()
+    intro_escalated_at: Mapped[datetime | None] = mapped_column()
     learner_accepted_at: Mapped[datetime | None] = mapped_column()
     mentor_accepted_at: Mapped[datetime | None] = mapped_column()
     activated_at: Mapped[datetime | None] = mapped_column()
