@@ -53,7 +53,7 @@ async def answer_question(ctx: Ctx, text: str) -> None:
         ctx, question, result.status, best.entry_id if best else None, best.score if best else None
     )
     if result.status == "answer" and best is not None:
-        await _send_entry(ctx, best.entry_id, query.id)
+        await _send_entry(ctx, best.entry_id, query.id, best.lang)
         return
     if result.status == "suggest":
         choices = [
@@ -71,7 +71,10 @@ async def answer_question(ctx: Ctx, text: str) -> None:
     )
 
 
-async def _send_entry(ctx: Ctx, entry_id: str, query_id: int | None) -> None:
+async def _send_entry(
+    ctx: Ctx, entry_id: str, query_id: int | None, asked_lang: str | None = None
+) -> None:
+    """The answer in the officer's locale, else the question's language, else English."""
     entry = ctx.content.faq.get(entry_id)
     if entry is None:
         await ctx.reply("errors.expired_choice")
@@ -86,7 +89,8 @@ async def _send_entry(ctx: Ctx, entry_id: str, query_id: int | None) -> None:
         Choice(f"faq:show:{h.entry_id}", ctx.t("faq.related", question=h.question[:50]))
         for h in ctx.content.faq.related(entry_id, 2)
     ]
-    text = render_answer(entry, ctx.locale)
+    shown = entry.answer_lang(ctx.locale, asked_lang)
+    text = render_answer(entry, shown if shown != entry.lang else ctx.locale)
     cited = await practices_citation(ctx.uow, entry.instruments, ctx.locale, ctx.content)
     if cited:
         text += "\n\n" + cited

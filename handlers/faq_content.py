@@ -47,8 +47,11 @@ INSTRUMENTS: frozenset[str] = frozenset(
     }
 )
 MAX_ANSWER = 1200  # answers must be strictly shorter
-MAX_RENDERED = 1600  # render_answer stays strictly shorter
-SPECIAL_FILES = frozenset({"synonyms.yaml", "stopwords.yaml"})
+MAX_TRANSLATED = 1500  # translated answers: French, German... run 15-30% longer than English
+MAX_RENDERED = 2000  # render_answer stays strictly shorter
+SPECIAL_FILES = frozenset({"synonyms.yaml", "stopwords.yaml", "glossary.yaml"})
+TRANSLATIONS = "translations"  # content/faq/translations/<lang>/<topic>.yaml: id -> translation
+UI_LANGS = ("en", "fr", "de", "es", "it")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same marks
 READ_MORE = {
     "en": "Read more:",
@@ -56,6 +59,13 @@ READ_MORE = {
     "de": "Mehr dazu:",
     "es": "Más información:",
     "it": "Per saperne di più:",
+}
+# One line above an answer shown in English because the officer's language is missing.
+IN_ENGLISH = {
+    "fr": "Cette réponse n'est pas encore traduite en français ; la voici en anglais.",
+    "de": "Diese Antwort liegt noch nicht auf Deutsch vor; hier ist sie auf Englisch.",
+    "es": "Esta respuesta aún no está traducida al español; aquí la tiene en inglés.",
+    "it": "Questa risposta non è ancora tradotta in italiano; eccola in inglese.",
 }
 
 
@@ -80,6 +90,7 @@ SectorCode = Annotated[str, _code_checker("sector", SECTORS)]
 InstrumentCode = Annotated[str, _code_checker("instrument", INSTRUMENTS)]
 Text = Annotated[str, Field(min_length=1)]
 AnswerText = Annotated[str, Field(min_length=1, max_length=MAX_ANSWER - 1)]
+TranslatedText = Annotated[str, Field(min_length=1, max_length=MAX_TRANSLATED - 1)]
 LangCode = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 
 
@@ -99,7 +110,7 @@ class Translation(BaseModel):
 
     question: Text
     alternatives: list[Text] = []
-    answer: AnswerText
+    answer: TranslatedText
 
 
 class FaqEntry(BaseModel):
@@ -126,6 +137,17 @@ class FaqEntry(BaseModel):
             return self.question, self.answer
         return tr.question, tr.answer
 
+    def languages(self) -> list[str]:
+        """The languages this entry can be shown in, base language first."""
+        return [self.lang, *sorted(k for k in self.translations if k != self.lang)]
+
+    def answer_lang(self, locale: str | None, asked: str | None = None) -> str:
+        """The officer's locale when translated, else the question's language, else the base."""
+        for lang in (locale, asked):
+            if lang and (lang == self.lang or lang in self.translations):
+                return lang
+        return self.lang
+
 
 @dataclass(frozen=True)
 class ContentProblem:
@@ -150,9 +172,15 @@ class FaqLoad:
 
 
 def render_answer(entry: FaqEntry, lang: str | None = None) -> str:
-    """The answer in `lang` (else English) plus a "Read more:" list, under 1,600 chars."""
-    _, answer = entry.text_for(lang)
+    """The answer in `lang` plus a "Read more:" list, under MAX_RENDERED chars.
+
+    When `lang` has no translation the English text comes with one line, in `lang`, saying so.
+    """
+    shown = entry.answer_lang(lang)
+    _, answer = entry.text_for(shown)
     text = answer.strip()
+    if lang and shown != lang and shown == "en" and lang in IN_ENGLISH:
+        text = IN_ENGLISH[lang] + "\n\n" + text
     if not entry.sources:
         return text[: MAX_RENDERED - 1]
     header = "\n\n" + READ_MORE.get(lang or "en", READ_MORE["en"])
@@ -324,8 +352,64 @@ def _check_synonyms(path: Path, synonyms: dict[str, list[str]], out: FaqLoad) ->
                 out.problems.append(ContentProblem(str(path), line, msg))
 
 
+def _load_translation_file(
+    path: Path, lang: str, seen: dict[tuple[str, str], str], out: FaqLoad
+) -> None:
+    """Merges `id: {question, alternatives, answer}` items of one file into the entries."""
+    name = str(path)
+    node, data = _parse(path, out.problems)
+    if node is None or data is None:
+        return
+    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
+        out.problems.append(ContentProblem(name, _line(node), "expected a mapping id -> text"))
+        return
+    by_id = {e.id: i for i, e in enumerate(out.entries)}
+    for key_node, value_node in node.value:
+        entry_id, line = str(key_node.value), _line(key_node)
+        if entry_id not in by_id:
+            out.problems.append(ContentProblem(name, line, f"unknown entry id {entry_id!r}"))
+            continue
+        entry = out.entries[by_id[entry_id]]
+        first = seen.get((entry_id, lang))
+        if lang == entry.lang or first is not None or lang in entry.translations:
+            where = first or "the entry itself"
+            msg = f"{entry_id!r} in {lang!r} is already given in {where}"
+            out.problems.append(ContentProblem(name, line, msg))
+            continue
+        try:
+            tr = Translation.model_validate(data[key_node.value])
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                where_line = _locate(value_node, loc)
+                msg = f"{entry_id} ({lang}): {_describe(loc)}: {err['msg']}"
+                out.problems.append(ContentProblem(name, where_line, msg))
+            continue
+        seen[(entry_id, lang)] = f"{name}:{line}"
+        merged = {**entry.translations, lang: tr}
+        out.entries[by_id[entry_id]] = entry.model_copy(update={"translations": merged})
+
+
+def _load_translations(folder: Path, out: FaqLoad) -> None:
+    """`translations/<lang>/*.yaml`: one folder per language, one file per topic."""
+    base = folder / TRANSLATIONS
+    if not base.is_dir():
+        return
+    seen: dict[tuple[str, str], str] = {}
+    for lang_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        if not re.fullmatch(r"[a-z]{2}", lang_dir.name):
+            msg = "translations: folder names are ISO 639-1 codes (fr, de...)"
+            out.problems.append(ContentProblem(str(lang_dir), 1, msg))
+            continue
+        for path in sorted(lang_dir.glob("*.y*ml")):
+            _load_translation_file(path, lang_dir.name, seen, out)
+
+
 def load_faq(folder: Path, extra_codes: frozenset[str] = frozenset()) -> FaqLoad:
-    """Loads every topic file, synonyms.yaml and stopwords.yaml of `folder`; never raises."""
+    """Loads every topic file, its translations, synonyms.yaml and stopwords.yaml of `folder`.
+
+    Never raises: every problem is collected with its file and line.
+    """
     out = FaqLoad()
     if not folder.is_dir():
         out.problems.append(ContentProblem(str(folder), 1, "FAQ folder not found"))
@@ -335,6 +419,7 @@ def load_faq(folder: Path, extra_codes: frozenset[str] = frozenset()) -> FaqLoad
     for path in files:
         if path.name not in SPECIAL_FILES:
             _load_entries(path, extra_codes, seen, out)
+    _load_translations(folder, out)
     synonyms_path = folder / "synonyms.yaml"
     if synonyms_path.is_file():
         out.synonyms = _load_table(synonyms_path, "synonyms", r".*\S.*", out)

@@ -23,18 +23,27 @@ def _content() -> Any:
     return load_content(settings().content_dir)
 
 
-def result_json(question: str, result: Any, index: Any, lang: str) -> dict[str, Any]:
-    """One `faq ask --json` object."""
+def result_json(question: str, result: Any, index: Any, lang: str | None) -> dict[str, Any]:
+    """One `faq ask --json` object; "lang" is the language of "text" (or of the suggestions).
+
+    The answer is in `lang` (the officer's locale) when translated, else in the language the
+    question was matched in, else in English with one line saying so.
+    """
     from handlers.faq_content import render_answer
 
     best = result.best
     entry = index.get(best.entry_id) if best and result.status == "answer" else None
+    shown = entry.answer_lang(lang, best.lang) if entry is not None and best else None
+    asked = best.lang if best else (lang or "en")
     return {
         "question": question,
         "status": result.status,
         "id": best.entry_id if best and result.status == "answer" else None,
         "score": round(best.score, 1) if best else 0.0,
-        "text": render_answer(entry, lang) if entry else None,
+        "lang": shown or asked,
+        "text": render_answer(entry, shown if shown != entry.lang else lang)
+        if entry and shown
+        else None,
         "suggestions": [
             {"id": h.entry_id, "question": h.question, "score": round(h.score, 1)}
             for h in result.suggestions
@@ -45,19 +54,22 @@ def result_json(question: str, result: Any, index: Any, lang: str) -> dict[str, 
 @app.command("ask")
 def ask(
     questions: list[str],
-    lang: str = typer.Option(None, help="language of the question (detected if omitted)"),
+    lang: str = typer.Option(
+        None, help="the officer's language (en fr de es it); the question's language if omitted"
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Ask one or more questions; prints the answer, the suggestions or 'unknown'."""
+    if lang is not None and lang not in ("en", "fr", "de", "es", "it"):
+        fail(f"--lang must be one of en fr de es it, not {lang!r}", 2)
     content = _content()
-    rows = [
-        result_json(q, content.faq.search(q, lang), content.faq, lang or "en") for q in questions
-    ]
+    rows = [result_json(q, content.faq.search(q, lang), content.faq, lang) for q in questions]
     if json_out:
         dump(rows)
         return
     for row in rows:
-        typer.echo(f"? {row['question']}\n  {row['status']} {row['id'] or ''} ({row['score']})")
+        status = f"{row['status']} {row['id'] or ''} ({row['score']}, {row['lang']})"
+        typer.echo(f"? {row['question']}\n  {status}")
         if row["text"]:
             typer.echo("  " + row["text"].replace("\n", "\n  "))
         for s in row["suggestions"]:
