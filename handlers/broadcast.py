@@ -21,12 +21,14 @@ from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.engine import Core
 from handlers.core.events import Incoming
+from handlers.core.i18n import Translator
 from handlers.core.jobs import job
 from handlers.core.outbox import BULK, officer_locale, payload, queue_to_officer, signed_choices
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import fold, language_name
+from handlers.date_phrases import moment_text
 from storage.models import Announcement, Identity, Officer, PollAnswer, Programme
 from storage.repositories.announcements import (
     CANCELLED,
@@ -69,8 +71,13 @@ def text_for(ann: Announcement, officer: Officer, identity: Identity | None) -> 
     return ann.text
 
 
-def when_text(moment: datetime | None, timezone: str, locale: str) -> str:
-    """A moment in a person's time zone and language, e.g. `1 Dec 2026, 09:00`."""
+def when_text(
+    moment: datetime | None, timezone: str, locale: str, t: Translator | None = None
+) -> str:
+    """A moment in a person's time zone and language, worded by the catalogue's `dates.*`
+    when given `t` (`martes 15 de diciembre de 2026, 17:00 h`), else `1 Dec 2026, 09:00`."""
+    if t is not None:
+        return moment_text(t, locale, moment, timezone)
     if moment is None:
         return "—"
     try:
@@ -120,7 +127,7 @@ def render(
     if not ann.poll:
         return text, [], False
     poll = ann.poll
-    closes = when_text(ann.closes_at, officer.timezone, locale)
+    closes = when_text(ann.closes_at, officer.timezone, locale, content.t)
     text += "\n\n" + t(f"poll.ask_{poll.get('kind', 'single')}", question=poll["question"])
     if ann.closes_at is not None:
         text += "\n" + t("poll.closes", when=closes)
@@ -620,7 +627,7 @@ async def _confirm(ctx: Ctx, data: dict[str, Any], send_at: datetime | None) -> 
             "broadcast.scheduled",
             id=ann.id,
             count=ann.recipients,
-            when=when_text(send_at, _tz(ctx), ctx.locale),
+            when=when_text(send_at, _tz(ctx), ctx.locale, ctx.content.t),
         )
 
 
@@ -653,7 +660,7 @@ async def _list(ctx: Ctx) -> None:
         ctx.t(
             "broadcast.list_line",
             id=a.id,
-            status=a.status,
+            status=ctx.t(f"announcement_state.{a.status}"),
             count=a.recipients,
             text=" ".join(a.text.split())[:60],
         )
@@ -673,7 +680,8 @@ async def _manage(ctx: Ctx, action: str, ann_id: int) -> None:
         return
     if action == "status":
         report = await status_json(ctx.uow, ann)
-        await ctx.reply("broadcast.status", status=ann.status, **report)
+        state = ctx.t(f"announcement_state.{ann.status}")
+        await ctx.reply("broadcast.status", **{**report, "status": state})
     elif action == "results":
         from handlers.polls import results_json, results_text
 
@@ -686,7 +694,8 @@ async def _manage(ctx: Ctx, action: str, ann_id: int) -> None:
         ann.status = CANCELLED
         await ctx.reply("broadcast.cancelled_id", id=ann.id)
     else:
-        await ctx.reply("broadcast.cannot_cancel", id=ann.id, status=ann.status)
+        state = ctx.t(f"announcement_state.{ann.status}")
+        await ctx.reply("broadcast.cannot_cancel", id=ann.id, status=state)
 
 
 # -- times written by people ---------------------------------------------------------------

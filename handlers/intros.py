@@ -34,6 +34,7 @@ from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
+from handlers.reasons import render_reasons
 from handlers.pairs_view import LIVE, notify_coordinators, partner_of, topic_label, who
 from storage.models import (
     GoodPractice,
@@ -399,7 +400,9 @@ async def _queue_introductions(
                 "partner_role": other.officer.job_title or "—",
                 "topic": topic,
                 "role": content.t(locale, f"intro.you_are_{me.role}"),
-                "reasons": _bullets(pair.reasons),
+                "reasons": _bullets(
+                    render_reasons(content.t, content.taxonomy, locale, pair.reasons)
+                ),
                 "questions": icebreakers(content, locale, pair.topic),
                 "where": where,
                 "practice": _practice_line(content, locale, practice),
@@ -429,7 +432,7 @@ async def _queue_introductions(
                 learner=who(learner.officer),
                 mentor=who(mentor.officer),
                 topic=topic_label(content, locale, pair.topic),
-                reasons=_bullets(pair.reasons),
+                reasons=_bullets(render_reasons(content.t, content.taxonomy, locale, pair.reasons)),
                 questions=icebreakers(content, locale, pair.topic),
                 practice=_practice_line(content, locale, practice),
             )

@@ -24,6 +24,7 @@ from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.matching_engine import Person, Practice, Request, RoundResult, Weights, solve_round
 from handlers.pairs_view import person_json
+from handlers.reasons import reasons_json, render_reasons
 from storage.models import MatchRound, Officer, OfficerStatus, Pair, PairStatus, Role
 from storage.repositories.pairs import MatchRepo, PairRepo
 from storage.repositories.practices import APPROVED, PracticeRepo
@@ -164,7 +165,7 @@ async def propose(
             mentor_id=proposal.mentor_id,
             topic=proposal.topic,
             score=proposal.score,
-            reasons=list(proposal.reasons),
+            reasons=reasons_json(proposal.reasons),
             status=PairStatus.PROPOSED,
             created_at=now,
             updated_at=now,
@@ -389,7 +390,7 @@ async def review_in_chat(ctx: Ctx, found: MatchRound | None = None) -> None:
             mentor_authority=p["mentor"]["authority"],
             topic=tax.label("instruments", p["topic"], ctx.locale),
             score=f"{p['score']:.2f}",
-            reasons="; ".join(p["reasons"]),
+            reasons="; ".join(render_reasons(ctx.content.t, tax, ctx.locale, p["reasons"])),
         )
         for p in data["pairs"]
     ]

@@ -65,6 +65,17 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from handlers.reasons import (
+    ALSO_KNOWS,
+    CROSS_BORDER,
+    EXPERIENCE,
+    LANGUAGES,
+    PRACTICE,
+    SECTORS,
+    SIMILAR_SIZE,
+    Reason,
+)
+
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
@@ -149,13 +160,13 @@ class Weights:
 
 @dataclass
 class Proposal:
-    """A proposed pair with its score and 2-4 short human-readable reasons."""
+    """A proposed pair with its score and 2-4 reasons (data; `handlers.reasons` renders them)."""
 
     learner_id: int
     mentor_id: int
     topic: str
     score: float
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
 
 @dataclass
@@ -702,10 +713,6 @@ def _solve_greedy(prob: _Problem) -> dict[int, int]:
 # Explanations.
 
 
-def _label(code: str) -> str:
-    return code.replace("_", " ")
-
-
 def _join(items: Sequence[str], last: str = "and") -> str:
     items = list(items)
     if len(items) <= 1:
@@ -713,30 +720,32 @@ def _join(items: Sequence[str], last: str = "and") -> str:
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
-def _reasons(prob: _Problem, row: _Row, mentor: Person, topic: str) -> list[str]:
+def _reasons(prob: _Problem, row: _Row, mentor: Person, topic: str) -> list[Reason]:
+    """The facts that make this pair worth it; worded per reader by `handlers.reasons`."""
     learner = row.learner
     found = [p for p in prob.practices.get(mentor.id, []) if topic in p.instruments]
     found.sort(key=lambda p: (p.sector not in learner.sectors, -(p.year or 0), p.id))
     if found:
         p = found[0]
         title = p.title if len(p.title) <= 60 else p.title[:59] + "…"
-        year = f" ({p.year})" if p.year else ""
-        first = f"{p.authority_name} ran '{title}'{year}"
+        first = Reason(PRACTICE, {"authority": p.authority_name, "title": title, "year": p.year})
     else:
-        first = f"has experience with {_label(topic)}"
-    extra: list[str] = []
+        first = Reason(EXPERIENCE, {"instrument": topic})
+    extra: list[Reason] = []
     common = sorted(learner.sectors & mentor.sectors)
     if common:
-        extra.append(f"both work on {_join([_label(s) for s in common[:2]])}")
+        extra.append(Reason(SECTORS, {"sectors": common[:2]}))
     also = sorted((learner.wants & mentor.offers) - {topic})
     if also:
-        extra.append(f"also knows {_join([_label(c) for c in also[:2]])}")
+        extra.append(Reason(ALSO_KNOWS, {"instruments": also[:2]}))
     if learner.country.upper() != mentor.country.upper():
-        extra.append(f"cross-border exchange: {learner.country.upper()} → {mentor.country.upper()}")
+        where = {"learner": learner.country.upper(), "mentor": mentor.country.upper()}
+        extra.append(Reason(CROSS_BORDER, where))
     pl, pm = learner.population, mentor.population
     if pl and pm and pl > 0 and pm > 0 and abs(math.log10(pl / pm)) <= 0.5:
-        extra.append(f"similar size: {pl:,} and {pm:,} inhabitants")
-    return [first, *extra[:2], f"speaks {', '.join(sorted(learner.languages & mentor.languages))}"]
+        extra.append(Reason(SIMILAR_SIZE, {"learner": pl, "mentor": pm}))
+    spoken = sorted(learner.languages & mentor.languages)
+    return [first, *extra[:2], Reason(LANGUAGES, {"languages": spoken})]
 
 
 def _why_unmatched(prob: _Problem, i: int, paired: dict[int, list[tuple[int, str]]]) -> str:

@@ -90,7 +90,8 @@ async def press_poll(event: Incoming, ctx: Ctx) -> None:
         return
     if ann.closes_at is not None and ann.closes_at <= ctx.clock.now():
         await ctx.reply(
-            "poll.closed", when=when_text(ann.closes_at, ctx.officer.timezone, ctx.locale)
+            "poll.closed",
+            when=when_text(ann.closes_at, ctx.officer.timezone, ctx.locale, ctx.content.t),
         )
         return
     poll = ann.poll
@@ -143,7 +144,8 @@ async def take_written_answer(event: Incoming, ctx: Ctx) -> None:
         return
     if ann.closes_at is not None and ann.closes_at <= ctx.clock.now():
         await ctx.reply(
-            "poll.closed", when=when_text(ann.closes_at, ctx.officer.timezone, ctx.locale)
+            "poll.closed",
+            when=when_text(ann.closes_at, ctx.officer.timezone, ctx.locale, ctx.content.t),
         )
         return
     answer = await ctx.uow.get(AnnouncementRepo).answer_or_new(

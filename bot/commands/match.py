@@ -12,6 +12,15 @@ NAME = "match"
 app = typer.Typer(help="Peer matching rounds.", no_args_is_help=True)
 
 
+def _worded(data: dict[str, Any], content: Any) -> dict[str, Any]:
+    """The round with each pair's reasons worded in English, as the CLI prints them."""
+    from handlers.reasons import render_reasons
+
+    for pair in data["pairs"]:
+        pair["reasons"] = render_reasons(content.t, content.taxonomy, "en", pair["reasons"])
+    return data
+
+
 async def _programme_id(uow: Any, slug: str | None) -> int | None:
     """The programme named by --programme, else the first one (None: there is none)."""
     programme = await uow.programmes.by_slug(slug) if slug else await uow.programmes.default()
@@ -48,7 +57,7 @@ def propose_round(
         async with UnitOfWork(rt.sessionmaker) as uow:
             proposed = await propose(uow, await _programme_id(uow, programme), rt.clock.now())
             await uow.commit()
-            data = await round_json(uow, proposed.round)
+            data = _worded(await round_json(uow, proposed.round), rt.content.current)
             data.pop("created_at")
             for pair in data["pairs"]:
                 pair.pop("status")
@@ -83,7 +92,7 @@ def show_round(
                 found = await repo.get_round(round_id)
             else:
                 found = await repo.latest_round(await _programme_id(uow, programme))
-            return await round_json(uow, found) if found else None
+            return _worded(await round_json(uow, found), rt.content.current) if found else None
 
     try:
         data = arun(_with_runtime(settings(), go))

@@ -44,7 +44,8 @@ def list_pairs(
                 if found is None:
                     return None
                 programme_id = found.id
-            return await pairs_json(uow, rt.clock.now(), programme_id, statuses)
+            rows = await pairs_json(uow, rt.clock.now(), programme_id, statuses)
+            return [_worded(r, rt.content.current) for r in rows]
 
     rows = arun(_with_runtime(settings(), go))
     if rows is None:
@@ -63,6 +64,13 @@ def list_pairs(
         )
 
 
+def _worded(row: dict[str, Any], content: Any) -> dict[str, Any]:
+    """A pair with its reasons worded in English, as the CLI prints them."""
+    from handlers.reasons import render_reasons
+
+    return {**row, "reasons": render_reasons(content.t, content.taxonomy, "en", row["reasons"])}
+
+
 @app.command("show")
 def show_pair(pair_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """One pair with every check-in and what each officer answered."""
@@ -74,7 +82,8 @@ def show_pair(pair_id: int, json_out: bool = typer.Option(False, "--json")) -> N
         from sqlalchemy import select
 
         async with UnitOfWork(rt.sessionmaker) as uow:
-            rows = [r for r in await pairs_json(uow, rt.clock.now()) if r["id"] == pair_id]
+            every = await pairs_json(uow, rt.clock.now())
+            rows = [_worded(r, rt.content.current) for r in every if r["id"] == pair_id]
             if not rows:
                 return None
             stmt = select(CheckIn).where(CheckIn.pair_id == pair_id).order_by(CheckIn.period)

@@ -63,7 +63,7 @@ async def test_a_coordinator_proposes_reviews_and_approves_a_round_in_chat(
     assert "Marie Dubois (Lyon) learns Energy performance contracting (EPC) from Pieter" in shown
     assert "Ghent ran 'EPC for 40,000 street lights' (2019)" in shown
     assert "Ivana Horvat (Zagreb) learns ELENA technical assistance from Lena Weber" in shown
-    assert "speaks de" in shown  # Ivana shares German with Lena, no language with Giulia
+    assert "Common language: German" in shown  # Ivana shares German with Lena, not with Giulia
     [marie_pair, ivana_pair] = await pairs(runtime)
     assert (marie_pair.status, ivana_pair.status) == (PairStatus.PROPOSED, PairStatus.PROPOSED)
 

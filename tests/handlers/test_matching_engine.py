@@ -21,6 +21,7 @@ from handlers.matching_engine import (
     solve_greedy,
     solve_round,
 )
+from handlers.reasons import Reason
 
 _authorities: dict[str, int] = {}
 
@@ -307,10 +308,12 @@ def test_reasons_name_the_good_practice_the_sector_and_the_exchange() -> None:
         summary="",
     )
     (pair,) = solve_round([learner, ghent], [Request(1, "epc")], [lights]).pairs
-    assert pair.reasons[0] == "Ghent ran 'EPC for 40,000 street lights' (2019)"
-    assert "both work on public lighting" in pair.reasons
-    assert "cross-border exchange: IT → BE" in pair.reasons
-    assert pair.reasons[-1] == "speaks en, fr"
+    assert pair.reasons[0] == Reason(
+        "practice", {"authority": "Ghent", "title": "EPC for 40,000 street lights", "year": 2019}
+    )
+    assert Reason("sectors", {"sectors": ["public_lighting"]}) in pair.reasons
+    assert Reason("cross_border", {"learner": "IT", "mentor": "BE"}) in pair.reasons
+    assert pair.reasons[-1] == Reason("languages", {"languages": ["en", "fr"]})
     assert 2 <= len(pair.reasons) <= 4
 
 
@@ -331,7 +334,9 @@ def test_a_good_practice_in_the_learners_sector_tips_the_choice() -> None:
     result = solve_round([learner, plain, proven], [Request(1, "green_bond")], [bus])
     (pair,) = result.pairs
     assert pair.mentor_id == 3
-    assert pair.reasons[0] == "Uppsala ran 'Green bond for electric buses'"
+    assert pair.reasons[0] == Reason(
+        "practice", {"authority": "Uppsala", "title": "Green bond for electric buses", "year": None}
+    )
     alone = solve_round([learner, plain], [Request(1, "green_bond")])
     assert pair.score == pytest.approx(alone.pairs[0].score + 1.5)
 

@@ -84,7 +84,7 @@ async def test_officers_answer_a_single_choice_question_and_may_change_their_min
     await runtime.tick()
     received = people.pieter.last()
     assert "Which financing advice do you need in 2027?" in received.text
-    assert "Answers until 1 Dec 2026" in received.text
+    assert "Answers until Tuesday 1 December 2026 at 11:00." in received.text
     assert [c.label for c in received.choices] == [
         "Energy performance contracting",
         "Green bonds",

@@ -1,0 +1,38 @@
+"""Moments worded in each reader's language, with that language's own date grammar.
+
+The CLDR patterns and the phrase joining day and time live in the catalogues (`dates.*`), and
+the messages that embed a moment carry their own preposition and article ("hasta el {when}",
+"bis {when}", "jusqu'au {when}"), so that no language inherits another's word order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
+
+from handlers.core.i18n import Translator
+
+
+def _zone(timezone: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def moment_text(t: Translator, locale: str | None, moment: datetime | None, timezone: str) -> str:
+    """E.g. `martes 15 de diciembre de 2026, 17:00 h`, in a person's time zone; `—` for none."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    lang = t.resolve(locale)
+    zone = _zone(timezone)
+    try:
+        day = format_datetime(moment, t(lang, "dates.day_pattern"), tzinfo=zone, locale=lang)
+        time = format_datetime(moment, t(lang, "dates.time_pattern"), tzinfo=zone, locale=lang)
+    except (ValueError, TypeError):
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return t(lang, "dates.moment", day=day, time=time)
