@@ -22,9 +22,8 @@ officer; "We met" asks what they learned; "Stuck" tells the coordinators at once
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -36,7 +35,14 @@ from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
-from handlers.pairs_view import notify_coordinators, partner_of, topic_label, who, zone
+from handlers.pairs_view import (
+    notify_coordinators,
+    partner_of,
+    topic_label,
+    who,
+    working_slot,
+    zone,
+)
 from storage.models import CheckIn, Officer, OfficerStatus, Pair, PairStatus, Programme
 from storage.repositories.pairs import CheckInRepo, PairRepo
 from storage.uow import UnitOfWork
@@ -44,26 +50,12 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 ANSWERS = ("met", "planned", "stuck", "end")
-WORK_START, WORK_END = time(9, 0), time(17, 0)
 REMIND_AFTER = timedelta(days=3)
 LAPSE = timedelta(days=6)
 """A check-in still unanswered this long after it went out counts as missed."""
 DEFAULT_DAYS = 14
 LEARNED_FLOW = "checkin_learned"
 SKIP_WORDS = {"skip", "passer", "uberspringen", "saltar", "salta", "no", "-", "nothing"}
-
-
-def working_slot(when: datetime, tz: ZoneInfo) -> datetime:
-    """`when`, or the next moment from 09:00 to 17:00 on a working day (Mon-Fri) in `tz`."""
-    local = when.astimezone(tz)
-    if local.weekday() < 5 and WORK_START <= local.time() < WORK_END:
-        return when.astimezone(UTC)
-    day = local.date()
-    if not (local.weekday() < 5 and local.time() < WORK_START):
-        day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return datetime.combine(day, WORK_START, tz).astimezone(UTC)
 
 
 def at_work(now: datetime, officer: Officer) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,8 +21,20 @@ from storage.uow import UnitOfWork
 
 ENDED = (PairStatus.CLOSED, PairStatus.DECLINED)
 LIVE = (PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE)
-UNANSWERED_INTRO = timedelta(days=7)
-"""An introduction nobody accepted or declined for this long makes the pair stalled."""
+REJECTED_REASON = "rejected"
+"""`close_reason` of a proposal a coordinator rejected (it never became a pair)."""
+STATES = (
+    "proposed",
+    "rejected",
+    "approved",
+    "introduced",
+    "active",
+    "stalled",
+    "declined",
+    "closed",
+)
+"""What a pair is, as coordinators read it: every figure names one of these."""
+WORK_START, WORK_END = time(9, 0), time(17, 0)
 
 
 def zone(officer: Officer) -> ZoneInfo:
@@ -31,6 +43,19 @@ def zone(officer: Officer) -> ZoneInfo:
         return ZoneInfo(officer.timezone or "Europe/Brussels")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("Europe/Brussels")
+
+
+def working_slot(when: datetime, tz: ZoneInfo) -> datetime:
+    """`when`, or the next moment from 09:00 to 17:00 on a working day (Mon-Fri) in `tz`."""
+    local = when.astimezone(tz)
+    if local.weekday() < 5 and WORK_START <= local.time() < WORK_END:
+        return when.astimezone(UTC)
+    day = local.date()
+    if not (local.weekday() < 5 and local.time() < WORK_START):
+        day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, WORK_START, tz).astimezone(UTC)
 
 
 def local_time(when: datetime, officer: Officer, locale: str) -> str:
@@ -55,16 +80,26 @@ def partner_of(pair: Pair, officer_id: int) -> int | None:
     return pair.mentor_id if pair.learner_id == officer_id else pair.learner_id
 
 
-def health(pair: Pair, latest: CheckIn | None, now: datetime) -> str:
-    """active | stalled | closed, as coordinators read a pair at a glance."""
-    if pair.status in ENDED:
-        return "closed"
-    if pair.flagged or (latest is not None and latest.answer == "stuck"):
+def state(pair: Pair, latest: CheckIn | None) -> str:
+    """One of `STATES`: a rejected proposal is not a declined pair, an introduction not active.
+
+    `stalled` is an active pair in trouble: flagged silent, or its latest check-in said "stuck".
+    """
+    if pair.status == PairStatus.DECLINED:
+        return "rejected" if pair.close_reason == REJECTED_REASON else "declined"
+    if pair.status == PairStatus.ACTIVE and (
+        pair.flagged or (latest is not None and latest.answer == "stuck")
+    ):
         return "stalled"
-    introduced = pair.introduced_at
-    if pair.status == PairStatus.INTRODUCED and introduced and now - introduced > UNANSWERED_INTRO:
-        return "stalled"
-    return "active"
+    return pair.status.value
+
+
+def waiting_for(pair: Pair) -> list[str]:
+    """Who has not accepted an introduction yet ("learner", "mentor"); empty otherwise."""
+    if pair.status != PairStatus.INTRODUCED:
+        return []
+    sides = (("learner", pair.learner_accepted_at), ("mentor", pair.mentor_accepted_at))
+    return [side for side, accepted in sides if accepted is None]
 
 
 def person_json(officer: Officer | None) -> dict[str, Any]:
@@ -115,7 +150,9 @@ async def pairs_json(
                 "mentor": person_json(mentor),
                 "topic": pair.topic,
                 "status": pair.status.value,
-                "health": health(pair, latest.get(pair.id), now),
+                "state": state(pair, latest.get(pair.id)),
+                "health": state(pair, latest.get(pair.id)),
+                "waiting_for": waiting_for(pair),
                 "flagged": pair.flagged,
                 "score": pair.score,
                 "reasons": list(pair.reasons),

@@ -2,9 +2,12 @@
 
 Everything is restricted to a set of programme ids: officers who belong to them (home
 programme or membership), their pairs, their questions and their announcements. Nothing of
-another programme is read. Pair health reuses `handlers.pairs_view.health`; for past weeks
-the pair and its latest check-in are rebuilt as they stood then (status from the dated
-columns, the silent flag as `handlers.checkins.flag_silent` would have set it).
+another programme is read. Participants are the officers who consented (an officer imported
+with `consent=no` is not one) and coordinate nothing. Pairs are counted by
+`handlers.pairs_view.state`, one figure per state (a rejected proposal is not a declined pair,
+an introduction waiting for answers is not an active pair); for past weeks the pair and its
+latest check-in are rebuilt as they stood then (status from the dated columns, the silent flag
+as `handlers.checkins.flag_silent` would have set it).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 from handlers.broadcast import status_json
 from handlers.checkins import LAPSE
 from handlers.faq import unanswered_rows
-from handlers.pairs_view import ENDED, health
+from handlers.pairs_view import ENDED, STATES, state, waiting_for
 from storage.models import (
     Announcement,
     CheckIn,
@@ -40,7 +43,6 @@ WEEKS = 12
 DAYS = 30
 TOP_UNANSWERED = 10
 ANNOUNCEMENTS = 20
-HEALTHS = ("active", "stalled", "closed")
 UNKNOWN = "unknown"
 
 
@@ -54,13 +56,18 @@ class Count:
 
 @dataclass
 class WeekHealth:
-    """Pairs by health at the end of one ISO week (or now, for the current week)."""
+    """Pairs by state (`handlers.pairs_view.STATES`) at the end of one ISO week (or now)."""
 
     week: str
     at: str
-    active: int
-    stalled: int
-    closed: int
+    proposed: int = 0
+    rejected: int = 0
+    approved: int = 0
+    introduced: int = 0
+    active: int = 0
+    stalled: int = 0
+    declined: int = 0
+    closed: int = 0
 
 
 @dataclass
@@ -110,6 +117,7 @@ class Report:
     by_platform: list[Count]
     pairs_now: dict[str, int]
     pairs_by_week: list[WeekHealth]
+    introductions_waiting: dict[str, int]
     checkins_asked: int
     checkins_answered: int
     checkin_answer_rate: float | None
@@ -167,7 +175,12 @@ def _coordinating(ids: set[int]) -> ColumnElement[bool]:
 async def _participants(uow: UnitOfWork, ids: set[int]) -> Sequence[Officer]:
     stmt = (
         select(Officer)
-        .where(_members(uow, ids), ~_coordinating(ids), Officer.status != OfficerStatus.LEFT)
+        .where(
+            _members(uow, ids),
+            ~_coordinating(ids),
+            Officer.status != OfficerStatus.LEFT,
+            Officer.consent_at.is_not(None),
+        )
         .order_by(Officer.id)
     )
     return (await uow.session.execute(stmt)).scalars().all()
@@ -182,32 +195,38 @@ def _as_of(pair: Pair, checkins: Sequence[CheckIn], at: datetime) -> tuple[Pair,
         status = PairStatus.ACTIVE
     elif pair.introduced_at is not None and pair.introduced_at <= at:
         status = PairStatus.INTRODUCED
-    else:
+    elif pair.approved_at is not None and pair.approved_at <= at:
         status = PairStatus.APPROVED
+    elif status == PairStatus.APPROVED and pair.approved_at is None:
+        pass  # approved before approval times were kept: the best known state
+    else:
+        status = PairStatus.PROPOSED  # not decided yet at `at` (a later reject or approval)
     seen = [c for c in checkins if c.due_at <= at]
     latest = None
-    if seen:
+    if seen and status == PairStatus.ACTIVE:
         last = seen[-1]
         answered = last.answered_at is not None and last.answered_at <= at
         latest = CheckIn(period=last.period, answer=last.answer if answered else None)
-    silent = len(seen) >= 2 and all(
-        c.sent_at is not None
-        and c.sent_at <= at - LAPSE
-        and (c.answered_at is None or c.answered_at > at)
-        for c in seen[-2:]
+    silent = (
+        status == PairStatus.ACTIVE
+        and len(seen) >= 2
+        and all(
+            c.sent_at is not None
+            and c.sent_at <= at - LAPSE
+            and (c.answered_at is None or c.answered_at > at)
+            for c in seen[-2:]
+        )
     )
-    copy = Pair(status=status, flagged=silent, introduced_at=pair.introduced_at)
+    close_reason = pair.close_reason if status in ENDED else None
+    copy = Pair(status=status, flagged=silent, close_reason=close_reason)
     return copy, latest
 
 
 async def _pairs(
     uow: UnitOfWork, ids: set[int], now: datetime
-) -> tuple[dict[str, int], list[WeekHealth]]:
-    stmt = (
-        select(Pair)
-        .where(Pair.programme_id.in_(ids), Pair.status != PairStatus.PROPOSED)
-        .order_by(Pair.id)
-    )
+) -> tuple[dict[str, int], list[WeekHealth], dict[str, int]]:
+    """Pairs by state now and week by week, and introductions waiting for one or both."""
+    stmt = select(Pair).where(Pair.programme_id.in_(ids)).order_by(Pair.id)
     pairs = list((await uow.session.execute(stmt)).scalars().all())
     by_pair: dict[int, list[CheckIn]] = {p.id: [] for p in pairs}
     if pairs:
@@ -218,19 +237,22 @@ async def _pairs(
         )
         for checkin in rows.scalars():
             by_pair[checkin.pair_id].append(checkin)
-    now_counts = Counter(
-        health(p, by_pair[p.id][-1] if by_pair[p.id] else None, now) for p in pairs
-    )
+    now_counts = Counter(state(p, by_pair[p.id][-1] if by_pair[p.id] else None) for p in pairs)
     weeks = []
     for label, at in week_ends(now):
         if at == now:
             counts = now_counts
         else:
             counts = Counter(
-                health(*_as_of(p, by_pair[p.id], at), at) for p in pairs if p.created_at <= at
+                state(*_as_of(p, by_pair[p.id], at)) for p in pairs if p.created_at <= at
             )
-        weeks.append(WeekHealth(label, at.isoformat(), *(counts.get(h, 0) for h in HEALTHS)))
-    return {h: now_counts.get(h, 0) for h in HEALTHS}, weeks
+        weeks.append(WeekHealth(label, at.isoformat(), **{s: counts.get(s, 0) for s in STATES}))
+    waiting = Counter(len(waiting_for(p)) for p in pairs if p.status == PairStatus.INTRODUCED)
+    return (
+        {s: now_counts.get(s, 0) for s in STATES},
+        weeks,
+        {"one": waiting.get(1, 0), "both": waiting.get(2, 0)},
+    )
 
 
 async def _checkins(
@@ -340,7 +362,7 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
         countries[officer.authority.country if officer.authority else UNKNOWN] += 1
         sectors.update(set(officer.sectors or []) or {UNKNOWN})
         platforms.update({i.platform for i in officer.identities} or {"none"})
-    pairs_now, pairs_weeks = await _pairs(uow, ids, now)
+    pairs_now, pairs_weeks, waiting = await _pairs(uow, ids, now)
     asked, answered, checkin_weeks = await _checkins(uow, ids, now)
     faq_total, faq_days, top = await _faq(uow, ids, now)
     return Report(
@@ -352,6 +374,7 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
         by_platform=_sorted(platforms),
         pairs_now=pairs_now,
         pairs_by_week=pairs_weeks,
+        introductions_waiting=waiting,
         checkins_asked=asked,
         checkins_answered=answered,
         checkin_answer_rate=round(answered / asked, 4) if asked else None,

@@ -7,7 +7,7 @@ Nothing of programme "beta" may show up in alpha's figures: its texts are in `BE
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -34,7 +34,7 @@ PLAIN = "a1@ghent.be"
 BETA_SECRETS = ("Beta secret question", "Beta-only announcement", "Valencia", "Zagreb")
 
 EXPECTED_ALPHA: dict[str, Any] = {
-    "participants": 4,
+    "participants": 4,  # not the coordinator, the one who left, nor the one without consent
     "by_country": [{"key": "BE", "count": 2}, {"key": "DE", "count": 1}, {"key": "IT", "count": 1}],
     "by_sector": [
         {"key": "mobility", "count": 2},
@@ -43,7 +43,16 @@ EXPECTED_ALPHA: dict[str, Any] = {
         {"key": "unknown", "count": 1},
     ],
     "by_platform": [{"key": "telegram", "count": 3}, {"key": "slack", "count": 2}],
-    "pairs_now": {"active": 1, "stalled": 2, "closed": 1},
+    "pairs_now": {
+        "proposed": 1,
+        "rejected": 1,
+        "approved": 0,
+        "introduced": 1,
+        "active": 1,
+        "stalled": 2,
+        "declined": 1,
+        "closed": 1,
+    },
     "checkins_asked": 6,
     "checkins_answered": 4,
     "checkin_answer_rate": 0.6667,
@@ -74,6 +83,7 @@ async def _officer(
     platforms: tuple[str, ...] = (),
     role: Role = Role.OFFICER,
     status: OfficerStatus = OfficerStatus.ACTIVE,
+    consent: bool = True,
 ) -> Officer:
     authority = await uow.authorities.get_or_create(city, country) if city else None
     officer = await uow.officers.add(
@@ -85,6 +95,7 @@ async def _officer(
             role=role,
             sectors=sectors or [],
             status=status,
+            consent_at=datetime(2026, 1, 5, tzinfo=UTC) if consent else None,
         )
     )
     for platform in platforms:
@@ -106,6 +117,9 @@ async def _pair(
     status: PairStatus = PairStatus.ACTIVE,
     closed: int | None = None,
     flagged: bool = False,
+    introduced: int | None = -1,
+    close_reason: str | None = None,
+    learner_accepted: int | None = None,
 ) -> Pair:
     def ago(days: int | None) -> datetime | None:
         return now - timedelta(days=days) if days is not None else None
@@ -120,9 +134,11 @@ async def _pair(
             flagged=flagged,
             created_at=ago(created),
             updated_at=ago(closed) or now,
-            introduced_at=ago(created - 1),
+            introduced_at=ago(created - 1 if introduced == -1 else introduced),
             activated_at=ago(activated),
             closed_at=ago(closed),
+            close_reason=close_reason,
+            learner_accepted_at=ago(learner_accepted),
         )
     )
 
@@ -257,6 +273,17 @@ async def seed(uow: UnitOfWork, now: datetime) -> tuple[Programme, Programme]:
         status=OfficerStatus.LEFT,
         platforms=("telegram",),
     )
+    await _officer(  # imported with consent=no: not a participant
+        uow,
+        "Refused",
+        "a5@bruges.be",
+        alpha,
+        city="Bruges",
+        sectors=["mobility"],
+        status=OfficerStatus.PAUSED,
+        consent=False,
+        platforms=("telegram",),
+    )
     coord_b = await _officer(uow, "Bob Coordinator", COORD_B, beta, role=Role.COORDINATOR)
     shared = await _officer(
         uow,
@@ -304,7 +331,54 @@ async def seed(uow: UnitOfWork, now: datetime) -> tuple[Programme, Programme]:
     )
     await _checkin(uow, p4, 1, now, due=61, answered=60, answer="met")
     await _checkin(uow, p4, 2, now, due=33, asked=False)  # closed before it went out
-    await _pair(uow, alpha, a2, a3, now, created=1, activated=None, status=PairStatus.PROPOSED)
+    await _pair(
+        uow,
+        alpha,
+        a2,
+        a3,
+        now,
+        created=1,
+        activated=None,
+        status=PairStatus.PROPOSED,
+        introduced=None,
+    )
+    # A proposal a coordinator rejected, a pair a mentor declined, one waiting for its mentor.
+    await _pair(
+        uow,
+        alpha,
+        a3,
+        a2,
+        now,
+        created=20,
+        activated=None,
+        status=PairStatus.DECLINED,
+        closed=19,
+        introduced=None,
+        close_reason="rejected",
+    )
+    await _pair(
+        uow,
+        alpha,
+        a3,
+        a1,
+        now,
+        created=15,
+        activated=None,
+        status=PairStatus.DECLINED,
+        closed=10,
+        close_reason="declined_by_mentor",
+    )
+    await _pair(
+        uow,
+        alpha,
+        a2,
+        shared,
+        now,
+        created=3,
+        activated=None,
+        status=PairStatus.INTRODUCED,
+        learner_accepted=1,
+    )
     # Beta's pair: flagged, with an unanswered check-in.
     pb = await _pair(uow, beta, b1, b2, now, created=40, activated=38, flagged=True)
     await _checkin(uow, pb, 1, now, due=24)

@@ -25,7 +25,9 @@ from aiohttp import web
 
 from bot.app import Runtime, build
 from bot.config import Settings
+from bot.dashboard.render import CHARTED
 from bot.http import make_web_app
+from handlers.pairs_view import STATES
 from storage.uow import UnitOfWork
 from tests.conftest import CONTENT
 from tests.report_seed import BETA_SECRETS, COORD_A, COORD_B, EXPECTED_ALPHA, seed, summary
@@ -235,8 +237,8 @@ async def test_the_dashboard_in_a_real_browser_shows_the_report_figures(
     assert summary(seen["json"]) == summary(expected)
     figures = seen["figures"]
     assert int(figures["participants"]) == expected["participants"]
-    for health in ("active", "stalled", "closed"):
-        assert int(figures[f"pairs_now.{health}"]) == expected["pairs_now"][health]
+    for state in STATES:
+        assert int(figures[f"pairs_now.{state}"]) == expected["pairs_now"][state]
     assert figures["checkin_answer_rate"] == f"{expected['checkin_answer_rate'] * 100:.0f}%"
     assert (int(seen["asked"]), int(seen["answered"])) == (
         expected["checkins_asked"],
@@ -253,10 +255,7 @@ async def test_the_dashboard_in_a_real_browser_shows_the_report_figures(
         (d["key"][5:] + "/bar", d["count"]) for d in expected["faq_by_day"] if d["count"]
     ]
     assert bars("pairs_by_week") == [
-        (f"{w['week']}/{h}", w[h])
-        for w in expected["pairs_by_week"]
-        for h in ("active", "stalled", "closed")
-        if w[h]
+        (f"{w['week']}/{h}", w[h]) for w in expected["pairs_by_week"] for h in CHARTED if w[h]
     ]
     assert seen["unanswered"] == [
         (

@@ -15,17 +15,26 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from handlers.core.i18n import Translator
+from handlers.pairs_view import STATES
 from handlers.report import DAYS, UNKNOWN, Count, Report
 
 TEMPLATES = Path(__file__).parent / "templates"
 PALETTE = {
     "bar": "#1f6fb2",
+    "approved": "#9bc4e2",
+    "introduced": "#6a9fd4",
     "active": "#2e8540",
     "stalled": "#e07b00",
+    "declined": "#b36b8f",
     "closed": "#8a8a8a",
     "asked": "#b9d3ea",
     "answered": "#1f6fb2",
 }
+
+CHARTED = ("approved", "introduced", "active", "stalled", "declined", "closed")
+"""Pair states drawn week by week (proposals and rejected proposals are not pairs yet)."""
+CARDS = STATES
+"""Pair states shown as figures, in the order a pair goes through them."""
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -130,8 +139,7 @@ def page_context(
     """What the templates need: the report, translated text and the charts."""
     weeks = [w.week for w in report.pairs_by_week]
     health = [
-        Series(h, t(f"health_{h}"), [getattr(w, h) for w in report.pairs_by_week])
-        for h in ("active", "stalled", "closed")
+        Series(h, t(f"health_{h}"), [getattr(w, h) for w in report.pairs_by_week]) for h in CHARTED
     ]
     checkins = [
         Series("answered", t("checkins_answered"), [w.answered for w in report.checkins_by_week]),
@@ -152,6 +160,7 @@ def page_context(
     return {
         "r": report,
         "t": t,
+        "cards": CARDS,
         "days": DAYS,
         "rate": f"{rate * 100:.0f}%" if rate is not None else t("no_rate"),
         "charts": {
