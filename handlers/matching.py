@@ -23,7 +23,7 @@ from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.matching_engine import Person, Practice, Request, RoundResult, Weights, solve_round
-from handlers.pairs_view import person_json
+from handlers.pairs_view import REJECTED_REASON, person_json, state
 from handlers.reasons import reasons_json, render_reasons
 from storage.models import MatchRound, Officer, OfficerStatus, Pair, PairStatus, Role
 from storage.repositories.pairs import MatchRepo, PairRepo
@@ -194,7 +194,7 @@ async def approve(
 async def reject(
     uow: UnitOfWork, pair_ids: Collection[int], now: datetime, programme_ids: set[int] | None = None
 ) -> Decided:
-    """Reject proposed pairs: declined, so never proposed again."""
+    """Reject proposed pairs: shown as `rejected` (never `declined`), never proposed again."""
     return await _decide(uow, pair_ids, now, PairStatus.DECLINED, programme_ids)
 
 
@@ -212,7 +212,9 @@ async def _decide(
         visible = pair is not None and (programme_ids is None or pair.programme_id in programme_ids)
         extra: dict[str, Any] = {"updated_at": now}
         if to == PairStatus.DECLINED:
-            extra.update(closed_at=now, close_reason="rejected")
+            extra.update(closed_at=now, close_reason=REJECTED_REASON)
+        else:
+            extra.update(approved_at=now)
         if (
             pair is None
             or not visible
@@ -249,7 +251,7 @@ async def round_json(
                 "topic": pair.topic,
                 "score": pair.score,
                 "reasons": list(pair.reasons),
-                "status": pair.status.value,
+                "status": state(pair, None),  # a rejected proposal reads "rejected"
             }
         )
     return {

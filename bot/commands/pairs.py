@@ -15,24 +15,24 @@ app = typer.Typer(help="Pairs and their check-ins.", no_args_is_help=True)
 @app.command("list")
 def list_pairs(
     status: list[str] = typer.Option(
-        None, "--status", help="approved|introduced|active|closed|declined|proposed (repeatable)"
+        None,
+        "--status",
+        help="proposed|rejected|approved|introduced|active|stalled|declined|closed (repeatable)",
     ),
     programme: str = typer.Option(None, "--programme", help="programme slug (default: all)"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Pairs with health (active, stalled, closed), last check-in outcome and next check-in.
+    """Pairs with their state, last check-in outcome and next check-in.
 
     Proposals waiting for review are left out unless asked for with --status proposed.
     """
-    from handlers.pairs_view import pairs_json
+    from handlers.pairs_view import STATES, pairs_json
     from storage.models import PairStatus
 
-    try:
-        wanted = [PairStatus(s) for s in status] if status else None
-    except ValueError:
-        fail(f"unknown status in {status}; use {', '.join(s.value for s in PairStatus)}", 2)
+    if status and set(status) - set(STATES):
+        fail(f"unknown status in {status}; use {', '.join(STATES)}", 2)
         return
-    statuses = wanted or [s for s in PairStatus if s != PairStatus.PROPOSED]
+    statuses = None if status else [s for s in PairStatus if s != PairStatus.PROPOSED]
 
     async def go(rt: Any) -> list[dict[str, Any]] | None:
         from storage.uow import UnitOfWork
@@ -45,7 +45,8 @@ def list_pairs(
                     return None
                 programme_id = found.id
             rows = await pairs_json(uow, rt.clock.now(), programme_id, statuses)
-            return [_worded(r, rt.content.current) for r in rows]
+            wanted = [r for r in rows if not status or r["state"] in status]
+            return [_worded(r, rt.content.current) for r in wanted]
 
     rows = arun(_with_runtime(settings(), go))
     if rows is None:
@@ -58,7 +59,7 @@ def list_pairs(
         last = r["last_outcome"] or "-"
         flag = " FLAGGED" if r["flagged"] else ""
         typer.echo(
-            f"#{r['id']:<4} {r['status']:<10} {r['health']:<8} {r['topic']:<16} "
+            f"#{r['id']:<4} {r['state']:<10} {r['topic']:<16} "
             f"{r['learner']['name']} <- {r['mentor']['name']}  last: {last}  "
             f"next: {r['next_checkin'] or '-'}{flag}"
         )
