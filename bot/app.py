@@ -19,6 +19,7 @@ from handlers.core.engine import MAX_CONCURRENT, SQLITE_CONCURRENT, Core
 from handlers.core.jobs import JOBS
 from handlers.core.outbox import OutboxWorker
 from handlers.core.ports import Messenger
+from handlers.delivery.inbox import Door, InboxWorker
 from handlers.registry import load_handlers
 from storage.db import is_sqlite, make_engine, make_sessionmaker
 from storage.uow import UnitOfWork
@@ -40,6 +41,16 @@ class Runtime:
     scheduler: AsyncIOScheduler | None = None
     outbox: OutboxWorker | None = None
     adapters: list[PlatformAdapter] = field(default_factory=list)
+    doors: dict[str, Door] = field(default_factory=dict)
+    """Per platform, how its stored updates are handled (adapters add theirs)."""
+    inbox: InboxWorker | None = None
+
+    def start_inbox(self) -> InboxWorker:
+        """Start the inbox workers of this process for every platform with a door."""
+        if self.inbox is None:
+            self.inbox = InboxWorker(self.core, self.doors)
+            self.inbox.start()
+        return self.inbox
 
     async def tick(self) -> int:
         """One pass of due work: every registered job, then the outbox."""
@@ -78,13 +89,17 @@ class Runtime:
         """Stop the scheduler and the sender loops (claimed rows are given back), then the pool."""
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.inbox is not None:
+            await self.inbox.stop()
+            self.inbox = None
         if self.outbox is not None:
             await self.outbox.stop()
         await self.engine.dispose()
 
 
 def _concurrency(url: str) -> int:
-    """Events handled at once: one on SQLite (a single writer), more on PostgreSQL."""
+    """Events handled at once: a few on SQLite (one writer, short transactions), more on
+    PostgreSQL."""
     return SQLITE_CONCURRENT if is_sqlite(url) else MAX_CONCURRENT
 
 
@@ -131,6 +146,7 @@ async def run(settings: Settings, console_user: str | None = None) -> None:
             from bot.slack.adapter import create_slack
 
             runtime.adapters.append(await create_slack(runtime, web_app))
+        runtime.start_inbox()  # before the doors open: stored updates are handled at once
         web_runner = await serve(web_app, settings.http_host, settings.http_port)
         for adapter in runtime.adapters:
             await adapter.start()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories.base import Repository
 from storage.repositories.conversations import ConversationRepo
+from storage.repositories.inbox import InboxRepo
 from storage.repositories.ingress import IngressRepo
 from storage.repositories.officers import AuthorityRepo, IdentityRepo, OfficerRepo, ProgrammeRepo
 from storage.repositories.outbox import OutboxRepo
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.conversations = self.get(ConversationRepo)
         self.outbox = self.get(OutboxRepo)
         self.ingress = self.get(IngressRepo)
+        self.inbox = self.get(InboxRepo)
         self.kv = self.get(KeyValueRepo)
         return self
 

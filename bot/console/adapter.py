@@ -55,8 +55,12 @@ async def run_console(runtime: object, user: str) -> None:
     from bot.app import Runtime
 
     assert isinstance(runtime, Runtime)
+    from handlers.delivery.inbox import Door, InboxWorker
+
     messenger = ConsoleMessenger(me=user)
     runtime.messengers["console"] = messenger
+    runtime.doors["console"] = Door(messenger)
+    inbox = InboxWorker(runtime.core, {"console": runtime.doors["console"]})
     print(runtime.content.current.t.__call__(None, "console.banner", user=user))
     counter = 0
     while True:
@@ -66,5 +70,8 @@ async def run_console(runtime: object, user: str) -> None:
         if not line.strip():
             continue
         counter += 1
-        await runtime.core.handle(messenger.to_event(line, counter), messenger)
+        # the same door as every platform: stored first, then handled, replies after commit
+        await runtime.core.accept(messenger.to_event(line, counter))
+        await inbox.drain()
         await runtime.tick()
+    await inbox.stop()

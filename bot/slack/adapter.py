@@ -1,9 +1,16 @@
 """The Slack adapter: a slack-bolt AsyncApp over HTTP (`/slack/events`) or Socket Mode.
 
-Every listener acknowledges first (Bolt answers Slack's request as soon as `ack()` ran, with
-`process_before_response=False`) and does the work afterwards, one event at a time per user so
-a person's steps are handled in order. Retries of an event (`X-Slack-Retry-Num`) are
-acknowledged like the first delivery and de-duplicated by the core on `event_id`.
+Every listener stores its event in the durable inbox (one short INSERT) and only then lets
+Bolt answer Slack (`process_before_response=True`: the answer goes out when the listener
+returns, a 500 when the store failed, so Slack delivers again). The inbox workers handle the
+event afterwards, in order per person; `prepare` completes it with what only Slack's API knows
+(the person's name and language from users.info, the DM of a slash command). Retries of an
+event (`X-Slack-Retry-Num`) are acknowledged like the first delivery and stored once.
+
+The one exception to "store, then answer" is what Slack only accepts inside its 3-second
+window: opening the profile modal (`views.open` needs a fresh trigger_id) and a modal's inline
+validation errors (`response_action`). Their effects still go through the inbox: a submitted
+modal is stored as a form event like any other update.
 
 Listeners: `message` (DMs, channels, threads), `/peerbot <sub>` (replies go to the user's DM),
 `^choice-` buttons, `app_home_opened` (the profile on the App Home), and the onboarding modal
@@ -17,10 +24,10 @@ import json
 import logging
 import re
 import time
-import weakref
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -58,6 +65,7 @@ from bot.slack.views import (
 from handlers.core.events import Incoming
 from handlers.core.ports import DeliveryError
 from handlers.core.taxonomy import EU_LANGUAGES
+from handlers.delivery.inbox import Door
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -140,7 +148,7 @@ class SlackAdapter:
         self.app = AsyncApp(
             client=AsyncWebClient(token=token, base_url=base_url, session=session),
             signing_secret=settings.slack_signing_secret or "",
-            process_before_response=False,
+            process_before_response=True,
             name="peerbot",
         )
         self.command = settings.slack_command
@@ -155,13 +163,14 @@ class SlackAdapter:
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._register()
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Check the token (auth.test), then connect Socket Mode if configured."""
+        self.runtime.start_inbox()  # stored updates are handled as soon as they arrive
         try:
             data = await self.client.auth_test()
             self.bot_user_id = str(data.get("user_id") or "") or None
@@ -190,8 +199,17 @@ class SlackAdapter:
         )
 
     async def idle(self, within: float = 10.0) -> bool:
-        """Wait until no listener work is running; False if it still runs after `within` s."""
+        """Wait until no listener work runs and the inbox has handled what was stored; False
+        if work remains after `within` s."""
         deadline = time.monotonic() + within
+        if not await self._listeners_idle(deadline):
+            return False
+        inbox = self.runtime.inbox
+        if inbox is not None and not await inbox.idle(max(0.0, deadline - time.monotonic())):
+            return False
+        return await self._listeners_idle(deadline)
+
+    async def _listeners_idle(self, deadline: float) -> bool:
         while self._inflight:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -213,22 +231,6 @@ class SlackAdapter:
             self._inflight -= 1
             if self._inflight == 0:
                 self._idle.set()
-
-    @asynccontextmanager
-    async def _turn(self, user_id: str) -> AsyncIterator[None]:
-        """One event at a time per user, in arrival order."""
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[user_id] = lock
-        async with lock:
-            yield
-
-    @asynccontextmanager
-    async def _work(self, user_id: str) -> AsyncIterator[None]:
-        """Counted work in the user's turn."""
-        async with self._busy(), self._turn(user_id):
-            yield
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -257,9 +259,31 @@ class SlackAdapter:
         app.action(HOME_ASK)(self._on_home_ask)
         app.view(FORM_CALLBACK)(self._on_form)
 
-    async def _handle(self, event: Incoming) -> None:
-        outcome = await self.runtime.core.handle(event, self.messenger)
-        self.stats[outcome] += 1
+    async def _store(self, event: Incoming) -> None:
+        """Put an event in the inbox (raises when the store is down: Bolt answers 500)."""
+        new = await self.runtime.core.accept(event)
+        self.stats["stored" if new else "duplicate"] += 1
+
+    async def prepare(self, event: Incoming) -> Incoming:
+        """Complete a stored event before it is handled: the person's name and language
+        (users.info, cached) and, for a slash command, the DM where its answers go."""
+        user = await self.users.user(event.user_id)
+        changes: dict[str, Any] = {}
+        if user is not None:
+            changes["locale"] = event.locale or user.locale
+            changes["display_name"] = event.display_name or user.name
+        if event.hints.get("reply_in") == "dm":
+            dm = await self.users.dm(event.user_id)
+            if dm:
+                changes["chat_id"] = dm
+                changes["chat_kind"] = "dm"
+        return replace(event, **changes) if changes else event
+
+    async def after(self, event: Incoming, outcome: str) -> None:
+        """A stored profile form refreshes the App Home."""
+        self.stats[f"form:{outcome}" if event.form is not None else outcome] += 1
+        if event.form is not None:
+            await self.publish_home(event.user_id, event.chat_id)
 
     async def _on_message(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
@@ -268,69 +292,73 @@ class SlackAdapter:
         bot = context.bot_user_id or self.bot_user_id
         if not is_user_message(event, bot):
             return
-        user_id = str(event["user"])
-        async with self._work(user_id):
-            user = await self.users.user(user_id)
-            incoming = message_incoming(body, event, bot, user)
+        async with self._busy():
+            incoming = message_incoming(body, event, bot, None)
             if incoming is not None:
-                await self._handle(incoming)
+                await self._store(incoming)
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        """`/peerbot <sub> args`: acknowledge at once, answer in the user's DM."""
-        await ack()
+        """`/peerbot <sub> args`: stored, answered in the user's DM."""
         user_id = str(body.get("user_id") or "")
         if not user_id:
+            await ack()
             return  # Slack always says who ran the command
         raw = str(body.get("text") or "")
         async with self._busy():
             if opens_form(raw) and await self._open_form(user_id, body.get("trigger_id")):
+                await ack()
                 return
-            async with self._turn(user_id):
-                user = await self.users.user(user_id)
-                dm = await self.users.dm(user_id) or str(body.get("channel_id") or user_id)
-                await self._handle(command_incoming(body, dm, user, text=command_text(raw)))
+            where = str(body.get("channel_id") or user_id)
+            event = command_incoming(body, where, None, text=command_text(raw))
+            await self._store(replace(event, hints={**event.hints, "reply_in": "dm"}))
+        await ack()
 
     async def _on_choice(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A choice button of one of our messages."""
-        await ack()
         user_id = str((body.get("user") or {}).get("id", ""))
-        if not user_id:
-            return
-        async with self._work(user_id):
-            user = await self.users.user(user_id)
-            incoming = action_incoming(body, action, user)
-            if incoming is not None:
-                await self._handle(incoming)
+        if user_id:
+            async with self._busy():
+                incoming = action_incoming(body, action, None)
+                if incoming is not None:
+                    await self._store(incoming)
+        await ack()
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
-        """Show the profile (or the welcome) on the App Home tab."""
+        """Show the profile (or the welcome) on the App Home tab (after the answer to Slack)."""
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         user_id = str(event["user"])
-        async with self._busy():
-            await self.publish_home(user_id, event.get("channel"))
+        self._spawn(self.publish_home(user_id, event.get("channel")))
 
     async def _on_home_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Join / Edit profile on the App Home: the modal (or the step-by-step flow)."""
-        await ack()
         user_id = str((body.get("user") or {}).get("id", ""))
         async with self._busy():
             if not await self._open_form(user_id, body.get("trigger_id")):
                 await self._say(user_id, "/start", body)
+        await ack()
 
     async def _on_home_ask(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Ask a question on the App Home: the core asks what, in the DM."""
+        async with self._busy():
+            await self._say(str((body.get("user") or {}).get("id", "")), "/ask", body)
         await ack()
-        await self._say(str((body.get("user") or {}).get("id", "")), "/ask", body)
 
     async def _say(self, user_id: str, text: str, body: dict[str, Any]) -> None:
-        async with self._work(user_id):
-            user = await self.users.user(user_id)
-            dm = await self.users.dm(user_id)
-            if dm is None:
-                return
-            trigger = str(body.get("trigger_id") or time.time())
-            await self._handle(text_incoming(user_id, dm, text, user, f"act:{trigger}"))
+        if not user_id:
+            return
+        trigger = str(body.get("trigger_id") or time.time())
+        event = text_incoming(user_id, user_id, text, None, f"act:{trigger}")
+        await self._store(replace(event, hints={"reply_in": "dm"}))
+
+    def _spawn(self, coro: Any) -> None:
+        async def counted() -> None:
+            async with self._busy():
+                await coro
+
+        task = asyncio.create_task(counted())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- the profile modal ---------------------------------------------------------------
 
@@ -382,19 +410,14 @@ class SlackAdapter:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        await ack()
         user_id = str((body.get("user") or {}).get("id", ""))
-        if not user_id:
-            return
-        async with self._work(user_id):
-            user = await self.users.user(user_id)
-            # the DM is looked up, never taken from private_metadata (only a hint of ours)
-            dm = await self.users.dm(user_id) or user_id
+        if user_id:
             update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
-            event = text_incoming(user_id, dm, "", user, update)
-            outcome = await bridge.submit_profile(self.runtime.core, event, self.messenger, data)
-            self.stats[f"form:{outcome}"] += 1
-            await self.publish_home(user_id, dm, user)
+            event = text_incoming(user_id, user_id, "", None, update)
+            form = {"name": "profile", "answers": data}
+            async with self._busy():
+                await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
+        await ack()
 
     async def publish_home(
         self, user_id: str, dm: str | None = None, user: SlackUser | None = None
@@ -416,6 +439,7 @@ async def create_slack(runtime: Runtime, web_app: web.Application) -> SlackAdapt
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT))
     adapter = SlackAdapter(runtime, session)
     runtime.messengers["slack"] = adapter.outbox_messenger
+    runtime.doors["slack"] = Door(adapter.messenger, prepare=adapter.prepare, after=adapter.after)
     if not adapter.socket_mode:
         web_app.router.add_post(EVENTS_PATH, adapter.handle_http)
     return adapter

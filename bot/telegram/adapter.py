@@ -7,24 +7,26 @@ Long polling by default; with TELEGRAM_WEBHOOK_URL set, Telegram POSTs updates t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 import re
-from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import warnings
+from collections import Counter, OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from telegram import BotCommand, Update
 from telegram import error as tg
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.config import SettingsError
 from bot.telegram.messenger import MAX_TEXT, TelegramMessenger
 from bot.telegram.translate import to_incoming
+from handlers.core.events import Incoming
 from handlers.core.ports import Capabilities
+from handlers.delivery.inbox import Door
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -40,6 +42,7 @@ INTERACTIVE_WAIT = 5.0  # a user waiting for a reply may wait out a 429 this lon
 OUTBOX_RATE = 29.0
 PER_CHAT_INTERVAL = 1.0
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+POLL_TIMEOUT = 25
 _KEEP_OUTCOMES = 1000
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
@@ -52,7 +55,8 @@ def file_base_url(base_url: str) -> str:
 
 
 def build_application(token: str, base_url: str, *, polling: bool) -> TelegramApp:
-    """The PTB Application: rate-limited bot, concurrent updates, no job queue."""
+    """The PTB Application for its rate-limited bot only: updates come in through our own
+    intake (webhook or long polling into the inbox), never through PTB's update queue."""
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -64,9 +68,8 @@ def build_application(token: str, base_url: str, *, polling: bool) -> TelegramAp
         .concurrent_updates(True)
         .job_queue(None)
     )
-    if not polling:
-        builder = builder.updater(None)
-    return builder.build()
+    del polling
+    return builder.updater(None).build()
 
 
 def bot_commands(runtime: Runtime) -> dict[str, list[BotCommand]]:
@@ -123,11 +126,12 @@ class TelegramAdapter:
             discussion_chat_id=forum_chat,
             thread_fallback=True,
         )
+        self.outcomes_count: Counter[str] = Counter()
         self.outcomes: OrderedDict[int, str] = OrderedDict()
-        self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        """The latest outcome per update id (stored ones: once handled), for tests and logs."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
         self._started = False
-        application.add_handler(TypeHandler(Update, self._on_update))
-        application.add_error_handler(self._on_error)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -137,6 +141,7 @@ class TelegramAdapter:
         A token or webhook URL that Telegram rejects raises SettingsError naming the setting.
         """
         settings = self.runtime.settings
+        self.runtime.start_inbox()  # stored updates are handled as soon as they arrive
         try:
             await self.application.initialize()
         except tg.InvalidToken as exc:
@@ -159,22 +164,21 @@ class TelegramAdapter:
                 ) from None
             log.info("telegram webhook set to %s", settings.telegram_webhook_url)
         else:
-            updater = self.application.updater
-            assert updater is not None
-            await updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
-                error_callback=self._on_poll_error,
-            )
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
+            self._poller = asyncio.create_task(self._poll())
             log.info("telegram long polling started")
         self._started = True
 
     async def stop(self) -> None:
         """Stop polling (acknowledging fetched updates), let running handlers end, close."""
         self._started = False
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5.0)
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -183,8 +187,7 @@ class TelegramAdapter:
         """Running, and polling when in polling mode."""
         if not (self._started and self.application.running):
             return False
-        updater = self.application.updater
-        return self.webhook or (updater is not None and updater.running)
+        return self.webhook or (self._poller is not None and not self._poller.done())
 
     async def publish_commands(self) -> None:
         """setMyCommands per locale (English also as the default); failures only log."""
@@ -202,67 +205,105 @@ class TelegramAdapter:
             except tg.TelegramError as exc:
                 log.warning("setMyCommands(%s) failed: %s", language or "default", exc)
 
-    # -- updates ----------------------------------------------------------------------------
+    # -- updates: stored first, acknowledged after -------------------------------------------
 
-    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The one handler: answer a pressed button at once, translate, hand to the core."""
-        if not isinstance(update, Update):
-            return
-        query = update.callback_query
-        answering = asyncio.create_task(self._answer(query.id)) if query else None
-        outcome = "ignored"
+    async def ingest(self, data: dict[str, Any]) -> str:
+        """Store one update in the inbox ("stored", "duplicate", "ignored" or "malformed").
+
+        Raises when the store cannot take it: the webhook then answers 503 and long polling
+        does not confirm the offset, so Telegram delivers the update again."""
+        update_id = data.get("update_id")
         try:
-            event = to_incoming(update)
-            if event is None:
-                log.debug("telegram update %s ignored", update.update_id)
-            else:
-                async with self._chat_lock(event.chat_id):
-                    outcome = await self.runtime.core.handle(event, self.interactive)
-        finally:
-            if answering is not None:
-                await answering
-        self._remember(update.update_id, outcome)
+            update = Update.de_json(data, self.application.bot)
+            event = to_incoming(update) if update is not None else None
+        except Exception as exc:  # noqa: BLE001 - any unreadable update is kept, not retried
+            kind = next((k for k in data if k != "update_id"), "?")
+            log.warning("telegram update %s (%s) cannot be read: %s", update_id, kind, exc)
+            raw = json.dumps(data, ensure_ascii=False, default=str)
+            await self.runtime.core.accept_malformed(
+                "telegram", str(update_id), raw, f"{type(exc).__name__}: {exc}"
+            )
+            self._remember(update_id, "malformed")
+            return "malformed"
+        if event is None:
+            self._remember(update_id, "ignored")
+            return "ignored"
+        new = await self.runtime.core.accept(event)
+        if not new:
+            self._remember(update_id, "duplicate")
+        query = update.callback_query if update is not None else None
+        if query is not None and new:
+            self._spawn(self._answer(query.id))
+        return "stored" if new else "duplicate"
+
+    async def after(self, event: Incoming, outcome: str) -> None:
+        """Record what became of a stored update once it was handled."""
+        self._remember(event.update_id, outcome)
+
+    def _remember(self, update_id: object, outcome: str) -> None:
+        if not str(update_id).lstrip("-").isdigit():
+            return
+        self.outcomes[int(str(update_id))] = outcome
+        while len(self.outcomes) > _KEEP_OUTCOMES:
+            self.outcomes.popitem(last=False)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, query_id: str) -> None:
+        """Stop the pressed button's spinner (the answer itself comes after the commit)."""
         try:
             await self.application.bot.answer_callback_query(query_id)
         except tg.TelegramError as exc:
             log.info("answerCallbackQuery failed: %s", exc)
 
-    def _remember(self, update_id: int, outcome: str) -> None:
-        self.outcomes[update_id] = outcome
-        while len(self.outcomes) > _KEEP_OUTCOMES:
-            self.outcomes.popitem(last=False)
+    async def _poll(self) -> None:
+        """Long polling that confirms an offset only once its updates are in the inbox.
 
-    @asynccontextmanager
-    async def _chat_lock(self, chat_id: str) -> AsyncIterator[None]:
-        """Updates of one chat run one after another (a user's quick presses keep their order)."""
-        lock, users = self._chat_locks.get(chat_id) or (asyncio.Lock(), 0)
-        self._chat_locks[chat_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._chat_locks[chat_id]
-            if users <= 1:
-                del self._chat_locks[chat_id]
-            else:
-                self._chat_locks[chat_id] = (lock, users - 1)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram update failed: %r", context.error, exc_info=context.error)
-
-    def _on_poll_error(self, exc: tg.TelegramError) -> None:
-        log.warning("telegram polling error (retrying): %s", exc)
+        getUpdates is called through `do_api_request` so that each update is read on its
+        own: one update PTB cannot parse must not hold back the others forever."""
+        bot = self.application.bot
+        offset: int | None = None
+        delay = 1.0
+        while True:
+            try:
+                params: dict[str, Any] = {
+                    "timeout": POLL_TIMEOUT,
+                    "allowed_updates": ALLOWED_UPDATES,
+                }
+                if offset is not None:
+                    params["offset"] = offset
+                with warnings.catch_warnings():  # PTB prefers get_updates, which parses all or none
+                    warnings.simplefilter("ignore")
+                    result = await bot.do_api_request(
+                        "getUpdates", api_kwargs=params, read_timeout=POLL_TIMEOUT + 10
+                    )
+                for data in result or []:
+                    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                        continue
+                    self.outcomes_count[await self.ingest(data)] += 1
+                    offset = int(data["update_id"]) + 1
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except tg.InvalidToken:
+                log.error("telegram: the token was revoked; polling stops")
+                return
+            except Exception as exc:  # noqa: BLE001 - network, Telegram or the store: retry
+                log.warning("telegram polling: %s; retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     # -- webhook ----------------------------------------------------------------------------
 
     async def webhook_handler(self, request: web.Request) -> web.Response:
-        """Accept an update from Telegram: right secret, JSON object, queued; 200 at once.
+        """Accept an update from Telegram: right secret, a JSON update, stored; then 200.
 
-        An update PTB cannot parse is acknowledged and dropped: Telegram would otherwise retry
-        it forever and hold back every later update.
-        """
+        Telegram takes a 200 as "delivered" and never sends the update again, so the update is
+        committed to the inbox first; when the store is down the answer is 503 and Telegram
+        redelivers. An update PTB cannot parse is kept as malformed and acknowledged."""
         expected = (self.runtime.settings.telegram_webhook_secret or "").encode()
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not expected or not hmac.compare_digest(given, expected):
@@ -275,14 +316,14 @@ class TelegramAdapter:
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             log.warning("telegram webhook: the body is not an update")
             return web.Response(status=400, text="not an update")
-        try:
-            update = Update.de_json(data, self.application.bot)
-        except Exception:  # noqa: BLE001 - a retry would fail the same way: ack and drop it
-            log.exception("telegram webhook: update %s could not be parsed", data["update_id"])
-            return web.Response(text="ignored")
         if not self.application.running:
             return web.Response(status=503, text="starting")
-        await self.application.update_queue.put(update)
+        try:
+            outcome = await self.ingest(data)
+        except Exception as exc:  # noqa: BLE001 - not stored: Telegram must send it again
+            log.error("telegram webhook: update %s not stored (%s)", data["update_id"], exc)
+            return web.Response(status=503, text="try again")
+        self.outcomes_count[outcome] += 1
         return web.Response(text="ok")
 
 
@@ -296,6 +337,7 @@ async def create_telegram(runtime: Runtime, web_app: web.Application) -> Telegra
     application = build_application(token, settings.telegram_api_base_url, polling=not webhook)
     adapter = TelegramAdapter(runtime, application, webhook=webhook)
     runtime.messengers["telegram"] = adapter.messenger
+    runtime.doors["telegram"] = Door(adapter.interactive, after=adapter.after)
     if webhook:
         web_app.router.add_post(WEBHOOK_PATH, adapter.webhook_handler)
     return adapter

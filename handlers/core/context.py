@@ -15,9 +15,24 @@ from storage.models import Conversation, Identity, Officer, Programme
 from storage.uow import UnitOfWork
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A reply a handler asked for, sent only after its transaction committed."""
+
+    platform: str
+    chat_id: str
+    reply: Reply
+    edit_message_id: str | None = None
+
+
 @dataclass
 class Ctx:
-    """Per-event context; handlers talk to the user and the store only through it."""
+    """Per-event context; handlers talk to the user and the store only through it.
+
+    Replies are collected in `outgoing`, not sent: the core sends them once the handler's
+    transaction has committed, so no handler talks to a platform while it holds the database
+    and an officer never sees a reply whose state change was rolled back.
+    """
 
     event: Incoming
     messenger: Messenger
@@ -31,6 +46,9 @@ class Ctx:
     programme: Programme | None = None
     coordinates: frozenset[int] = frozenset()
     sent: list[str] = field(default_factory=list)
+    outgoing: list[Outgoing] = field(default_factory=list)
+    inbox_item_id: int | None = None
+    """The inbox row being handled (None on the direct path)."""
 
     def t(self, key: str, /, **values: Any) -> str:
         """A message of the catalogue in the caller's language."""
@@ -59,9 +77,9 @@ class Ctx:
         multi: bool = False,
         edit: bool = False,
         **values: Any,
-    ) -> str | None:
-        """Render a catalogue message and send it where the event came from."""
-        return await self.send(self.t(key, **values), choices=choices, multi=multi, edit=edit)
+    ) -> None:
+        """Render a catalogue message and send it where the event came from (after commit)."""
+        await self.send(self.t(key, **values), choices=choices, multi=multi, edit=edit)
 
     async def send(
         self,
@@ -70,8 +88,8 @@ class Ctx:
         choices: tuple[Choice, ...] | list[Choice] = (),
         multi: bool = False,
         edit: bool = False,
-    ) -> str | None:
-        """Send text (already rendered) to the event's chat and thread."""
+    ) -> None:
+        """Send text (already rendered) to the event's chat and thread, after the commit."""
         reply = Reply(
             text=text,
             choices=self.sign(choices),
@@ -80,9 +98,15 @@ class Ctx:
             edit=edit,
         )
         self.sent.append(text)
-        if edit and self.event.message_id and self.messenger.capabilities.edit:
-            return await self.messenger.edit(self.event.chat_id, self.event.message_id, reply)
-        return await self.messenger.send(self.event.chat_id, reply)
+        editing = edit and self.event.message_id and self.messenger.capabilities.edit
+        self.outgoing.append(
+            Outgoing(
+                self.messenger.platform,
+                self.event.chat_id,
+                reply,
+                self.event.message_id if editing else None,
+            )
+        )
 
     async def state(self) -> Conversation | None:
         """The open multi-step flow of this identity."""

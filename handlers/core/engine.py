@@ -1,4 +1,14 @@
-"""The one entry point adapters call: de-duplicate, identify, route, commit."""
+"""The one entry point adapters call: store, identify, route, commit, and only then reply.
+
+Two doors lead here. `accept` stores a platform update in the durable inbox and commits it
+before the adapter acknowledges the platform; `process` then handles an inbox row (called by
+the inbox workers, in order within one conversation). `handle` runs an event directly, for the
+console and the tests, with the same rules. Either way a handler's replies are collected on its
+`Ctx` and sent after its transaction committed: on the inbox path they are written to the
+outbox in the handler's transaction, already claimed by this worker, and sent right after the
+commit (a crash in between leaves them to the outbox, which sends them once its lease ran out);
+on the direct path they are sent after the commit and handed to the outbox if sending fails.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +16,33 @@ import asyncio
 import logging
 import time
 import unicodedata
+import uuid
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.core import choices as signed
 from handlers.core.clock import Clock, SystemClock
 from handlers.core.content import ContentStore
-from handlers.core.context import Ctx
+from handlers.core.context import Ctx, Outgoing
 from handlers.core.events import Incoming
 from handlers.core.metrics import UPDATES
+from handlers.core.outbox import payload as outbox_payload
 from handlers.core.ports import Messenger
-from handlers.core.router import Router, router
-from storage.models import Identity, Programme
+from handlers.core.replies import Reply
+from handlers.core.router import Route, Router, router
+from storage.models import Identity, InboxItem, InboxStatus, Programme
+from storage.repositories.outbox import row as outbox_row
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["handled", "duplicate", "ignored", "error", "expired"]
 MAX_TEXT = 8000
+MAX_RAW = 16_000
+"""How much of a malformed payload the inbox keeps, to diagnose it."""
 
 
 def clean_text(text: str) -> str:
@@ -42,19 +59,20 @@ def clean_name(text: str) -> str:
     return " ".join(kept.split())
 
 
-# Events handled at once. The pool holds 20 PostgreSQL connections; the outbox workers and the
-# scheduler need some too. A burst of 10,000 Slack events once exhausted the pool (30 s
-# timeout, handler errors) without this bound. SQLite takes one writer at a time and a handler
-# keeps its write transaction while it replies, so concurrent handlers only queue on SQLite's
-# busy handler, which is not fair: under a fuzzing burst one of them starved for its whole 30 s
-# timeout ("database is locked"). A SQLite process therefore handles one event at a time
-# (`SQLITE_CONCURRENT`), in arrival order.
+# Events handled at once per process. The pool holds 20 PostgreSQL connections; the outbox
+# workers and the scheduler need some too. No handler talks to a platform inside its
+# transaction, so a SQLite write lock is held for milliseconds and a few handlers can share the
+# single writer without starving one another on SQLite's busy handler.
 MAX_CONCURRENT = 8
-SQLITE_CONCURRENT = 1
+SQLITE_CONCURRENT = 4
+
+
+class LostClaim(Exception):
+    """The inbox row was taken by another worker while this one handled it (lease ran out)."""
 
 
 class Core:
-    """Platform-neutral behaviour: adapters turn payloads into `Incoming` and call `handle`."""
+    """Platform-neutral behaviour: adapters store updates (`accept`), workers `process` them."""
 
     def __init__(
         self,
@@ -72,63 +90,191 @@ class Core:
         self.clock = clock or SystemClock()
         self.router = routes or router
         self.default_locale = default_locale
+        self.max_concurrent = max_concurrent
         self.slots = asyncio.Semaphore(max_concurrent)
+        self.accepted: list[Callable[[], None]] = []
+        """Called after each new inbox row (the workers of this process wake up)."""
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on the shared store."""
         return UnitOfWork(self.sessionmaker)
 
+    # -- in: the inbox ---------------------------------------------------------------------
+
+    async def accept(self, event: Incoming) -> bool:
+        """Store an update in the inbox and commit; False for one stored before.
+
+        Raises when the store cannot take it: the adapter must then answer with an error so
+        that the platform delivers the update again."""
+        key = event.update_id or f"local:{uuid.uuid4().hex}"
+        async with self.uow() as uow:
+            new = await uow.inbox.add(
+                event.platform, key, event.conversation, event.to_json(), now=self.clock.now()
+            )
+            await uow.commit()
+        if new:
+            for wake in self.accepted:
+                wake()
+        else:
+            UPDATES.labels(event.platform, "duplicate").inc()
+        return new
+
+    async def accept_malformed(self, platform: str, key: str, raw: str, error: str) -> bool:
+        """Keep an update that cannot be read, with its error, never to be handled (the
+        platform is acknowledged so it does not deliver it again forever)."""
+        async with self.uow() as uow:
+            new = await uow.inbox.add(
+                platform,
+                key,
+                f"{platform}:malformed",
+                None,
+                status=InboxStatus.MALFORMED,
+                error=f"{error}\n{raw[:MAX_RAW]}",
+                now=self.clock.now(),
+            )
+            await uow.commit()
+        UPDATES.labels(platform, "malformed").inc()
+        return new
+
+    async def process(
+        self,
+        item: InboxItem,
+        messenger: Messenger,
+        worker: str,
+        event: Incoming | None = None,
+    ) -> Outcome:
+        """Handle one claimed inbox row (`event`: the row's event, completed by the adapter);
+        its replies go out after the commit.
+
+        Raises when the handler failed (the worker retries the row, then parks it)."""
+        if item.event is None:  # erased by /forget before its turn
+            async with self.uow() as uow:
+                await uow.inbox.finish(item.id, worker, now=self.clock.now())
+                await uow.commit()
+            return "ignored"
+        event = event or Incoming.from_json(item.event)
+        async with self.slots:
+            outcome = await self._run(event, messenger, item=item, worker=worker)
+        UPDATES.labels(event.platform, outcome).inc()
+        return outcome
+
+    # -- the direct door -------------------------------------------------------------------
+
     async def handle(self, event: Incoming, messenger: Messenger) -> Outcome:
-        """Handle one incoming event exactly once (per platform update id).
+        """Handle one event now, exactly once per platform update id (console, tests).
 
         At most `max_concurrent` events are handled at once; the others wait their turn here
         rather than for a database connection, whose pool would time out under a burst."""
         async with self.slots:
-            outcome = await self._handle(event, messenger)
+            try:
+                outcome = await self._run(event, messenger)
+            except Exception:
+                log.exception("handler failed for %s update %s", event.platform, event.update_id)
+                await self.apologise(event, messenger)
+                outcome = "error"
         UPDATES.labels(event.platform, outcome).inc()
         return outcome
 
-    async def _handle(self, event: Incoming, messenger: Messenger) -> Outcome:
-        started = time.perf_counter()
+    # -- one event ---------------------------------------------------------------------------
+
+    def sanitise(self, event: Incoming) -> Incoming:
+        """Clean text and names, and verify a pressed choice ("" when forged or expired)."""
         event = replace(event, text=clean_text(event.text or ""))
         if event.display_name:
             event = replace(event, display_name=clean_name(event.display_name) or None)
         if event.choice is not None:
             verified = signed.verify(self.secret, event.chat_id, event.choice)
             event = replace(event, choice=verified if verified is not None else "")
-        try:
-            async with self.uow() as uow:
-                if event.update_id and not await uow.ingress.first_time(
-                    event.platform, event.update_id
-                ):
-                    log.info("duplicate update %s/%s skipped", event.platform, event.update_id)
-                    return "duplicate"
-                ctx = await self._context(event, messenger, uow)
-                if event.choice == "":
-                    await ctx.reply("errors.expired_choice")
-                    await uow.commit()
-                    return "expired"
+        return event
+
+    async def _run(
+        self,
+        event: Incoming,
+        messenger: Messenger,
+        *,
+        item: InboxItem | None = None,
+        worker: str = "",
+    ) -> Outcome:
+        started = time.perf_counter()
+        event = self.sanitise(event)
+        route: Route | None = None
+        outcome: Outcome = "handled"
+        claimed: list[int] = []
+        async with self.uow() as uow:
+            fresh = item is not None or not event.update_id
+            if not fresh and not await uow.ingress.first_time(event.platform, str(event.update_id)):
+                log.info("duplicate update %s/%s skipped", event.platform, event.update_id)
+                return "duplicate"
+            ctx = await self.context(event, messenger, uow)
+            if item is not None:
+                ctx.inbox_item_id = item.id
+            if event.choice == "":
+                await ctx.reply("errors.expired_choice")
+                outcome = "expired"
+            elif event.form is not None:
+                outcome = await self._submit(ctx, event.form)
+            else:
                 route = await self.router.dispatch(event, ctx)
-                await uow.commit()
-        except Exception:
-            log.exception("handler failed for %s update %s", event.platform, event.update_id)
-            await self._apologise(event, messenger)
-            return "error"
-        took = (time.perf_counter() - started) * 1000
+                outcome = "handled" if route else "ignored"
+            if item is not None:
+                claimed = await self._queue_replies(uow, ctx.outgoing, item.id, worker)
+                if not await uow.inbox.finish(item.id, worker, now=self.clock.now()):
+                    raise LostClaim(f"inbox row {item.id} was taken by another worker")
+            await uow.commit()
+        if item is not None:
+            await self.after_commit.send_claimed(messenger, claimed, ctx.outgoing)
+        else:
+            await self.after_commit.send_direct(messenger, ctx.outgoing)
         log.info(
             "handled %s %s via %s in %.0f ms",
             event.platform,
             event.update_id or "-",
-            route.name if route else "nothing",
-            took,
+            route.name if route else outcome,
+            (time.perf_counter() - started) * 1000,
         )
-        return "handled" if route else "ignored"
+        return outcome
 
-    async def _context(
+    async def _submit(self, ctx: Ctx, form: dict[str, Any]) -> Outcome:
+        name = str(form.get("name") or "")
+        handler = self.router.forms.get(name)
+        if handler is None:
+            log.warning("form %r has no handler", name)
+            return "ignored"
+        await handler(ctx, dict(form.get("answers") or {}))
+        return "handled"
+
+    async def _queue_replies(
+        self, uow: UnitOfWork, outgoing: list[Outgoing], item_id: int, worker: str
+    ) -> list[int]:
+        """The replies as outbox rows claimed by this worker, in the handler's transaction."""
+        rows = [
+            outbox_row(
+                f"reply:{item_id}:{n}",
+                o.platform,
+                o.chat_id,
+                outbox_payload(o.reply.text, o.reply.choices, o.reply.multi, o.edit_message_id),
+                thread_id=o.reply.thread_id,
+                purpose="reply",
+            )
+            for n, o in enumerate(outgoing)
+        ]
+        return await uow.outbox.enqueue_claimed(rows, worker)
+
+    @property
+    def after_commit(self) -> Any:
+        """The sender of replies after commit (made on first use: it needs the running loop)."""
+        sender = getattr(self, "_after_commit", None)
+        if sender is None:
+            from handlers.delivery.replies import ReplySender
+
+            sender = self._after_commit = ReplySender(self.sessionmaker)
+        return sender
+
+    async def context(
         self, event: Incoming, messenger: Messenger, uow: UnitOfWork, *, write: bool = True
     ) -> Ctx:
         """The caller's context. `write=False` reads only (an unknown caller gets an identity
-        that is never stored), so a lookup outside `handle` takes no write lock."""
+        that is never stored), so a lookup outside a handler takes no write lock."""
         if write:
             identity = await uow.identities.get_or_create(
                 event.platform,
@@ -172,9 +318,8 @@ class Core:
             coordinates=coordinates,
         )
 
-    async def _apologise(self, event: Incoming, messenger: Messenger) -> None:
-        from handlers.core.replies import Reply
-
+    async def apologise(self, event: Incoming, messenger: Messenger) -> None:
+        """Tell the person something went wrong (best effort: never raises)."""
         text = self.content.current.t(event.locale or self.default_locale, "errors.generic")
         try:
             await messenger.send(event.chat_id, Reply(text=text, thread_id=event.thread_id))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
 
 ChatKind = Literal["dm", "group", "channel"]
 
@@ -28,6 +28,23 @@ class Incoming:
     display_name: str | None = None
     update_id: str | None = None
     hints: dict[str, str] = field(default_factory=dict)
+    form: dict[str, Any] | None = None
+    """The answers of a submitted form (a Slack modal), already validated by the adapter."""
+
+    @property
+    def conversation(self) -> str:
+        """What orders the work: one person's updates are handled one after another."""
+        return f"{self.platform}:{self.user_id}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as stored in the inbox."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, "", {})}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Incoming:
+        """The event back from the inbox (unknown keys of a newer version are ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     @property
     def command(self) -> str | None:

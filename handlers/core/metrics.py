@@ -34,6 +34,21 @@ OUTBOX_PENDING = Gauge(
     "peerbot_outbox_pending",
     "Outbox rows waiting to be sent (pending or being sent), all platforms",
 )
+INBOX_RETRIED = Counter(
+    "peerbot_inbox_retried",
+    "Inbox rows whose handler failed and that will be tried again",
+    ["platform"],
+)
+INBOX_POISON = Counter(
+    "peerbot_inbox_poisoned",
+    "Inbox rows parked as poison after failing every attempt",
+    ["platform"],
+)
+INBOX_DEPTH = Gauge("peerbot_inbox_depth", "Stored updates not yet handled (all processes)")
+INBOX_OLDEST = Gauge(
+    "peerbot_inbox_oldest_age_seconds", "Age of the oldest stored update not yet handled"
+)
+INBOX_POISON_ROWS = Gauge("peerbot_inbox_poison_rows", "Inbox rows parked as poison (kept)")
 ADAPTER_UP = Gauge("peerbot_adapter_up", "1 when a platform adapter is running", ["adapter"])
 
 for _result in ("answer", "suggest", "unknown"):

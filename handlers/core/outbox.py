@@ -91,25 +91,45 @@ def officer_locale(officer: Officer, content: Content, identity: Identity | None
     return content.t.resolve(officer.locale or (identity.locale if identity else None))
 
 
-def payload(text: str, choices: Sequence[Choice] = (), multi: bool = False) -> dict[str, Any]:
-    """The JSON form of a reply stored in an outbox row."""
-    return {
+def payload(
+    text: str, choices: Sequence[Choice] = (), multi: bool = False, edit: str | None = None
+) -> dict[str, Any]:
+    """The JSON form of a reply stored in an outbox row (`edit`: the message it replaces)."""
+    data: dict[str, Any] = {
         "text": text,
-        "choices": [{"id": c.id, "label": c.label} for c in choices],
+        "choices": [
+            {"id": c.id, "label": c.label}
+            if c.selected is None
+            else {"id": c.id, "label": c.label, "selected": c.selected}
+            for c in choices
+        ],
         "multi": multi,
     }
+    if edit:
+        data["edit"] = edit
+    return data
 
 
 def reply_of(row: Outbox) -> Reply:
     """The reply an outbox row carries."""
     data = row.payload or {}
-    choices = tuple(Choice(c["id"], c["label"]) for c in data.get("choices", []))
+    choices = tuple(Choice(c["id"], c["label"], c.get("selected")) for c in data.get("choices", []))
     return Reply(
         text=str(data.get("text", "")),
         choices=choices,
         multi=bool(data.get("multi")),
         thread_id=row.thread_id,
+        edit=bool(data.get("edit")),
     )
+
+
+async def send_row(messenger: Messenger, row: Outbox) -> str | None:
+    """Send (or, for an edit, replace) what a row carries; the platform message id."""
+    reply = reply_of(row)
+    edit = (row.payload or {}).get("edit")
+    if edit and messenger.capabilities.edit:
+        return await messenger.edit(row.chat_id, str(edit), reply)
+    return await messenger.send(row.chat_id, reply)
 
 
 def signed_choices(secret: bytes, chat_id: str, choices: Sequence[Choice]) -> list[Choice]:
@@ -357,7 +377,7 @@ class OutboxWorker:
                 return
             started = True
             self._last_chat[chat] = time.time()
-            message_id = await messenger.send(row.chat_id, reply_of(row))
+            message_id = await send_row(messenger, row)
         except asyncio.CancelledError:
             if not started:
                 with contextlib.suppress(Exception):
@@ -456,13 +476,13 @@ class OutboxWorker:
             for worker in await uow.outbox.claimers(platform, f"{self.host}:"):
                 if worker == self.worker_id:
                     continue
-                if _dead_sender(worker):
+                if dead_sender(worker):
                     taken = await uow.outbox.release_worker(worker, self._now())
                     log.warning("outbox: took back %d rows of dead sender %s", taken, worker)
             await uow.commit()
 
 
-def _dead_sender(worker: str) -> bool:
+def dead_sender(worker: str) -> bool:
     """Whether a sender of this host is gone: its pid is not alive, or is ours but from an
     earlier incarnation of the process."""
     parts = worker.split(":")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from handlers.core.events import Incoming
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from handlers.core.context import Ctx
 
 Handler = Callable[[Incoming, "Ctx"], Awaitable[None]]
+FormHandler = Callable[["Ctx", dict[str, Any]], Awaitable[None]]
 Next = Callable[[], Awaitable[None]]
 Middleware = Callable[[Incoming, "Ctx", "Route", Next], Awaitable[None]]
 
@@ -37,6 +38,7 @@ class Router:
     fallback: Route | None = None
     group_fallback: Route | None = None
     middleware: list[Middleware] = field(default_factory=list)
+    forms: dict[str, FormHandler] = field(default_factory=dict)
 
     def command(
         self, *names: str, coordinator: bool = False, member: bool = False
@@ -82,6 +84,15 @@ class Router:
 
         def register(fn: Handler) -> Handler:
             self.group_fallback = Route(fn, "group_text")
+            return fn
+
+        return register
+
+    def form(self, name: str) -> Callable[[FormHandler], FormHandler]:
+        """Register the handler of a submitted form (answers already validated by the door)."""
+
+        def register(fn: FormHandler) -> FormHandler:
+            self.forms[name] = fn
             return fn
 
         return register

@@ -151,6 +151,43 @@ class OutboxRepo(Repository):
         rows = (await self.session.execute(stmt)).scalars().all()
         return sorted(rows, key=lambda r: (r.priority, r.next_attempt_at, r.id))
 
+    async def enqueue_claimed(self, rows: Sequence[Mapping[str, Any]], worker: str) -> list[int]:
+        """Insert rows already claimed by `worker` (a handler's replies, sent by that worker
+        right after the commit); their ids in order. A dead worker's rows are taken back like
+        any claimed row, so a reply is never lost with its process."""
+        if not rows:
+            return []
+        now = utcnow()
+        values = [
+            dict(
+                r, status=OutboxStatus.SENDING.value, claimed_by=worker, claimed_at=now, attempts=1
+            )
+            for r in rows
+        ]
+        table = Outbox.__table__
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = insert(table).values(values).returning(table.c.id)  # type: ignore[arg-type,attr-defined]
+        return sorted(int(i) for i in (await self.session.execute(stmt)).scalars())
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]]) -> None:
+        """Record many sent rows at once (the replies of many handlers)."""
+        if not sent:
+            return
+        now = utcnow()
+        await self.session.execute(
+            update(Outbox),
+            [
+                {
+                    "id": row_id,
+                    "status": OutboxStatus.SENT,
+                    "sent_at": now,
+                    "platform_message_id": message_id,
+                    "error": None,
+                }
+                for row_id, message_id in sent
+            ],
+        )
+
     async def reserve(self, platform: str, count: int, rate: float, now: float) -> float:
         """Reserve `count` send slots at `rate` per second for a platform; returns the first.
 

@@ -25,7 +25,7 @@ from handlers.core import choices as signed
 from handlers.core.clock import FrozenClock
 from handlers.core.ports import RateLimited, TransientError, Undeliverable
 from handlers.core.replies import Choice, Reply
-from storage.models import Identity, Officer, OfficerStatus, ProcessedUpdate
+from storage.models import Identity, InboxItem, Officer, OfficerStatus
 from storage.uow import UnitOfWork
 from tests.conftest import PG_URL
 from tests.emulators.slack_api import RateLimits, SlackApiEmulator, SlackEvents
@@ -311,7 +311,7 @@ async def test_a_retried_event_is_handled_once(bot: Bot) -> None:
     assert (first.status, retry.status) == (200, 200)
     await bot.settle()
     assert len(bot.api.messages_to(DM1)) == 1
-    assert await count(bot.runtime, ProcessedUpdate) == 1
+    assert await count(bot.runtime, InboxItem) == 1
     assert bot.adapter.stats["duplicate"] == 1
 
 

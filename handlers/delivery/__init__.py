@@ -1,0 +1,1 @@
+"""Delivery: updates in (the inbox workers) and replies out after the commit."""

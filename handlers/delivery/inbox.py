@@ -1,0 +1,219 @@
+"""Inbox workers: claim stored updates and hand them to the core, in order per conversation.
+
+Any number of processes may run workers on one database. A claim takes only the oldest open row
+of a conversation (a person), so one officer's messages are handled one after another while
+different officers are handled in parallel (up to `concurrency` at once in this process). A row
+whose handler fails is tried again after 0.5, 1 and 2 s, then parked as poison with its error
+(the officer is told something went wrong; their later messages are no longer held back). A
+worker that dies leaves its rows claimed: another worker takes them back after the lease, and
+at once when the dead worker ran on this host (its pid is gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from handlers.core.engine import Core, LostClaim, Outcome
+from handlers.core.events import Incoming
+from handlers.core.metrics import INBOX_POISON, INBOX_RETRIED
+from handlers.core.outbox import INCARNATION, dead_sender
+from handlers.core.ports import Messenger
+from storage.models import InboxItem, InboxStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+POLL_SECONDS = 0.5
+"""How often a worker looks for rows stored by other processes (its own wake it at once)."""
+RECOVER_EVERY = 10.0
+STOP_PATIENCE = 10.0
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """0.5, 1, 2 s after the first three failures (a deadlock, a lost connection pass
+    quickly; the officer is waiting); None (poison) after MAX_ATTEMPTS."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return timedelta(seconds=0.5 * 2 ** max(0, attempts - 1))
+
+
+@dataclass
+class Door:
+    """How a platform's stored updates are handled: its messenger for replies, an optional
+    `prepare` that completes an event with what only the platform's API knows (a Slack user's
+    name and language, a slash command's DM), and an optional `after` hook."""
+
+    messenger: Messenger
+    prepare: Callable[[Incoming], Awaitable[Incoming]] | None = None
+    after: Callable[[Incoming, Outcome], Awaitable[None]] | None = None
+
+
+class InboxWorker:
+    """Claims inbox rows of the platforms it has doors for and processes them."""
+
+    def __init__(
+        self, core: Core, doors: Mapping[str, Door], concurrency: int | None = None
+    ) -> None:
+        self.core = core
+        self.doors = dict(doors)
+        self.concurrency = concurrency or core.max_concurrent
+        self.host = socket.gethostname()
+        self.worker_id = f"{self.host}:{os.getpid()}:{INCARNATION}.in{uuid.uuid4().hex[:6]}"
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+        self._recovered_at = 0.0
+        core.accepted.append(self.nudge)
+
+    def nudge(self) -> None:
+        """New rows were stored (or a conversation was freed): look now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run the claim loop until `stop()`."""
+        if self._loop is None:
+            self._loop = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop claiming, let running handlers end, give back what was claimed but not begun."""
+        if self.nudge in self.core.accepted:
+            self.core.accepted.remove(self.nudge)
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+            self._loop = None
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=STOP_PATIENCE)
+        with contextlib.suppress(Exception):
+            async with self.core.uow() as uow:
+                await uow.inbox.release_worker(self.worker_id)
+                await uow.commit()
+        await self.core.after_commit.close()
+
+    async def drain(self, within: float = 60.0) -> int:
+        """Process until nothing is due (the console, tests); rows processed."""
+        done = 0
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            started = await self._pump()
+            done += started
+            if self._inflight:
+                await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            if not started:
+                break
+        await self.core.after_commit.flush()
+        return done
+
+    async def idle(self, within: float = 10.0) -> bool:
+        """Wait until nothing is due nor running here; False if work remains after `within` s."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self._inflight:
+                left = max(0.01, deadline - time.monotonic())
+                await asyncio.wait(set(self._inflight), timeout=left)
+                continue
+            if not await self._pump() and not self._inflight:
+                await self.core.after_commit.flush()
+                return True
+        return False
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self._pump()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("inbox worker: claiming failed; retrying in 1 s")
+                await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+
+    async def _pump(self) -> int:
+        """Claim as many rows as there are free slots and start them; how many started."""
+        await self._recover()
+        free = self.concurrency - len(self._inflight)
+        if free <= 0:
+            return 0
+        async with self.core.uow() as uow:
+            rows = await uow.inbox.claim(
+                self.worker_id, free, now=self.core.clock.now(), platforms=list(self.doors)
+            )
+            await uow.commit()
+        for row in rows:
+            task = asyncio.create_task(self._one(row))
+            self._inflight.add(task)
+            task.add_done_callback(self._finished)
+        return len(rows)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # a slot and perhaps the conversation's next row are free
+
+    async def _one(self, row: InboxItem) -> None:
+        door = self.doors[row.platform]
+        event: Incoming | None = None
+        try:
+            event = Incoming.from_json(row.event) if row.event is not None else None
+            if event is not None and door.prepare is not None:
+                event = await door.prepare(event)
+            outcome = await self.core.process(row, door.messenger, self.worker_id, event=event)
+            if event is not None and door.after is not None:
+                await door.after(event, outcome)
+        except LostClaim as exc:
+            log.warning("inbox: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - retried, then parked: never lost, never stuck
+            await self._failed(row, event, door, exc)
+
+    async def _failed(
+        self, row: InboxItem, event: Incoming | None, door: Door, exc: Exception
+    ) -> None:
+        delay = retry_delay(row.attempts)
+        error = f"{type(exc).__name__}: {exc}"
+        if delay is None:
+            log.exception("inbox row %s failed %d times; parked as poison", row.id, row.attempts)
+        else:
+            log.warning("inbox row %s failed (%s); retry in %s", row.id, error, delay)
+        try:
+            async with self.core.uow() as uow:
+                status = await uow.inbox.fail(row.id, self.worker_id, error, delay)
+                await uow.commit()
+        except Exception:
+            log.exception("inbox row %s: could not record the failure (the lease will)", row.id)
+            return
+        if status == InboxStatus.POISON:
+            INBOX_POISON.labels(row.platform).inc()
+            if event is not None:
+                await self.core.apologise(event, door.messenger)
+                if door.after is not None:
+                    with contextlib.suppress(Exception):
+                        await door.after(event, "error")
+        else:
+            INBOX_RETRIED.labels(row.platform).inc()
+
+    async def _recover(self) -> None:
+        """Take back rows held by dead workers of this host (their pid is gone)."""
+        now = time.monotonic()
+        if now - self._recovered_at < RECOVER_EVERY:
+            return
+        self._recovered_at = now
+        async with self.core.uow() as uow:
+            taken = 0
+            for worker in await uow.inbox.claimers(f"{self.host}:"):
+                if worker != self.worker_id and dead_sender(worker):
+                    taken += await uow.inbox.release_worker(worker)
+            await uow.commit()
+        if taken:
+            log.warning("inbox: took back %d rows of dead workers", taken)

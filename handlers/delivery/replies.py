@@ -1,0 +1,145 @@
+"""Replies after the commit: send what a handler asked for once its transaction is durable.
+
+On the inbox path the replies are outbox rows claimed by the worker that handled the update;
+they are sent here at once (not paced by the outbox's bulk budget: a person is waiting) and
+recorded as sent in batches, so one UPDATE covers the replies of many updates. A reply that
+cannot be sent now goes back to the outbox with the rest of its handler's replies, which keeps
+their order and applies the outbox's retry, rate-limit and blocked-user rules. A crash between
+the commit and the record leaves the rows claimed by a dead worker: the outbox takes them back
+and sends them (at most one duplicate per crash, never a lost reply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.core.context import Outgoing
+from handlers.core.outbox import backoff, payload
+from handlers.core.ports import Messenger, RateLimited, Undeliverable
+from storage.models import utcnow
+from storage.repositories.outbox import row as outbox_row
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+FLUSH_DELAY = 0.05
+"""Sent replies are recorded this long after the first of a batch (one UPDATE for many)."""
+
+
+async def send_one(messenger: Messenger, outgoing: Outgoing) -> str | None:
+    """Send a reply, or replace the message it edits; the platform's message id."""
+    if outgoing.edit_message_id and messenger.capabilities.edit:
+        return await messenger.edit(outgoing.chat_id, outgoing.edit_message_id, outgoing.reply)
+    return await messenger.send(outgoing.chat_id, outgoing.reply)
+
+
+class ReplySender:
+    """Sends handlers' replies after their commit and records them in batches."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self._sent: list[tuple[int, str | None]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def send_direct(self, messenger: Messenger, outgoing: Sequence[Outgoing]) -> None:
+        """Send replies of a directly handled event; what fails is handed to the outbox."""
+        for index, item in enumerate(outgoing):
+            try:
+                await send_one(messenger, item)
+            except Undeliverable as exc:
+                log.info("reply to %s undeliverable: %s", item.platform, exc)
+            except Exception as exc:  # noqa: BLE001 - the outbox retries what is left
+                log.warning("reply on %s failed (%s); left to the outbox", item.platform, exc)
+                await self._to_outbox(outgoing[index:])
+                return
+
+    async def send_claimed(
+        self, messenger: Messenger, row_ids: Sequence[int], outgoing: Sequence[Outgoing]
+    ) -> None:
+        """Send the claimed reply rows of a handled inbox row, in order."""
+        for index, (row_id, item) in enumerate(zip(row_ids, outgoing, strict=True)):
+            try:
+                message_id = await send_one(messenger, item)
+            except Undeliverable as exc:
+                await self._record_undeliverable(row_id, str(exc))
+                continue
+            except RateLimited as exc:
+                await self._give_back(row_ids[index:], exc.retry_after, str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - the outbox retries what is left
+                log.warning("reply %s failed (%s); left to the outbox", row_id, exc)
+                await self._give_back(row_ids[index:], backoff(1).total_seconds(), repr(exc))
+                return
+            self._sent.append((row_id, message_id))
+        if self._sent and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.create_task(self._flush_soon())
+
+    async def flush(self) -> None:
+        """Record every reply sent so far (also at shutdown)."""
+        while self._sent:
+            batch, self._sent = self._sent, []
+            try:
+                async with UnitOfWork(self.sessionmaker) as uow:
+                    await uow.outbox.mark_sent_many(batch)
+                    await uow.commit()
+            except Exception:
+                log.exception(
+                    "could not record %d sent replies; the outbox may resend them", len(batch)
+                )
+                return
+
+    async def close(self) -> None:
+        """Wait for the pending record."""
+        if self._flushing is not None:
+            with contextlib.suppress(Exception):
+                await self._flushing
+        await self.flush()
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY)
+        await self.flush()
+
+    async def _give_back(self, row_ids: Sequence[int], delay: float, error: str) -> None:
+        when = utcnow() + timedelta(seconds=max(0.0, delay))
+        try:
+            async with UnitOfWork(self.sessionmaker) as uow:
+                for row_id in row_ids:
+                    await uow.outbox.release(row_id, when, error)
+                await uow.commit()
+        except Exception:
+            log.exception("could not hand replies %s to the outbox (lease will)", list(row_ids))
+
+    async def _record_undeliverable(self, row_id: int, error: str) -> None:
+        try:
+            async with UnitOfWork(self.sessionmaker) as uow:
+                await uow.outbox.mark_undeliverable(row_id, error)
+                await uow.commit()
+        except Exception:
+            log.exception("could not record reply %s as undeliverable", row_id)
+
+    async def _to_outbox(self, outgoing: Sequence[Outgoing]) -> None:
+        batch = uuid.uuid4().hex
+        rows = [
+            outbox_row(
+                f"reply:{batch}:{n}",
+                o.platform,
+                o.chat_id,
+                payload(o.reply.text, o.reply.choices, o.reply.multi, o.edit_message_id),
+                thread_id=o.reply.thread_id,
+                purpose="reply",
+            )
+            for n, o in enumerate(outgoing)
+        ]
+        try:
+            async with UnitOfWork(self.sessionmaker) as uow:
+                await uow.outbox.enqueue_many(rows)
+                await uow.commit()
+        except Exception:
+            log.exception("could not hand %d replies to the outbox", len(rows))

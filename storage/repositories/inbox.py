@@ -1,0 +1,203 @@
+"""The durable inbox: store an update once, claim it in conversation order, record the outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from storage.models import InboxItem, InboxStatus, utcnow
+from storage.repositories.base import Repository
+
+LEASE = timedelta(seconds=60)
+"""A claimed row not finished within this time is taken again (its worker is presumed dead)."""
+OPEN = (InboxStatus.PENDING, InboxStatus.WORKING)
+
+
+class InboxRepo(Repository):
+    """Rows in, claimed by workers of any process, done in the handler's own transaction.
+
+    Claiming takes only the oldest open row of each conversation, so an officer's second
+    message is never handled before the first, while different officers run in parallel.
+    PostgreSQL locks the picked rows (FOR UPDATE SKIP LOCKED); SQLite has one writer at a time,
+    and the UPDATE re-checks that each row is still due, so two processes never take one row.
+    """
+
+    async def add(
+        self,
+        platform: str,
+        key: str,
+        conversation: str,
+        event: dict[str, Any] | None,
+        *,
+        status: InboxStatus = InboxStatus.PENDING,
+        error: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Store an update once per (platform, key); False when it was stored before."""
+        now = now or utcnow()
+        values = {
+            "platform": platform,
+            "update_key": key[:128],
+            "conversation": conversation[:200],
+            "event": event,
+            "status": status.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "received_at": now,
+            "error": error,
+        }
+        stmt = self.insert_ignore(InboxItem.__table__, values, ["platform", "update_key"])  # type: ignore[arg-type]
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim(
+        self, worker: str, limit: int, now: datetime | None = None, platforms: Sequence[str] = ()
+    ) -> Sequence[InboxItem]:
+        """Claim up to `limit` due rows, at most one per conversation, oldest first."""
+        now = now or utcnow()
+        due = or_(
+            and_(InboxItem.status == InboxStatus.PENDING, InboxItem.next_attempt_at <= now),
+            and_(InboxItem.status == InboxStatus.WORKING, InboxItem.claimed_at < now - LEASE),
+        )
+        earlier = aliased(InboxItem)
+        blocked = (
+            exists()
+            .where(
+                earlier.conversation == InboxItem.conversation,
+                earlier.id < InboxItem.id,
+                earlier.status.in_(OPEN),
+            )
+            .correlate(InboxItem)
+        )
+        pick = select(InboxItem.id).where(due, ~blocked)
+        if platforms:
+            pick = pick.where(InboxItem.platform.in_(list(platforms)))
+        pick = pick.order_by(InboxItem.id).limit(limit).with_for_update(skip_locked=True)
+        ids = list((await self.session.execute(pick)).scalars())
+        if not ids:
+            return []
+        stmt = (
+            update(InboxItem)
+            .where(InboxItem.id.in_(ids), due)
+            .values(
+                status=InboxStatus.WORKING,
+                claimed_by=worker,
+                claimed_at=now,
+                attempts=InboxItem.attempts + 1,
+            )
+            .returning(InboxItem)
+            .execution_options(synchronize_session=False)
+        )
+        rows = (await self.session.execute(stmt)).scalars().all()
+        return sorted(rows, key=lambda r: r.id)
+
+    async def finish(self, item_id: int, worker: str, now: datetime | None = None) -> bool:
+        """Mark a claimed row done, in the handler's transaction; False if it is no longer ours
+        (its lease ran out and another worker took it): the caller must then roll back."""
+        result = await self.session.execute(
+            update(InboxItem)
+            .where(
+                InboxItem.id == item_id,
+                InboxItem.claimed_by == worker,
+                InboxItem.status == InboxStatus.WORKING,
+            )
+            .values(status=InboxStatus.DONE, handled_at=now or utcnow(), error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def fail(
+        self, item_id: int, worker: str, error: str, delay: timedelta | None
+    ) -> InboxStatus:
+        """Put a failed row back after `delay`, or park it as poison when `delay` is None."""
+        status = InboxStatus.POISON if delay is None else InboxStatus.PENDING
+        now = utcnow()
+        await self.session.execute(
+            update(InboxItem)
+            .where(InboxItem.id == item_id, InboxItem.claimed_by == worker)
+            .values(
+                status=status,
+                next_attempt_at=now + (delay or timedelta(0)),
+                claimed_by=None,
+                error=error[:2000],
+                handled_at=now if delay is None else None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return status
+
+    async def release_worker(self, worker: str) -> int:
+        """Give back the rows a stopping (or dead) worker had claimed."""
+        result = await self.session.execute(
+            update(InboxItem)
+            .where(InboxItem.claimed_by == worker, InboxItem.status == InboxStatus.WORKING)
+            .values(
+                status=InboxStatus.PENDING,
+                claimed_by=None,
+                attempts=func.max(InboxItem.attempts - 1, 0)
+                if self.dialect == "sqlite"
+                else func.greatest(InboxItem.attempts - 1, 0),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claimers(self, prefix: str) -> list[str]:
+        """Workers whose id starts with `prefix` that hold rows now."""
+        stmt = (
+            select(InboxItem.claimed_by)
+            .where(InboxItem.status == InboxStatus.WORKING, InboxItem.claimed_by.like(prefix + "%"))
+            .distinct()
+        )
+        return [str(w) for w in (await self.session.execute(stmt)).scalars() if w]
+
+    async def stats(self, now: datetime | None = None) -> dict[str, float]:
+        """Depth (open rows), age of the oldest open row in seconds, and poison rows."""
+        now = now or utcnow()
+        depth, oldest = (
+            await self.session.execute(
+                select(func.count(), func.min(InboxItem.received_at)).where(
+                    InboxItem.status.in_(OPEN)
+                )
+            )
+        ).one()
+        poison = (
+            await self.session.execute(
+                select(func.count()).where(InboxItem.status == InboxStatus.POISON)
+            )
+        ).scalar_one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        return {"depth": float(depth), "oldest_age": max(0.0, age), "poison": float(poison)}
+
+    async def prune(self, older_than: timedelta, now: datetime | None = None) -> int:
+        """Delete finished rows (done, poison, malformed) received before the cutoff."""
+        cutoff = (now or utcnow()) - older_than
+        result = await self.session.execute(
+            delete(InboxItem).where(InboxItem.received_at < cutoff, InboxItem.status.not_in(OPEN))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def forget(self, platform: str, conversations: Sequence[str], keep: int | None) -> int:
+        """Erase what the inbox holds of a person (their `/forget`): finished rows are deleted,
+        open ones lose their text; `keep` is the row being handled now."""
+        if not conversations:
+            return 0
+        mine = and_(InboxItem.platform == platform, InboxItem.conversation.in_(list(conversations)))
+        gone = await self.session.execute(
+            delete(InboxItem).where(
+                mine, InboxItem.status.not_in(OPEN), InboxItem.id != (keep or -1)
+            )
+        )
+        await self.session.execute(
+            update(InboxItem)
+            .where(mine, or_(InboxItem.status.in_(OPEN), InboxItem.id == (keep or -1)))
+            .values(event=None, error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(gone.rowcount)  # type: ignore[attr-defined]
