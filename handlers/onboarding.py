@@ -421,3 +421,14 @@ def _yes_no(text: str) -> str | None:
     if word in {"no", "n", "non", "nein", "nope"}:
         return "no"
     return None
+
+
+@router.form("profile")
+async def submit_profile_form(ctx: Ctx, answers: dict[str, Any]) -> None:
+    """A whole profile at once (the Slack modal, validated there): stored as the flow's end."""
+    from handlers.core.engine import clean_text
+
+    data = {k: clean_text(v) if isinstance(v, str) else v for k, v in answers.items()}
+    earlier = ctx.officer.consent_at if ctx.officer is not None else None
+    data["consent_at"] = (earlier or ctx.clock.now()).isoformat()
+    await finish(ctx, data)

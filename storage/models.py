@@ -105,6 +105,14 @@ class OutboxStatus(enum.StrEnum):
     UNDELIVERABLE = "undeliverable"
 
 
+class InboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    WORKING = "working"
+    DONE = "done"
+    POISON = "poison"
+    MALFORMED = "malformed"
+
+
 class Programme(Base):
     """A cohort of the learning programme."""
 
@@ -489,6 +497,36 @@ class FaqQuery(Base):
     )
     answered_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxItem(Base):
+    """One platform update, stored (and committed) before the platform is acknowledged.
+
+    `conversation` orders the work: a row is handled only when no earlier row of the same
+    conversation is still pending or being handled. `event` is the neutral event as JSON; a
+    malformed update keeps an excerpt of its payload in `error` and is never handled.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "update_key"),
+        Index("ix_inbox_due", "status", "next_attempt_at"),
+        Index("ix_inbox_conversation", "conversation", "id"),
+        Index("ix_inbox_received_at", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    update_key: Mapped[str] = mapped_column(String(128))
+    conversation: Mapped[str] = mapped_column(String(200))
+    event: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[InboxStatus] = mapped_column(_enum(InboxStatus), default=InboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class ProcessedUpdate(Base):
