@@ -34,7 +34,6 @@ from handlers.core.outbox import BULK, queue_to_officer
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
-from handlers.core.taxonomy import fold
 from handlers.pairs_view import (
     notify_coordinators,
     partner_of,
@@ -43,6 +42,7 @@ from handlers.pairs_view import (
     working_slot,
     zone,
 )
+from handlers.typed_words import means
 from storage.models import CheckIn, Officer, OfficerStatus, Pair, PairStatus, Programme
 from storage.repositories.pairs import CheckInRepo, PairRepo
 from storage.uow import UnitOfWork
@@ -55,7 +55,6 @@ LAPSE = timedelta(days=6)
 """A check-in still unanswered this long after it went out counts as missed."""
 DEFAULT_DAYS = 14
 LEARNED_FLOW = "checkin_learned"
-SKIP_WORDS = {"skip", "passer", "uberspringen", "saltar", "salta", "no", "-", "nothing"}
 
 
 def at_work(now: datetime, officer: Officer) -> bool:
@@ -426,7 +425,8 @@ async def take_learned(event: Incoming, ctx: Ctx) -> None:
     await ctx.clear_state()
     checkin = await ctx.uow.get(CheckInRepo).get(int(state.data["checkin_id"])) if state else None
     text = event.text.strip()
-    if checkin is None or ctx.officer is None or not text or fold(text) in SKIP_WORDS:
+    skipped = means(ctx.content.t, "skip", text)
+    if checkin is None or ctx.officer is None or not text or skipped:
         await ctx.reply("checkin.thanks_met")
         return
     answers = dict(checkin.answers or {})

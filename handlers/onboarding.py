@@ -19,13 +19,13 @@ from handlers.core.taxonomy import (
     match_language,
     timezones_for,
 )
+from handlers.typed_words import means
 from storage.models import AuthorityKind, Officer, OfficerStatus, Role
 
 FLOW = "onboarding"
 COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "el", "ro")
 BACK_WORDS = {"back", "retour", "zuruck", "atras", "indietro"}
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
-SKIP_WORDS = {"skip", "passer", "uberspringen", "saltar", "salta", "no", "none", "-"}
 
 
 @dataclass(frozen=True)
@@ -185,13 +185,13 @@ async def _take_multi(
         data[step] = picked
         await _ask_multi(ctx, data, step, edit=True)
         return False
-    if choice == "done" or (not choice and fold(text) in {"done", "ok", "fini", "fertig"}):
+    if choice == "done" or (not choice and means(ctx.content.t, "done", text)):
         if not picked and not optional:
             await ctx.reply("onboarding.pick_one")
             return False
         return True
     if not choice:
-        if optional and fold(text) in SKIP_WORDS:
+        if optional and means(ctx.content.t, "skip", text):
             data[step] = []
             return True
         if step == "languages":
@@ -246,7 +246,7 @@ async def ask_practice(ctx: Ctx, data: dict[str, Any]) -> None:
 
 
 async def take_practice(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
-    if choice == "skip" or fold(text) in SKIP_WORDS:
+    if choice == "skip" or means(ctx.content.t, "skip", text):
         data.pop("practice", None)
         return True
     if len(text.strip()) < 10:

@@ -25,12 +25,12 @@ from handlers.core.outbox import queue_to_officer
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import Taxonomy, fold
+from handlers.typed_words import means
 from storage.models import GoodPractice, Officer
 from storage.repositories.practices import APPROVED, PENDING, REJECTED, PracticeRepo
 from storage.uow import UnitOfWork
 
 FLOW = "share"
-SKIP_WORDS = {"skip", "passer", "uberspringen", "saltar", "salta", "-", "none", "no"}
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
 BACK_WORDS = {"back", "retour", "zuruck", "atras", "indietro"}
 MIN_YEAR = 1950
@@ -166,7 +166,7 @@ async def take_instruments(ctx: Ctx, data: dict[str, Any], choice: str | None, t
         )
         await ask_instruments(ctx, data, edit=True)
         return False
-    if choice == "done" or (not choice and fold(text) in {"done", "ok"}):
+    if choice == "done" or (not choice and means(ctx.content.t, "done", text)):
         if not picked:
             await ctx.reply("practices.pick_one")
             return False
@@ -369,7 +369,7 @@ async def _advance(ctx: Ctx, choice: str | None, text: str) -> None:
     if choice == "back" or (not choice and word in BACK_WORDS):
         await _go(ctx, data, index - 1)
         return
-    if step.optional and (choice == "skip" or (not choice and word in SKIP_WORDS)):
+    if step.optional and (choice == "skip" or (not choice and means(ctx.content.t, "skip", text))):
         await _go(ctx, data, index + 1)
         return
     if not choice and not text.strip():
