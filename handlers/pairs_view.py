@@ -210,6 +210,26 @@ def topic_label(content: Content, locale: str, topic: str) -> str:
     return content.taxonomy.label("instruments", topic, locale)
 
 
+async def next_checkin_for(
+    uow: UnitOfWork, pair: Pair, officer: Officer, now: datetime
+) -> datetime | None:
+    """When the officer will really be asked next: the check-in job's working-hours rule.
+
+    A check-in already due but not yet put to this officer goes out at their next working
+    moment; otherwise the next nominal time, moved to 09:00-17:00 on a working day where they
+    live. None when the pair has no check-ins to come.
+    """
+    if pair.status != PairStatus.ACTIVE or pair.next_checkin_at is None:
+        return None
+    checkins = uow.get(CheckInRepo)
+    pending = [c for c in await checkins.recent(pair.id, 1) if c.sent_at is None]
+    if pending:
+        key = f"checkin:{pair.id}:{pending[0].period}:{officer.id}"
+        if not await checkins.queued([key]):
+            return working_slot(max(now, pending[0].due_at), zone(officer))
+    return working_slot(max(now, pair.next_checkin_at), zone(officer))
+
+
 @router.command("pairs", member=True)
 async def show_pairs(event: Incoming, ctx: Ctx) -> None:
     """The caller's pairs: partner, topic, status and next check-in in their own time."""
@@ -228,11 +248,8 @@ async def show_pairs(event: Incoming, ctx: Ctx) -> None:
         other_id = partner_of(pair, me.id)
         other = await ctx.uow.officers.get(other_id) if other_id else None
         role = "learner" if pair.learner_id == me.id else "mentor"
-        nxt = (
-            local_time(pair.next_checkin_at, me, ctx.locale)
-            if pair.next_checkin_at and pair.status == PairStatus.ACTIVE
-            else "—"
-        )
+        when = await next_checkin_for(ctx.uow, pair, me, ctx.clock.now())
+        nxt = local_time(when, me, ctx.locale) if when else "—"
         lines.append(
             ctx.t(
                 "pairs.line",

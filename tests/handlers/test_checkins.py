@@ -255,6 +255,34 @@ async def test_officers_see_their_pairs_and_the_next_check_in_in_their_time(
     assert stranger.id
 
 
+async def test_pairs_shows_when_the_check_in_will_really_be_sent(
+    runtime: Runtime, clock: FrozenClock, messenger: FakeMessenger
+) -> None:
+    marie = await officer(
+        runtime, "Marie Silva", authority="Lisboa", country="PT", user_id="marie",
+        timezone="Europe/Lisbon",
+    )  # fmt: skip
+    aino = await officer(
+        runtime, "Aino Virtanen", authority="Helsinki", country="FI", user_id="aino",
+        timezone="Europe/Helsinki",
+    )  # fmt: skip
+    await active_pair(runtime, marie, aino, at(20, 23, 22))  # Sunday 20 Dec, 23:22 UTC
+    # Nominally Sunday night; the job asks on Monday at 09:00 where each of them lives.
+    assert "next check-in: Mon 21 Dec, 09:00" in await talk(runtime, messenger, "aino").say(
+        "/pairs"
+    )
+    assert "next check-in: Mon 21 Dec, 09:00" in await talk(runtime, messenger, "marie").say(
+        "/pairs"
+    )
+    clock.set(at(21, 8))  # Monday: 08:00 in Lisbon (not yet), 10:00 in Helsinki (asked)
+    await runtime.tick()
+    assert len(asked(messenger, "aino")) == 1 and asked(messenger, "marie") == []
+    shown = await talk(runtime, messenger, "marie").say("/pairs")
+    assert "next check-in: Mon 21 Dec, 09:00" in shown  # the check-in waiting for her hours
+    shown = await talk(runtime, messenger, "aino").say("/pairs")
+    assert "next check-in: Mon 4 Jan, 09:00" in shown  # hers went out: 14 days on, Monday
+
+
 async def test_what_an_officer_wrote_is_exported_and_erased_on_request(
     runtime: Runtime, clock: FrozenClock, messenger: FakeMessenger
 ) -> None:
