@@ -89,8 +89,7 @@ async def relay_discussion_reply(event: Incoming, ctx: Ctx) -> bool:
             ref_id=discussion.id,
         )
     now = ctx.clock.now()
-    discussion.reply_count += 1
-    discussion.last_activity_at = now
+    await repo.count_reply(discussion, now)
     if officer is not None and officer.consent_at is not None:
         await repo.add_message(
             DiscussionMessage(

@@ -470,10 +470,10 @@ def _practice_line(content: Content, locale: str, practice: GoodPractice | None)
 
 @router.choice("pair")
 async def press_pair(event: Incoming, ctx: Ctx) -> None:
-    """An officer accepts or declines an introduction."""
+    """An officer accepts or declines an introduction (the pair's row locked: one at a time)."""
     _, action, arg = ((event.choice or "") + "::").split(":", 2)
     arg = arg.rstrip(":")
-    pair = await ctx.uow.get(PairRepo).get(int(arg)) if arg.isdigit() else None
+    pair = await ctx.uow.get(PairRepo).lock(int(arg)) if arg.isdigit() else None
     me = ctx.officer
     if pair is None or me is None or me.id not in (pair.learner_id, pair.mentor_id):
         await ctx.reply("errors.expired_choice")

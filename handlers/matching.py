@@ -135,7 +135,8 @@ class Proposed:
 async def propose(
     uow: UnitOfWork, programme_id: int | None, now: datetime, weights: Weights | None = None
 ) -> Proposed:
-    """Solve a round and store it (replacing proposals nobody reviewed)."""
+    """Solve a round and store it (replacing proposals nobody reviewed); one round at a time."""
+    await uow.get(PairRepo).lock_rounds(programme_id)
     await uow.get(PairRepo).drop_proposed(programme_id)
     data = await round_input(uow, programme_id, now)
     result: RoundResult = await asyncio.to_thread(

@@ -445,8 +445,8 @@ async def review(
     reviewer: Officer | None,
     now: datetime,
 ) -> Reviewed:
-    """Approve or reject a pending practice and tell its author (once)."""
-    practice = await uow.get(PracticeRepo).get(practice_id)
+    """Approve or reject a pending practice and tell its author (once; the row is locked)."""
+    practice = await uow.get(PracticeRepo).lock(practice_id)
     if practice is None:
         return Reviewed(None)
     status = APPROVED if approve else REJECTED

@@ -28,6 +28,7 @@ from storage.models import (
     Pair,
     PairStatus,
 )
+from storage.repositories.invites import InviteRepo
 
 LINK_TTL = timedelta(minutes=15)
 
@@ -257,6 +258,12 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
     identity_ids = [i.id for i in officer.identities]
     chat_ids = [i.dm_chat_id for i in officer.identities if i.dm_chat_id]
     await session.execute(delete(Conversation).where(Conversation.identity_id.in_(identity_ids)))
+    for identity in officer.identities:  # what they wrote is kept in the inbox for a few days
+        await ctx.uow.inbox.forget(
+            identity.platform,
+            [f"{identity.platform}:{identity.user_id}"],
+            keep=ctx.inbox_item_id,
+        )
     await session.execute(
         delete(Outbox).where(
             or_(Outbox.officer_id == officer.id, Outbox.chat_id.in_(chat_ids)),
@@ -323,21 +330,23 @@ async def link(event: Incoming, ctx: Ctx) -> None:
 
 
 async def use_link_code(ctx: Ctx, code: str) -> bool:
-    """Join the caller's identity to the officer who issued the code; False if invalid."""
-    stmt = select(Invite).where(Invite.code == code.strip().upper()[:64], Invite.purpose == "link")
-    invite = (await ctx.uow.session.execute(stmt)).scalar_one_or_none()
+    """Join the caller's identity to the officer who issued the code; False if invalid.
+
+    The code is taken with one conditional UPDATE (`InviteRepo.use`), so of two people sending
+    it at once only one is linked; a refusal below gives the code back."""
     now = ctx.clock.now()
-    if invite is None or invite.used_at or (invite.expires_at and invite.expires_at < now):
+    invite = await ctx.uow.get(InviteRepo).use(code.strip().upper(), "link", now)
+    if invite is None:
         await ctx.reply("link.invalid")
         return False
     if ctx.officer is not None and ctx.officer.id != invite.officer_id:
         await ctx.reply("link.already_member")
+        await ctx.uow.get(InviteRepo).release(invite.id)
         return False
     officer = await ctx.uow.officers.get(invite.officer_id or 0)
     if officer is None:
         await ctx.reply("link.invalid")
         return False
-    invite.used_at = now
     ctx.identity.officer_id = officer.id
     await ctx.uow.session.flush()
     await ctx.uow.session.refresh(officer, ["identities"])

@@ -53,19 +53,10 @@ async def start(event: Incoming, ctx: Ctx) -> None:
 
 
 async def _invite(ctx: Ctx, code: str) -> Invite | None:
-    from sqlalchemy import select
+    """Use a join code once (one conditional UPDATE: two people sending it, one wins)."""
+    from storage.repositories.invites import InviteRepo
 
-    invite = (
-        await ctx.uow.session.execute(
-            select(Invite).where(Invite.code == code[:64], Invite.purpose == "join")
-        )
-    ).scalar_one_or_none()
-    if invite is None or invite.used_at is not None:
-        return None
-    if invite.expires_at is not None and invite.expires_at < ctx.clock.now():
-        return None
-    invite.used_at = ctx.clock.now()
-    return invite
+    return await ctx.uow.get(InviteRepo).use(code, "join", ctx.clock.now())
 
 
 @router.command("help")

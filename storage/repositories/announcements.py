@@ -99,10 +99,9 @@ class AnnouncementRepo(Repository):
     async def answer_or_new(
         self, announcement_id: int, officer_id: int, now: datetime
     ) -> PollAnswer:
-        """The officer's answer row, created empty on first use (unique per officer)."""
-        found = await self.answer(announcement_id, officer_id)
-        if found is not None:
-            return found
+        """The officer's answer row, created empty on first use (unique per officer), locked
+        until the transaction ends: two presses of one officer (ticking two options of a
+        multiple choice at once) take turns instead of one overwriting the other's tick."""
         values = {
             "announcement_id": announcement_id,
             "officer_id": officer_id,
@@ -112,9 +111,15 @@ class AnnouncementRepo(Repository):
         await self.session.execute(
             self.insert_ignore(PollAnswer.__table__, values, ["announcement_id", "officer_id"])  # type: ignore[arg-type]
         )
-        found = await self.answer(announcement_id, officer_id)
-        assert found is not None
-        return found
+        stmt = (
+            select(PollAnswer)
+            .where(
+                PollAnswer.announcement_id == announcement_id, PollAnswer.officer_id == officer_id
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one()
 
     async def answers(self, announcement_id: int) -> Sequence[tuple[PollAnswer, Officer]]:
         """Every answer with its officer (authority loaded)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
     Discussion,
@@ -41,6 +42,19 @@ class DiscussionRepo(Repository):
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def count_reply(self, discussion: Discussion, now: datetime) -> None:
+        """One more reply, counted in the database (`reply_count + 1`): replies written at
+        the same moment in two threads are all counted, none overwrites another's count."""
+        result = await self.session.execute(
+            update(Discussion)
+            .where(Discussion.id == discussion.id)
+            .values(reply_count=Discussion.reply_count + 1, last_activity_at=now)
+            .returning(Discussion.reply_count)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(discussion, "reply_count", int(result.scalar_one()))
+        set_committed_value(discussion, "last_activity_at", now)
 
     async def threads(self, discussion_id: int) -> Sequence[DiscussionThread]:
         stmt = (
@@ -152,16 +166,17 @@ class DiscussionRepo(Repository):
         return await self.session.get(DiscussionFollower, (discussion_id, officer_id))
 
     async def follow(self, discussion_id: int, officer_id: int, now: datetime) -> bool:
-        """Follow (True when new); the digest starts with replies after now."""
-        if await self.follower(discussion_id, officer_id) is not None:
-            return False
-        self.session.add(
-            DiscussionFollower(
-                discussion_id=discussion_id, officer_id=officer_id, digest_sent_at=now
-            )
+        """Follow (True when new); the digest starts with replies after now.
+
+        An insert that ignores a conflict: pressing Follow twice at once (two devices, a
+        double tap) follows once instead of failing on the primary key."""
+        values = {"discussion_id": discussion_id, "officer_id": officer_id, "digest_sent_at": now}
+        stmt = self.insert_ignore(
+            DiscussionFollower.__table__,  # type: ignore[arg-type]
+            values,
+            ["discussion_id", "officer_id"],
         )
-        await self.session.flush()
-        return True
+        return bool((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
 
     async def unfollow(self, discussion_id: int, officer_id: int) -> bool:
         found = await self.follower(discussion_id, officer_id)

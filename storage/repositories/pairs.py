@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 
 from storage.models import (
     CheckIn,
@@ -21,6 +21,8 @@ from storage.repositories.base import Repository
 LIVE = (PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE)
 """Pairs that hold a mentor's slot and must not be proposed again."""
 ENDED = (PairStatus.CLOSED, PairStatus.DECLINED)
+ROUND_LOCK_SPACE = 0x9A12
+"""First key of the advisory lock that serialises matching rounds (the second: programme)."""
 
 
 class PairRepo(Repository):
@@ -28,6 +30,34 @@ class PairRepo(Repository):
 
     async def get(self, pair_id: int) -> Pair | None:
         return await self.session.get(Pair, pair_id)
+
+    async def lock(self, pair_id: int) -> Pair | None:
+        """The pair, its row locked until the transaction ends, read fresh (`FOR UPDATE`).
+
+        Two officers acting on one pair at once (both accept, one accepts as the other
+        declines) then take turns, and the second sees what the first committed; SQLite
+        ignores the clause and takes one writer at a time anyway.
+        """
+        stmt = (
+            select(Pair)
+            .where(Pair.id == pair_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def lock_rounds(self, programme_id: int | None) -> None:
+        """Hold a programme's matching until the transaction ends (PostgreSQL advisory lock).
+
+        A round reads every mentor's live pairs to respect `mentor_capacity`, then writes
+        proposals; two rounds at once would each see the mentor free and propose twice.
+        SQLite takes one writer at a time already.
+        """
+        if self.dialect == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                {"space": ROUND_LOCK_SPACE, "key": programme_id or 0},
+            )
 
     async def add(self, pair: Pair) -> Pair:
         self.session.add(pair)

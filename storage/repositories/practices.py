@@ -21,6 +21,17 @@ class PracticeRepo(Repository):
     async def get(self, practice_id: int) -> GoodPractice | None:
         return await self.session.get(GoodPractice, practice_id)
 
+    async def lock(self, practice_id: int) -> GoodPractice | None:
+        """The practice, its row locked until the transaction ends and read fresh, so two
+        coordinators reviewing it at once take turns and the second sees the first's verdict."""
+        stmt = (
+            select(GoodPractice)
+            .where(GoodPractice.id == practice_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def add(self, practice: GoodPractice) -> GoodPractice:
         self.session.add(practice)
         await self.session.flush()
