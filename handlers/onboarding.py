@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from handlers import fields
 from handlers.core.context import Ctx
-from handlers.core.engine import clean_name
 from handlers.core.events import Incoming
 from handlers.core.replies import Choice
 from handlers.core.router import router
@@ -15,7 +15,6 @@ from handlers.core.taxonomy import (
     country_name,
     fold,
     language_name,
-    match_country,
     match_language,
     timezones_for,
 )
@@ -74,8 +73,8 @@ async def ask_name(ctx: Ctx, data: dict[str, Any]) -> None:
 
 
 async def take_name(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
-    name = clean_name((ctx.identity.display_name or "") if choice == "platform" else text)
-    if not 2 <= len(name) <= 120 or name.startswith("/"):
+    name = fields.clean_text((ctx.identity.display_name or "") if choice == "platform" else text)
+    if fields.name_problem(name):
         await ctx.reply("onboarding.name_invalid")
         return False
     data["name"] = name
@@ -99,8 +98,8 @@ async def take_authority(ctx: Ctx, data: dict[str, Any], choice: str | None, tex
     if choice == "new":
         data["skip_country"] = False
         return True
-    name = clean_name(text)
-    if not 2 <= len(name) <= 150:
+    name = fields.clean_text(text)
+    if fields.text_problem("authority", name):
         await ctx.reply("onboarding.authority_invalid")
         return False
     data["authority_name"] = name
@@ -129,7 +128,7 @@ async def ask_country(ctx: Ctx, data: dict[str, Any]) -> None:
 
 
 async def take_country(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
-    code = choice or match_country(text)
+    code = choice or fields.country_code(text)
     if code is None:
         await ctx.reply("onboarding.country_invalid", answer=text[:60])
         return False
@@ -142,8 +141,8 @@ async def ask_role(ctx: Ctx, data: dict[str, Any]) -> None:
 
 
 async def take_role(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
-    role = " ".join(text.split())
-    if not 2 <= len(role) <= 150:
+    role = fields.clean_text(text)
+    if fields.text_problem("job_title", role):
         await ctx.reply("onboarding.role_invalid")
         return False
     data["job_title"] = role
@@ -226,14 +225,12 @@ async def ask_timezone(ctx: Ctx, data: dict[str, Any]) -> None:
 
 
 async def take_timezone(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
-    from zoneinfo import available_timezones
-
     zone = choice[3:] if choice and choice.startswith("tz:") else text.strip()
-    zones = {z.lower(): z for z in available_timezones()}
-    if zone.lower() not in zones:
+    found = fields.timezone_of(zone)
+    if found is None:
         await ctx.reply("onboarding.timezone_invalid", answer=zone[:60])
         return False
-    data["timezone"] = zones[zone.lower()]
+    data["timezone"] = found
     return True
 
 
@@ -372,7 +369,7 @@ async def finish(ctx: Ctx, data: dict[str, Any]) -> None:
     authority_id = data.get("authority_id")
     if authority_id is None:
         authority = await ctx.uow.authorities.get_or_create(
-            clean_name(data["authority_name"]), data["country"], AuthorityKind.MUNICIPALITY
+            fields.clean_text(data["authority_name"]), data["country"], AuthorityKind.MUNICIPALITY
         )
         authority_id = authority.id
     officer = ctx.officer
@@ -380,7 +377,7 @@ async def finish(ctx: Ctx, data: dict[str, Any]) -> None:
         programme = ctx.programme or await ctx.uow.programmes.default_or_create()
         officer = Officer(name=data["name"], role=Role.OFFICER, programme_id=programme.id)
         await ctx.uow.officers.add(officer)
-    officer.name = clean_name(data["name"]) or officer.name
+    officer.name = fields.clean_text(data["name"]) or officer.name
     officer.authority_id = authority_id
     officer.job_title = data.get("job_title")
     officer.languages = list(data.get("languages", []))

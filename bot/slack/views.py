@@ -10,10 +10,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import available_timezones
 
 from bot.slack.messenger import fit_prefix, split_text, units
 from bot.slack.translate import escape
+from handlers import fields
 from handlers.core.content import Content
 from handlers.core.taxonomy import EU_LANGUAGES, EUROPE, country_name, language_name
 
@@ -233,7 +233,7 @@ def _entry(values: dict[str, Any], block: str) -> dict[str, Any]:
 
 
 def _text(values: dict[str, Any], block: str) -> str:
-    return " ".join(str(_entry(values, block).get("value") or "").split())
+    return fields.clean_text(str(_entry(values, block).get("value") or ""))
 
 
 def _one(values: dict[str, Any], block: str) -> str | None:
@@ -260,11 +260,11 @@ def read_form(
     if "yes" not in _many(values, "consent"):
         errors["consent"] = texts("slack.consent_required")
     name = _text(values, "name")
-    if not 2 <= len(name) <= 120 or name.startswith("/"):
+    if fields.name_problem(name):
         errors["name"] = texts("onboarding.name_invalid")
     data["name"] = name
     authority = _text(values, "authority")
-    if not 2 <= len(authority) <= 150:
+    if fields.text_problem("authority", authority):
         errors["authority"] = texts("onboarding.authority_invalid")
     data["authority_name"] = authority
     country = _one(values, "country")
@@ -272,14 +272,13 @@ def read_form(
         errors["country"] = texts("slack.option_invalid")
     data["country"] = country
     role = _text(values, "role")
-    if not 2 <= len(role) <= 150:
+    if fields.text_problem("job_title", role):
         errors["role"] = texts("onboarding.role_invalid")
     data["job_title"] = role
     zone = _text(values, "timezone")
-    zones = {z.lower(): z for z in available_timezones()}
-    if zone.lower() not in zones:
+    if fields.timezone_of(zone) is None:
         errors["timezone"] = texts("onboarding.timezone_invalid", answer=zone[:60])
-    data["timezone"] = zones.get(zone.lower(), zone)
+    data["timezone"] = fields.timezone_of(zone) or zone
     lists = {
         "languages": (choices.languages, True),
         "sectors": (choices.sectors, True),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, tuple_, update
 
 from storage.models import (
     Authority,
@@ -214,4 +215,127 @@ class IdentityRepo(Repository):
 
     async def for_officer(self, officer_id: int) -> Sequence[Identity]:
         stmt = select(Identity).where(Identity.officer_id == officer_id).order_by(Identity.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class RosterRepo(Repository):
+    """Bulk reads and writes of a roster import: a few statements per batch of rows, not a
+    round trip per row (`uow.get(RosterRepo)`)."""
+
+    async def authority_ids(self) -> dict[tuple[str, str], int]:
+        """Every authority's id by (case-folded name, country)."""
+        rows = await self.session.execute(select(Authority.id, Authority.name, Authority.country))
+        return {(name.casefold(), country): id_ for id_, name, country in rows}
+
+    async def add_authorities(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Insert authorities (name, country); their ids by (case-folded name, country)."""
+        if not pairs:
+            return {}
+        now = utcnow()
+        values = [
+            {"name": n, "country": c, "kind": AuthorityKind.MUNICIPALITY, "created_at": now}
+            for n, c in pairs
+        ]
+        stmt = insert(Authority).returning(Authority.id, Authority.name, Authority.country)
+        rows = await self.session.execute(stmt, values)
+        return {(name.casefold(), country): id_ for id_, name, country in rows}
+
+    async def officers_by_email(self, emails: Sequence[str]) -> dict[str, Row[Any]]:
+        """Stored officers with these (lower-case) e-mails: id, programme, role, locale, consent."""
+        if not emails:
+            return {}
+        stmt = select(
+            Officer.id,
+            func.lower(Officer.email).label("email"),
+            Officer.programme_id,
+            Officer.role,
+            Officer.locale,
+            Officer.consent_at,
+        ).where(func.lower(Officer.email).in_(emails))
+        return {row.email: row for row in await self.session.execute(stmt)}
+
+    async def membership_roles(
+        self, programme_id: int, officer_ids: Sequence[int]
+    ) -> dict[int, Role]:
+        """The role of each of these officers who is a member (not at home) of a programme."""
+        if not officer_ids:
+            return {}
+        stmt = select(Membership.officer_id, Membership.role).where(
+            Membership.programme_id == programme_id, Membership.officer_id.in_(officer_ids)
+        )
+        return {officer_id: role for officer_id, role in await self.session.execute(stmt)}
+
+    async def identities(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """Stored identities by (platform, user_id): id, officer_id, dm_chat_id."""
+        if not keys:
+            return {}
+        stmt = select(
+            Identity.id,
+            Identity.platform,
+            Identity.user_id,
+            Identity.officer_id,
+            Identity.dm_chat_id,
+        ).where(tuple_(Identity.platform, Identity.user_id).in_(keys))
+        found: dict[tuple[str, str], Any] = {}
+        for row in await self.session.execute(stmt):
+            found[(row.platform, row.user_id)] = row
+        return found
+
+    async def insert_officers(self, values: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Insert officers in one statement; their ids by e-mail."""
+        if not values:
+            return {}
+        stmt = insert(Officer).returning(Officer.id, Officer.email)
+        rows = await self.session.execute(stmt, list(values))
+        return {str(email): id_ for id_, email in rows}
+
+    async def update_officers(self, values: Sequence[dict[str, Any]]) -> None:
+        """Update officers by primary key (one executemany; each dict carries `id`)."""
+        if values:
+            await self.session.execute(update(Officer), list(values))
+
+    async def set_memberships(
+        self,
+        programme_id: int,
+        new: Sequence[tuple[int, Role]],
+        changed: Sequence[tuple[int, Role]],
+    ) -> None:
+        """Add memberships of a programme and change the role of existing ones."""
+        now = utcnow()
+        if new:
+            await self.session.execute(
+                insert(Membership),
+                [
+                    {"officer_id": o, "programme_id": programme_id, "role": r, "created_at": now}
+                    for o, r in new
+                ],
+            )
+        if changed:
+            await self.session.execute(
+                update(Membership),
+                [{"officer_id": o, "programme_id": programme_id, "role": r} for o, r in changed],
+            )
+
+    async def drop_memberships(self, programme_id: int, officer_ids: Sequence[int]) -> None:
+        """Remove memberships of a programme (an officer moved there as their home)."""
+        if officer_ids:
+            await self.session.execute(
+                delete(Membership).where(
+                    Membership.programme_id == programme_id, Membership.officer_id.in_(officer_ids)
+                )
+            )
+
+    async def insert_identities(self, values: Sequence[dict[str, Any]]) -> None:
+        if values:
+            await self.session.execute(insert(Identity), list(values))
+
+    async def update_identities(self, values: Sequence[dict[str, Any]]) -> None:
+        """Update identities by primary key (each dict carries `id`)."""
+        if values:
+            await self.session.execute(update(Identity), list(values))
+
+    async def page(self, after_id: int, limit: int) -> Sequence[Officer]:
+        """Officers with an id above `after_id`, in id order: an export reads the roster in
+        bounded pages instead of all at once."""
+        stmt = select(Officer).where(Officer.id > after_id).order_by(Officer.id).limit(limit)
         return (await self.session.execute(stmt)).scalars().all()
