@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -124,6 +125,7 @@ async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: A
         default_locale=settings.default_locale,
         **{"max_concurrent": _concurrency(settings.database_url), **core_kwargs},
     )
+    core.inbox_retention = timedelta(days=settings.inbox_retention_days)
     return Runtime(settings, engine, sessionmaker, content, core, clock)
 
 

@@ -10,7 +10,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from bot.dashboard import add_dashboard_routes
-from handlers.core.metrics import ADAPTER_UP, OUTBOX_PENDING
+from handlers.core.metrics import (
+    ADAPTER_UP,
+    INBOX_DEPTH,
+    INBOX_OLDEST,
+    INBOX_POISON_ROWS,
+    OUTBOX_PENDING,
+)
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -44,7 +50,26 @@ async def healthz(request: web.Request) -> web.Response:
         report["database"] = f"error: {type(exc).__name__}"
     adapters = {a.name: ("ok" if a.healthy() else "down") for a in runtime.adapters}
     report["adapters"] = adapters
-    ok = report["database"] == "ok" and all(v == "ok" for v in adapters.values())
+    backlog_ok = True
+    if report["database"] == "ok":
+        try:
+            async with UnitOfWork(runtime.sessionmaker) as uow:
+                inbox = await uow.inbox.stats()
+            limit = runtime.settings.inbox_backlog_seconds
+            backlog_ok = inbox["oldest_age"] <= limit
+            report["inbox"] = {
+                "depth": int(inbox["depth"]),
+                "oldest_age_seconds": round(inbox["oldest_age"], 1),
+                "poison": int(inbox["poison"]),
+                "status": "ok" if backlog_ok else f"backlog older than {limit:g} s",
+            }
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            report["inbox"] = f"error: {type(exc).__name__}"
+    ok = (
+        report["database"] == "ok"
+        and all(v == "ok" for v in adapters.values())
+        and backlog_ok
+    )
     report["status"] = "ok" if ok else "degraded"
     return web.json_response(report, status=200 if ok else 503)
 
@@ -57,6 +82,10 @@ async def metrics(request: web.Request) -> web.Response:
     try:
         async with UnitOfWork(runtime.sessionmaker) as uow:
             OUTBOX_PENDING.set(await uow.outbox.pending_count())
+            inbox = await uow.inbox.stats()
+        INBOX_DEPTH.set(inbox["depth"])
+        INBOX_OLDEST.set(inbox["oldest_age"])
+        INBOX_POISON_ROWS.set(inbox["poison"])
     except Exception as exc:  # noqa: BLE001 - /healthz reports the database; counters still count
         log.debug("outbox gauge not refreshed: %s", type(exc).__name__)
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -21,7 +21,8 @@ _last_run: dict[int, datetime] = {}
 
 @job("housekeeping")
 async def prune_old_data(core: Core, messengers: dict[str, Messenger]) -> int:
-    """Hourly: blank messages sent 30+ days ago, drop update ids after 7 days and stale flows."""
+    """Hourly: blank messages sent 30+ days ago, drop update ids after 7 days, stale flows,
+    and handled inbox rows (with their text) after the configured retention."""
     now = core.clock.now()
     last = _last_run.get(id(core))
     if last is not None and now - last < EVERY:
@@ -45,5 +46,11 @@ async def prune_old_data(core: Core, messengers: dict[str, Messenger]) -> int:
         stale = await s.execute(
             delete(Conversation).where(Conversation.updated_at < now - STALE_FLOWS)
         )
+        handled = await uow.inbox.prune(core.inbox_retention, now)
         await uow.commit()
-    return int(blanked.rowcount or 0) + int(dropped.rowcount or 0) + int(stale.rowcount or 0)  # type: ignore[attr-defined]
+    return (
+        int(blanked.rowcount or 0)  # type: ignore[attr-defined]
+        + int(dropped.rowcount or 0)  # type: ignore[attr-defined]
+        + int(stale.rowcount or 0)  # type: ignore[attr-defined]
+        + handled
+    )

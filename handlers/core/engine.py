@@ -19,6 +19,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -92,6 +93,8 @@ class Core:
         self.default_locale = default_locale
         self.max_concurrent = max_concurrent
         self.slots = asyncio.Semaphore(max_concurrent)
+        self.inbox_retention = timedelta(days=7)
+        """Handled inbox rows (and the text they hold) are deleted after this."""
         self.accepted: list[Callable[[], None]] = []
         """Called after each new inbox row (the workers of this process wake up)."""
 

@@ -29,8 +29,9 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-FLUSH_DELAY = 0.05
-"""Sent replies are recorded this long after the first of a batch (one UPDATE for many)."""
+FLUSH_DELAY = 0.0
+"""Sent replies are recorded as soon as the loop is free: whatever was sent meanwhile goes into
+the same UPDATE, and a crash can repeat only the replies sent since the last record."""
 
 
 async def send_one(messenger: Messenger, outgoing: Outgoing) -> str | None:

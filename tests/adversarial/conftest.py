@@ -45,7 +45,7 @@ def tally() -> Iterator[Counter[str]]:
 
 # Written for any update that reaches the core: the de-duplication ledger, the contact record
 # (platform user, display name, locale) and the per-process secret.
-LEDGER = frozenset({"processed_update", "identity", "key_value"})
+LEDGER = frozenset({"processed_update", "inbox", "identity", "key_value"})
 
 
 async def table_counts(sessionmaker: Any, skip: frozenset[str] = LEDGER) -> dict[str, int]:

@@ -34,11 +34,11 @@ from bot.config import Settings
 from handlers.core.clock import FrozenClock
 from storage.models import (
     Conversation,
+    InboxItem,
     Officer,
     Outbox,
     OutboxStatus,
     Pair,
-    ProcessedUpdate,
 )
 from storage.uow import UnitOfWork
 from tests.adapters.test_slack import Bot
@@ -355,16 +355,16 @@ async def test_a_4_s_handler_and_slack_retries_1_2_3_get_one_reply_and_one_effec
     slack_bot: Bot, tally: Counter[str]
 ) -> None:
     bot = slack_bot
-    handle = bot.runtime.core.handle
+    process = bot.runtime.core.process
     calls: list[str] = []
 
-    async def slow(event: Any, messenger: Any) -> Any:
-        calls.append(event.update_id or "")
+    async def slow(item: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(item.update_key)
         if len(calls) == 1:
             await asyncio.sleep(4.0)  # the handler takes longer than Slack's 3 s
-        return await handle(event, messenger)
+        return await process(item, *args, **kwargs)
 
-    bot.runtime.core.handle = slow  # type: ignore[method-assign]
+    bot.runtime.core.process = slow  # type: ignore[method-assign]
     event = bot.slack.message_event("U1", "/start")
     deliveries = [await bot.slack.event(event, event_id="Ev0SLOWRETRY")]
     for retry in (1, 2, 3):
@@ -373,7 +373,7 @@ async def test_a_4_s_handler_and_slack_retries_1_2_3_get_one_reply_and_one_effec
     await bot.settle(within=30)
     dm = SlackApiEmulator.dm_channel("U1")
     async with bot.runtime.sessionmaker() as session:
-        ledger = (await session.execute(select(func.count()).select_from(ProcessedUpdate))).scalar()
+        ledger = (await session.execute(select(func.count()).select_from(InboxItem))).scalar()
         flows = (await session.execute(select(func.count()).select_from(Conversation))).scalar()
     texts = [m.text for m in bot.api.messages_to(dm)]
     duplicates = len(texts) - len(set(texts))
@@ -381,7 +381,7 @@ async def test_a_4_s_handler_and_slack_retries_1_2_3_get_one_reply_and_one_effec
     assert [d.status for d in deliveries] == [200] * 4
     assert all(d.elapsed < 3.0 for d in deliveries), [round(d.elapsed, 2) for d in deliveries]
     assert duplicates == 0 and sum("Do you agree?" in t for t in texts) == 1  # one answer
-    assert (ledger, flows) == (1, 1)  # one update recorded, one onboarding flow opened
+    assert (ledger, flows) == (1, 1)  # one update stored, one onboarding flow opened
     assert bot.adapter.stats["duplicate"] == 3 and bot.adapter.stats["handled"] == 1
 
 

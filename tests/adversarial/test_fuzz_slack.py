@@ -303,14 +303,14 @@ async def test_ten_thousand_fuzzed_slack_payloads_raise_nothing_and_rejected_one
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
     outcomes: Counter[str] = Counter()
-    handle = bot.runtime.core.handle
+    handle = bot.runtime.core.process
 
-    async def counted(event: Any, messenger: Any) -> Any:
-        outcome = await handle(event, messenger)
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        outcome = await handle(*args, **kwargs)
         outcomes[outcome] += 1
         return outcome
 
-    bot.runtime.core.handle = counted  # type: ignore[method-assign]
+    bot.runtime.core.process = counted  # type: ignore[method-assign]
     try:
         before = await table_counts(bot.runtime.sessionmaker)
         statuses = await post_all(bot.slack, refused)
@@ -323,7 +323,7 @@ async def test_ten_thousand_fuzzed_slack_payloads_raise_nothing_and_rejected_one
         await bot.settle()
         answer = bot.api.transcript(SlackApiEmulator.dm_channel("U1"))
     finally:
-        bot.runtime.core.handle = handle  # type: ignore[method-assign]
+        bot.runtime.core.process = handle  # type: ignore[method-assign]
         logging.getLogger().removeHandler(errors)
     total = len(refused) + len(mixed)
     report = {

@@ -230,11 +230,11 @@ async def test_ten_thousand_fuzzed_updates_raise_nothing_and_rejected_ones_write
         limiter: Any = bot.adapter.application.bot.rate_limiter
         limiter._base_limiter = None
         outcomes: Counter[str] = Counter()
-        handle = bot.runtime.core.handle
+        handle = bot.runtime.core.process
         ptb_errors: list[object] = []
 
-        async def counted(event: Any, messenger: Any) -> Any:
-            outcome = await handle(event, messenger)
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            outcome = await handle(*args, **kwargs)
             outcomes[outcome] += 1
             return outcome
 
@@ -266,7 +266,7 @@ async def test_ten_thousand_fuzzed_updates_raise_nothing_and_rejected_ones_write
                     f"{[(i, str(u)[:300]) for i, u in enumerate(mixed, 1_000_000) if i not in seen and i not in {r.args[0] for r in errors.records if r.args}][:5]}"
                 ) from None
 
-        bot.runtime.core.handle = counted  # type: ignore[method-assign]
+        bot.runtime.core.process = counted  # type: ignore[method-assign]
         bot.adapter._remember = remembered  # type: ignore[method-assign]
         bot.adapter.application.add_error_handler(on_error)
         try:
@@ -282,7 +282,7 @@ async def test_ten_thousand_fuzzed_updates_raise_nothing_and_rejected_ones_write
             user = TgUser(api, bot, user_id=4242)
             assert "Here is what I can do" in await user.say("/help")
         finally:
-            bot.runtime.core.handle = handle  # type: ignore[method-assign]
+            bot.runtime.core.process = handle  # type: ignore[method-assign]
             await bot.stop()
             logging.getLogger().removeHandler(errors)
     dropped = [r for r in errors.records if "could not be parsed" in r.getMessage()]

@@ -1,0 +1,158 @@
+"""A burst of acknowledged updates survives SIGKILL: every one is answered after a restart.
+
+600 distinct officers each ask a financing question through the Telegram webhook of a real
+`peerbot run` process; the process is killed (SIGKILL) at three random points of the backlog
+and started again. Telegram takes a 200 as "delivered" and never resends, so whatever was
+acknowledged must come out of the inbox. Then the same for a burst of Slack events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientError
+
+from tests.adversarial.test_faults import Child, child_env, free_port, healthy
+from tests.emulators.slack_api import SlackApiEmulator, SlackEvents
+from tests.emulators.telegram_api import TelegramEmulator
+
+pytestmark = pytest.mark.adversarial
+
+BURST = 600
+SECRET = "s3cret-token"
+SLACK_SECRET = "peerbot-test-signing-secret"
+QUESTION = "what is ELENA?"
+
+
+async def _kill_three_times(bot: Child, port: int, rng: random.Random, answered: object) -> None:
+    """SIGKILL at three random points of the backlog, restarting each time."""
+    for _ in range(3):
+        await asyncio.sleep(rng.uniform(0.3, 1.5))
+        await bot.kill()
+        await bot.start()
+        await healthy(port)
+
+
+async def _until(check: object, within: float) -> None:
+    deadline = time.monotonic() + within
+    last, moved = -1, time.monotonic()
+    while True:
+        now = check()  # type: ignore[operator]
+        if now >= BURST:
+            return
+        if now != last:
+            last, moved = now, time.monotonic()
+        if time.monotonic() - moved > 60 or time.monotonic() > deadline:
+            raise AssertionError(f"{now} of {BURST} answered")
+        await asyncio.sleep(0.2)
+
+
+async def test_sigkill_three_times_during_a_telegram_burst_loses_no_acknowledged_update(
+    database_url: str, tmp_path: Path, tally: Counter[str]
+) -> None:
+    rng = random.Random(12)
+    async with TelegramEmulator(per_chat_rate=None, global_rate=None) as api:
+        port = free_port()
+        env = child_env(
+            DATABASE_URL=database_url,
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_BASE_URL=api.base_url,
+            TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
+            TELEGRAM_WEBHOOK_SECRET=SECRET,
+            PEERBOT_HTTP_HOST="127.0.0.1",
+            PEERBOT_HTTP_PORT=str(port),
+        )
+        bot = Child([sys.executable, "-m", "bot", "run"], env, tmp_path / "peerbot.log")
+        await bot.start()
+        await healthy(port)
+        users = list(range(700_001, 700_001 + BURST))
+        try:
+            for uid in users:
+                api.message(uid, QUESTION, first_name=f"Officer{uid}")
+
+            def answered() -> int:
+                return sum(1 for uid in users if api.bot_messages(uid))
+
+            await _kill_three_times(bot, port, rng, answered)
+            await _until(answered, 240)
+        finally:
+            await bot.stop()
+    replies = Counter(
+        d.chat_id for d in api.deliveries if d.kind == "send" and d.chat_id in set(users)
+    )
+    duplicates = sum(n - 1 for n in replies.values() if n > 1)
+    tally["crashes injected"] += bot.kills
+    tally["duplicates seen"] += duplicates
+    sys.stdout.write(
+        f"\ntelegram burst: {BURST} acknowledged, {len(replies)} answered, "
+        f"{duplicates} duplicate replies, {bot.kills} SIGKILLs\n"
+    )
+    assert bot.kills == 3
+    assert len(replies) == BURST  # every acknowledged update was answered
+    assert duplicates <= 3 * 8  # at most the replies in flight at each crash
+
+
+async def test_sigkill_three_times_during_a_slack_burst_loses_no_acknowledged_event(
+    database_url: str, tmp_path: Path, tally: Counter[str]
+) -> None:
+    rng = random.Random(13)
+    async with SlackApiEmulator(auto_users=True) as api:
+        port = free_port()
+        env = child_env(
+            DATABASE_URL=database_url,
+            SLACK_BOT_TOKEN=api.token,
+            SLACK_SIGNING_SECRET=SLACK_SECRET,
+            SLACK_API_BASE_URL=api.base_url,
+            SLACK_RATE_PER_SECOND="1000",
+            PEERBOT_HTTP_HOST="127.0.0.1",
+            PEERBOT_HTTP_PORT=str(port),
+        )
+        bot = Child([sys.executable, "-m", "bot", "run"], env, tmp_path / "peerbot.log")
+        await bot.start()
+        await healthy(port)
+        slack = SlackEvents(f"http://127.0.0.1:{port}/slack/events", SLACK_SECRET, api)
+        users = [f"UB{n:06d}" for n in range(BURST)]
+        acknowledged: list[str] = []
+
+        async def send_all() -> None:
+            for n, user in enumerate(users):
+                while True:  # Slack retries a delivery that failed (the process was down)
+                    try:
+                        reply = await slack.event(
+                            slack.message_event(user, QUESTION), event_id=f"EvBURST{n:06d}"
+                        )
+                    except (OSError, ClientError):
+                        reply = None
+                    if reply is not None and reply.status == 200:
+                        acknowledged.append(user)
+                        break
+                    await asyncio.sleep(0.2)
+
+        def answered() -> int:
+            return sum(1 for u in users if api.messages_to(SlackApiEmulator.dm_channel(u)))
+
+        try:
+            sender = asyncio.create_task(send_all())
+            await _kill_three_times(bot, port, rng, answered)
+            await sender
+            await _until(answered, 240)
+        finally:
+            await slack.close()
+            await bot.stop()
+    counts = Counter(u for u in users for _ in api.messages_to(SlackApiEmulator.dm_channel(u)))
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    tally["crashes injected"] += bot.kills
+    tally["duplicates seen"] += duplicates
+    sys.stdout.write(
+        f"\nslack burst: {len(acknowledged)} acknowledged, {len(counts)} answered, "
+        f"{duplicates} duplicate replies, {bot.kills} SIGKILLs\n"
+    )
+    assert bot.kills == 3
+    assert len(acknowledged) == BURST and len(counts) == BURST
+    assert duplicates <= 3 * 8
