@@ -28,9 +28,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, alias="PEERBOT_HTTP_PORT", ge=1, le=65535)
     http_host: str = Field(default="0.0.0.0", alias="PEERBOT_HTTP_HOST")  # noqa: S104
     tick_seconds: float = Field(default=5.0, alias="PEERBOT_TICK_SECONDS", gt=0)
-    inbox_backlog_seconds: float = Field(
-        default=60.0, alias="PEERBOT_INBOX_BACKLOG_SECONDS", gt=0
-    )
+    inbox_backlog_seconds: float = Field(default=60.0, alias="PEERBOT_INBOX_BACKLOG_SECONDS", gt=0)
     """/healthz reports 503 when the oldest unhandled update is older than this."""
     inbox_retention_days: float = Field(default=7.0, alias="PEERBOT_INBOX_RETENTION_DAYS", gt=0)
     """Handled updates (and their text) are deleted after this many days."""

@@ -65,11 +65,7 @@ async def healthz(request: web.Request) -> web.Response:
             }
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             report["inbox"] = f"error: {type(exc).__name__}"
-    ok = (
-        report["database"] == "ok"
-        and all(v == "ok" for v in adapters.values())
-        and backlog_ok
-    )
+    ok = report["database"] == "ok" and all(v == "ok" for v in adapters.values()) and backlog_ok
     report["status"] = "ok" if ok else "degraded"
     return web.json_response(report, status=200 if ok else 503)
 
