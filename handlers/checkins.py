@@ -13,7 +13,9 @@ What is due lives in the database: `pair.next_checkin_at` (the nominal time, eve
    THEIR time zone, at or after the due time (outbox key `checkin:<pair>:<period>:<officer>`:
    a restart or a second process never sends it twice);
 3. reminds once, 3 days after it went out (again in working hours), when nobody answered;
-4. flags the pair and tells the coordinators when two check-ins in a row went unanswered.
+4. flags the pair and tells the coordinators when two check-ins in a row went unanswered;
+5. pauses an officer who left three check-ins in a row unanswered, instead of asking or
+   reminding them again, and tells them how to come back (`handlers.pausing`).
 
 Answers ("We met", "Meeting planned", "Stuck, need help", "End this pair") are stored per
 officer; "We met" asks what they learned; "Stuck" tells the coordinators at once.
@@ -42,6 +44,7 @@ from handlers.pairs_view import (
     working_slot,
     zone,
 )
+from handlers.pausing import pause_if_silent
 from handlers.typed_words import means
 from storage.models import CheckIn, Officer, OfficerStatus, Pair, PairStatus, Programme
 from storage.repositories.pairs import CheckInRepo, PairRepo
@@ -158,6 +161,8 @@ async def send_due(core: Core, now: datetime) -> int:
                 if not at_work(now, officer):
                     waiting = True
                     continue
+                if await pause_if_silent(uow, content, core.secret, pair, officer, checkin, False):
+                    continue  # three earlier check-ins ignored: paused, told how to come back
                 queued += await _ask(uow, core, content, pair, checkin, officer, catch_up)
             if not waiting:
                 checkin.sent_at = now
@@ -226,6 +231,8 @@ async def remind_due(core: Core, now: datetime) -> int:
                 if not at_work(now, officer):
                     waiting = True
                     continue
+                if await pause_if_silent(uow, content, core.secret, pair, officer, checkin, True):
+                    continue  # this one and the two before ignored: paused instead of reminded
                 queued += await _ask(uow, core, content, pair, checkin, officer, False, True)
             if not waiting:
                 checkin.reminded_at = now

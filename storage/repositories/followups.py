@@ -1,13 +1,13 @@
-"""Introductions still waiting for an answer: which to remind and which to escalate."""
+"""Due follow-ups: introductions waiting for an answer, paused officers, silent pairs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from storage.models import Pair, PairStatus
+from storage.models import CheckIn, Officer, OfficerStatus, Pair, PairStatus
 from storage.repositories.base import Repository
 
 
@@ -43,3 +43,40 @@ class IntroFollowUpRepo(Repository):
             .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+
+class PauseRepo(Repository):
+    """Officers who paused (or were paused), and pairs whose check-ins went unanswered."""
+
+    async def due_to_resume(self, now: datetime, limit: int = 200) -> Sequence[Officer]:
+        """Paused officers whose chosen date has come."""
+        stmt = (
+            select(Officer)
+            .where(
+                Officer.status == OfficerStatus.PAUSED,
+                Officer.paused_until.is_not(None),
+                Officer.paused_until <= now,
+            )
+            .order_by(Officer.paused_until, Officer.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def pairs_with_lapsed(
+        self, sent_before: datetime, count: int, limit: int = 500
+    ) -> list[int]:
+        """Active pairs with at least `count` check-ins sent before a time (candidates only)."""
+        stmt = (
+            select(CheckIn.pair_id)
+            .join(Pair, Pair.id == CheckIn.pair_id)
+            .where(
+                Pair.status == PairStatus.ACTIVE,
+                CheckIn.sent_at.is_not(None),
+                CheckIn.sent_at <= sent_before,
+            )
+            .group_by(CheckIn.pair_id)
+            .having(func.count() >= count)
+            .order_by(CheckIn.pair_id)
+            .limit(limit)
+        )
+        return [int(p) for p in (await self.session.execute(stmt)).scalars()]
