@@ -46,8 +46,9 @@ COUNTRY_ALIASES = {
 def clean_text(text: str) -> str:
     """Text as shown to others: no control or format characters (NUL, zero-width, bidi
     overrides and isolates, soft hyphens, tags) that could disguise it, one space between words."""
-    kept = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
-    return " ".join(kept.split())
+    if not text.isprintable():  # printable text has none of them: skip the per-character scan
+        text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
+    return " ".join(text.split())
 
 
 def name_problem(name: str) -> str | None:
@@ -87,12 +88,13 @@ def timezone_of(text: str) -> str | None:
 
 
 @cache
-def _country_names() -> dict[str, str]:
-    """Folded country names in every European language (so "Polska" and "Česko" work)."""
+def _country_names(everywhere: bool) -> dict[str, str]:
+    """Folded country names in the bot's languages, or (slower to load: 35 CLDR locales) in
+    every European language, so that "Polska" and "Česko" work too."""
     from babel import Locale
 
     names: dict[str, str] = {}
-    for lang in (*UI_LOCALES, *EU_LANGUAGES):
+    for lang in (*UI_LOCALES, *EU_LANGUAGES) if everywhere else UI_LOCALES:
         try:
             territories = Locale.parse(lang).territories
         except (ValueError, TypeError):
@@ -113,19 +115,24 @@ def country_code(text: str) -> str | None:
         return None
     if len(wanted) == 2 and wanted.upper() in EUROPE:
         return wanted.upper()
-    found = _country_names().get(wanted) or _country_names().get(fold(wanted.removeprefix("the ")))
-    return found or match_country(text)
+    for everywhere in (False, True):
+        names = _country_names(everywhere)
+        found = names.get(wanted) or names.get(wanted.removeprefix("the "))
+        if found:
+            return found
+    return match_country(text)
 
 
 @cache
-def _language_names() -> tuple[frozenset[str], dict[str, str]]:
-    """Every ISO 639-1 code, and folded language names in the European languages."""
+def _language_names(everywhere: bool) -> tuple[frozenset[str], dict[str, str]]:
+    """Every ISO 639-1 code, and folded language names in the bot's languages or (slower to
+    load) in every European language."""
     from babel import Locale
 
     english = Locale("en").languages
     codes = frozenset(str(c) for c in english if isinstance(c, str) and len(c) == 2)
     names: dict[str, str] = {}
-    for lang in (*UI_LOCALES, *EU_LANGUAGES):
+    for lang in (*UI_LOCALES, *EU_LANGUAGES) if everywhere else UI_LOCALES:
         try:
             languages = Locale.parse(lang).languages
         except (ValueError, TypeError):
@@ -142,28 +149,31 @@ def language_code(text: str) -> str | None:
     wanted = fold(text)
     if not wanted or len(wanted) > 60:
         return None
-    codes, names = _language_names()
+    codes, names = _language_names(False)
     if wanted in codes:
         return wanted
-    return names.get(wanted)
+    return names.get(wanted) or _language_names(True)[1].get(wanted)
 
 
 def taxonomy_code(taxonomy: Taxonomy, group: str, text: str) -> str | None:
     """The code of a taxonomy entry named by its code or by a label in any language, with or
     without its bracketed short form ("Energy performance contracting", "EPC"). Exact up to
     case and accents: a roster must not guess."""
-    wanted = fold(text.replace("_", " "))
     key = (id(taxonomy.labels), group)
     cached = _TAXONOMY_NAMES.get(key)
     if cached is None or cached[0] is not taxonomy.labels:
         if len(_TAXONOMY_NAMES) > 64:
             _TAXONOMY_NAMES.clear()
-        cached = _TAXONOMY_NAMES[key] = (taxonomy.labels, _taxonomy_names(taxonomy, group))
-    return cached[1].get(wanted)
+        cached = _TAXONOMY_NAMES[key] = (taxonomy.labels, _taxonomy_names(taxonomy, group), {})
+    _, names, seen = cached
+    if text not in seen and len(seen) < 10_000:
+        seen[text] = names.get(fold(text.replace("_", " ")))
+    return seen[text] if text in seen else names.get(fold(text.replace("_", " ")))
 
 
-# Folded names by (taxonomy, group); the taxonomy is kept to tell a recycled id() apart.
-_TAXONOMY_NAMES: dict[tuple[int, str], tuple[object, dict[str, str]]] = {}
+# By (taxonomy, group): the taxonomy (to tell a recycled id() apart), its folded names, and the
+# answers already given (a roster repeats the same few codes thousands of times).
+_TAXONOMY_NAMES: dict[tuple[int, str], tuple[object, dict[str, str], dict[str, str | None]]] = {}
 
 
 def _taxonomy_names(taxonomy: Taxonomy, group: str) -> dict[str, str]:

@@ -282,12 +282,13 @@ class RosterRepo(Repository):
         return found
 
     async def insert_officers(self, values: Sequence[dict[str, Any]]) -> dict[str, int]:
-        """Insert officers in one statement; their ids by e-mail."""
+        """Insert officers (an executemany: one multi-row statement per batch on PostgreSQL,
+        one `executemany` call on SQLite); their ids by e-mail."""
         if not values:
             return {}
-        stmt = insert(Officer).returning(Officer.id, Officer.email)
-        rows = await self.session.execute(stmt, list(values))
-        return {str(email): id_ for id_, email in rows}
+        await self.session.execute(insert(Officer.__table__), list(values))  # type: ignore[arg-type]
+        stored = await self.officers_by_email([str(v["email"]) for v in values])
+        return {email: row.id for email, row in stored.items()}
 
     async def update_officers(self, values: Sequence[dict[str, Any]]) -> None:
         """Update officers by primary key (one executemany; each dict carries `id`)."""
@@ -327,7 +328,7 @@ class RosterRepo(Repository):
 
     async def insert_identities(self, values: Sequence[dict[str, Any]]) -> None:
         if values:
-            await self.session.execute(insert(Identity), list(values))
+            await self.session.execute(insert(Identity.__table__), list(values))  # type: ignore[arg-type]
 
     async def update_identities(self, values: Sequence[dict[str, Any]]) -> None:
         """Update identities by primary key (each dict carries `id`)."""
