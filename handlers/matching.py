@@ -25,6 +25,7 @@ from handlers.core.taxonomy import fold
 from handlers.matching_engine import Person, Practice, Request, RoundResult, Weights, solve_round
 from handlers.pairs_view import REJECTED_REASON, person_json, state
 from handlers.reasons import reasons_json, render_reasons
+from handlers.unmatched import explain, rejected_reason
 from storage.models import MatchRound, Officer, OfficerStatus, Pair, PairStatus, Role
 from storage.repositories.pairs import MatchRepo, PairRepo
 from storage.repositories.practices import APPROVED, PracticeRepo
@@ -148,16 +149,7 @@ async def propose(
         weights or Weights(),
     )
     found = await uow.get(MatchRepo).add_round(programme_id, now)
-    found.unmatched = [
-        {
-            "officer_id": u.learner_id,
-            "email": data.officers[u.learner_id].email,
-            "name": data.officers[u.learner_id].name,
-            "topic": u.topic,
-            "reason": u.reason,
-        }
-        for u in result.unmatched
-    ]
+    found.unmatched = await _unmatched(uow, programme_id, data, result)
     pairs = [
         Pair(
             round_id=found.id,
@@ -175,6 +167,44 @@ async def propose(
     ]
     await uow.get(PairRepo).add_all(pairs)
     return Proposed(found, pairs, data.officers)
+
+
+async def _unmatched(
+    uow: UnitOfWork, programme_id: int | None, data: RoundInput, result: RoundResult
+) -> list[dict[str, Any]]:
+    """The round's unmatched requests with a code (`handlers.unmatched.explain`); when a
+    coordinator's reject is what stands in the way, the reason says so."""
+    rejected = {
+        (p.learner_id or 0, p.mentor_id or 0)
+        for p in await uow.get(PairRepo).list(programme_id, statuses=[PairStatus.DECLINED])
+        if p.close_reason == REJECTED_REASON
+    }
+    people = {p.id: p for p in data.people}
+    rows = []
+    for u in result.unmatched:
+        code = explain(people[u.learner_id], u.topic, data.people, data.excluded, rejected)
+        reason = u.reason
+        if code == "rejected":
+            names = [
+                data.officers[m].name
+                for learner, m in sorted(rejected)
+                if learner == u.learner_id
+                and m in data.officers
+                and (u.topic is None or u.topic in people[m].offers)
+            ]
+            reason = rejected_reason(u.topic, names)
+        officer = data.officers[u.learner_id]
+        rows.append(
+            {
+                "officer_id": u.learner_id,
+                "email": officer.email,
+                "name": officer.name,
+                "topic": u.topic,
+                "reason": reason,
+                "code": code,
+            }
+        )
+    return rows
 
 
 @dataclass
