@@ -105,3 +105,15 @@ async def test_one_officer_cannot_flood_the_coordinators_with_questions(
         assert "faster than" not in await coordinator.say(f"/ask what is ELENA {n}?")
     clock.advance(minutes=11)
     assert "European Local Energy Assistance" in await talk.say("what is ELENA?")
+
+
+async def test_the_answer_comes_in_the_officers_language_whatever_the_question_language(
+    runtime: Runtime, messenger: FakeMessenger
+) -> None:
+    french = Talk(runtime.core, messenger, user_id="fr1", name="Claire", locale="fr")
+    reply = await french.say("what is ELENA?")
+    assert "ELENA (European Local Energy Assistance) est un dispositif" in reply
+    assert "En savoir plus :" in reply and "https://" in reply
+    german = Talk(runtime.core, messenger, user_id="de1", name="Jonas", locale="de")
+    reply = await german.say("qu'est-ce qu'un contrat de performance énergétique ?")
+    assert "Energiespar-Contracting" in reply and "Mehr dazu:" in reply

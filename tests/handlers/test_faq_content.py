@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,99 @@ def test_real_content_loads_cleanly() -> None:
     load = load_faq(REAL_FAQ)
     assert [str(p) for p in load.problems] == []
     assert len(load.entries) >= 60
+
+
+TRANSLATIONS_FR = """\
+# French texts of elena.yaml
+elena-what-is:
+  question: Qu'est-ce que ELENA ?
+  alternatives: [assistance énergétique locale européenne]
+  answer: ELENA est un dispositif de la BEI qui finance la préparation des projets.
+no-such-entry:
+  question: Fantôme ?
+  answer: Rien.
+"""
+
+
+def test_translation_files_merge_into_entries_and_report_problems(tmp_path: Path) -> None:
+    write(tmp_path, "funds.yaml", FUND)
+    write(tmp_path, "elena.yaml", ELENA.split("  translations:")[0])
+    (tmp_path / "translations" / "fr").mkdir(parents=True)
+    (tmp_path / "translations" / "de").mkdir()
+    (tmp_path / "translations" / "French").mkdir()
+    fr = write(tmp_path / "translations" / "fr", "elena.yaml", TRANSLATIONS_FR)
+    de = write(
+        tmp_path / "translations" / "de",
+        "funds.yaml",
+        "revolving-fund-what-is:\n  question: Was ist ein revolvierender Fonds?\n",
+    )
+    load = load_faq(tmp_path)
+    elena = next(e for e in load.entries if e.id == "elena-what-is")
+    assert elena.translations["fr"].alternatives == ["assistance énergétique locale européenne"]
+    assert elena.languages() == ["en", "fr"]
+    fund = next(e for e in load.entries if e.id == "revolving-fund-what-is")
+    assert fund.translations == {}  # the German item lacks its answer: reported, not merged
+    where = {(p.file, p.line): p.message for p in load.problems}
+    assert "unknown entry id 'no-such-entry'" in where[(str(fr), 6)]
+    assert "answer" in where[(str(de), 2)]
+    assert any("ISO 639-1" in p.message for p in load.problems)
+    assert len(load.problems) == 3
+
+
+def test_a_translation_given_twice_is_reported_once_and_the_first_kept(tmp_path: Path) -> None:
+    write(tmp_path, "elena.yaml", ELENA)  # has an inline French translation
+    (tmp_path / "translations" / "fr").mkdir(parents=True)
+    write(tmp_path / "translations" / "fr", "a.yaml", TRANSLATIONS_FR.split("no-such")[0])
+    load = load_faq(tmp_path)
+    [problem] = load.problems
+    assert "already given in the entry itself" in problem.message
+    assert load.entries[0].translations["fr"].answer == "ELENA est un dispositif de la BEI."
+
+
+def test_the_answer_language_is_the_locale_then_the_question_language_then_english(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "elena.yaml", ELENA)
+    [entry] = load_faq(tmp_path).entries
+    assert entry.answer_lang("fr", "de") == "fr"
+    assert entry.answer_lang("it", "fr") == "fr"
+    assert entry.answer_lang("it", "de") == "en"
+    assert entry.answer_lang(None, None) == "en"
+    text = render_answer(entry, "it")
+    assert text.startswith("Questa risposta non è ancora tradotta in italiano")
+    assert entry.answer in text and "Per saperne di più:" in text
+    assert not render_answer(entry, "fr").startswith("Cette réponse")
+
+
+def _numbers(text: str) -> Counter[str]:
+    return Counter(re.findall(r"\d+", text))
+
+
+# Figures written differently on purpose: 26.2 billion = 26 200 millones (Spanish usage).
+NUMBER_EXCEPTIONS = {("investeu", "es")}
+
+
+def test_every_real_entry_reads_in_the_five_languages_with_its_figures_and_sources() -> None:
+    """Each translation keeps every figure of the English answer and is not a short summary."""
+    load = load_faq(REAL_FAQ)
+    assert [str(p) for p in load.problems] == []
+    for entry in load.entries:
+        assert set(entry.translations) >= {"fr", "de", "es", "it"}, entry.id
+        for lang, tr in entry.translations.items():
+            if (entry.id, lang) not in NUMBER_EXCEPTIONS:
+                missing = _numbers(entry.answer) - _numbers(tr.answer)
+                assert not missing, (entry.id, lang, dict(missing))
+            assert len(tr.answer) >= 0.9 * len(entry.answer), (entry.id, lang)
+            rendered = render_answer(entry, lang)
+            assert all(src.url in rendered for src in entry.sources[:1]), (entry.id, lang)
+
+
+def test_crowdlending_is_not_called_pret_participatif() -> None:
+    """« Prêt participatif » is a French quasi-equity loan, not lending by the crowd."""
+    load = load_faq(REAL_FAQ)
+    variants = [v.casefold() for v in load.synonyms.get("crowdlending", [])]
+    assert "pret participatif" not in variants
+    for entry in load.entries:
+        fr = entry.translations.get("fr")
+        if fr is not None and "crowdlending" in entry.answer.casefold():
+            assert "prêt participatif" not in fr.answer.casefold(), entry.id
