@@ -68,6 +68,10 @@ MAX_CONCURRENT = 8
 SQLITE_CONCURRENT = 4
 
 
+# The inbox's own times (receipt, due, lease, retry) are the wall clock, never `self.clock`:
+# they are about processes and platforms, not the programme's calendar that tests move.
+
+
 class LostClaim(Exception):
     """The inbox row was taken by another worker while this one handled it (lease ran out)."""
 
@@ -111,9 +115,7 @@ class Core:
         that the platform delivers the update again."""
         key = event.update_id or f"local:{uuid.uuid4().hex}"
         async with self.uow() as uow:
-            new = await uow.inbox.add(
-                event.platform, key, event.conversation, event.to_json(), now=self.clock.now()
-            )
+            new = await uow.inbox.add(event.platform, key, event.conversation, event.to_json())
             await uow.commit()
         if new:
             for wake in self.accepted:
@@ -133,7 +135,6 @@ class Core:
                 None,
                 status=InboxStatus.MALFORMED,
                 error=f"{error}\n{raw[:MAX_RAW]}",
-                now=self.clock.now(),
             )
             await uow.commit()
         UPDATES.labels(platform, "malformed").inc()
@@ -152,7 +153,7 @@ class Core:
         Raises when the handler failed (the worker retries the row, then parks it)."""
         if item.event is None:  # erased by /forget before its turn
             async with self.uow() as uow:
-                await uow.inbox.finish(item.id, worker, now=self.clock.now())
+                await uow.inbox.finish(item.id, worker)
                 await uow.commit()
             return "ignored"
         event = event or Incoming.from_json(item.event)
@@ -221,7 +222,7 @@ class Core:
                 outcome = "handled" if route else "ignored"
             if item is not None:
                 claimed = await self._queue_replies(uow, ctx.outgoing, item.id, worker)
-                if not await uow.inbox.finish(item.id, worker, now=self.clock.now()):
+                if not await uow.inbox.finish(item.id, worker):
                     raise LostClaim(f"inbox row {item.id} was taken by another worker")
             await uow.commit()
         if item is not None:

@@ -101,7 +101,8 @@ class InboxWorker:
         await self.core.after_commit.close()
 
     async def drain(self, within: float = 60.0) -> int:
-        """Process until nothing is due (the console, tests); rows processed."""
+        """Process until every stored row is finished, retries included (the console, tests);
+        rows processed."""
         done = 0
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -111,7 +112,11 @@ class InboxWorker:
                 await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
                 continue
             if not started:
-                break
+                async with self.core.uow() as uow:
+                    waiting = await uow.inbox.open_count(list(self.doors))
+                if not waiting:
+                    break
+                await asyncio.sleep(0.05)  # a retry is due soon
         await self.core.after_commit.flush()
         return done
 
@@ -149,7 +154,7 @@ class InboxWorker:
             return 0
         async with self.core.uow() as uow:
             rows = await uow.inbox.claim(
-                self.worker_id, free, now=self.core.clock.now(), platforms=list(self.doors)
+                self.worker_id, free, platforms=list(self.doors)
             )
             await uow.commit()
         for row in rows:

@@ -48,6 +48,7 @@ class ReplySender:
         self.sessionmaker = sessionmaker
         self._sent: list[tuple[int, str | None]] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._recording: asyncio.Lock | None = None
 
     async def send_direct(self, messenger: Messenger, outgoing: Sequence[Outgoing]) -> None:
         """Send replies of a directly handled event; what fails is handed to the outbox."""
@@ -83,7 +84,14 @@ class ReplySender:
             self._flushing = asyncio.create_task(self._flush_soon())
 
     async def flush(self) -> None:
-        """Record every reply sent so far (also at shutdown)."""
+        """Record every reply sent so far (also at shutdown); returns once they are recorded,
+        including a batch another flush was recording."""
+        if self._recording is None:
+            self._recording = asyncio.Lock()
+        async with self._recording:
+            await self._record_all()
+
+    async def _record_all(self) -> None:
         while self._sent:
             batch, self._sent = self._sent, []
             try:

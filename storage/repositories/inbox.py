@@ -155,6 +155,13 @@ class InboxRepo(Repository):
         )
         return [str(w) for w in (await self.session.execute(stmt)).scalars() if w]
 
+    async def open_count(self, platforms: Sequence[str] = ()) -> int:
+        """Rows not yet finished (pending, waiting for a retry, or being handled)."""
+        stmt = select(func.count()).where(InboxItem.status.in_(OPEN))
+        if platforms:
+            stmt = stmt.where(InboxItem.platform.in_(list(platforms)))
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def stats(self, now: datetime | None = None) -> dict[str, float]:
         """Depth (open rows), age of the oldest open row in seconds, and poison rows."""
         now = now or utcnow()
