@@ -18,15 +18,23 @@ from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import country_name, language_name
 from storage.models import (
+    Announcement,
+    Authority,
     Conversation,
+    Discussion,
+    DiscussionFollower,
     DiscussionMessage,
     FaqQuery,
     GoodPractice,
     Invite,
+    MatchRequest,
+    Membership,
     Officer,
     Outbox,
     Pair,
     PairStatus,
+    PollAnswer,
+    Programme,
 )
 from storage.repositories.invites import InviteRepo
 
@@ -175,9 +183,97 @@ async def export_data(ctx: Ctx, officer: Officer) -> dict[str, Any]:
             {"text": q.text, "asked_at": q.created_at.isoformat(), "outcome": q.outcome}
             for q in queries
         ],
-        "good_practices": [{"title": g.title, "status": g.status} for g in practices],
+        "good_practices": [
+            {
+                "title": g.title,
+                "status": g.status,
+                "sector": g.sector,
+                "instruments": g.instruments,
+                "year": g.year,
+                "summary": g.summary,
+                "figures": g.figures,
+                "created_at": g.created_at.isoformat(),
+            }
+            for g in practices
+        ],
         "checkin_answers": await officer_answers(ctx.uow, officer.id),
+        **await _export_more(ctx, officer),
     }
+
+
+async def _export_more(ctx: Ctx, officer: Officer) -> dict[str, Any]:
+    """What else is tied to the officer: programmes, requests, poll answers, discussions."""
+    session = ctx.uow.session
+    home = await session.get(Programme, officer.programme_id) if officer.programme_id else None
+    joined = (
+        await session.execute(
+            select(Membership, Programme)
+            .join(Programme, Programme.id == Membership.programme_id)
+            .where(Membership.officer_id == officer.id)
+        )
+    ).all()
+    requests = (
+        await session.execute(select(MatchRequest).where(MatchRequest.officer_id == officer.id))
+    ).scalars()
+    answers = (
+        await session.execute(
+            select(PollAnswer, Announcement)
+            .join(Announcement, Announcement.id == PollAnswer.announcement_id)
+            .where(PollAnswer.officer_id == officer.id)
+        )
+    ).all()
+    messages = (
+        await session.execute(
+            select(DiscussionMessage, Discussion)
+            .join(Discussion, Discussion.id == DiscussionMessage.discussion_id)
+            .where(DiscussionMessage.officer_id == officer.id)
+            .order_by(DiscussionMessage.id)
+        )
+    ).all()
+    followed = (
+        await session.execute(
+            select(DiscussionFollower.discussion_id).where(
+                DiscussionFollower.officer_id == officer.id
+            )
+        )
+    ).scalars()
+    return {
+        "memberships": (
+            [{"programme": home.slug, "role": officer.role.value, "home": True}] if home else []
+        )
+        + [{"programme": p.slug, "role": m.role.value, "home": False} for m, p in joined],
+        "match_requests": [
+            {"topic": r.topic, "status": r.status, "created_at": r.created_at.isoformat()}
+            for r in requests
+        ],
+        "poll_answers": [
+            {
+                "question": (ann.poll or {}).get("question"),
+                "choices": [
+                    _option((ann.poll or {}).get("options", []), c) for c in answer.choices
+                ],
+                "text": answer.text,
+                "answered_at": answer.answered_at.isoformat(),
+            }
+            for answer, ann in answers
+        ],
+        "discussion_messages": [
+            {
+                "discussion": d.topic,
+                "platform": m.platform,
+                "text": m.text,
+                "written_at": m.created_at.isoformat(),
+            }
+            for m, d in messages
+        ],
+        "discussions_followed": sorted(followed),
+    }
+
+
+def _option(options: list[Any], index: Any) -> Any:
+    """The label of a ticked option (its index when the poll no longer has it)."""
+    i = int(index) if str(index).isdigit() else -1
+    return options[i] if 0 <= i < len(options) else index
 
 
 @router.command("export", member=True)
@@ -302,9 +398,47 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
         .values(text="", identity_id=None)
     )
     await erase_officer_answers(ctx.uow, officer)
+    await _forget_practices(ctx, officer)
+    authority_id = officer.authority_id
     await session.delete(officer)
     await session.flush()
+    await _forget_authority(ctx, authority_id)
     ctx.officer = None
+
+
+async def _forget_practices(ctx: Ctx, officer: Officer) -> None:
+    """Practices never published (pending, rejected) go whole, with the review requests that
+    carried them; a published one stays with the authority, without its personal contact."""
+    session = ctx.uow.session
+    practices = (
+        (await session.execute(select(GoodPractice).where(GoodPractice.officer_id == officer.id)))
+        .scalars()
+        .all()
+    )
+    for practice in practices:
+        if practice.status == "approved":
+            practice.figures = {k: v for k, v in (practice.figures or {}).items() if k != "contact"}
+            continue
+        review = (Outbox.purpose == "practice", Outbox.ref_id == practice.id)
+        await session.execute(
+            delete(Outbox).where(*review, Outbox.status.in_(["pending", "sending", "failed"]))
+        )
+        await session.execute(update(Outbox).where(*review).values(payload={}))
+        await session.delete(practice)
+    await session.flush()
+
+
+async def _forget_authority(ctx: Ctx, authority_id: int | None) -> None:
+    """The authority the officer named goes when nothing else refers to it (no officer, no
+    practice, no invite): its name is what they typed, not yet the programme's record."""
+    if authority_id is None:
+        return
+    session = ctx.uow.session
+    for model in (Officer, GoodPractice, Invite):
+        used = select(model.id).where(model.authority_id == authority_id).limit(1)
+        if (await session.execute(used)).first() is not None:
+            return
+    await session.execute(delete(Authority).where(Authority.id == authority_id))
 
 
 @router.command("link")
