@@ -122,14 +122,12 @@ def roster(n: int, seed: int = 17) -> str:
 
 async def fresh(url: str) -> None:
     """An empty, migrated database with one programme."""
+    await upgrade(url)
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         async with engine.begin() as conn:
             tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    await engine.dispose()
-    await upgrade(url)
-    engine = make_engine(url)
     async with UnitOfWork(make_sessionmaker(engine)) as uow:
         await uow.programmes.add(Programme(slug="bench", name="Bench", languages=["en", "fr"]))
         await uow.commit()
@@ -148,9 +146,10 @@ async def measure_import(url: str, n: int, taxonomy: Taxonomy) -> dict[str, floa
             async with UnitOfWork(sessionmaker) as uow:
                 home = await uow.programmes.by_slug("bench")
                 assert home is not None
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 report = await import_csv(uow, data, taxonomy, home)
                 figures[label] = time.perf_counter() - start
+                figures[f"{label} cpu"] = time.process_time() - cpu
             if report.errors:
                 print(f"  {len(report.errors)} rows rejected, e.g. {report.errors[0]}")
         async with UnitOfWork(sessionmaker) as uow:
@@ -206,19 +205,23 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"roster scale bench; {os.cpu_count()} cores, load average {load:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
-        engines = [("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db")]
+        engines = [("sqlite", f"sqlite+aiosqlite:///{tmp}/bench-{{n}}.db")]
         if args.pg:
             engines.append(("postgresql", args.pg))
         for name, url in engines:
-            print(f"\n{name}: rows/s (seconds)")
-            print(f"{'n':>7} {'import':>18} {'re-import':>18} {'export':>18}")
+            print(f"\n{name}: rows/s of wall time (seconds); load {os.getloadavg()[0]:.1f}")
+            print(
+                f"{'n':>7} {'import':>18} {'re-import':>18} {'export':>18}   "
+                "rows per CPU-second of this process: import, re-import"
+            )
             growth: dict[str, list[tuple[int, float]]] = {"insert": [], "update": []}
             for n in sizes:
-                f = asyncio.run(measure_import(url, n, taxonomy))
+                f = asyncio.run(measure_import(url.format(n=n), n, taxonomy))
                 cells = [
                     f"{n / f[k]:>9.0f} ({f[k]:>5.1f} s)" for k in ("insert", "update", "export")
                 ]
-                print(f"{n:>7} " + " ".join(cells))
+                per_cpu = [f"{n / f[f'{k} cpu']:>8.0f}" for k in ("insert", "update")]
+                print(f"{n:>7} " + " ".join(cells) + "   " + " ".join(per_cpu))
                 for k in growth:
                     growth[k].append((n, f[k]))
             if len(sizes) > 1:
@@ -231,7 +234,8 @@ def main() -> None:
         print(f"\nCLI start to finish, median of 5 (load average {os.getloadavg()[0]:.1f})")
         empty = f"sqlite+aiosqlite:///{tmp}/empty.db"
         asyncio.run(fresh(empty))
-        for label, url in (("empty db", empty), (f"{sizes[-1]} officers", engines[0][1])):
+        largest = engines[0][1].format(n=sizes[-1])
+        for label, url in (("empty db", empty), (f"{sizes[-1]} officers", largest)):
             for command in (("programmes", "list"), ("officers", "list", "--json")):
                 wall, cpu = cli_seconds(url, *command)
                 print(f"  {' '.join(command):<24} {label:<16} {wall:5.2f} s wall, {cpu:5.2f} s CPU")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
 
 from storage.models import (
     Authority,
@@ -275,10 +275,12 @@ class RosterRepo(Repository):
             Identity.user_id,
             Identity.officer_id,
             Identity.dm_chat_id,
-        ).where(tuple_(Identity.platform, Identity.user_id).in_(keys))
+        ).where(Identity.user_id.in_({user_id for _, user_id in keys}))
+        wanted = set(keys)
         found: dict[tuple[str, str], Any] = {}
         for row in await self.session.execute(stmt):
-            found[(row.platform, row.user_id)] = row
+            if (row.platform, row.user_id) in wanted:
+                found[(row.platform, row.user_id)] = row
         return found
 
     async def insert_officers(self, values: Sequence[dict[str, Any]]) -> dict[str, int]:
