@@ -34,8 +34,8 @@ from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
-from handlers.reasons import render_reasons
 from handlers.pairs_view import LIVE, notify_coordinators, partner_of, topic_label, who
+from handlers.reasons import render_reasons
 from storage.models import (
     GoodPractice,
     Identity,
@@ -297,12 +297,12 @@ def icebreakers(content: Content, locale: str, topic: str) -> str:
     return content.t(locale, key if content.t.has(key) else "intro.icebreakers.default")
 
 
-def faq_links(content: Content, topic: str) -> list[tuple[str, str]]:
-    """(entry id, question) of FAQ entries on the topic."""
+def faq_links(content: Content, topic: str, locale: str | None = None) -> list[tuple[str, str]]:
+    """(entry id, question in the reader's language when translated) of FAQ entries on the topic."""
     found = []
     for entry in getattr(content.faq, "entries", []):
         if topic in entry.instruments and len(f"faq:show:{entry.id}") <= 53:
-            found.append((entry.id, entry.question))
+            found.append((entry.id, entry.text_for(locale)[0]))
     return found[:FAQ_LINKS]
 
 
@@ -385,7 +385,7 @@ async def _queue_introductions(
             )
         choices += [
             Choice(f"faq:show:{entry}", content.t(locale, "intro.faq_link", question=question[:40]))
-            for entry, question in faq_links(content, pair.topic)
+            for entry, question in faq_links(content, pair.topic, locale)
         ]
         await queue_to_officer(
             uow,
