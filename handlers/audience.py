@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 
 from handlers.core.outbox import preferred_identity
 from handlers.core.taxonomy import Taxonomy, fold, match_country, match_language
+from handlers.reach import NO_ACCOUNT, Unreached, why_not
 from storage.models import (
     Authority,
     Identity,
@@ -32,6 +33,8 @@ from storage.uow import UnitOfWork
 PLATFORMS = ("telegram", "slack", "console")
 PAIR_WORDS = ("none", "any") + tuple(s.value for s in PairStatus)
 OPEN_PAIRS = (PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE)
+NOT_REACHED = ("unreachable", "not_started", "blocked")
+"""Preview buckets of officers who are sent nothing (`handlers.reach`)."""
 KEYS = {
     "country": "countries",
     "countries": "countries",
@@ -262,15 +265,29 @@ def _pair_clause(words: Sequence[str]) -> Any:
     return or_(*clauses)
 
 
-async def count(uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None) -> dict[str, int]:
-    """Recipients per platform, and `unreachable` (no chat account), for a preview."""
+async def survey(
+    uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None
+) -> tuple[dict[str, int], list[Unreached]]:
+    """Recipients per platform, plus `unreachable` (no chat account), `not_started` (never
+    pressed Start on Telegram) and `blocked`; and the officers who get nothing, and why."""
     totals: dict[str, int] = {}
+    missed: list[Unreached] = []
     after = 0
     while True:
         last, chunk = await select_chunk(uow, audience, scope, after, 1000)
         if last is None:
-            return totals
+            return totals, missed
+        why = await why_not(uow, [(r.officer, r.identity) for r in chunk])
         for r in chunk:
-            where = r.identity.platform if r.identity else "unreachable"
+            reason = why.get(r.officer.id)
+            where = reason or (r.identity.platform if r.identity else NO_ACCOUNT)
             totals[where] = totals.get(where, 0) + 1
+            if reason is not None:
+                missed.append(Unreached(r.officer, reason))
         after = last
+
+
+async def count(uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None) -> dict[str, int]:
+    """Recipients per platform and the `NOT_REACHED` buckets, for a preview."""
+    totals, _ = await survey(uow, audience, scope)
+    return totals

@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
 
-from handlers.audience import Audience, count, parse_audience, programme_ids, select_chunk
+from handlers.audience import (
+    NOT_REACHED,
+    Audience,
+    count,
+    parse_audience,
+    programme_ids,
+    select_chunk,
+    survey,
+)
 from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.engine import Core
@@ -29,6 +37,7 @@ from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import fold, language_name
 from handlers.date_phrases import moment_text
+from handlers.reach import BLOCKED, NO_ACCOUNT, SHOWN, Unreached, start_link, who_line, why_not
 from storage.models import Announcement, Identity, Officer, PollAnswer, Programme
 from storage.repositories.announcements import (
     CANCELLED,
@@ -39,6 +48,7 @@ from storage.repositories.announcements import (
     AnnouncementRepo,
 )
 from storage.repositories.outbox import row as outbox_row
+from storage.repositories.reach import ReachRepo
 from storage.uow import UnitOfWork
 
 FLOW = "broadcast"
@@ -176,7 +186,7 @@ async def create(
             send_at=send_at or now,
             closes_at=closes_at,
             status=SCHEDULED,
-            recipients=sum(n for k, n in totals.items() if k != "unreachable"),
+            recipients=sum(n for k, n in totals.items() if k not in NOT_REACHED),
             created_at=now,
         )
     )
@@ -194,6 +204,7 @@ async def status_json(uow: UnitOfWork, ann: Announcement) -> dict[str, Any]:
     total = queued if ann.expanded_at is not None else max(ann.recipients, queued)
     sent, failed, gone = counts["sent"], counts["failed"], counts["undeliverable"]
     return {
+        **await not_reached(uow, ann),
         "id": ann.id,
         "total": total,
         "sent": sent,
@@ -202,6 +213,27 @@ async def status_json(uow: UnitOfWork, ann: Announcement) -> dict[str, Any]:
         "undeliverable": gone,
         "started_at": ann.started_at.isoformat() if ann.started_at else None,
         "finished_at": ann.finished_at.isoformat() if ann.finished_at else None,
+    }
+
+
+async def not_reached(uow: UnitOfWork, ann: Announcement) -> dict[str, Any]:
+    """Who of the audience got nothing, by name: never pressed Start, blocked, no account.
+
+    Officers left out when the announcement was expanded, and those whose row the platform
+    refused for good (`blocked` when it says so, else `undeliverable`).
+    """
+    why = {int(k): str(v) for k, v in ((ann.audience or {}).get("not_reached") or {}).items()}
+    for officer_id, error in (await uow.get(ReachRepo).refused_of(PURPOSE, ann.id)).items():
+        why[officer_id] = BLOCKED if "block" in error.lower() else "undeliverable"
+    people = []
+    for officer_id in sorted(why):
+        officer = await uow.officers.get(officer_id)
+        if officer is not None:
+            people.append({"name": officer.name, "email": officer.email, "why": why[officer_id]})
+    return {
+        "not_started": sum(v == "not_started" for v in why.values()),
+        "blocked": sum(v == BLOCKED for v in why.values()),
+        "not_reached": people,
     }
 
 
@@ -254,12 +286,11 @@ async def expand(core: Core, ann_id: int) -> int:
                 await uow.commit()
                 return added
             rows = []
-            unreachable = 0
+            skipped = await why_not(uow, [(r.officer, r.identity) for r in chunk])
             for recipient in chunk:
                 identity = recipient.identity
-                if identity is None or identity.dm_chat_id is None:
-                    unreachable += 1
-                    continue
+                if recipient.officer.id in skipped or identity is None or not identity.dm_chat_id:
+                    continue  # never pressed Start, blocked the bot, or no chat account
                 text, choices, multi = render(ann, recipient.officer, identity, content)
                 wire = signed_choices(core.secret, identity.dm_chat_id, choices)
                 rows.append(
@@ -275,9 +306,13 @@ async def expand(core: Core, ann_id: int) -> int:
                     )
                 )
             added += await uow.outbox.enqueue_many(rows)
+            before = dict(ann.audience or {})
+            missed = dict(before.get("not_reached") or {})
+            missed.update({str(k): v for k, v in skipped.items()})
             ann.audience = {
-                **(ann.audience or {}),
-                "unreachable": int((ann.audience or {}).get("unreachable", 0)) + unreachable,
+                **before,
+                "unreachable": sum(v == NO_ACCOUNT for v in missed.values()),
+                "not_reached": missed,
             }
             ann.expanded_through = last
             await uow.commit()
@@ -308,6 +343,23 @@ async def finish_if_delivered(core: Core, ann_id: int) -> int:
                 purpose="announcement-report",
                 ref_id=ann.id,
             )
+            if report["not_reached"]:
+                locale = officer_locale(officer, content)
+                names = [
+                    f"• {p['name']} ({content.t(locale, 'broadcast.why_' + p['why'])})"
+                    for p in report["not_reached"][:SHOWN]
+                ]
+                await queue_to_officer(
+                    uow,
+                    content,
+                    core.secret,
+                    officer,
+                    "broadcast.summary_not_reached",
+                    idempotency_key=f"ann-summary:{ann.id}:{officer.id}:names",
+                    values={"count": len(report["not_reached"]), "lines": "\n".join(names)},
+                    purpose="announcement-report",
+                    ref_id=ann.id,
+                )
         await uow.commit()
         return 1
 
@@ -553,10 +605,11 @@ async def _step_audience(ctx: Ctx, data: dict[str, Any], choice: str | None, tex
 
 async def _preview(ctx: Ctx, data: dict[str, Any]) -> None:
     audience = Audience.from_json(data.get("audience"))
-    totals = await count(ctx.uow, audience, sorted(ctx.coordinates))
-    reachable = {k: v for k, v in totals.items() if k != "unreachable"}
+    totals, missed = await survey(ctx.uow, audience, sorted(ctx.coordinates))
+    reachable = {k: v for k, v in totals.items() if k not in NOT_REACHED}
     await ctx.set_state(FLOW, "preview", data)
     poll = data.get("poll")
+    await _tell_not_reached(ctx, missed)
     await ctx.reply(
         "broadcast.preview",
         count=sum(reachable.values()),
@@ -573,6 +626,24 @@ async def _preview(ctx: Ctx, data: dict[str, Any]) -> None:
             Choice("bc:cancel", ctx.t("broadcast.cancel")),
         ],
     )
+
+
+async def _tell_not_reached(ctx: Ctx, missed: Sequence[Unreached]) -> None:
+    """List who will get nothing: Telegram officers who never pressed Start (with the link to
+    send them) and those who blocked the bot."""
+    for why in ("not_started", BLOCKED):
+        people = [u.officer for u in missed if u.why == why]
+        if not people:
+            continue
+        lines = "\n".join(f"• {who_line(o)}" for o in people[:SHOWN])
+        if len(people) > SHOWN:
+            lines += "\n" + ctx.t("broadcast.and_more", count=len(people) - SHOWN)
+        await ctx.reply(
+            f"broadcast.preview_{why}",
+            count=len(people),
+            lines=lines,
+            link=start_link(ctx.messenger),
+        )
 
 
 async def _step_preview(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:

@@ -110,6 +110,9 @@ def test_create_send_and_report(people: Settings) -> None:
         "undeliverable": 0,
         "started_at": None,
         "finished_at": None,
+        "not_started": 0,
+        "blocked": 0,
+        "not_reached": [],
     }
     fakes = deliver(people)
     assert [s.chat_id for s in fakes["telegram"].sent] == ["1001", "1002"]

@@ -74,9 +74,12 @@ async def person(
     role: Role = Role.OFFICER,
     slug: str = "prospect",
     consent: bool = True,
+    started: bool = True,
     **extra: Any,
 ) -> Officer:
-    """An active officer with a chat account (user id = chat id) on one platform."""
+    """An active officer with a chat account (user id = chat id) on one platform.
+
+    `started=False`: imported, never wrote to the bot (on Telegram: not yet reachable)."""
     home = await programme(runtime, slug)
     user = user_id or name.split()[0].lower()
     async with UnitOfWork(runtime.sessionmaker) as uow:
@@ -98,6 +101,7 @@ async def person(
         )
         identity = await uow.identities.get_or_create(platform, user, dm_chat_id=user)
         identity.officer_id = officer.id
+        identity.last_seen_at = utcnow() if started else None
         await uow.commit()
         return officer
 

@@ -179,6 +179,39 @@ async def test_blocked_officers_are_undeliverable_and_reported(
     report = await status(runtime, 1)
     assert report == {**report, "total": 4, "sent": 3, "undeliverable": 1, "pending": 0}
     assert "1 undeliverable" in people.slack.transcript("UANNA")
+    # The report names who was not reached and why; the next preview counts them as blocked.
+    assert report["not_reached"] == [
+        {"name": "Pieter Janssens", "email": "1001@example.eu", "why": "blocked"}
+    ]
+    assert "Not reached (1):\n• Pieter Janssens (blocked the bot)" in people.slack.transcript(
+        "UANNA"
+    )
+    preview = await compose(people.anna, "Second newsletter")
+    assert "3 officers will receive this (slack 2, telegram 1)" in preview
+    assert "1 officer(s) blocked the bot and will be sent nothing:\n• Pieter Janssens" in preview
+
+
+async def test_telegram_officers_who_never_pressed_start_are_listed_and_sent_nothing(
+    runtime: Runtime, people: People
+) -> None:
+    await person(
+        runtime, "Jana Novakova", platform="telegram", user_id="1003", country="CZ",
+        authority="Brno", started=False,
+    )  # fmt: skip
+    preview = await compose(people.anna, "Kick-off on Monday")
+    assert "4 officers will receive this (slack 2, telegram 2)" in preview
+    assert "1 officer(s) on Telegram have not pressed Start yet" in preview
+    assert "https://t.me/" in preview and "• Jana Novakova (Brno, CZ) <1003@example.eu>" in preview
+    await people.anna.press("Send now")
+    await runtime.tick()
+    await runtime.tick()
+    assert people.telegram.to("1003") == []  # nothing is tried: Telegram would refuse it
+    report = await status(runtime, 1)
+    assert (report["total"], report["sent"], report["not_started"]) == (4, 4, 1)
+    assert report["not_reached"] == [
+        {"name": "Jana Novakova", "email": "1003@example.eu", "why": "not_started"}
+    ]
+    assert "• Jana Novakova (never pressed Start)" in people.slack.transcript("UANNA")
 
 
 async def test_expansion_resumes_after_a_crash_without_duplicates(
