@@ -13,42 +13,25 @@ exact. `solve_round` maximises the total score of the round subject to: one ment
 at most `capacity - active_pairs` learners per mentor, and never two pairs between the same
 learner and mentor (a learner with several topic requests gets several distinct mentors).
 
-Solver (exact). Capacity expansion: one column per free mentor slot (capped by the number of
-distinct learners who can use the mentor), `scipy.optimize.linear_sum_assignment` (dense, C++)
-on each connected component of the feasibility graph. Cells that are not pairs cost 0 = "not
-paired", so with all scores > 0 this is a max-weight (not a forced perfect) matching. The rule
-"never the same mentor twice for one learner" is modelled exactly with gates: for a gated
-(learner, mentor), the learner's rows reach the mentor only through one gate column, and a gate
-row must take that column (gate unused) or one of the mentor's slots (gate used) - the flow
-gadget "node (learner, mentor) of capacity 1" written as an assignment. Gates are added where an
-auction predicts a conflict, then lazily: solve, gate every (learner, mentor) used twice, solve
-again, until none is (each solve is a relaxation of the true problem, so the last is optimal).
-Ties go to lower learner and mentor ids through a perturbation (< 1e-5 in total) far below the
-1e-4 score grid, so the reported total is still the exact optimum (checked against a MILP in the
-bench); on very big rounds the pairing part of it falls below float precision and such exact
-ties are then settled by the solver, deterministically.
+Solver (exact, sparse). No dense request x mentor matrix is ever built: `_Scorer` scores the
+feasible edges a block of rows at a time (vectorised numpy; sets as bitsets, AND + popcount).
+Column generation: each request starts with its `SHORTLIST` best edges; LAPJVsp
+(`scipy.sparse.csgraph.min_weight_full_bipartite_matching`) solves that sparse problem with one
+column per mentor slot, one "not paired" column per request and, for a (learner, mentor) that
+two rows of one learner could both take, a gate row + gate column (the flow gadget "node
+(learner, mentor) of capacity 1"; gates are added lazily when a solve uses a mentor twice for
+one learner). Dual prices follow from shortest alternating paths (a vectorised Bellman-Ford)
+and price every edge left out; the edges that could still improve the total are added and the
+problem solved again. When none is left the prices prove the result optimal over all feasible
+edges (reduced costs left sum to < 0.3 grid unit over any matching, tie terms < 0.1): the total
+score is the exact optimum on the 1e-4 score grid. Checked against `scipy.optimize.milp` in the
+tests and in benchmarks/matching_bench.py. A row whose best left-out edge cannot beat its own
+price (minus any fall of mentor prices since it was last scanned) is never rescored.
 
-Speed. A cold LSA on the big component is slow, so the matrix is warm-started: an epsilon-scaled
-Jacobi auction (numpy, rows bid for slots, never for a mentor holding a sibling row) gives slot
-prices; adding a price per column and a constant per row leaves the optimum of a square problem
-unchanged (every row and column is used once) and lets the LSA start near it. The prices only
-change the speed, never the result. Measured on the bench's 5,000-officer round (seed 7: 3,454
-requests, 1,865 mentors with 3,513 free slots, 1.24 M feasible request-mentor edges), shared
-2-core AMD EPYC, one solve each:
-  dense LSA, cold, without the same-mentor rule (a relaxation)      6.7-10.5 s
-  sparse LAPJVsp (min_weight_full_bipartite_matching, a dummy
-    column per request), cold, same relaxation                      3.9-5.0 s; lazy gates
-    then need 5 solves. Prices cannot warm it: with unmatched columns they change the optimum.
-  min-cost flow as an LP (HiGHS dual simplex; a network matrix, so
-    the vertex is integral), rule exact via 91,600 gate rows        46 s (87 s with column
-    generation from the 20 best edges per request)
-  chosen: auction 0.8-1.4 s + warm dense LSA 1.2-3 s per solve (~1,000 predicted gates);
-    whole solve_round incl. scoring on seeds 1, 2, 3, 7, 11: 3.5-8.8 s with the machine
-    shared (load ~2.7 on 2 cores), 3.4-3.7 s for seed 7 lightly loaded. 4 of those 5 seeds
-    need a 2nd LSA solve for 1-3 late conflicts, which doubles the LSA share.
-  (with exact dual prices the same LSA takes 0.13 s: price quality is what matters)
-Decomposing by topic is not exact (a mentor's slots are shared across topics) and connected
-components do not help here (English links almost everyone), but are used anyway.
+Ties go to lower learner and mentor ids through a perturbation (< 0.1 grid unit in total); on
+very big rounds it falls below float precision and exact ties are then settled by the solver,
+deterministically. Figures: benchmarks/matching_bench.py (engine), propose_bench.py and
+scale_bench.py (load + solve + store).
 
 `solve_greedy` (highest score first, ties by learner id, topic, mentor id) is the baseline.
 """
@@ -56,14 +39,13 @@ components do not help here (English links almost everyone), but are used anyway
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence, Set
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from handlers.reasons import (
     ALSO_KNOWS,
@@ -79,6 +61,8 @@ from handlers.reasons import (
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+F32 = npt.NDArray[np.float32]
+Bits = npt.NDArray[np.uint64]
 
 SCORE_DECIMALS = 4
 
@@ -210,6 +194,157 @@ class _Row:
     candidates: frozenset[str]
 
 
+EDGE_BLOCK_CELLS = 1_000_000
+"""Request x mentor cells scored at once: bounds the memory of scoring, whatever the round."""
+
+
+@dataclass
+class _Edges:
+    """Feasible (row, active-mentor column) edges with their scores and chosen topics."""
+
+    row: Ints
+    col: Ints
+    score: Floats
+    topic: Ints
+
+    def take(self, index: Ints | Bools) -> _Edges:
+        return _Edges(self.row[index], self.col[index], self.score[index], self.topic[index])
+
+    @staticmethod
+    def concat(parts: Sequence[_Edges]) -> _Edges:
+        if not parts:
+            return _Edges(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, float, np.int64)))
+        return _Edges(
+            np.concatenate([p.row for p in parts]),
+            np.concatenate([p.col for p in parts]),
+            np.concatenate([p.score for p in parts]),
+            np.concatenate([p.topic for p in parts]),
+        )
+
+
+@dataclass
+class _Scorer:
+    """Features of the rows and of the mentors with free slots; scores edges on demand.
+
+    Edges are built a block of rows at a time (`EDGE_BLOCK_CELLS`), so a round never holds a
+    dense request x mentor matrix: the solvers keep only the edges they need.
+    """
+
+    weights: Weights
+    cand: F32  # R x I: candidate topics of each row
+    wants: F32  # R x I
+    row_topic: Ints  # instrument of an explicit request, -1 for "any of my wants"
+    row_sectors: F32  # R x S
+    row_lang: F32  # R x L
+    row_auth: Ints
+    row_country: Ints
+    row_logpop: Floats
+    row_wait: Floats
+    offers: F32  # A x I, mentors with free slots
+    sectors: F32  # A x S
+    lang: F32  # A x L
+    auth: Ints
+    country: Ints
+    logpop: Floats
+    has_practice: Floats  # A x I
+    practice_sectors: Ints  # A x I: bit s set when a practice on instrument i is in sector s
+    row_sector_bits: Ints  # R: bit s set when the row's learner works on sector s
+    excluded: Ints  # sorted keys row * A + column of excluded edges
+    # the same sets as bitsets: "share one" and "how many in common" are AND + popcount
+    bits: dict[str, Bits] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bits = {
+            name: _pack(getattr(self, name))
+            for name in ("cand", "wants", "row_sectors", "row_lang", "offers", "sectors", "lang")
+        }
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.cand)
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.offers)
+
+    def blocks(self, rows: Ints) -> Iterator[Ints]:
+        size = max(1, EDGE_BLOCK_CELLS // max(self.n_cols, 1))
+        for lo in range(0, len(rows), size):
+            yield rows[lo : lo + size]
+
+    def edges(self, rows: Ints) -> _Edges:
+        """Every feasible edge of these rows, by row, best score first, ties by column."""
+        return _Edges.concat([self.block(b) for b in self.blocks(rows)])
+
+    def block(self, rows: Ints) -> _Edges:
+        """The feasible edges of a few rows, row-major."""
+        score, topic = self.dense(rows)
+        i, c = np.nonzero(score > -np.inf)
+        return _Edges(rows[i], c, score[i, c], topic[i, c].astype(np.int64))
+
+    def dense(self, rows: Ints) -> tuple[Floats, npt.NDArray[np.int16]]:
+        """Scores of a few (sorted) rows against every mentor, -inf where a hard rule fails.
+
+        Computed as dense rows x mentors arrays: contiguous arithmetic is several times faster
+        than gathering per edge. Also the topic of each pair (for "any of my wants": the
+        candidate topic with the best good-practice bonus, ties by code).
+        """
+        w, n_cols = self.weights, self.n_cols
+        cand, bits = self.cand[rows], self.bits
+        feasible = _common(bits["cand"][rows], bits["offers"]) > 0
+        feasible &= _common(bits["row_lang"][rows], bits["lang"]) > 0
+        feasible &= self.row_auth[rows][:, None] != self.auth[None, :]
+        if len(self.excluded) and len(rows):
+            lo, hi = np.searchsorted(self.excluded, [rows[0] * n_cols, (rows[-1] + 1) * n_cols])
+            kr, kc = np.divmod(self.excluded[lo:hi], n_cols)
+            at = np.minimum(np.searchsorted(rows, kr), len(rows) - 1)
+            ok = rows[at] == kr
+            feasible[at[ok], kc[ok]] = False
+        row_topic = self.row_topic[rows]
+        fixed = row_topic >= 0
+        t = np.maximum(row_topic, 0)
+        sector_bits = self.row_sector_bits[rows]
+        bonus = w.practice * self.has_practice.T[t] + w.practice_sector * (
+            (self.practice_sectors.T[t] & sector_bits[:, None]) != 0
+        )
+        topic = np.repeat(row_topic.astype(np.int16)[:, None], n_cols, axis=1)
+        open_rows = np.flatnonzero(~fixed)
+        if len(open_rows):
+            best = np.full((len(open_rows), n_cols), -1.0)
+            best_topic = np.full((len(open_rows), n_cols), -1, dtype=np.int16)
+            open_bits = sector_bits[open_rows][:, None]
+            for k in range(cand.shape[1]):
+                can = (cand[open_rows, k] > 0)[:, None] & (self.offers[:, k] > 0)[None, :]
+                val = w.practice * self.has_practice[:, k][None, :] + w.practice_sector * (
+                    (self.practice_sectors[:, k][None, :] & open_bits) != 0
+                )
+                better = can & (val > best)
+                best[better] = val[better]
+                best_topic[better] = k
+            bonus[open_rows] = best
+            topic[open_rows] = best_topic
+        wants = self.wants[rows]
+        in_wants = np.where(fixed, wants[np.arange(len(rows)), t], 1.0)
+        common = _common(bits["wants"][rows], bits["offers"]) - in_wants[:, None]
+        score = common * (w.overlap / np.maximum(wants.sum(axis=1) - in_wants, 1.0))[:, None]
+        shared = _common(bits["row_sectors"][rows], bits["sectors"])
+        score += shared * (w.sector / np.maximum(self.row_sectors[rows].sum(axis=1), 1.0))[:, None]
+        cross = self.row_country[rows][:, None] != self.country[None, :]
+        size = np.subtract.outer(self.row_logpop[rows], self.logpop)
+        np.abs(size, out=size)
+        size *= -1.0 / w.size_decades
+        size += 1.0
+        np.clip(size, 0.0, 1.0, out=size)
+        size[np.isnan(size)] = 0.0
+        score += bonus
+        score += w.cross_border * cross
+        score += w.size * size
+        score += (w.topic + w.waiting * self.row_wait[rows])[:, None]
+        score = np.round(score, SCORE_DECIMALS)
+        score[~feasible] = -np.inf
+        return score, topic
+
+
 @dataclass
 class _Problem:
     rows: list[_Row]
@@ -225,11 +360,12 @@ class _Problem:
     row_auth: Ints
     mentor_auth: Ints
     excluded: dict[int, set[int]]  # row -> excluded mentor indices
-    feasible: Bools  # R x A (active mentors)
-    score: Floats  # R x A, 0 where infeasible
-    topic: npt.NDArray[np.int32]  # R x A, instrument index chosen for the pair
     practices: dict[int, list[Practice]]
     weights: Weights
+    scorer: _Scorer
+    # (row, active column) -> score and instrument index, for the pairs a solver chose
+    score: dict[tuple[int, int], float] = field(default_factory=dict)
+    topic: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def stages(self, i: int) -> list[tuple[str, Bools]]:
         """Hard constraints of row i against every mentor, in explanation order."""
@@ -244,9 +380,41 @@ class _Problem:
             ("capacity", self.free > 0),
         ]
 
+    def choose(self, edges: _Edges) -> dict[int, int]:
+        """Record the chosen edges (one per row) and return them as {row: column}."""
+        found: dict[int, int] = {}
+        for r, c, s, t in zip(
+            edges.row.tolist(),
+            edges.col.tolist(),
+            edges.score.tolist(),
+            edges.topic.tolist(),
+            strict=True,
+        ):
+            found[r] = c
+            self.score[r, c] = s
+            self.topic[r, c] = t
+        return found
+
 
 def _topic_key(topic: str | None) -> tuple[bool, str]:
     return (topic is None, topic or "")
+
+
+def _pack(onehot: F32) -> Bits:
+    """Rows of a 0/1 matrix as bitsets: n x words of uint64."""
+    n, k = onehot.shape
+    out = np.zeros((n, max(1, -(-k // 64))), dtype=np.uint64)
+    for j in range(k):
+        out[:, j // 64] |= (onehot[:, j] > 0).astype(np.uint64) << np.uint64(j % 64)
+    return out
+
+
+def _common(a: Bits, b: Bits) -> npt.NDArray[np.int64]:
+    """How many members each set of `a` shares with each set of `b` (a x b)."""
+    out = np.zeros((len(a), len(b)), dtype=np.int64)
+    for word in range(a.shape[1]):
+        out += np.bitwise_count(a[:, word][:, None] & b[:, word][None, :])
+    return out
 
 
 def _onehot(sets: Sequence[Set[str]], index: dict[str, int]) -> npt.NDArray[np.float32]:
@@ -303,7 +471,7 @@ def _prepare(
     excluded: Set[tuple[int, int]],
     weights: Weights,
 ) -> _Problem:
-    """Validate, index, check the hard constraints and score the feasible cells with numpy."""
+    """Validate and index the round; the edges are scored later, a block of rows at a time."""
     by_id: dict[int, Person] = {}
     for person in people:
         if person.id in by_id:
@@ -326,42 +494,36 @@ def _prepare(
     languages = sorted(
         set().union(*(p.languages for p in learners), *(m.languages for m in mentors))
     )
+    if len(sectors) > 62:
+        raise ValueError("at most 62 sectors (they are scored as bits of an int64)")
     ii = {c: k for k, c in enumerate(instruments)}
     si = {c: k for k, c in enumerate(sectors)}
     li = {c: k for k, c in enumerate(languages)}
     n_rows, n_inst = len(rows), len(instruments)
 
     cand = _onehot([r.candidates for r in rows], ii)
-    wants = _onehot([p.wants for p in learners], ii)
     offers = _onehot([m.offers for m in mentors], ii)
-    row_sectors = _onehot([p.sectors for p in learners], si)
-    mentor_sectors = _onehot([m.sectors for m in mentors], si)
     row_lang = _onehot([p.languages for p in learners], li)
     mentor_lang = _onehot([m.languages for m in mentors], li)
     has_practice = np.zeros((len(mentors), max(n_inst, 1)), dtype=np.float64)
-    # practice_sectors[m, t, s]: mentor m has a practice on instrument t in sector s
-    practice_sectors = np.zeros((len(mentors), max(n_inst, 1), len(sectors)), dtype=bool)
+    practice_sectors = np.zeros((len(mentors), max(n_inst, 1)), dtype=np.int64)
     by_mentor: dict[int, list[Practice]] = {}
     for p in own:
         by_mentor.setdefault(p.officer_id, []).append(p)
         for code in p.instruments:
             has_practice[mentor_index[p.officer_id], ii[code]] = 1.0
-            practice_sectors[mentor_index[p.officer_id], ii[code], si[p.sector]] = True
+            practice_sectors[mentor_index[p.officer_id], ii[code]] |= 1 << si[p.sector]
 
-    # Hard constraints against the mentors with free slots.
     free = np.array([max(0, m.capacity - m.active_pairs) for m in mentors], dtype=np.int64)
     active = np.flatnonzero(free > 0)
     row_auth = np.array([p.authority_id for p in learners], dtype=np.int64)
     mentor_auth = np.array([m.authority_id for m in mentors], dtype=np.int64)
-    act_offers = offers[active]
-    feasible = (cand @ act_offers.T) > 0
-    feasible &= (row_lang @ mentor_lang[active].T) > 0
-    feasible &= row_auth[:, None] != mentor_auth[active][None, :]
     rows_of: dict[int, list[int]] = {}
     for i, learner in enumerate(learners):
         rows_of.setdefault(learner.id, []).append(i)
     excluded_of: dict[int, set[int]] = {}
     col_of = {int(j): k for k, j in enumerate(active)}
+    excluded_keys: list[int] = []
     for learner_id, mentor_id in excluded:
         j = mentor_index.get(mentor_id)
         if j is None:
@@ -369,54 +531,35 @@ def _prepare(
         for i in rows_of.get(learner_id, []):
             excluded_of.setdefault(i, set()).add(j)
             if j in col_of:
-                feasible[i, col_of[j]] = False
-
-    # Score the feasible cells only.
-    r, c = np.nonzero(feasible)
-    m = active[c]
-    row_topic = np.array([ii[x.topic] if x.topic else -1 for x in rows], dtype=np.int64)
-    topic = row_topic[r]
-    bonus = np.full(len(r), -1.0)
-
-    def practice_bonus(cells: Ints, t: Ints) -> Floats:
-        same = (practice_sectors[m[cells], t] & (row_sectors[r[cells]] > 0)).any(axis=1)
-        return weights.practice * has_practice[m[cells], t] + weights.practice_sector * same
-
-    fixed = np.flatnonzero(topic >= 0)
-    bonus[fixed] = practice_bonus(fixed, topic[fixed])
-    # topic None: the candidate topic with the best practice bonus, ties by code
-    for t in range(n_inst):
-        cells = np.flatnonzero((row_topic[r] < 0) & (cand[r, t] > 0) & (offers[m, t] > 0))
-        if len(cells):
-            val = practice_bonus(cells, np.full(len(cells), t))
-            better = val > bonus[cells]
-            bonus[cells[better]] = val[better]
-            topic[cells[better]] = t
-    in_wants = wants[r, topic]
-    n_wants = wants.sum(axis=1)[r]
-    common = (wants @ act_offers.T)[r, c] - in_wants
-    overlap = common / np.maximum(n_wants - in_wants, 1.0)
-    n_sect = row_sectors.sum(axis=1)[r]
-    sector = (row_sectors @ mentor_sectors[active].T)[r, c] / np.maximum(n_sect, 1.0)
+                excluded_keys.append(i * len(active) + col_of[j])
     countries = _codes([p.country.upper() for p in learners] + [x.country.upper() for x in mentors])
-    cross = countries[:n_rows][r] != countries[n_rows:][m]
-    gap = np.abs(_log_population(learners)[r] - _log_population(mentors)[m])
-    size = np.nan_to_num(np.clip(1.0 - gap / weights.size_decades, 0.0, 1.0), nan=0.0)
     cap = weights.waiting_cap_days
-    wait = np.array([min(max(p.waiting_days, 0), cap) / cap for p in learners], dtype=np.float64)
-    cell_score = (
-        weights.topic
-        + weights.overlap * overlap
-        + weights.sector * sector
-        + bonus
-        + weights.cross_border * cross
-        + weights.size * size
-        + weights.waiting * wait[r]
+    scorer = _Scorer(
+        weights=weights,
+        cand=cand,
+        wants=_onehot([p.wants for p in learners], ii),
+        row_topic=np.array([ii[x.topic] if x.topic else -1 for x in rows], dtype=np.int64),
+        row_sectors=_onehot([p.sectors for p in learners], si),
+        row_sector_bits=np.array(
+            [sum(1 << si[x] for x in p.sectors) for p in learners], dtype=np.int64
+        ),
+        row_lang=row_lang,
+        row_auth=row_auth,
+        row_country=countries[:n_rows],
+        row_logpop=_log_population(learners),
+        row_wait=np.array(
+            [min(max(p.waiting_days, 0), cap) / cap for p in learners], dtype=np.float64
+        ),
+        offers=offers[active],
+        sectors=_onehot([m.sectors for m in mentors], si)[active],
+        lang=mentor_lang[active],
+        auth=mentor_auth[active],
+        country=countries[n_rows:][active],
+        logpop=_log_population(mentors)[active],
+        has_practice=has_practice[active],
+        practice_sectors=practice_sectors[active],
+        excluded=np.unique(np.array(excluded_keys, dtype=np.int64)),
     )
-    score = np.zeros(feasible.shape)
-    score[r, c] = np.round(cell_score, SCORE_DECIMALS)
-    topic_grid = np.full(feasible.shape, -1, dtype=np.int32)
-    topic_grid[r, c] = topic
     return _Problem(
         rows=rows,
         early=early,
@@ -431,11 +574,9 @@ def _prepare(
         row_auth=row_auth,
         mentor_auth=mentor_auth,
         excluded=excluded_of,
-        feasible=feasible,
-        score=score,
-        topic=topic_grid,
         practices=by_mentor,
         weights=weights,
+        scorer=scorer,
     )
 
 
@@ -449,264 +590,331 @@ def _learner_codes(prob: _Problem) -> Ints:
     return np.unique(ids, return_inverse=True)[1].astype(np.int64)
 
 
-AUCTION_EPSILONS = (0.3, 0.05, 0.01)  # epsilon-scaling schedule of the warm-start auction
-AUCTION_MIN_CELLS = 200_000  # below this many request x slot cells a cold LSA is instant
-AUCTION_SHORTLIST = 256  # slots a bidder looks at first (exact: falls back to the full row)
-GATE_MARGIN = 0.15  # pre-emptive gate when a mentor is this close to the best for 2+ rows
+SHORTLIST = 12
+"""Best edges per request the first LP sees; pricing adds the others that could matter."""
+PRICING_BATCH = 12
+"""Most edges per request that one pricing pass adds (those of highest reduced cost)."""
+RESERVE = 64
+"""Next-best edges per request a pricing pass keeps aside, so later passes rarely rescore."""
+GREEDY_SHORTLIST = 8
+"""Best edges per request greedy starts from; a request left without a mentor gets 8x more."""
+UNIT = 10**SCORE_DECIMALS  # scores are whole multiples of 1 / UNIT
 
 
 @dataclass
-class _Component:
-    """One connected component: rows x mentors, expanded to one column per mentor slot."""
+class _Shortlist:
+    """The first `depth` edges of each row (best first) and a bound on the edges left out."""
 
-    weight: Floats  # rows x mentors: perturbed score > 0 where feasible, 0 elsewhere
-    learner: Ints  # learner code of each row (rows of a learner are contiguous)
-    slots: Ints  # usable slots per mentor
-    slot_mentor: Ints = field(init=False)
-    first_slot: Ints = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.slot_mentor = np.repeat(np.arange(len(self.slots)), self.slots)
-        self.first_slot = np.cumsum(self.slots) - self.slots
-
-    def rows_of(self, learner: int) -> Ints:
-        lo, hi = np.searchsorted(self.learner, [learner, learner + 1])
-        return np.arange(lo, hi)
+    edges: _Edges
+    left_out: Floats  # per row: best score left out, -inf when the row is complete
 
 
-def _siblings(learner: Ints) -> Ints:
-    """rows x (k-1) array of the other rows of the same learner (-1 padded); k = most rows."""
-    n = len(learner)
-    if not n:
-        return np.zeros((0, 0), dtype=np.int64)
-    sizes = np.bincount(learner)
-    start = (np.cumsum(sizes) - sizes)[learner]
-    size = sizes[learner]
-    out = np.full((n, int(sizes.max()) - 1), -1, dtype=np.int64)
-    for k in range(out.shape[1]):
-        other = start + k
-        other = other + (other >= np.arange(n))
-        out[:, k] = np.where(k < size - 1, other, -1)
-    return out
+def _shortlist(scorer: _Scorer, rows: Ints, depth: int) -> _Shortlist:
+    """Score `rows` block by block, keeping only each row's first `depth` edges.
 
-
-def _auction_prices(comp: _Component) -> Floats:
-    """Slot prices from an epsilon-scaled Jacobi auction (Bertsekas), as an LSA warm start.
-
-    Bidders are rows, objects are slots, a row may stay unpaired (value 0) and never bids for
-    a mentor that already holds one of its siblings. Only the speed of the exact solve depends
-    on these prices, never its result.
+    A row's order is best score first, ties by lower mentor column (what greedy follows too),
+    made a strict order by an integer key.
     """
-    sm = comp.slot_mentor
-    n_rows, n_slots = len(comp.learner), len(sm)
-    if n_slots < 2:
-        return np.zeros(n_slots)
-    value = np.where(comp.weight[:, sm] > 0, comp.weight[:, sm], -np.inf)
-    short = min(AUCTION_SHORTLIST, n_slots - 1)
-    part = np.argpartition(-value, short, axis=1)
-    cand = part[:, :short].copy()
-    bound = value[np.arange(n_rows), part[:, short]]  # best value outside the shortlist
-    del part
-    cand_value = np.take_along_axis(value, cand, axis=1)
-    siblings = _siblings(comp.learner)
-    price = np.zeros(n_slots)
-    for eps in AUCTION_EPSILONS:
-        owner = np.full(n_slots, -1)
-        held = np.full(n_rows, -1)
-        out = np.zeros(n_rows, dtype=bool)
-        for _ in range(50 * n_rows):  # safety bound; the warm start need not be finished
-            bidders = np.flatnonzero((held < 0) & ~out)
-            if not len(bidders):
-                break
-            ci = cand[bidders]
-            val = cand_value[bidders] - price[ci]
-            taken = _sibling_mentors(siblings[bidders], held, sm)  # bidders x k, -1 = none
-            for k in range(taken.shape[1]):
-                val[sm[ci] == taken[:, k : k + 1]] = -np.inf
-            at = np.arange(len(bidders))
-            k1 = np.argmax(val, axis=1)
-            best, j1 = val[at, k1], ci[at, k1]
-            val[at, k1] = -np.inf
-            second = np.maximum(val.max(axis=1), 0.0)
-            redo = np.flatnonzero(second < bound[bidders])
-            if len(redo):
-                # Shortlist too short at these prices: rebuild it from the net values. Prices
-                # only rise, so the best net value left outside stays an upper bound.
-                rows = bidders[redo]
-                full = value[rows] - price
-                part = np.argpartition(-full, short, axis=1)
-                cand[rows] = part[:, :short]
-                cand_value[rows] = np.take_along_axis(value[rows], part[:, :short], axis=1)
-                bound[rows] = full[np.arange(len(rows)), part[:, short]]
-                for k in range(taken.shape[1]):
-                    full[sm[None, :] == taken[redo, k : k + 1]] = -np.inf
-                at2 = np.arange(len(redo))
-                j = np.argmax(full, axis=1)
-                best[redo], j1[redo] = full[at2, j], j
-                full[at2, j] = -np.inf
-                second[redo] = np.maximum(full.max(axis=1), 0.0)
-            give_up = best <= 0
-            out[bidders[give_up]] = True
-            go = ~give_up
-            bidders, j1 = bidders[go], j1[go]
-            if not len(bidders):
-                continue
-            bid = price[j1] + best[go] - second[go] + eps
-            order = np.lexsort((-bid, j1))
-            win = order[np.r_[True, j1[order][1:] != j1[order][:-1]]]
-            slots = j1[win]
-            prev = owner[slots]
-            held[prev[prev >= 0]] = -1
-            owner[slots] = bidders[win]
-            held[bidders[win]] = slots
-            price[slots] = bid[win]
-    return price
-
-
-def _sibling_mentors(siblings: Ints, held: Ints, slot_mentor: Ints) -> Ints:
-    """Mentor held by each sibling (-1 when the sibling holds nothing or does not exist)."""
-    slot = np.where(siblings >= 0, held[np.maximum(siblings, 0)], -1)
-    return np.where(slot >= 0, slot_mentor[np.maximum(slot, 0)], -1)
-
-
-def _likely_gates(comp: _Component, price: Floats) -> list[tuple[int, int]]:
-    """(learner, mentor) pairs that two rows of a learner would both like, at these prices."""
-    if not price.any():
-        return []
-    n_mentors = len(comp.slots)
-    mentor_price = np.full(n_mentors, np.inf)
-    np.minimum.at(mentor_price, comp.slot_mentor, price)
-    mentor_price[comp.slots == 0] = 0.0
-    multi = np.bincount(comp.learner)[comp.learner] > 1
-    net = np.where(comp.weight[multi] > 0, comp.weight[multi] - mentor_price[None, :], -np.inf)
-    best = np.maximum(net.max(axis=1), 0.0)
-    near = (net >= best[:, None] - GATE_MARGIN) & (comp.slots[None, :] >= 2)
-    r, m = np.nonzero(near)
-    keys = comp.learner[np.flatnonzero(multi)[r]] * n_mentors + m
-    uniq, count = np.unique(keys, return_counts=True)
-    return [(int(k // n_mentors), int(k % n_mentors)) for k in uniq[count >= 2]]
-
-
-def _assign(comp: _Component, gates: list[tuple[int, int]], price: Floats) -> dict[int, int]:
-    """Exact max-weight assignment with `gates`, on a square matrix warm-started by `price`.
-
-    Columns: slots, one per gate, padding; rows: requests, one per gate, padding. Cells that
-    are not pairs cost 0 (= not paired); a gate row takes its own column or one slot of its
-    mentor. Adding a price per column and a constant per row keeps the optimum of a square
-    problem (every row and column is used once) and makes the LSA start near it.
-    """
-    sm, n_rows = comp.slot_mentor, len(comp.learner)
-    n_slots, n_gates = len(sm), len(gates)
-    n = max(n_rows, n_slots) + n_gates
-    col_price = np.zeros(n)
-    col_price[:n_slots] = price
-    for g, (_, m) in enumerate(gates):
-        lo = comp.first_slot[m]
-        col_price[n_slots + g] = price[lo : lo + comp.slots[m]].min()
-    cost = np.empty((n, n))
-    cost[:] = col_price
-    block = cost[:n_rows, :n_slots]
-    np.subtract(block, comp.weight[:, sm], out=block)
-    gated: set[tuple[int, int]] = set()
-    for g, (lc, m) in enumerate(gates):
-        rows, col = comp.rows_of(lc), n_slots + g
-        mslots = comp.first_slot[m] + np.arange(comp.slots[m])
-        cost[np.ix_(rows, mslots)] = col_price[mslots]
-        cost[rows, col] = col_price[col] - comp.weight[rows, m]
-        cost[n_rows + g, :] = np.inf
-        cost[n_rows + g, mslots] = col_price[mslots]
-        cost[n_rows + g, col] = col_price[col]
-        gated.add((lc, m))
-    cost -= cost.min(axis=1)[:, None]
-    row_ind, col_ind = linear_sum_assignment(cost)
-    found: dict[int, int] = {}
-    for r, c in zip(row_ind.tolist(), col_ind.tolist(), strict=True):
-        if r >= n_rows:
-            continue
-        if c < n_slots:
-            m, direct = int(sm[c]), True
-        elif c < n_slots + n_gates and gates[c - n_slots][0] == comp.learner[r]:
-            m, direct = gates[c - n_slots][1], False
+    left_out = np.full(scorer.n_rows, -np.inf)
+    parts: list[_Edges] = []
+    n_cols = scorer.n_cols
+    k = min(depth, n_cols)
+    for block in scorer.blocks(rows):
+        score, topic = scorer.dense(block)
+        finite = score > -np.inf
+        units = np.rint(np.where(finite, score, 0.0) * UNIT).astype(np.int64)
+        key = np.where(finite, units * n_cols + (n_cols - 1 - np.arange(n_cols)), -1)
+        at = np.arange(len(block))[:, None]
+        if k < n_cols:
+            part = np.argpartition(-key, k, axis=1)
+            cut = part[:, k]
+            left_out[block] = score[at[:, 0], cut]
+            top = part[:, :k]
         else:
-            continue
-        if comp.weight[r, m] > 0 and not (direct and (int(comp.learner[r]), m) in gated):
-            found[r] = m
-    return found
+            top = np.broadcast_to(np.arange(n_cols), (len(block), n_cols))
+        kept = score[at, top] > -np.inf
+        i, j = np.nonzero(kept)
+        cols = top[i, j]
+        parts.append(_Edges(block[i], cols, score[i, cols], topic[i, cols].astype(np.int64)))
+    return _Shortlist(_Edges.concat(parts), left_out)
 
 
-def _solve_component(comp: _Component) -> dict[int, int]:
-    """Lazy gates: solve, gate every (learner, mentor) used twice, solve again."""
-    big = len(comp.learner) * len(comp.slot_mentor) >= AUCTION_MIN_CELLS
-    price = _auction_prices(comp) if big else np.zeros(len(comp.slot_mentor))
-    gates = _likely_gates(comp, price)
-    while True:
-        found = _assign(comp, gates, price)
-        seen: set[tuple[int, int]] = set()
-        new: set[tuple[int, int]] = set()
-        for r in sorted(found):
-            key = (int(comp.learner[r]), found[r])
-            (new if key in seen else seen).add(key)
-        if not new:
-            return found
-        gates = sorted(set(gates) | new)
+@dataclass
+class _Ties:
+    """Ties go to lower rows and lower mentor ids: a perturbation far below the score grid.
+
+    A separable term prefers pairing lower rows and mentors; a product term prefers, among the
+    same rows and mentors, the lowest row with the lowest mentor (rearrangement inequality).
+    Over any matching it sums to less than 0.1 grid unit, so it only settles exact ties; on
+    very big rounds it falls below the LP tolerances and the solver settles them itself.
+    """
+
+    n_rows: int
+    n_cols: int
+
+    def of(self, row: Ints, col: Ints) -> Floats:
+        """The perturbation of these edges, in grid units."""
+        r, a = self.n_rows, self.n_cols
+        e1 = 0.05 / (r * (r + a))
+        e2 = 0.05 / (r * r * a)
+        return e2 * (r - row) * (a - col) - e1 * (row + col)
+
+    @property
+    def most(self) -> float:
+        return 0.05 / self.n_rows
+
+
+def _units(edges: _Edges, ties: _Ties) -> Floats:
+    return np.rint(edges.score * UNIT) + ties.of(edges.row, edges.col)
+
+
+@dataclass
+class _Prices:
+    """Dual prices of a solved shortlist, in grid units (max-weight form).
+
+    row[r]: what row r's pair is worth to it; col[m]: the cheapest slot of mentor m; gates:
+    the price of each (learner, mentor) gate column. An edge left out can only improve the
+    total when its weight exceeds the price of its row plus that of its mentor (or gate).
+    """
+
+    row: Floats
+    col: Floats
+    gate_keys: Ints  # sorted learner * A + column
+    gate: Floats
+
+    def reduced(self, edges: _Edges, weight: Floats, learner: Ints, n_cols: int) -> Floats:
+        """Weight of each edge minus the prices it would pay: > 0 means it could improve."""
+        out = weight - self.row[edges.row] - self.col[edges.col]
+        if len(self.gate_keys):
+            key = learner[edges.row] * n_cols + edges.col
+            at = np.minimum(np.searchsorted(self.gate_keys, key), len(self.gate_keys) - 1)
+            hit = self.gate_keys[at] == key
+            out[hit] = (weight - self.row[edges.row])[hit] - self.gate[at[hit]]
+        return out
+
+
+def _assign(
+    edges: _Edges, weight: Floats, learner: Ints, free: Ints, n_rows: int, gate_keys: Ints
+) -> tuple[Bools, _Prices]:
+    """Max-weight b-matching over `edges` with LAPJVsp, and dual prices proving it.
+
+    Written as a min-cost full matching: rows are requests plus one row per gate, columns are
+    mentor slots, gate columns and one "not paired" column per request. A request's edge to a
+    gated (learner, mentor) goes to the gate column; the gate row takes its own column (gate
+    unused) or one of the mentor's slots. Costs are `top - weight` (> 0, so every stored edge
+    is an edge). Prices come from shortest alternating paths from the free columns.
+    """
+    n_cols = len(free)
+    top = float(weight.max(initial=0.0)) + 1.0
+    key = learner[edges.row] * n_cols + edges.col
+    at = np.minimum(np.searchsorted(gate_keys, key), max(len(gate_keys) - 1, 0))
+    gated = gate_keys[at] == key if len(gate_keys) else np.zeros(len(key), dtype=bool)
+    slots = np.minimum(free, np.bincount(edges.col, minlength=n_cols))
+    first = np.cumsum(slots) - slots
+    n_slots, n_gates = int(slots.sum()), len(gate_keys)
+    # request -> every slot of its mentor (ungated edges)
+    direct = np.flatnonzero(~gated)
+    rep = slots[edges.col[direct]]
+    d_edge = np.repeat(direct, rep)
+    d_slot = np.repeat(first[edges.col[direct]], rep) + _ranks(rep)
+    g_edge = np.flatnonzero(gated)
+    g_col = at[g_edge]
+    gate_mentor = gate_keys % max(n_cols, 1)
+    g_rep = slots[gate_mentor]
+    g_row = np.repeat(np.arange(n_gates), g_rep)
+    g_slot = np.repeat(first[gate_mentor], g_rep) + _ranks(g_rep)
+    c_gate, c_none = n_slots, n_slots + n_gates
+    r_idx = np.concatenate(
+        [edges.row[d_edge], edges.row[g_edge], n_rows + np.arange(n_gates), n_rows + g_row]
+    )
+    c_idx = np.concatenate([d_slot, c_gate + g_col, c_gate + np.arange(n_gates), g_slot])
+    cost = np.concatenate(
+        [top - weight[d_edge], top - weight[g_edge], np.full(n_gates + len(g_row), top)]
+    )
+    r_idx = np.concatenate([r_idx, np.arange(n_rows)])
+    c_idx = np.concatenate([c_idx, c_none + np.arange(n_rows)])
+    cost = np.concatenate([cost, np.full(n_rows, top)])
+    n_r, n_c = n_rows + n_gates, n_slots + n_gates + n_rows
+    graph = csr_matrix((cost, (r_idx, c_idx)), shape=(n_r, n_c))
+    row_of, col_of = min_weight_full_bipartite_matching(graph)
+    match = np.full(n_r, -1, dtype=np.int64)
+    match[row_of] = col_of
+    # Potentials p >= 0 of the columns (v = -p): shortest alternating paths from free columns,
+    # arc col j -> col match[i] of weight c(i, j) - c(i, match[i]) for every other edge (i, j).
+    sel = c_idx == match[r_idx]
+    matched_cost = np.zeros(n_r)
+    matched_cost[r_idx[sel]] = cost[sel]
+    other = ~sel
+    tail, head = c_idx[other], match[r_idx[other]]
+    arc = cost[other] - matched_cost[r_idx[other]]
+    used = np.zeros(n_c, dtype=bool)
+    used[match] = True
+    p = np.where(used, float(n_r + 1) * top, 0.0)
+    for _ in range(n_c + 1):
+        nxt = p.copy()
+        np.minimum.at(nxt, head, p[tail] + arc)
+        moved = (nxt < p - 1e-9).any()
+        p = nxt
+        if not moved:
+            break
+    u = matched_cost + p[match]  # row duals of the min-cost form
+    row_price = top - u[:n_rows]
+    col_price = np.full(n_cols, np.inf)
+    slot_mentor = np.repeat(np.arange(n_cols), slots)
+    np.minimum.at(col_price, slot_mentor, p[:n_slots])
+    col_price[slots < free] = 0.0  # a slot no shortlisted edge reaches is free: price 0
+    chosen_col = match[edges.row]
+    direct_mask = np.zeros(len(edges.row), dtype=bool)
+    direct_mask[d_edge[(d_slot == chosen_col[d_edge])]] = True
+    gate_mask = np.zeros(len(edges.row), dtype=bool)
+    gate_mask[g_edge[c_gate + g_col == chosen_col[g_edge]]] = True
+    return direct_mask | gate_mask, _Prices(row_price, col_price, gate_keys, p[c_gate:c_none])
+
+
+def _ranks(counts: Ints) -> Ints:
+    """0..k-1 for each count k, concatenated."""
+    total = int(counts.sum())
+    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def _solve_optimal(prob: _Problem) -> dict[int, int]:
-    feasible = prob.feasible
-    n_rows, n_act = feasible.shape
-    if not n_rows or not n_act or not feasible.any():
+    """Exact max-weight round by column generation on a sparse LP.
+
+    Start from each request's `SHORTLIST` best edges; solve the LP; price every edge left out
+    with the LP's duals (reduced cost = grid score + tie - row price - mentor price - gate
+    price); add the edges that could still improve the total and solve again. When none is
+    left the duals prove the solution optimal over every feasible edge: summed over any
+    matching the reduced costs left are below half a grid unit, tie terms below 0.1 unit, so
+    the total score equals the exact optimum on the 1e-4 grid. A row needs no pricing when
+    even its best left-out score cannot beat its own price (its pair is at least as good).
+    """
+    sc = prob.scorer
+    n_rows, n_cols = sc.n_rows, sc.n_cols
+    if not n_rows or not n_cols:
         return {}
     learner = _learner_codes(prob)
-    # Slots per mentor: free slots, at most the number of distinct learners who can use them.
-    starts = np.flatnonzero(np.r_[True, learner[1:] != learner[:-1]])
-    per_learner = np.logical_or.reduceat(feasible, starts, axis=0)
-    slots = np.minimum(prob.free[prob.active], per_learner.sum(axis=0))
-    # Ties: prefer pairing lower learner rows and lower mentor ids (separable term), and among
-    # the same rows and mentors the lowest learner with the lowest mentor (product term, by the
-    # rearrangement inequality). Total effect < 1e-5, far below the 1e-4 score grid.
-    rank_r, rank_m = np.arange(n_rows)[:, None], np.arange(n_act)[None, :]
-    e1 = 5e-6 / (n_rows * (n_rows + n_act))
-    e2 = 5e-6 / (n_rows * n_rows * n_act)
-    tie = e2 * (n_rows - rank_r) * (n_act - rank_m) - e1 * (rank_r + rank_m)
-    weight = np.where(feasible, prob.score + tie, 0.0)
-    r_idx, m_idx = np.nonzero(feasible)
-    graph = coo_matrix(
-        (np.ones(len(r_idx)), (r_idx, n_rows + m_idx)), shape=(n_rows + n_act, n_rows + n_act)
-    )
-    n_comp, label = connected_components(graph, directed=False)
-    result: dict[int, int] = {}
-    for comp in range(n_comp):
-        rows = np.flatnonzero(label[:n_rows] == comp)
-        cols = np.flatnonzero(label[n_rows:] == comp)
-        if not len(rows) or not len(cols):
+    free = prob.free[prob.active]
+    ties = _Ties(n_rows, n_cols)
+    tolerance = min(1e-3, 0.3 / n_rows)  # grid units per row: 0.3 units over a matching
+    short = _shortlist(sc, np.arange(n_rows), SHORTLIST)
+    edges = short.edges
+    # Per row, a bound on (weight - mentor price) over the edges neither in `edges` nor in
+    # `reserve`, with the mentor prices of the pass that computed it (epoch; -1: prices 0).
+    # Prices may fall later: the largest fall since that pass is added back (`slack`).
+    base = short.left_out * UNIT + ties.most
+    epoch = np.full(n_rows, -1)
+    snapshots: list[Floats] = []
+    multi = np.bincount(learner)[learner] > 1  # gates (priced apart) only concern these rows
+    reserve = _Edges.concat([])  # left-out edges a pricing pass kept: the next best per row
+    gate_keys = np.zeros(0, dtype=np.int64)
+    while True:
+        if not len(edges.row):
+            return {}
+        chosen, prices = _assign(edges, _units(edges, ties), learner, free, n_rows, gate_keys)
+        used = learner[edges.row[chosen]] * n_cols + edges.col[chosen]
+        uniq, count = np.unique(used, return_counts=True)
+        if (count > 1).any():
+            # A learner got the same mentor twice: gate that pair and, as prices move, every
+            # pair of a learner's chosen mentor with its other rows' edges, then solve again.
+            key = learner[edges.row] * n_cols + edges.col
+            shared, times = np.unique(key, return_counts=True)
+            near = np.intersect1d(shared[times > 1], uniq)
+            gate_keys = np.union1d(gate_keys, np.union1d(uniq[count > 1], near))
             continue
-        part = _Component(weight[np.ix_(rows, cols)], learner[rows], slots[cols])
-        found = _solve_component(part)
-        result.update({int(rows[r]): int(cols[m]) for r, m in found.items()})
-    return result
+        if len(reserve.row):
+            better = prices.reduced(reserve, _units(reserve, ties), learner, n_cols) > tolerance
+            if better.any():
+                edges = _Edges.concat([edges, reserve.take(better)])
+                reserve = reserve.take(~better)
+                continue
+        fall = [max(0.0, float((snap - prices.col).max(initial=0.0))) for snap in snapshots]
+        slack = np.array([*fall, 0.0])
+        suspect = np.flatnonzero(base + slack[epoch] - prices.row > tolerance)
+        if not len(suspect):
+            return prob.choose(edges.take(chosen))
+        snapshots.append(prices.col.copy())
+        reserve = reserve.take(~np.isin(reserve.row, suspect))
+        known = np.sort(edges.row * n_cols + edges.col)
+        added, kept = [], [reserve]
+        for block in sc.blocks(suspect):
+            e = sc.block(block)
+            at = np.minimum(np.searchsorted(known, e.row * n_cols + e.col), len(known) - 1)
+            e = e.take(known[at] != e.row * n_cols + e.col)  # still left out
+            gain = prices.reduced(e, _units(e, ties), learner, n_cols)
+            # per row: the PRICING_BATCH edges of highest reduced cost that could improve ...
+            order = np.lexsort((-gain, e.row))
+            e, gain = e.take(order), gain[order]
+            take = (gain > tolerance) & (_rank_in_row(e.row) < PRICING_BATCH)
+            added.append(e.take(take))
+            # ... and, of the rest, the RESERVE best scores; a bound on all the others
+            rest = e.take(~take)
+            rest = rest.take(np.lexsort((rest.col, -rest.score, rest.row)))
+            rank = _rank_in_row(rest.row)
+            kept.append(rest.take(rank < RESERVE))
+            beyond = rest.take(rank >= RESERVE)
+            price = np.where(multi[beyond.row], 0.0, prices.col[beyond.col])
+            base[block] = -np.inf
+            np.maximum.at(base, beyond.row, _units(beyond, ties) - price)
+            epoch[block] = len(snapshots) - 1
+        reserve = _Edges.concat(kept)
+        if not any(len(a.row) for a in added):  # every suspect priced: nothing can improve
+            return prob.choose(edges.take(chosen))
+        edges = _Edges.concat([edges, *added])
 
 
-def _solve_greedy(prob: _Problem) -> dict[int, int]:
-    r_idx, m_idx = np.nonzero(prob.feasible)
-    if not len(r_idx):
-        return {}
-    score = prob.score[r_idx, m_idx]
-    order = np.lexsort((m_idx, r_idx, -score))  # rows sorted by learner then topic
-    learner = _learner_codes(prob)
+def _rank_in_row(row: Ints) -> Ints:
+    """Position of each entry within its run of equal (sorted) rows."""
+    return np.arange(len(row)) - np.searchsorted(row, row, side="left")
+
+
+def _greedy(prob: _Problem, edges: _Edges, learner: Ints) -> Bools:
+    """Highest score first (ties by row, then mentor), within capacity, once per learner."""
+    order = np.lexsort((edges.col, edges.row, -edges.score))
     left = prob.free[prob.active].copy()
     taken: set[tuple[int, int]] = set()
-    found: dict[int, int] = {}
-    open_rows = len(prob.rows)
-    for r, m in zip(r_idx[order].tolist(), m_idx[order].tolist(), strict=True):
-        if r in found or left[m] <= 0 or (int(learner[r]), m) in taken:
+    done: set[int] = set()
+    chosen = np.zeros(len(edges.row), dtype=bool)
+    open_rows = len(np.unique(edges.row))
+    for k, r, m in zip(
+        order.tolist(), edges.row[order].tolist(), edges.col[order].tolist(), strict=True
+    ):
+        if r in done or left[m] <= 0 or (int(learner[r]), m) in taken:
             continue
-        found[r] = m
+        chosen[k] = True
+        done.add(r)
         left[m] -= 1
         taken.add((int(learner[r]), m))
         open_rows -= 1
         if not open_rows or not left.any():
             break
-    return found
+    return chosen
+
+
+def _solve_greedy(prob: _Problem) -> dict[int, int]:
+    """Greedy over each row's best edges, exactly as over all of them.
+
+    Greedy takes a row's edges in the row's own order, so it only ever looks past a row's
+    shortlist when the row is still without a mentor: such rows get a deeper shortlist and the
+    pass is repeated until every row is paired or complete.
+    """
+    sc = prob.scorer
+    if not sc.n_rows or not sc.n_cols:
+        return {}
+    learner = _learner_codes(prob)
+    depth = GREEDY_SHORTLIST
+    short = _shortlist(sc, np.arange(sc.n_rows), depth)
+    edges, left_out = short.edges, short.left_out
+    while True:
+        chosen = _greedy(prob, edges, learner)
+        paired = np.zeros(sc.n_rows, dtype=bool)
+        paired[edges.row[chosen]] = True
+        deeper = np.flatnonzero(~paired & (left_out > -np.inf))
+        if not len(deeper):
+            return prob.choose(edges.take(chosen))
+        depth *= 8
+        more = _shortlist(sc, deeper, depth)
+        edges = _Edges.concat([edges.take(~np.isin(edges.row, deeper)), more.edges])
+        left_out[deeper] = more.left_out[deeper]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -844,13 +1052,15 @@ def candidate_edges(
 ) -> CandidateEdges:
     """The scored feasible edges, e.g. to check the optimum with an independent solver."""
     prob = _prepare(people, requests, practices, excluded, weights)
-    r_idx, m_idx = np.nonzero(prob.feasible)
+    sc = prob.scorer
+    e = sc.edges(np.arange(sc.n_rows))
+    e = e.take(np.lexsort((e.col, e.row)))
     return CandidateEdges(
         rows=[(r.learner.id, r.topic) for r in prob.rows],
         learner_ids=np.array([r.learner.id for r in prob.rows], dtype=np.int64),
         mentor_ids=np.array([prob.mentors[j].id for j in prob.active], dtype=np.int64),
         free=prob.free[prob.active],
-        edge_row=r_idx.astype(np.int64),
-        edge_mentor=m_idx.astype(np.int64),
-        edge_score=prob.score[r_idx, m_idx],
+        edge_row=e.row,
+        edge_mentor=e.col,
+        edge_score=e.score,
     )

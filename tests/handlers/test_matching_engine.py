@@ -276,15 +276,62 @@ def test_the_round_is_optimal_and_respects_every_rule(seed: int) -> None:
     assert len(result.pairs) + len(result.unmatched) == len(set(requests))
 
 
-def test_the_auction_warm_start_changes_the_speed_not_the_result(
+def dense_greedy_pairs(people: list[Person], requests: list[Request]) -> set[tuple[int, int]]:
+    """Reference greedy over every scored edge at once: best score, then row, then mentor."""
+    edges = candidate_edges(people, requests)
+    order = np.lexsort((edges.edge_mentor, edges.edge_row, -edges.edge_score))
+    left = edges.free.copy()
+    rows: set[int] = set()
+    twice: set[tuple[int, int]] = set()
+    found: set[tuple[int, int]] = set()
+    for k in order.tolist():
+        r, m = int(edges.edge_row[k]), int(edges.edge_mentor[k])
+        learner = int(edges.learner_ids[r])
+        if r in rows or left[m] <= 0 or (learner, m) in twice:
+            continue
+        rows.add(r)
+        left[m] -= 1
+        twice.add((learner, m))
+        found.add((learner, int(edges.mentor_ids[m])))
+    return found
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_short_lists_priced_by_the_lp_duals_keep_the_exact_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people, requests = random_round(seed, 60, 30)
+    default = solve_round(people, requests)
+    greedy = solve_greedy(people, requests)
+    # One edge per request at first, one more per pricing pass, tiny scoring blocks: the
+    # pricing must find every edge the optimum needs, greedy must deepen its short lists.
+    monkeypatch.setattr(engine, "SHORTLIST", 1)
+    monkeypatch.setattr(engine, "PRICING_BATCH", 1)
+    monkeypatch.setattr(engine, "GREEDY_SHORTLIST", 1)
+    monkeypatch.setattr(engine, "EDGE_BLOCK_CELLS", 7)
+    short = solve_round(people, requests)
+    assert total(short) == pytest.approx(milp_total(people, requests), abs=1e-6)
+    assert total(short) == pytest.approx(total(default), abs=1e-6)
+    assert solve_greedy(people, requests) == greedy
+    assert {(p.learner_id, p.mentor_id) for p in greedy.pairs} == dense_greedy_pairs(
+        people, requests
+    )
+
+
+def test_a_request_gets_its_second_choice_when_its_first_is_needed_elsewhere(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    people, requests = random_round(7, 60, 30)
-    cold = solve_round(people, requests)
-    monkeypatch.setattr(engine, "AUCTION_MIN_CELLS", 0)
-    monkeypatch.setattr(engine, "AUCTION_SHORTLIST", 4)  # forces the shortlist fallback too
-    warm = solve_round(people, requests)
-    assert warm == cold
+    # Anna's shortlist holds only Milan, Bernard's too; Milan has one slot. The LP's prices
+    # show that Espoo, left out of Anna's list, frees Milan for Bernard.
+    monkeypatch.setattr(engine, "SHORTLIST", 1)
+    anna = officer(1, "Antwerp", langs="en", wants="epc", sectors="public_lighting")
+    bernard = officer(2, "Namur", langs="fr", wants="epc")
+    milan = officer(
+        3, "Milan", country="IT", langs="en fr", offers="epc", capacity=1, sectors="public_lighting"
+    )
+    espoo = officer(4, "Espoo", country="FI", langs="en", offers="epc", capacity=1)
+    best = solve_round([anna, bernard, milan, espoo], [Request(1, "epc"), Request(2, "epc")])
+    assert pairs_of(best) == {(1, 4, "epc"), (2, 3, "epc")}
 
 
 # --- explanations ----------------------------------------------------------------------------
