@@ -329,6 +329,10 @@ def content_check(
     from handlers.core.i18n import placeholders
 
     problems = [f"{p.file}:{p.line}: {p.message}" for p in content.problems]
+    from handlers.demo_file import check_demo
+
+    if (root / "demo.yaml").is_file():
+        problems += check_demo(root / "demo.yaml")
     english = content.t.catalogues["en"]
     for locale, catalogue in content.t.catalogues.items():
         for key in english:
