@@ -72,6 +72,7 @@ class InboxWorker:
         self._inflight: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
         self._recovered_at = 0.0
+        self._claiming = 0
         core.accepted.append(self.nudge)
 
     def nudge(self) -> None:
@@ -124,11 +125,15 @@ class InboxWorker:
         """Wait until nothing is due nor running here; False if work remains after `within` s."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
+            if self._claiming:  # rows claimed but not yet started are not idle
+                await asyncio.sleep(0.005)
+                continue
             if self._inflight:
                 left = max(0.01, deadline - time.monotonic())
                 await asyncio.wait(set(self._inflight), timeout=left)
                 continue
-            if not await self._pump() and not self._inflight:
+            started = await self._pump()
+            if not started and not self._inflight and not self._claiming:
                 await self.core.after_commit.flush()
                 return True
         return False
@@ -152,11 +157,13 @@ class InboxWorker:
         free = self.concurrency - len(self._inflight)
         if free <= 0:
             return 0
-        async with self.core.uow() as uow:
-            rows = await uow.inbox.claim(
-                self.worker_id, free, platforms=list(self.doors)
-            )
-            await uow.commit()
+        self._claiming += 1
+        try:
+            async with self.core.uow() as uow:
+                rows = await uow.inbox.claim(self.worker_id, free, platforms=list(self.doors))
+                await uow.commit()
+        finally:
+            self._claiming -= 1
         for row in rows:
             task = asyncio.create_task(self._one(row))
             self._inflight.add(task)

@@ -1,0 +1,280 @@
+"""Throughput and CPU per answered update: peerbot against a bare python-telegram-bot echo bot.
+
+Both run as separate processes with long polling against the same Telegram Bot API emulator
+(30 messages/s overall, as Telegram), with the same AIORateLimiter. For each workload the bench
+queues N updates from N distinct users at once and measures the wall time until every user was
+answered and the process's user+system CPU time in that window (from /proc/<pid>/stat):
+
+- echo: N users write a text to the echo bot (benchmarks/echo_bot.py);
+- new users: N users send /start to peerbot (consent prompt and welcome);
+- officers: N onboarded officers ask a financing question ("what is ELENA?").
+
+Then a latency run: peerbot in webhook mode, questions arriving at `--latency-rate` per second
+for `--latency-count` officers; latency is from the emulator posting the update to the bot's
+webhook to the reply reaching the emulator (p50, p95, max).
+
+Run: `python benchmarks/throughput_bench.py [--users 1000] [--database-url postgresql+asyncpg://…]`
+(default: a fresh SQLite file). Prints one JSON document and a short table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aiohttp import ClientSession  # noqa: E402
+
+from benchmarks.broadcast_bench import fresh_database  # noqa: E402
+from bot.app import build  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from storage.models import Programme  # noqa: E402
+from storage.uow import UnitOfWork  # noqa: E402
+from tests.emulators.telegram_api import TelegramEmulator  # noqa: E402
+from tests.outbox_load import seed_officers, telegram_chat  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+QUESTION = "what is ELENA?"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_env(**settings: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "SLACK_", "PEERBOT_", "DATABASE_URL"))
+    }
+    env.update(PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING", **settings)
+    return env
+
+
+async def healthy(port: int, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    async with ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"the bot on port {port} did not become healthy")
+
+
+async def wait_until(check: Any, within: float) -> bool:
+    """Poll `check()` until it is true or `within` seconds passed; its last value."""
+    deadline = time.monotonic() + within
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+
+
+async def polling(api: TelegramEmulator, within: float = 60.0) -> None:
+    """Wait until the bot is long polling (its second getUpdates)."""
+    start = api.polls
+    await wait_until(lambda: api.polls > start + 1, within)
+
+
+async def burst(api: TelegramEmulator, pid: int, users: list[int], text: str) -> dict[str, Any]:
+    """Queue one update per user, wait until all are answered; wall time and CPU."""
+    await asyncio.sleep(1.0)  # let start-up work settle before the CPU baseline
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    for uid in users:
+        api.message(uid, text, first_name=f"Officer{uid}")
+    pending = set(users)
+    deadline = t0 + 600
+    while pending and time.monotonic() < deadline:
+        pending = {u for u in pending if not api.bot_messages(u)}
+        await asyncio.sleep(0.05)
+    wall = time.monotonic() - t0
+    cpu = cpu_seconds(pid) - cpu0
+    answered = len(users) - len(pending)
+    return {
+        "updates": len(users),
+        "answered": answered,
+        "seconds": round(wall, 2),
+        "per_second": round(answered / wall, 2),
+        "cpu_seconds": round(cpu, 2),
+        "cpu_ms_per_update": round(1000 * cpu / max(1, answered), 2),
+    }
+
+
+async def run_echo(users: int, rate: float) -> dict[str, Any]:
+    async with TelegramEmulator(global_rate=rate, per_chat_rate=None) as api:
+        env = child_env(TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "benchmarks" / "echo_bot.py"), env=env
+        )
+        try:
+            await polling(api)
+            return await burst(api, proc.pid, list(range(1, users + 1)), "hello")
+        finally:
+            proc.terminate()
+            await proc.wait()
+
+
+async def start_peerbot(
+    api: TelegramEmulator, url: str, folder: Path, *, webhook: bool = False
+) -> tuple[asyncio.subprocess.Process, int]:
+    port = free_port()
+    settings = {
+        "DATABASE_URL": url,
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "PEERBOT_HTTP_HOST": "127.0.0.1",
+        "PEERBOT_HTTP_PORT": str(port),
+    }
+    if webhook:
+        settings |= {
+            "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
+            "TELEGRAM_WEBHOOK_SECRET": "bench-secret",
+        }
+    log = (folder / "peerbot.log").open("ab")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=child_env(**settings), stdout=log, stderr=log
+    )
+    await healthy(port)
+    return proc, port
+
+
+async def seeded(url: str, officers: int) -> None:
+    """A programme and `officers` onboarded officers with Telegram accounts."""
+    runtime = await build(Settings(database_url=url))  # type: ignore[call-arg]
+    try:
+        async with UnitOfWork(runtime.sessionmaker) as uow:
+            home = await uow.programmes.default_or_create()
+            assert isinstance(home, Programme)
+            await uow.commit()
+        await seed_officers(runtime.sessionmaker, officers, "telegram", programme_id=home.id)
+    finally:
+        await runtime.close()
+
+
+async def run_peerbot(users: int, rate: float, url: str | None, folder: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for workload in ("new users", "officers"):
+        db = await fresh_database(url, folder, workload.replace(" ", "-"))
+        if workload == "officers":
+            await seeded(db, users)
+            ids = [int(telegram_chat(i)) for i in range(users)]
+            text = QUESTION
+        else:
+            ids = list(range(1, users + 1))
+            text = "/start"
+        async with TelegramEmulator(global_rate=rate, per_chat_rate=None) as api:
+            proc, _ = await start_peerbot(api, db, folder)
+            try:
+                await polling(api)
+                results[workload] = await burst(api, proc.pid, ids, text)
+            finally:
+                proc.terminate()
+                await proc.wait()
+    return results
+
+
+async def run_latency(count: int, rate: float, url: str | None, folder: Path) -> dict[str, Any]:
+    db = await fresh_database(url, folder, "latency")
+    await seeded(db, count)
+    async with TelegramEmulator(global_rate=None, per_chat_rate=None) as api:
+        proc, _ = await start_peerbot(api, db, folder, webhook=True)
+        try:
+            await asyncio.sleep(1.0)
+            sent: dict[int, float] = {}
+            for i in range(count):
+                uid = int(telegram_chat(i))
+                sent[uid] = time.monotonic()
+                api.message(uid, QUESTION, first_name=f"Officer{uid}")
+                await asyncio.sleep(1.0 / rate)
+            await wait_until(lambda: all(api.bot_messages(u) for u in sent), 60)
+        finally:
+            proc.terminate()
+            await proc.wait()
+    first: dict[int, float] = {}
+    for delivery in api.deliveries:
+        if delivery.chat_id in sent and delivery.chat_id not in first:
+            first[delivery.chat_id] = delivery.at
+    latencies = sorted(1000 * (first[u] - sent[u]) for u in first)
+    return {
+        "updates": count,
+        "answered": len(latencies),
+        "rate_per_second": rate,
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+        "max_ms": round(latencies[-1], 1),
+    }
+
+
+async def _main(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        echo = await run_echo(args.users, args.rate)
+        peerbot = await run_peerbot(args.users, args.rate, args.database_url, folder)
+        latency = await run_latency(
+            args.latency_count, args.latency_rate, args.database_url, folder
+        )
+    ratios = {
+        name: {
+            "rate_ratio": round(r["per_second"] / echo["per_second"], 3),
+            "cpu_ratio": round(r["cpu_ms_per_update"] / max(0.01, echo["cpu_ms_per_update"]), 2),
+        }
+        for name, r in peerbot.items()
+    }
+    return {
+        "database": "postgresql" if args.database_url else "sqlite",
+        "echo": echo,
+        "peerbot": peerbot,
+        "against_echo": ratios,
+        "latency": latency,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=30.0, help="the emulator's overall limit")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--latency-rate", type=float, default=20.0)
+    parser.add_argument("--latency-count", type=int, default=400)
+    report = asyncio.run(_main(parser.parse_args()))
+    print(json.dumps(report, indent=1))
+    echo = report["echo"]
+    print(f"echo bot: {echo['per_second']}/s, {echo['cpu_ms_per_update']} ms CPU per update")
+    for name, r in report["peerbot"].items():
+        ratio = report["against_echo"][name]
+        print(
+            f"peerbot {name}: {r['per_second']}/s (x{ratio['rate_ratio']} of echo), "
+            f"{r['cpu_ms_per_update']} ms CPU per update (x{ratio['cpu_ratio']} of echo)"
+        )
+    lat = report["latency"]
+    print(f"latency at {lat['rate_per_second']}/s: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+
+
+if __name__ == "__main__":
+    main()
