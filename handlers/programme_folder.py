@@ -220,6 +220,32 @@ async def stand_up(uow: UnitOfWork, spec: ProgrammeFile) -> tuple[Programme, boo
     return programme, created
 
 
+async def rename(
+    uow: UnitOfWork, slug: str, name: str | None = None, languages: list[str] | None = None
+) -> Programme:
+    """Give a programme (the default one too) a new name and/or languages, checked like
+    programme.yaml; raises LookupError for an unknown slug, ValueError for a bad value."""
+    programme = await uow.programmes.by_slug(slug)
+    if programme is None:
+        raise LookupError(f"no programme {slug!r}; see `peerbot programmes list`")
+    if name is None and languages is None:
+        raise ValueError("give --name and/or --languages")
+    try:
+        spec = ProgrammeFile(
+            slug=programme.slug,
+            name=programme.name if name is None else name.strip(),
+            languages=list(programme.languages or ["en"]) if languages is None else languages,
+        )
+    except ValidationError as exc:
+        raise ValueError(
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from exc
+    programme.name = spec.name
+    programme.languages = list(dict.fromkeys(spec.languages))
+    await uow.session.flush()
+    return programme
+
+
 def install(folder: Path, content_root: Path, slug: str) -> Path:
     """Copy a folder into `content/programmes/<slug>/` (unless it already is there).
 

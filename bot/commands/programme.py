@@ -1,4 +1,4 @@
-"""`peerbot programme create|export`: replicate the programme from a folder."""
+"""`peerbot programme create|rename|export`: replicate the programme from a folder."""
 
 from __future__ import annotations
 
@@ -63,6 +63,39 @@ def create(
     else:
         verb = "created" if result["created"] else "updated"
         typer.echo(f"programme {result['slug']} {verb} (id {result['id']})")
+
+
+@app.command("rename")
+def rename_cmd(
+    slug: str,
+    name: str = typer.Option(None, "--name", help="the new name"),
+    languages: str = typer.Option(None, "--languages", help="ISO 639-1 codes, e.g. en,fr,it"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Rename a programme (the default one too) and/or change its languages."""
+    from handlers.programme_folder import rename
+    from storage.uow import UnitOfWork
+
+    codes = [c.strip().lower() for c in languages.split(",") if c.strip()] if languages else None
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            try:
+                found = await rename(uow, slug, name, codes)
+            except (LookupError, ValueError) as exc:
+                return {"error": str(exc)}
+            await uow.commit()
+            return {"slug": found.slug, "name": found.name, "languages": list(found.languages)}
+
+    result = arun(_with_runtime(settings(), go))
+    if "error" in result:
+        fail(f"{result['error']}; nothing was changed", 2)
+        return
+    if json_out:
+        dump(result)
+    else:
+        spoken = ", ".join(result["languages"])
+        typer.echo(f"programme {result['slug']}: {result['name']} ({spoken})")
 
 
 @app.command("export")
