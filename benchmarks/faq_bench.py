@@ -1,9 +1,11 @@
 """FAQ search bench: load time, latency (real, 1k, 10k entries) and dev-set quality vs a baseline.
 
-Run: `python benchmarks/faq_bench.py [--calibrate]`. Prints figures, asserts nothing, < 2 min.
-With --calibrate it also prints the in-sample grid-search thresholds and a 5-fold
-cross-validated estimate (thresholds fitted on 4/5 of the dev set, measured on the rest);
-with --nested, a nested 5-fold estimate that also fits the length bonus in each split (~1 min).
+Run: `python benchmarks/faq_bench.py [--calibrate] [--stemming light|snowball] [--big]`.
+Prints figures, asserts nothing, < 2 min. With --calibrate it also prints the in-sample
+grid-search thresholds and a 5-fold cross-validated estimate (thresholds fitted on 4/5 of the dev
+set, measured on the rest), pooled and per language of the dev rows ("lang"); with --nested, a
+nested 5-fold estimate that also fits the length bonus in each split (~1 min). --big adds the
+10,000-entry latency run (~1 min more). Resident memory is read from /proc (Linux).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from handlers.faq_search import (  # noqa: E402
     calibrate_baseline,
     calibrate_ranked,
     cross_validate,
+    cross_validated_outcomes,
     decide,
     evaluate,
+    figures_by_language,
     length_bonus,
     pooled_figures,
 )
@@ -54,6 +58,28 @@ def read_dev(path: Path) -> list[Row]:
             item = json.loads(line)
             rows.append((str(item["q"]), item["id"]))
     return rows
+
+
+def read_langs(path: Path) -> list[str]:
+    """The "lang" of each dev row ("en" when absent), in file order."""
+    if not path.is_file():
+        return []
+    return [
+        str(json.loads(line).get("lang", "en"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB (0 where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
 
 
 def latency(index: FaqIndex, queries: list[str], repeat: int = 1) -> tuple[float, float]:
@@ -165,8 +191,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--nested", action="store_true", help="with --calibrate: nested CV")
+    parser.add_argument("--stemming", choices=("snowball", "light"), default=faq_search.STEMMING)
+    parser.add_argument("--big", action="store_true", help="also 10,000 synthetic entries")
     args = parser.parse_args()
+    faq_search.STEMMING = args.stemming
 
+    rss0 = rss_mb()
     t0 = time.perf_counter()
     load = load_faq(FAQ)
     t1 = time.perf_counter()
@@ -176,6 +206,13 @@ def main() -> None:
     print(f"content: {len(load.entries)} entries, {strings} index strings, ", end="")
     print(f"{len(load.problems)} problems, {len(load.synonyms)} synonym groups")
     print(f"load_faq {1000 * (t1 - t0):.1f} ms, FaqIndex.build {1000 * (t2 - t1):.1f} ms")
+    t_det = time.perf_counter()
+    index.detect("warm-up: build the language detector")
+    print(
+        f"language detector build {1000 * (time.perf_counter() - t_det):.0f} ms; "
+        f"resident memory added by content+index+detector {rss_mb() - rss0:.0f} MB; "
+        f"stemming={faq_search.STEMMING}"
+    )
     if not load.entries:
         return
     rows = read_dev(DEV)
@@ -185,7 +222,7 @@ def main() -> None:
 
     p50, p99 = latency(index, queries, repeat=3)
     print(f"latency real ({len(load.entries)} entries): p50={p50:.2f} ms p99={p99:.2f} ms")
-    for n in (1000, 10000):
+    for n in (1000, 10000) if args.big else (1000,):
         t3 = time.perf_counter()
         big = FaqIndex.build(synthetic(load, n))
         t4 = time.perf_counter()
@@ -226,6 +263,16 @@ def main() -> None:
                 for f in folds
             )
         )
+        langs = read_langs(DEV)
+        outs, _ = cross_validated_outcomes(index, rows, folds=5)
+        labels = [lab for _, lab in rows]
+        print("  per language (5-fold CV; direct = answered directly and correctly / on-topic):")
+        for lang, (n, fig) in figures_by_language(outs, labels, langs).items():
+            print(
+                f"    {lang:<4} n={n:<4} direct={fig.direct_share:.3f} top1={fig.top1:.3f} "
+                f"top3={fig.top3:.3f} refused_offtopic={fig.refused_offtopic:.3f} "
+                f"direct_precision={fig.direct_precision:.3f}"
+            )
         if args.nested:
             nested, chosen = nested_length_cv(index, rows)
             show("pipeline (nested 5-fold CV)", nested)

@@ -23,13 +23,18 @@ ANSWER_FLOW = "faq_answer"
 
 
 async def _log(
-    ctx: Ctx, text: str, outcome: str, entry_id: str | None, score: float | None
+    ctx: Ctx,
+    text: str,
+    outcome: str,
+    entry_id: str | None,
+    score: float | None,
+    lang: str | None = None,
 ) -> FaqQuery:
     query = FaqQuery(
         officer_id=ctx.officer.id if ctx.officer else None,
         identity_id=ctx.identity.id,
         text=text,
-        lang=ctx.locale,
+        lang=lang or ctx.locale,
         entry_id=entry_id,
         score=score,
         outcome=outcome,
@@ -50,10 +55,15 @@ async def answer_question(ctx: Ctx, text: str) -> None:
     FAQ_QUESTIONS.labels(result.status).inc()
     best = result.best
     query = await _log(
-        ctx, question, result.status, best.entry_id if best else None, best.score if best else None
+        ctx,
+        question,
+        result.status,
+        best.entry_id if best else None,
+        best.score if best else None,
+        result.lang,
     )
     if result.status == "answer" and best is not None:
-        await _send_entry(ctx, best.entry_id, query.id, best.lang)
+        await _send_entry(ctx, best.entry_id, query.id, result.lang)
         return
     if result.status == "suggest":
         choices = [

@@ -169,6 +169,8 @@ class FaqLoad:
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     stopwords: dict[str, list[str]] = field(default_factory=dict)
     problems: list[ContentProblem] = field(default_factory=list)
+    # concept (canonical token) -> language -> terms, from glossary.yaml; already in `synonyms`
+    glossary: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 def render_answer(entry: FaqEntry, lang: str | None = None) -> str:
@@ -405,6 +407,50 @@ def _load_translations(folder: Path, out: FaqLoad) -> None:
             _load_translation_file(path, lang_dir.name, seen, out)
 
 
+class GlossaryConcept(BaseModel):
+    """One financing concept of glossary.yaml: its terms per language and where they come from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: Annotated[list[Source], Field(min_length=1)]
+    terms: dict[LangCode, list[Text]]
+
+
+def _load_glossary(path: Path, out: FaqLoad) -> None:
+    """Adds every glossary term to `out.synonyms` under its concept; a clash is a problem."""
+    name = str(path)
+    node, data = _parse(path, out.problems)
+    if node is None or data is None:
+        return
+    if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
+        out.problems.append(ContentProblem(name, _line(node), "glossary: expected a mapping"))
+        return
+    owner = {
+        _fold(v): canonical for canonical, vs in out.synonyms.items() for v in [canonical, *vs]
+    }
+    for key_node, value_node in node.value:
+        concept = str(key_node.value)
+        try:
+            item = GlossaryConcept.model_validate(data[key_node.value])
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                msg = f"glossary {concept!r}: {_describe(loc)}: {err['msg']}"
+                out.problems.append(ContentProblem(name, _locate(value_node, loc), msg))
+            continue
+        added = out.synonyms.setdefault(concept, [])
+        for lang, terms in item.terms.items():
+            for term in terms:
+                prior = owner.setdefault(_fold(term), concept)
+                if prior != concept:
+                    where = _locate(value_node, ("terms", lang))
+                    msg = f"glossary: {term!r} ({lang}) is already a term of {prior!r}"
+                    out.problems.append(ContentProblem(name, where, msg))
+                    continue
+                added.append(term)
+        out.glossary[concept] = {lang: list(ts) for lang, ts in item.terms.items()}
+
+
 def load_faq(folder: Path, extra_codes: frozenset[str] = frozenset()) -> FaqLoad:
     """Loads every topic file, its translations, synonyms.yaml and stopwords.yaml of `folder`.
 
@@ -424,6 +470,9 @@ def load_faq(folder: Path, extra_codes: frozenset[str] = frozenset()) -> FaqLoad
     if synonyms_path.is_file():
         out.synonyms = _load_table(synonyms_path, "synonyms", r".*\S.*", out)
         _check_synonyms(synonyms_path, out.synonyms, out)
+    glossary_path = folder / "glossary.yaml"
+    if glossary_path.is_file():
+        _load_glossary(glossary_path, out)
     stopwords_path = folder / "stopwords.yaml"
     if stopwords_path.is_file():
         out.stopwords = _load_table(stopwords_path, "stopwords", r"[a-z]{2}", out)

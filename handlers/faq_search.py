@@ -79,10 +79,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from handlers.faq_content import INSTRUMENTS, FaqEntry, FaqLoad
+from handlers.faq_language import detect_language
 
 T_ANSWER = 46.5
 T_SUGGEST = 46.5
@@ -103,6 +105,19 @@ W_BAG = 0.15  # share of the entry-level query coverage (all strings of an entry
 LENGTH_FREE = 3  # content words a query may have before its score gets the length bonus
 LENGTH_BONUS = 1.25  # points per content word beyond LENGTH_FREE (long questions dilute)
 STEM_MIN = 4  # shortest stem left by suffix stripping (0: plural rule only)
+# Per-language stemming (Snowball) of the words left after synonym/glossary mapping; "light" keeps
+# the language-blind suffix stripper for them too (benchmarks/faq_bench.py --stemming compares).
+STEMMING: Literal["snowball", "light"] = "snowball"
+SNOWBALL = {
+    "en": "english",
+    "fr": "french",
+    "de": "german",
+    "es": "spanish",
+    "it": "italian",
+    "nl": "dutch",
+    "pl": "polish",
+    "pt": "portuguese",
+}
 
 # Used in addition to stopwords.yaml, so that a missing or partial file still works.
 DEFAULT_STOPWORDS: dict[str, str] = {
@@ -137,11 +152,16 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The decision for a query; `suggestions` (best first) only when status is "suggest"."""
+    """The decision for a query; `suggestions` (best first) only when status is "suggest".
+
+    `lang` is the language the question was written in (detected; the caller's fallback when
+    the text gives no evidence).
+    """
 
     status: Status
     best: Hit | None
     suggestions: list[Hit]
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +197,19 @@ _SUFFIXES: tuple[tuple[int, frozenset[str]], ...] = tuple(
 )
 
 
+@functools.cache
+def _snowball(lang: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer(SNOWBALL[lang])
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def snowball_stem(lang: str, word: str) -> str:
+    """The Snowball stem of a folded word in `lang` (the word itself if not stemmable)."""
+    if lang not in SNOWBALL or any(c.isdigit() for c in word):
+        return word
+    return str(_snowball(lang).stemWord(word))
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def stem(token: str) -> str:
     """Plural rule (-s, -es, -ies -> -y), then one suffix of _SUFFIXES: cheap, language-blind."""
@@ -207,11 +240,13 @@ class Normaliser:
         self.stop = frozenset(w for ws in self.by_lang.values() for w in ws)
         self.variants: dict[str, str] = {}
         self.key_terms: set[str] = {stem(c) for c in INSTRUMENTS if "_" not in c}
+        self.canonical: set[str] = set()
         for canonical, variants in synonyms.items():
             token = "_".join(self._stems(canonical))
             if not token:
                 continue
             self.key_terms.add(token)
+            self.canonical.add(token)
             for variant in [canonical, *variants]:
                 key = " ".join(self._stems(variant))
                 if key:
@@ -226,12 +261,27 @@ class Normaliser:
     def _stems(self, text: str) -> list[str]:
         return [t if t in self.stop else stem(t) for t in fold(text).split()]
 
-    def tokens(self, text: str) -> list[str]:
-        """Content tokens: stemmed, synonyms mapped to canonical tokens, stop words dropped."""
-        joined = " ".join(self._stems(text))
+    def tokens(self, text: str, lang: str | None = None) -> list[str]:
+        """Content tokens: stemmed, synonyms mapped to canonical tokens, stop words dropped.
+
+        Synonym and glossary phrases are found on language-blind light stems (their variants
+        carry no language); the other words then get the Snowball stem of `lang`, if given.
+        """
+        words = fold(text).split()
+        light = [w if w in self.stop else stem(w) for w in words]
+        joined = " ".join(light)
         if self.pattern is not None:
             joined = self.pattern.sub(lambda m: self.variants[m.group(1)], joined)
-        return [t for t in joined.split() if t not in self.stop and (len(t) > 1 or t.isdigit())]
+        out = [t for t in joined.split() if t not in self.stop and (len(t) > 1 or t.isdigit())]
+        if lang is None or STEMMING != "snowball" or lang not in SNOWBALL:
+            return out
+        origin: dict[str, str] = {}
+        for word, light_stem in zip(words, light, strict=True):
+            origin.setdefault(light_stem, word)
+        return [
+            t if t in self.canonical or t not in origin else snowball_stem(lang, origin[t])
+            for t in out
+        ]
 
     def languages(self, text: str) -> list[str]:
         """Languages whose stop words the text uses most (ties kept, in LANGS order)."""
@@ -252,7 +302,7 @@ class Normaliser:
 @dataclass(frozen=True)
 class _Query:
     tokens: list[str]
-    langs: list[str]
+    lang: str | None  # the detected language of the question (or the fallback)
     ranked: list[tuple[int, float, str | None]]  # (entry index, score, matched language)
 
 
@@ -271,7 +321,7 @@ class FaqIndex:
         token_sets: list[frozenset[str]] = []
         for i, entry in enumerate(entries):
             for text, lang, w in _strings(entry):
-                toks = norm.tokens(text) or fold(text).split() or [entry.id]
+                toks = norm.tokens(text, lang or entry.lang) or fold(text).split() or [entry.id]
                 texts.append(" ".join(sorted(toks)))
                 langs.append(lang)
                 owner.append(i)
@@ -332,12 +382,16 @@ class FaqIndex:
 
     # --- scoring -------------------------------------------------------------------------------
 
-    def _query(self, text: str, k: int) -> _Query:
-        tokens = list(dict.fromkeys(self.norm.tokens(text)))
-        langs = self.norm.languages(text)
+    def detect(self, text: str, fallback: str | None = None) -> str | None:
+        """The language `text` is written in (see handlers.faq_language), else `fallback`."""
+        return detect_language(fold(text).split(), text, self.norm.by_lang, fallback)
+
+    def _query(self, text: str, k: int, fallback: str | None = None) -> _Query:
+        asked = self.detect(text, fallback)
+        tokens = list(dict.fromkeys(self.norm.tokens(text, asked or "en")))
         short = len(tokens) < 2 and not (len(tokens) == 1 and tokens[0] in self.norm.key_terms)
         if not tokens or short or not self.entries:
-            return _Query(tokens, langs, [])
+            return _Query(tokens, asked, [])
         n = len(self._texts)
         acc = np.zeros(n, dtype=np.float64)
         bag = np.zeros(len(self.entries), dtype=np.float64)
@@ -382,7 +436,7 @@ class FaqIndex:
         for i in top:
             lo, hi = int(self._starts[i]), _end(self._starts, int(i), n)
             ranked.append((int(i), float(per_entry[i]), self._matched_lang(int(i), scores[lo:hi])))
-        return _Query(tokens, langs, ranked)
+        return _Query(tokens, asked, ranked)
 
     def _matched_lang(self, i: int, scores: np.ndarray) -> str | None:
         """The language of the entry's best string, preferring its base language on near-ties."""
@@ -404,20 +458,26 @@ class FaqIndex:
         if asked:
             return asked
         matched = q.ranked[0][2] if q.ranked else None
-        if q.langs:
-            return matched if matched in q.langs else q.langs[0]
-        return matched or "en"
+        return q.lang or matched or "en"
+
+    def _ranked(self, text: str, lang: str | None, k: int) -> tuple[list[Hit], str | None]:
+        q = self._query(text, k, lang)
+        shown = self._lang(q, lang)
+        return [self._hit(i, s, shown) for i, s, _ in q.ranked], q.lang
 
     def rank(self, text: str, lang: str | None = None, k: int = 3) -> list[Hit]:
-        """The k best entries whatever the thresholds ([] for a query with no content)."""
-        q = self._query(text, k)
-        shown = self._lang(q, lang)
-        return [self._hit(i, s, shown) for i, s, _ in q.ranked]
+        """The k best entries whatever the thresholds ([] for a query with no content).
+
+        `lang` is the reader's language: hits show their question in it, and it is the
+        fallback when the question's own language cannot be told.
+        """
+        return self._ranked(text, lang, k)[0]
 
     def search(self, text: str, lang: str | None = None) -> SearchResult:
-        """Answer, suggest (top 3) or unknown, per the thresholds."""
-        hits = self.rank(text, lang, k=3)
-        return decide(hits, self.thresholds)
+        """Answer, suggest (top 3) or unknown, per the thresholds; with the question's language."""
+        hits, asked = self._ranked(text, lang, 3)
+        result = decide(hits, self.thresholds)
+        return SearchResult(result.status, result.best, result.suggestions, asked)
 
     def related(self, entry_id: str, k: int = 2, lang: str | None = None) -> list[Hit]:
         """Up to k other entries sharing instruments (x3), tags (x2) or sectors (x1)."""
@@ -627,23 +687,47 @@ def calibrate(index: FaqIndex, rows: Sequence[Row]) -> Calibration:
     return calibrate_ranked([(index.rank(q, k=3), lab) for q, lab in rows])
 
 
+def cross_validated_outcomes(
+    index: FaqIndex, rows: Sequence[Row], folds: int = 5
+) -> tuple[list[SearchResult], list[Calibration]]:
+    """Each row's held-out decision, in row order, and the figures of each fold.
+
+    Row i is in fold i % folds; its thresholds are calibrated on the other folds only.
+    """
+    ranked = [(index.rank(q, k=3), lab) for q, lab in rows]
+    per_fold: list[Calibration] = []
+    outs: list[SearchResult | None] = [None] * len(rows)
+    for f in range(folds):
+        train = [r for i, r in enumerate(ranked) if i % folds != f]
+        test = [(i, r) for i, r in enumerate(ranked) if i % folds == f]
+        th = calibrate_ranked(train).thresholds
+        per_fold.append(_figures([r for _, r in test], th))
+        for i, (hits, _) in test:
+            outs[i] = decide(hits, th)
+    return [o for o in outs if o is not None], per_fold
+
+
 def cross_validate(
     index: FaqIndex, rows: Sequence[Row], folds: int = 5
 ) -> tuple[Calibration, list[Calibration]]:
     """Honest estimate: calibrate on k-1 folds, measure on the held-out fold; (pooled, per fold)."""
-    ranked = [(index.rank(q, k=3), lab) for q, lab in rows]
-    per_fold: list[Calibration] = []
-    outs: list[SearchResult] = []
-    labels: list[str | None] = []
-    for f in range(folds):
-        train = [r for i, r in enumerate(ranked) if i % folds != f]
-        test = [r for i, r in enumerate(ranked) if i % folds == f]
-        th = calibrate_ranked(train).thresholds
-        per_fold.append(_figures(test, th))
-        for hits, lab in test:
-            outs.append(decide(hits, th))
-            labels.append(lab)
-    return pooled_figures(outs, labels), per_fold
+    outs, per_fold = cross_validated_outcomes(index, rows, folds)
+    return pooled_figures(outs, [lab for _, lab in rows]), per_fold
+
+
+def figures_by_language(
+    outs: Sequence[SearchResult], labels: Sequence[str | None], langs: Sequence[str]
+) -> dict[str, tuple[int, Calibration]]:
+    """(rows, figures) per language of already-taken decisions, plus "all"."""
+    groups: dict[str, list[int]] = {}
+    for i, lang in enumerate(langs):
+        groups.setdefault(lang, []).append(i)
+    table = {
+        lang: (len(ix), pooled_figures([outs[i] for i in ix], [labels[i] for i in ix]))
+        for lang, ix in sorted(groups.items(), key=lambda kv: (kv[0] != "en", kv[0]))
+    }
+    table["all"] = (len(outs), pooled_figures(outs, labels))
+    return table
 
 
 def pooled_figures(

@@ -33,10 +33,11 @@ def result_json(question: str, result: Any, index: Any, lang: str | None) -> dic
 
     best = result.best
     entry = index.get(best.entry_id) if best and result.status == "answer" else None
-    shown = entry.answer_lang(lang, best.lang) if entry is not None and best else None
-    asked = best.lang if best else (lang or "en")
+    shown = entry.answer_lang(lang, result.lang) if entry is not None else None
+    asked = best.lang if best else (lang or result.lang or "en")
     return {
         "question": question,
+        "question_lang": result.lang,
         "status": result.status,
         "id": best.entry_id if best and result.status == "answer" else None,
         "score": round(best.score, 1) if best else 0.0,

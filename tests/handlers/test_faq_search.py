@@ -274,3 +274,80 @@ def test_a_long_chatty_question_gets_the_length_bonus_without_changing_the_ranki
     found = index.search(chatty)
     assert found.status != "unknown" and found.best is not None
     assert found.best.entry_id == "elena-what-is"
+
+
+REAL_FAQ = Path(__file__).resolve().parents[2] / "content" / "faq"
+
+
+@pytest.fixture(scope="module")
+def real_index() -> FaqIndex:
+    return FaqIndex.build(load_faq(REAL_FAQ))
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("kan ik crowdfunding gebruiken", "nl"),
+        ("what is an ESCO", "en"),
+        ("czy gmina może wyemitować zielone obligacje", "pl"),
+        ("o que é um contrato de desempenho energético", "pt"),
+        ("qué es un fondo rotatorio", "es"),
+        ("Wie funktioniert ein revolvierender Fonds?", "de"),
+    ],
+)
+def test_the_question_language_is_detected_offline(
+    real_index: FaqIndex, question: str, lang: str
+) -> None:
+    assert real_index.detect(question, fallback="fr") == lang
+    assert real_index.search(question).lang == lang
+
+
+def test_without_evidence_the_language_falls_back_to_the_officers_locale(
+    real_index: FaqIndex,
+) -> None:
+    assert real_index.detect("ELENA", fallback="it") == "it"
+    assert real_index.detect("", fallback="de") == "de"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("wat is een energieprestatiecontract", "epc-what-is"),
+        ("kan ik crowdfunding gebruiken", "crowdfunding-what-is"),
+        ("czy gmina może wyemitować zielone obligacje", "green-bond-what-is"),
+        ("co to jest fundusz odnawialny", "revolving-fund-what-is"),
+        ("o que é um fundo rotativo", "revolving-fund-what-is"),
+    ],
+)
+def test_the_glossary_lets_dutch_polish_and_portuguese_questions_find_their_entry(
+    real_index: FaqIndex, question: str, expected: str
+) -> None:
+    hits = real_index.rank(question, k=3)
+    assert hits and hits[0].entry_id == expected
+
+
+def test_stemming_follows_the_language_of_the_text() -> None:
+    norm = faq_search.Normaliser({"epc": ["energy performance contract"]}, {})
+    assert norm.tokens("financements des rénovations", "fr") == ["financ", "renov"]
+    assert norm.tokens("Finanzierungen", "de") == ["finanzier"]
+    # a glossary/synonym phrase is mapped before stemming, whatever the language
+    assert norm.tokens("energy performance contracts", "nl") == ["epc"]
+
+
+def test_a_glossary_term_claimed_by_two_concepts_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "synonyms.yaml").write_text("epc: [cpe]\n", encoding="utf-8")
+    (tmp_path / "glossary.yaml").write_text(
+        "esco:\n"
+        "  sources: [{title: EED, url: 'https://eur-lex.europa.eu/eli/dir/2023/1791/oj'}]\n"
+        "  terms:\n"
+        "    fr: [société de services énergétiques, CPE]\n"
+        "bad:\n"
+        "  terms: {nl: [iets]}\n",
+        encoding="utf-8",
+    )
+    load = load_faq(tmp_path)
+    messages = sorted((p.line, p.message) for p in load.problems)
+    assert messages[0][0] == 4 and "'CPE' (fr) is already a term of 'epc'" in messages[0][1]
+    assert "sources" in messages[1][1]
+    assert load.synonyms["esco"] == ["société de services énergétiques"]
+    assert load.glossary["esco"]["fr"] == ["société de services énergétiques", "CPE"]
