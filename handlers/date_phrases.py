@@ -7,10 +7,10 @@ the messages that embed a moment carry their own preposition and article ("hasta
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from handlers.core.i18n import Translator
 
@@ -36,3 +36,13 @@ def moment_text(t: Translator, locale: str | None, moment: datetime | None, time
     except (ValueError, TypeError):
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     return t(lang, "dates.moment", day=day, time=time)
+
+
+def day_text(t: Translator, locale: str | None, day: date) -> str:
+    """A day with its weekday, e.g. `martedì 8 dicembre 2026`: the weekday spares Italian the
+    article ("fino a martedì 8 dicembre", never "fino al 8 dicembre")."""
+    lang = t.resolve(locale)
+    try:
+        return format_date(day, t(lang, "dates.day_pattern"), locale=lang)
+    except (ValueError, TypeError):
+        return day.isoformat()

@@ -13,8 +13,6 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from babel.dates import format_date
-
 from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.engine import Core
@@ -23,6 +21,7 @@ from handlers.core.jobs import job
 from handlers.core.outbox import queue_to_officer
 from handlers.core.ports import Messenger
 from handlers.core.router import router
+from handlers.date_phrases import day_text
 from handlers.pairs_view import zone
 from storage.models import CheckIn, Officer, OfficerStatus, Pair
 from storage.repositories.followups import PauseRepo
@@ -51,13 +50,6 @@ def parse_day(text: str) -> date | None:
         return None
 
 
-def day_label(day: date, locale: str) -> str:
-    try:
-        return format_date(day, "long", locale=locale)
-    except (ValueError, TypeError):
-        return day.isoformat()
-
-
 @router.command("pause")
 async def pause(event: Incoming, ctx: Ctx) -> None:
     """`/pause` (until `/resume`) or `/pause until 2027-01-15` (back by itself that day)."""
@@ -84,7 +76,8 @@ async def pause(event: Incoming, ctx: Ctx) -> None:
     if until is None:
         await ctx.reply("pause.done")
     else:
-        await ctx.reply("pause.done_until", date=day_label(until.date(), ctx.locale))
+        when = day_text(ctx.content.t, ctx.locale, until.date())
+        await ctx.reply("pause.done_until", date=when)
 
 
 @router.command("resume")

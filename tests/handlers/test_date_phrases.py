@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from handlers.core.i18n import Translator, load_catalogues
-from handlers.date_phrases import moment_text
+from handlers.date_phrases import day_text, moment_text
 
 T = Translator(load_catalogues(Path(__file__).resolve().parents[2] / "content" / "messages"))
 MOMENT = datetime(2026, 12, 15, 16, 0, tzinfo=UTC)  # 17:00 in Rome, Paris, Berlin and Madrid
@@ -49,3 +49,16 @@ def test_no_moment_is_a_dash_and_a_naive_moment_is_utc() -> None:
     assert moment_text(T, "fr", None, "Europe/Paris") == "—"
     naive = datetime(2026, 12, 15, 16, 0)  # noqa: DTZ001 - SQLite hands back naive UTC
     assert moment_text(T, "en", naive, "Bad/Zone") == "Tuesday 15 December 2026 at 16:00"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("it", "in pausa fino a martedì 8 dicembre 2026;"),
+        ("es", "en pausa hasta el martes 8 de diciembre de 2026;"),
+        ("fr", "en pause jusqu'au mardi 8 décembre 2026 ;"),
+        ("de", "bis zum Dienstag, 8. Dezember 2026 pausiert"),
+    ],
+)
+def test_a_day_carries_its_weekday_so_no_article_goes_wrong(locale: str, expected: str) -> None:
+    assert expected in T(locale, "pause.done_until", date=day_text(T, locale, date(2026, 12, 8)))

@@ -35,7 +35,7 @@ async def test_pause_until_a_date_skips_check_ins_and_comes_back_by_itself(
     assert "I could not read 'until next week'" in await me.say("/pause until next week")
     assert "I could not read 'until 2026-11-01'" in await me.say("/pause until 2026-11-01")  # past
     shown = await me.say("/pause until 2026-12-14")
-    assert "paused until December 14, 2026" in shown
+    assert "paused until Monday 14 December 2026" in shown
     paused = await status_of(runtime, marie.id)
     assert (paused.status, paused.paused_reason) == (OfficerStatus.PAUSED, "own")
 
