@@ -400,6 +400,54 @@ def invites_create(
             typer.echo(f"{r['code']}  {r['telegram']}")
 
 
+def invite_state(used_at: Any, expires_at: Any, now: Any) -> str:
+    """used | expired | unused, as `peerbot invites list` reports an invite."""
+    if used_at is not None:
+        return "used"
+    return "expired" if expires_at is not None and expires_at < now else "unused"
+
+
+@invites_app.command("list")
+def invites_list(
+    state: str = typer.Option(None, "--state", help="used|unused|expired (default: all)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Join invites with their authority and state: used, unused or expired."""
+    if state is not None and state not in ("used", "unused", "expired"):
+        fail(f"unknown state {state!r}; use used, unused or expired", 2)
+    s = settings()
+    bot_name = s.telegram_bot_username or "<your_bot>"
+
+    async def go(rt: Any) -> list[dict[str, Any]]:
+        from storage.repositories.invite_status import InviteListRepo
+        from storage.uow import UnitOfWork
+
+        now = rt.clock.now()
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            rows = await uow.get(InviteListRepo).with_authority()
+        return [
+            {
+                "code": i.code,
+                "authority": a.name if a else None,
+                "country": a.country if a else None,
+                "state": invite_state(i.used_at, i.expires_at, now),
+                "created_at": i.created_at.isoformat(),
+                "expires_at": i.expires_at.isoformat() if i.expires_at else None,
+                "used_at": i.used_at.isoformat() if i.used_at else None,
+                "telegram": f"https://t.me/{bot_name}?start={i.code}",
+            }
+            for i, a in rows
+        ]
+
+    rows = [r for r in arun(_with_runtime(s, go)) if state is None or r["state"] == state]
+    if json_out:
+        counts = {k: sum(r["state"] == k for r in rows) for k in ("used", "unused", "expired")}
+        dump({"invites": rows, "counts": counts})
+        return
+    for r in rows:
+        typer.echo(f"{r['code']}  {r['state']:<8} {r['authority'] or '-'} ({r['country'] or '-'})")
+
+
 def register_command_modules() -> None:
     """Add the typer sub-apps of `bot/commands/<area>.py` (each exposes `NAME` and `app`)."""
     import importlib
