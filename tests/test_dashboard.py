@@ -298,17 +298,22 @@ async def test_the_dashboard_in_a_real_browser_shows_the_report_figures(
 
 
 async def test_wrong_or_missing_credentials_get_401_and_no_data(served: Served) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.get(f"{served.url}/dashboard") as resp:
             page = await resp.text()
             assert resp.status == 200 and 'id="token"' in page and "data-figure" not in page
+        csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]  # the form's token
         bad = {"Authorization": "Bearer not-a-token"}
         async with http.get(f"{served.url}/dashboard", headers=bad) as resp:
             page = await resp.text()
             assert resp.status == 401 and "data-figure" not in page
         async with http.get(f"{served.url}/dashboard/report.json", headers=bad) as resp:
             assert resp.status == 401
-        async with http.post(f"{served.url}/dashboard/login", data={"token": "nope"}) as resp:
+        async with http.post(
+            f"{served.url}/dashboard/login",
+            data={"token": "nope", "csrf": csrf},
+            headers={"Origin": served.url},
+        ) as resp:
             page = await resp.text()
             assert resp.status == 401 and "login-failed" in page and "Alpha" not in page
         forged = {"Cookie": "peerbot_dashboard=1.99999999999.deadbeef"}

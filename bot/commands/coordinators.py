@@ -1,4 +1,4 @@
-"""`peerbot coordinators token`: a login token for the coordinators' dashboard."""
+"""`peerbot coordinators token|revoke|serve`: the coordinators' dashboard access."""
 
 from __future__ import annotations
 
@@ -57,6 +57,57 @@ def token(
         f"valid until {result['expires_at'][:16]} UTC; it is shown only once",
         err=True,
     )
+
+
+@app.command("revoke")
+def revoke(
+    token: str = typer.Option(
+        None, "--token", help="the token to revoke ('-' reads it from standard input)"
+    ),
+    email: str = typer.Option(None, "--email", help="revoke every token of this coordinator"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Revoke a dashboard token, or all tokens of an e-mail; signed-in browsers are signed
+    out at their next request (their sessions are deleted with the token)."""
+    import sys
+
+    from storage.repositories.dashboard_sessions import DashboardRevocation
+
+    if (token is None) == (email is None):
+        fail("give exactly one of --token or --email", 2)
+        return
+    if token == "-":
+        token = sys.stdin.readline().strip()
+    if token is not None and not token:
+        fail("the token is empty", 2)
+        return
+
+    async def go(rt: Any) -> dict[str, Any] | str:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            repo = uow.get(DashboardRevocation)
+            if token is not None:
+                revoked = await repo.revoke_token(token)
+                if not revoked:
+                    return "no such token (already revoked, expired and removed, or mistyped)"
+            else:
+                officer = await uow.officers.by_email(email)
+                if officer is None:
+                    return f"no officer with e-mail {email!r}"
+                revoked = await repo.revoke_officer(officer.id)
+            await uow.commit()
+            return {"revoked": revoked, "email": email}
+
+    result = arun(_with_runtime(settings(), go))
+    if isinstance(result, str):
+        fail(result, 1)
+        return
+    if json_out:
+        dump(result)
+        return
+    who = f" of {email}" if email else ""
+    typer.echo(f"revoked {result['revoked']} dashboard token(s){who}")
 
 
 @app.command("serve")

@@ -1,27 +1,39 @@
 """`/dashboard`: the coordinators' read-only page, served by the bot's own aiohttp server.
 
 Sign-in takes a token from `peerbot coordinators token` (posted by the form, or sent as
-`Authorization: Bearer <token>`). The form sets an HttpOnly, SameSite=Strict cookie that
-names the token row and is signed with the installation's secret; every request checks the
-row is unexpired and that its officer still coordinates something. The figures are those of
-`handlers.report.build_report`, limited to the programmes that officer coordinates.
+`Authorization: Bearer <token>`). The form opens a server-side session: an HttpOnly,
+SameSite=Strict cookie holds a random id whose hash names a `dashboard_session` row; every
+request checks the session and its token are unexpired and that its officer still
+coordinates something. POSTs are same-origin with a CSRF token and failed sign-ins are
+throttled (bot/dashboard/auth.py). The figures are those of `handlers.report.build_report`,
+limited to the programmes that officer coordinates.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.dashboard.auth import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    FailedSignIns,
+    client_address,
+    csrf_matches,
+    new_csrf,
+    same_origin,
+    secure_request,
+    with_csrf,
+)
 from bot.dashboard.render import render_login, render_report, translator_for
 from handlers.report import Report, build_report
 from storage.models import Officer
 from storage.repositories.dashboard import DashboardTokenRepo
+from storage.repositories.dashboard_sessions import DashboardSessionRepo
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -30,11 +42,14 @@ if TYPE_CHECKING:
 COOKIE = "peerbot_dashboard"
 SESSION = timedelta(hours=12)
 DASHBOARD_RUNTIME = web.AppKey("dashboard_runtime", object)
+DASHBOARD_THROTTLE = web.AppKey("dashboard_throttle", FailedSignIns)
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the
+    # dashboard's own form POSTs, and the origin check needs the real one
+    "Referrer-Policy": "same-origin",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -49,27 +64,15 @@ class Viewer:
     officer: Officer
     programme_ids: set[int]
     token_id: int
+    csrf: str | None = None  # the session's CSRF token (None for a Bearer request)
 
 
 def _runtime(request: web.Request) -> Runtime:
     return request.app[DASHBOARD_RUNTIME]  # type: ignore[return-value]
 
 
-def _sign(secret: bytes, token_id: int, expires: int) -> str:
-    body = f"{token_id}.{expires}"
-    mac = hmac.new(secret, f"dashboard:{body}".encode(), hashlib.sha256).hexdigest()
-    return f"{body}.{mac}"
-
-
-def _unsign(secret: bytes, value: str) -> int | None:
-    """The token id of a valid, unexpired session cookie."""
-    parts = value.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
-        return None
-    token_id, expires = int(parts[0]), int(parts[1])
-    if not hmac.compare_digest(_sign(secret, token_id, expires), value):
-        return None
-    return token_id if expires > time.time() else None
+def _throttle(request: web.Request) -> FailedSignIns:
+    return request.app[DASHBOARD_THROTTLE]
 
 
 async def _viewer(
@@ -94,14 +97,44 @@ async def _viewer(
 
 
 async def authenticate(request: web.Request) -> Viewer | None:
-    """The viewer of a request, from `Authorization: Bearer` or the session cookie."""
+    """The viewer of a request, from `Authorization: Bearer` or the session cookie.
+
+    A wrong Bearer token counts as a failed sign-in; past the throttle's limit the answer
+    is 429 before any token is looked at."""
     runtime = _runtime(request)
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
-        return await _viewer(runtime, token=auth[7:].strip())
+        _refuse_if_throttled(request)
+        viewer = await _viewer(runtime, token=auth[7:].strip())
+        if viewer is None:
+            _throttle(request).failed(client_address(request))
+        return viewer
     cookie = request.cookies.get(COOKIE)
-    token_id = _unsign(runtime.core.secret, cookie) if cookie else None
-    return await _viewer(runtime, token_id=token_id) if token_id is not None else None
+    if not cookie:
+        return None
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        session = await uow.get(DashboardSessionRepo).find(cookie, runtime.clock.now())
+    if session is None:
+        return None
+    viewer = await _viewer(runtime, token_id=session.token_id)
+    if viewer is not None:
+        viewer.csrf = session.csrf
+    return viewer
+
+
+def _refuse_if_throttled(request: web.Request) -> None:
+    wait = _throttle(request).retry_after(client_address(request))
+    if wait:
+        raise web.HTTPTooManyRequests(
+            text="Too many failed sign-ins; try again later.",
+            headers={**HEADERS, "Retry-After": str(wait)},
+        )
+
+
+def _check_post(request: web.Request, form_csrf: object, expected: str | None) -> None:
+    """Refuse a POST from another origin or without the right CSRF token (403)."""
+    if not same_origin(request) or not csrf_matches(expected, form_csrf):
+        raise web.HTTPForbidden(text="This form has expired; reload the page.", headers=HEADERS)
 
 
 def _html(body: str, status: int = 200) -> web.Response:
@@ -128,10 +161,23 @@ def _locale(request: web.Request, viewer: Viewer | None = None) -> str:
 
 
 def _login_page(request: web.Request, failed: bool) -> web.Response:
+    """The sign-in form, with its CSRF token in a hidden field and in a cookie (the browser's
+    token is kept, so two open sign-in tabs both work)."""
     t = _runtime(request).content.current.t
     lang = _locale(request)
-    page = render_login(translator_for(t, lang), failed, lang)
-    return _html(page, 401 if failed else 200)
+    kept = request.cookies.get(CSRF_COOKIE, "")
+    csrf = kept if re.fullmatch(r"[A-Za-z0-9_-]{43}", kept) else new_csrf()
+    page = with_csrf(render_login(translator_for(t, lang), failed, lang), csrf)
+    response = _html(page, 401 if failed else 200)
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        path="/dashboard",
+        httponly=True,
+        samesite="Strict",
+        secure=secure_request(request),
+    )
+    return response
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -152,7 +198,7 @@ async def dashboard(request: web.Request) -> web.Response:
         signed_in=True,
         lang=locale,
     )
-    return _html(page)
+    return _html(with_csrf(page, viewer.csrf) if viewer.csrf else page)
 
 
 async def report_json(request: web.Request) -> web.Response:
@@ -168,34 +214,53 @@ async def report_json(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    """Check a posted token; on success a signed session cookie and back to the page."""
+    """Check a posted token (same origin, CSRF, throttle); on success a new server-side
+    session, its cookie, and back to the page."""
     runtime = _runtime(request)
+    _refuse_if_throttled(request)
     form = await request.post()
+    _check_post(request, form.get(CSRF_FIELD), request.cookies.get(CSRF_COOKIE))
     token = str(form.get("token", "")).strip()
     viewer = await _viewer(runtime, token=token) if token else None
     if viewer is None:
+        _throttle(request).failed(client_address(request))
         return _login_page(request, failed=True)
+    now = runtime.clock.now()
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        row = await uow.get(DashboardTokenRepo).get_valid(viewer.token_id, runtime.clock.now())
-        expires_at = row.expires_at if row else runtime.clock.now()
-    until = min(expires_at, runtime.clock.now() + SESSION)
-    lifetime = max(int((until - runtime.clock.now()).total_seconds()), 0)
-    expires = int(time.time()) + lifetime
+        row = await uow.get(DashboardTokenRepo).get_valid(viewer.token_id, now)
+        until = min(row.expires_at if row else now, now + SESSION)
+        sessions = uow.get(DashboardSessionRepo)
+        await sessions.prune(now)
+        cookie, _csrf = await sessions.open(viewer.token_id, until, now)
+        await uow.commit()
+    lifetime = max(int((until - now).total_seconds()), 0)
     moved = web.HTTPSeeOther("/dashboard", headers=HEADERS)
     moved.set_cookie(
         COOKIE,
-        _sign(runtime.core.secret, viewer.token_id, expires),
+        cookie,
         max_age=lifetime,
         path="/dashboard",
         httponly=True,
         samesite="Strict",
-        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
+        secure=secure_request(request),
     )
+    moved.del_cookie(CSRF_COOKIE, path="/dashboard")
     raise moved
 
 
 async def logout(request: web.Request) -> web.Response:
-    """Forget the session cookie."""
+    """End the session on the server (same origin, the session's CSRF token) and drop the
+    cookie; the cookie is worthless from then on, wherever a copy of it is."""
+    runtime = _runtime(request)
+    form = await request.post()
+    cookie = request.cookies.get(COOKIE, "")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        sessions = uow.get(DashboardSessionRepo)
+        session = await sessions.find(cookie, runtime.clock.now()) if cookie else None
+        if session is not None:
+            _check_post(request, form.get(CSRF_FIELD), session.csrf)
+            await sessions.close(cookie)
+            await uow.commit()
     moved = web.HTTPSeeOther("/dashboard", headers=HEADERS)
     moved.del_cookie(COOKIE, path="/dashboard")
     raise moved
@@ -204,6 +269,7 @@ async def logout(request: web.Request) -> web.Response:
 def add_dashboard_routes(app: web.Application, runtime: Runtime) -> None:
     """Mount `/dashboard` (page, sign-in, sign-out, JSON) on the bot's aiohttp application."""
     app[DASHBOARD_RUNTIME] = runtime
+    app[DASHBOARD_THROTTLE] = FailedSignIns()
     app.router.add_get("/dashboard", dashboard)
     app.router.add_get("/dashboard/report.json", report_json)
     app.router.add_post("/dashboard/login", login)
