@@ -61,12 +61,8 @@ def arun(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; a database that cannot be reached is one clear line, exit 1."""
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from storage.migrate import MigrationError
-
     try:
         return asyncio.run(coro)
-    except MigrationError as exc:
-        fail(str(exc), 1)
     except SettingsError as exc:  # an adapter found a setting unusable at start-up
         fail(f"invalid setting {exc}", 2)
     except (OperationalError, DBAPIError, OSError) as exc:
@@ -74,6 +70,13 @@ def arun(coro: Coroutine[Any, Any, T]) -> T:
             raise
         detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
         fail(f"cannot use the database ({detail}); check DATABASE_URL", 1)
+    except Exception as exc:
+        # Only a command that ran migrations can raise MigrationError; the others never
+        # import Alembic (half a second of start-up).
+        migrate = sys.modules.get("storage.migrate")
+        if migrate is None or not isinstance(exc, migrate.MigrationError):
+            raise
+        fail(str(exc), 1)
     raise AssertionError  # unreachable
 
 
@@ -132,15 +135,15 @@ def db_upgrade() -> None:
     typer.echo(f"database at migration {head}")
 
 
-async def _upgrade_if_behind(url: str) -> None:
-    """Upgrade the database unless it is at the head already (Alembic's full run costs about
-    half a second even when there is nothing to do)."""
-    from alembic.script import ScriptDirectory
+async def _upgrade_if_behind(engine: Any, url: str) -> None:
+    """Upgrade the database unless it is at the shipped heads already (Alembic's full run,
+    imports included, costs about a second even when there is nothing to do)."""
+    from storage.versions import database_heads, shipped_heads
 
-    from storage.migrate import alembic_config, current_revisions, upgrade
+    heads = shipped_heads()
+    if not heads or await database_heads(engine) != heads:
+        from storage.migrate import upgrade
 
-    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
-    if await current_revisions(url) != heads:
         await upgrade(url)
 
 
@@ -150,9 +153,9 @@ async def _with_db(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     from storage.db import make_engine, make_sessionmaker
     from storage.uow import UnitOfWork
 
-    await _upgrade_if_behind(s.database_url)
     engine = make_engine(s.database_url)
     try:
+        await _upgrade_if_behind(engine, s.database_url)
         async with UnitOfWork(make_sessionmaker(engine)) as uow:
             return await fn(uow)
     finally:
@@ -164,8 +167,11 @@ def _taxonomy(content_dir: Path, slug: str) -> Any:
     from handlers.core.taxonomy import Taxonomy
 
     taxonomy = Taxonomy.load(content_dir / "taxonomy.yaml")
-    extra = content_dir / "programmes" / slug / "taxonomy.yaml"
-    return taxonomy.merged(Taxonomy.load(extra)) if extra.is_file() else taxonomy
+    from handlers.programme_folder import installed_folder
+
+    folder = installed_folder(slug, content_dir, settings().data_dir)
+    extra = folder / "taxonomy.yaml" if folder else None
+    return taxonomy.merged(Taxonomy.load(extra)) if extra and extra.is_file() else taxonomy
 
 
 def _progress_bar(done: int, total: int) -> None:
