@@ -27,7 +27,7 @@ from handlers.pairs_view import REJECTED_REASON, person_json, state
 from handlers.reasons import reasons_json, render_reasons
 from handlers.unmatched import explain, rejected_reason
 from storage.models import MatchRound, Officer, OfficerStatus, Pair, PairStatus, Role
-from storage.repositories.pairs import MatchRepo, PairRepo
+from storage.repositories.pairs import MatchRepo, PairRepo, RoundOfficer
 from storage.repositories.practices import APPROVED, PracticeRepo
 from storage.uow import UnitOfWork
 
@@ -43,7 +43,7 @@ class RoundInput:
     requests: list[Request]
     practices: list[Practice]
     excluded: set[tuple[int, int]]
-    officers: dict[int, Officer] = field(default_factory=dict)
+    officers: dict[int, RoundOfficer] = field(default_factory=dict)
 
 
 def eligible(officer: Officer) -> bool:
@@ -56,46 +56,36 @@ def eligible(officer: Officer) -> bool:
     )
 
 
-async def programme_officers(uow: UnitOfWork, programme_id: int | None) -> list[Officer]:
-    """The eligible officers of a programme (home programme or membership); all when None."""
-    from sqlalchemy import select
-
-    stmt = select(Officer).order_by(Officer.id)
-    if programme_id is not None:
-        stmt = stmt.where(uow.officers.in_programmes({programme_id}))
-    return [o for o in (await uow.session.execute(stmt)).scalars().all() if eligible(o)]
-
-
 async def round_input(uow: UnitOfWork, programme_id: int | None, now: datetime) -> RoundInput:
     """Load learners, mentors, requests, approved practices and exclusions for one round."""
-    officers = {o.id: o for o in await programme_officers(uow, programme_id)}
+    # Columns, not ORM objects, and no IN list of every officer: a round may hold 20,000.
+    officers = {o.id: o for o in await uow.get(MatchRepo).round_officers(programme_id)}
     pairs = uow.get(PairRepo)
     load = await pairs.mentor_load()
     live_topics = await pairs.live_topics()
     requests_by_officer: dict[int, list[Any]] = {}
-    for req in await uow.get(MatchRepo).open_requests(officers):
-        requests_by_officer.setdefault(req.officer_id, []).append(req)
+    for req in await uow.get(MatchRepo).open_requests():
+        if req.officer_id in officers:
+            requests_by_officer.setdefault(req.officer_id, []).append(req)
     practices = [
         Practice(
             id=p.id,
             officer_id=p.officer_id,
-            authority_name=officers[p.officer_id].authority.name,  # type: ignore[union-attr]
+            authority_name=officers[p.officer_id].authority_name,
             title=p.title,
             sector=p.sector,
             instruments=frozenset(p.instruments),
             year=p.year,
             summary=p.summary,
         )
-        for p in await uow.get(PracticeRepo).list(status=APPROVED, officer_ids=officers)
-        if p.officer_id is not None
+        for p in await uow.get(PracticeRepo).list(status=APPROVED)
+        if p.officer_id in officers
     ]
     practised: dict[int, set[str]] = {}
     for practice in practices:
         practised.setdefault(practice.officer_id, set()).update(practice.instruments)
     people, requests = [], []
     for officer in officers.values():
-        authority = officer.authority
-        assert authority is not None
         covered = live_topics.get(officer.id, set())
         wants = frozenset(str(c) for c in officer.wants) - covered
         own = requests_by_officer.get(officer.id, [])
@@ -104,10 +94,10 @@ async def round_input(uow: UnitOfWork, programme_id: int | None, now: datetime) 
             Person(
                 id=officer.id,
                 name=officer.name,
-                authority_id=authority.id,
-                authority_name=authority.name,
-                country=authority.country,
-                population=authority.population,
+                authority_id=officer.authority_id,
+                authority_name=officer.authority_name,
+                country=officer.country,
+                population=officer.population,
                 languages=frozenset(str(c) for c in officer.languages),
                 sectors=frozenset(str(c) for c in officer.sectors),
                 wants=wants,
@@ -130,7 +120,7 @@ class Proposed:
 
     round: MatchRound
     pairs: list[Pair]
-    officers: dict[int, Officer]
+    officers: dict[int, RoundOfficer]
 
 
 async def propose(
@@ -150,22 +140,22 @@ async def propose(
     )
     found = await uow.get(MatchRepo).add_round(programme_id, now)
     found.unmatched = await _unmatched(uow, programme_id, data, result)
-    pairs = [
-        Pair(
-            round_id=found.id,
-            programme_id=programme_id,
-            learner_id=proposal.learner_id,
-            mentor_id=proposal.mentor_id,
-            topic=proposal.topic,
-            score=proposal.score,
-            reasons=reasons_json(proposal.reasons),
-            status=PairStatus.PROPOSED,
-            created_at=now,
-            updated_at=now,
-        )
+    rows = [
+        {
+            "round_id": found.id,
+            "programme_id": programme_id,
+            "learner_id": proposal.learner_id,
+            "mentor_id": proposal.mentor_id,
+            "topic": proposal.topic,
+            "score": proposal.score,
+            "reasons": reasons_json(proposal.reasons),
+            "status": PairStatus.PROPOSED,
+            "created_at": now,
+            "updated_at": now,
+        }
         for proposal in result.pairs
     ]
-    await uow.get(PairRepo).add_all(pairs)
+    pairs = await uow.get(PairRepo).insert_many(rows)
     return Proposed(found, pairs, data.officers)
 
 
@@ -270,10 +260,11 @@ async def round_json(
 ) -> dict[str, Any]:
     """A round as `peerbot match propose --json` prints it."""
     pairs = await uow.get(PairRepo).list(round_id=found.id, statuses=statuses)
+    people = await uow.get(MatchRepo).round_people(found.id)
     rows = []
     for pair in pairs:
-        learner = await uow.officers.get(pair.learner_id) if pair.learner_id else None
-        mentor = await uow.officers.get(pair.mentor_id) if pair.mentor_id else None
+        learner = people.get(pair.learner_id) if pair.learner_id else None
+        mentor = people.get(pair.mentor_id) if pair.mentor_id else None
         rows.append(
             {
                 "id": pair.id,

@@ -4,19 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 
 from storage.models import (
+    Authority,
     CheckIn,
     MatchRequest,
     MatchRound,
+    Membership,
+    Officer,
+    OfficerStatus,
     Outbox,
     Pair,
     PairSpace,
     PairStatus,
+    Role,
 )
 from storage.repositories.base import Repository
+
+PROPOSAL_BATCH = 1_000
+"""Pairs per INSERT statement when a round is stored (one multi-row statement per batch)."""
+
+
+class RoundOfficer(NamedTuple):
+    """The columns a matching round reads of an officer and their authority (no ORM object)."""
+
+    id: int
+    name: str
+    email: str | None
+    authority_id: int
+    authority_name: str
+    country: str
+    population: int | None
+    languages: list[Any]
+    sectors: list[Any]
+    wants: list[Any]
+    offers: list[Any]
+    mentor_capacity: int
+    created_at: datetime
+
 
 LIVE = (PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE)
 """Pairs that hold a mentor's slot and must not be proposed again."""
@@ -68,6 +96,22 @@ class PairRepo(Repository):
         """Store many pairs with one flush (a round of thousands)."""
         self.session.add_all(list(pairs))
         await self.session.flush()
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[Pair]:
+        """Insert pairs given as column values: a bulk INSERT, not a unit-of-work flush.
+
+        SQLAlchemy sends it as one multi-row INSERT ... RETURNING per `PROPOSAL_BATCH` rows
+        (insertmanyvalues; a round of 10,000 pairs is ten statements); the ids come back in
+        input order. The pairs returned are not attached to the session.
+        """
+        if not rows:
+            return []
+        stmt = insert(Pair).returning(Pair.id, sort_by_parameter_order=True)
+        result = await self.session.execute(
+            stmt, list(rows), execution_options={"insertmanyvalues_page_size": PROPOSAL_BATCH}
+        )
+        ids = list(result.scalars())
+        return [Pair(id=i, **r) for i, r in zip(ids, rows, strict=True)]
 
     async def list(
         self,
@@ -350,6 +394,46 @@ class MatchRepo(Repository):
         if programme_id is not None:
             stmt = stmt.where(MatchRound.programme_id == programme_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def round_officers(self, programme_id: int | None) -> list[RoundOfficer]:
+        """Who takes part in a round, as columns: active, consenting officers (not
+        coordinators) with an authority, of the programme (home or membership; all if None)."""
+        stmt = (
+            select(
+                Officer.id,
+                Officer.name,
+                Officer.email,
+                Authority.id,
+                Authority.name,
+                Authority.country,
+                Authority.population,
+                Officer.languages,
+                Officer.sectors,
+                Officer.wants,
+                Officer.offers,
+                Officer.mentor_capacity,
+                Officer.created_at,
+            )
+            .join(Authority, Authority.id == Officer.authority_id)
+            .where(
+                Officer.role == Role.OFFICER,
+                Officer.status == OfficerStatus.ACTIVE,
+                Officer.consent_at.is_not(None),
+            )
+            .order_by(Officer.id)
+        )
+        if programme_id is not None:
+            members = select(Membership.officer_id).where(Membership.programme_id == programme_id)
+            stmt = stmt.where(or_(Officer.programme_id == programme_id, Officer.id.in_(members)))
+        return [RoundOfficer(*row) for row in (await self.session.execute(stmt)).all()]
+
+    async def round_people(self, round_id: int) -> dict[int, Officer]:
+        """The officers named by a round's pairs, by id, in one query (not one per pair)."""
+        of_round = select(Pair.learner_id, Pair.mentor_id).where(Pair.round_id == round_id)
+        named = of_round.subquery()
+        learners, mentors = select(named.c.learner_id), select(named.c.mentor_id)
+        stmt = select(Officer).where(or_(Officer.id.in_(learners), Officer.id.in_(mentors)))
+        return {o.id: o for o in (await self.session.execute(stmt)).scalars().all()}
 
     async def open_requests(self, officer_ids: Collection[int] | None = None) -> list[MatchRequest]:
         stmt = select(MatchRequest).where(MatchRequest.status == "open").order_by(MatchRequest.id)
