@@ -10,6 +10,9 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "peerbot"
+"""Where `programme create` keeps programme folders: outside the installation, which a
+container rebuild replaces (mount a volume here, or set PEERBOT_DATA_DIR)."""
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
@@ -24,6 +27,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///peerbot.db"
     content_dir: Path = Field(default=DEFAULT_CONTENT_DIR, alias="PEERBOT_CONTENT_DIR")
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, alias="PEERBOT_DATA_DIR")
     default_locale: str = Field(default="en", alias="PEERBOT_DEFAULT_LOCALE")
     http_port: int = Field(default=8080, alias="PEERBOT_HTTP_PORT", ge=1, le=65535)
     http_host: str = Field(default="0.0.0.0", alias="PEERBOT_HTTP_HOST")  # noqa: S104

@@ -246,22 +246,34 @@ async def rename(
     return programme
 
 
-def install(folder: Path, content_root: Path, slug: str) -> Path:
-    """Copy a folder into `content/programmes/<slug>/` (unless it already is there).
+def install(folder: Path, root: Path, slug: str) -> Path:
+    """Copy a folder into `<root>/programmes/<slug>/` (unless it already is there).
 
-    Raises FolderError when the folder holds links, special files or too much data."""
-    target = content_root / "programmes" / slug
+    `root` is the data directory (`PEERBOT_DATA_DIR`), outside the installation, so a new
+    image or a reinstall keeps the programme. Raises FolderError when the folder holds links,
+    special files or too much data."""
+    target = root / "programmes" / slug
     if folder.resolve() != target.resolve():
-        # staged in the content root, not in programmes/, where a loader would see it
-        copy_folder(folder, target, scratch=content_root)
+        # staged in the root, not in programmes/, where a loader would see it
+        copy_folder(folder, target, scratch=root)
     return target
 
 
-def export(programme: Programme, content_root: Path, out: Path) -> list[Path]:
+def installed_folder(slug: str, content_root: Path, data_root: Path | None = None) -> Path | None:
+    """A programme's folder: in the data directory, else one shipped in content/programmes/."""
+    for root in (data_root, content_root):
+        if root is not None and (root / "programmes" / slug).is_dir():
+            return root / "programmes" / slug
+    return None
+
+
+def export(
+    programme: Programme, content_root: Path, out: Path, data_root: Path | None = None
+) -> list[Path]:
     """Write a programme's folder (settings from the store, content files as they are)."""
     out.mkdir(parents=True, exist_ok=True)
-    source = content_root / "programmes" / programme.slug
-    if source.is_dir() and source.resolve() != out.resolve():
+    source = installed_folder(programme.slug, content_root, data_root)
+    if source is not None and source.resolve() != out.resolve():
         problems = unsafe_entries(source)
         if problems:
             raise FolderError(problems)

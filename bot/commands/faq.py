@@ -17,10 +17,21 @@ NAME = "faq"
 app = typer.Typer(help="The financing FAQ.", no_args_is_help=True)
 
 
-def _content() -> Any:
-    from handlers.core.content import load_content
+PROGRAMME_HELP = "a programme's slug: its own FAQ entries are searched too"
 
-    return load_content(settings().content_dir)
+
+def _content(programme: str | None = None) -> Any:
+    """The base content, with a programme folder's FAQ and overrides when one is named."""
+    from handlers.core.content import load_content
+    from handlers.programme_folder import installed_folder
+
+    s = settings()
+    if programme is None:
+        return load_content(s.content_dir)
+    folder = installed_folder(programme, s.content_dir, s.data_dir)
+    if folder is None:
+        typer.echo(f"programme {programme!r} has no folder of its own: the base FAQ", err=True)
+    return load_content(s.content_dir, folder)
 
 
 def result_json(question: str, result: Any, index: Any, lang: str | None) -> dict[str, Any]:
@@ -59,11 +70,12 @@ def ask(
         None, help="the officer's language (en fr de es it); the question's language if omitted"
     ),
     json_out: bool = typer.Option(False, "--json"),
+    programme: str = typer.Option(None, "--programme", help=PROGRAMME_HELP),
 ) -> None:
     """Ask one or more questions; prints the answer, the suggestions or 'unknown'."""
     if lang is not None and lang not in ("en", "fr", "de", "es", "it"):
         fail(f"--lang must be one of en fr de es it, not {lang!r}", 2)
-    content = _content()
+    content = _content(programme)
     rows = [result_json(q, content.faq.search(q, lang), content.faq, lang) for q in questions]
     if json_out:
         dump(rows)
@@ -78,11 +90,14 @@ def ask(
 
 
 @app.command("list")
-def list_entries(json_out: bool = typer.Option(False, "--json")) -> None:
-    """List the FAQ entries."""
+def list_entries(
+    json_out: bool = typer.Option(False, "--json"),
+    programme: str = typer.Option(None, "--programme", help=PROGRAMME_HELP),
+) -> None:
+    """List the FAQ entries (with a programme's own entries when one is named)."""
     from handlers.faq_content import load_faq
 
-    load = load_faq(settings().content_dir / "faq")
+    load = _content(programme).faq if programme else load_faq(settings().content_dir / "faq")
     rows = [
         {
             "id": e.id,

@@ -21,7 +21,10 @@ def create(
     coordinator: list[str] = typer.Option([], "--coordinator", help="email of a coordinator"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Validate a programme folder, install it under content/programmes/ and create it."""
+    """Validate a programme folder, install it in the data directory and create it.
+
+    The folder is kept under `PEERBOT_DATA_DIR/programmes/<slug>/`, outside the installation.
+    """
     from handlers.programme_folder import check_folder, install, stand_up
     from storage.models import Role
     from storage.uow import UnitOfWork
@@ -33,7 +36,7 @@ def create(
             typer.echo(line, err=True)
         fail(f"{folder}: {len(problems)} problem(s); nothing was created", 1)
         return
-    install(folder, s.content_dir, spec.slug)
+    install(folder, s.data_dir, spec.slug)
 
     async def go(rt: Any) -> dict[str, Any]:
         async with UnitOfWork(rt.sessionmaker) as uow:
@@ -114,7 +117,7 @@ def export_cmd(
             programme = await uow.programmes.by_slug(slug)
             if programme is None:
                 return None
-            return export(programme, s.content_dir, out or Path(slug))
+            return export(programme, s.content_dir, out or Path(slug), s.data_dir)
 
     files = arun(_with_runtime(s, go))
     if files is None:

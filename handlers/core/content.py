@@ -73,8 +73,10 @@ def load_content(root: Path, programme: Path | None = None) -> Content:
 class ContentStore:
     """Holds the current content (and each programme's); a failed reload keeps the last good."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, programmes: Path | None = None) -> None:
         self.root = root
+        self.programmes_dir = programmes
+        """Where installed programme folders live (the data directory), besides content/."""
         self.current = load_content(root)
         self.programmes: dict[str, Content] = {}
         for folder in self.programme_folders():
@@ -84,9 +86,12 @@ class ContentStore:
                 log.warning("programme content %s not loaded: %s", folder, exc)
 
     def programme_folders(self) -> list[Path]:
-        """The `content/programmes/<slug>/` folders."""
-        base = self.root / "programmes"
-        return sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        """The `content/programmes/<slug>/` folders, then the data directory's (which win)."""
+        found: dict[str, Path] = {}
+        for base in (self.root / "programmes", self.programmes_dir):
+            if base is not None and base.is_dir():
+                found.update({p.name: p for p in sorted(base.iterdir()) if p.is_dir()})
+        return [found[name] for name in sorted(found) if not name.startswith(".")]
 
     def for_programme(self, slug: str | None) -> Content:
         """The content a programme's officers see (the base content when it has no folder)."""
