@@ -94,6 +94,7 @@ W_SET = 0.5  # share of token_set_ratio in the fuzzy part (the rest: token_sort)
 BETA = 1.0  # >1 weighs the coverage of the entry string over that of the query
 BASELINE_T = 86.0
 CANDIDATES = 128  # strings re-scored with token_set_ratio
+FUZZY_TOUCHED_ONLY = True  # fuzzy-score only strings sharing a token with the query
 FUZZY_TOKEN_CUTOFF = 80.0
 TAG_WEIGHT = 0.9
 LANG_TIE = 3.0  # a base-language string this close to the best one decides the language
@@ -415,14 +416,20 @@ class FaqIndex:
         b2 = BETA * BETA
         dice = 100.0 * (1.0 + b2) * acc / (q_mass + b2 * self._mass)
         query = " ".join(sorted(tokens))
-        sort = process.cdist([query], self._texts, scorer=fuzz.ratio, dtype=np.float32)[0]
-        fuzzy = sort.astype(np.float64)
-        m = min(CANDIDATES, n)
-        pre = dice + fuzzy
-        cand = np.argpartition(-pre, m - 1)[:m] if m < n else np.arange(n)
-        cand_texts = [self._texts[j] for j in cand]
-        tset = process.cdist([query], cand_texts, scorer=fuzz.token_set_ratio, dtype=np.float32)
-        fuzzy[cand] = (1.0 - W_SET) * fuzzy[cand] + W_SET * tset[0]
+        # Fuzzy scores only for strings sharing a (possibly typo-matched) token with the query: a
+        # string with none scores under any threshold anyway, and skipping them keeps latency
+        # flat as translations multiply the strings.
+        touched = np.flatnonzero(acc > 0.0) if FUZZY_TOUCHED_ONLY else np.arange(n)
+        fuzzy = np.zeros(n, dtype=np.float64)
+        if len(touched):
+            texts = [self._texts[j] for j in touched]
+            fuzzy[touched] = process.cdist([query], texts, scorer=fuzz.ratio, dtype=np.float32)[0]
+            m = min(CANDIDATES, len(touched))
+            pre = dice[touched] + fuzzy[touched]
+            cand = touched[np.argpartition(-pre, m - 1)[:m]] if m < len(touched) else touched
+            cand_texts = [self._texts[j] for j in cand]
+            tset = process.cdist([query], cand_texts, scorer=fuzz.token_set_ratio, dtype=np.float32)
+            fuzzy[cand] = (1.0 - W_SET) * fuzzy[cand] + W_SET * tset[0]
         scores = self._weight * (W_DICE * dice + (1.0 - W_DICE) * fuzzy)
         per_entry = np.maximum.reduceat(scores, self._starts)
         if W_BAG:
