@@ -188,6 +188,11 @@ class Core:
             event = replace(event, display_name=clean_name(event.display_name) or None)
         if event.choice is not None:
             verified = signed.verify(self.secret, event.chat_id, event.choice)
+            if verified is None and event.chat_kind == "dm" and event.chat_id != event.user_id:
+                # A button sent to the person's user id: Slack shows it in the app's DM, whose
+                # (D...) id is not the one it was signed for. Pressed by that very person in
+                # their own DM, it is theirs.
+                verified = signed.verify(self.secret, event.user_id, event.choice)
             event = replace(event, choice=verified if verified is not None else "")
         return event
 

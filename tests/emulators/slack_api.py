@@ -459,6 +459,10 @@ class SlackApiEmulator:
 
     def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
+        if channel[:1] in ("U", "W"):
+            # Slack delivers a post addressed to a user id in the app's DM with that user,
+            # whose id is a D... id: the answer, and every later event about it, names the DM.
+            channel = self.dm_channel(channel)
         self._channel_ok(channel)
         text, blocks = self._message_body(args)
         thread_ts = args.get("thread_ts") or None
