@@ -95,9 +95,9 @@ def zipf_sample(rng: random.Random, items: list[str], k: int, s: float = 1.0) ->
 
 
 def population(
-    n: int, seed: int
+    n: int, seed: int, mentor_share: float = 0.5
 ) -> tuple[list[Person], list[Request], list[Practice], set[tuple[int, int]]]:
-    """n officers (half learners, half mentors) in authorities of 1-3 officers."""
+    """n officers (`mentor_share` of them mentors, spread evenly) in authorities of 1-3."""
     rng = random.Random(seed)
     codes = list(COUNTRIES)
     country_w = [math.sqrt(COUNTRIES[c][0]) for c in codes]
@@ -119,7 +119,10 @@ def population(
             languages.add("en")
         if rng.random() < 0.25:
             languages.add(rng.choice(EXTRA_LANGUAGES))
-        learner = pid % 2 == 1
+        if mentor_share == 0.5:
+            learner = pid % 2 == 1
+        else:
+            learner = math.floor(pid * mentor_share) == math.floor((pid - 1) * mentor_share)
         common: dict[str, Any] = {
             "id": pid,
             "name": f"Officer {pid}",

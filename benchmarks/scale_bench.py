@@ -9,6 +9,10 @@ given PostgreSQL database, which is EMPTIED first. For each size it times a firs
 `peerbot programmes list` and `peerbot officers list` as fresh processes (median of 5) on an
 empty database and on the largest SQLite roster. Prints figures, asserts nothing; the last
 table gives the log-log slope of time against n (1.0 = linear).
+
+With --match it runs the matching section instead (`match_section`): `match propose` on a
+first round at each size, with peak memory, score, greedy and (up to --verify-max) the MILP
+optimum, on SQLite and, with --pg, PostgreSQL.
 """
 
 from __future__ import annotations
@@ -194,13 +198,48 @@ def slope(points: list[tuple[int, float]]) -> float:
     )
 
 
+# --- matching: `match propose` (load + solve + store) -------------------------------------
+
+
+def match_section(sizes: list[int], pg: str | None, verify_max: int) -> None:
+    """`match propose` on a first round (every mentor slot free), 35 % mentors, per size.
+
+    Seeds `benchmarks/matching_bench.py`'s population (27 countries and their languages, 13
+    instruments) and measures each round in a fresh process (`propose_bench.bench_round`):
+    wall time, peak RSS, total score against greedy and, up to `verify_max` officers, against
+    the optimum of `scipy.optimize.milp` on the same edges.
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from propose_bench import bench_round, line
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engines = [("sqlite", f"sqlite+aiosqlite:///{tmp}/match-{{n}}.db")]
+        if pg:
+            engines.append(("postgresql", pg))
+        for name, url in engines:
+            print(f"\n{name}: match propose, first round (load average {os.getloadavg()[0]:.1f})")
+            points: list[tuple[int, float]] = []
+            for n in sizes:
+                asyncio.run(upgrade(url.format(n=n)))
+                figures = bench_round(url.format(n=n), n, 7, True, 0.35, n <= verify_max)
+                print(line(figures, True), flush=True)
+                points.append((n, figures["propose_s"]))
+            if len(points) > 1:
+                print(f"log-log slope of propose time against n: {slope(points):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,20000")
     parser.add_argument("--pg", help="PostgreSQL URL of a database to EMPTY and use")
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--match", action="store_true", help="the matching section instead")
+    parser.add_argument("--verify-max", type=int, default=2000, help="MILP check up to this n")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.match:
+        match_section(sizes, args.pg, args.verify_max)
+        return
     taxonomy = Taxonomy.load(ROOT / "content" / "taxonomy.yaml")
     load = os.getloadavg()[0]
     print(f"roster scale bench; {os.cpu_count()} cores, load average {load:.1f} at start")
