@@ -56,7 +56,8 @@ def read_dev(path: Path) -> list[Row]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             item = json.loads(line)
-            rows.append((str(item["q"]), item["id"]))
+            if not item.get("needs_label"):  # exported candidates not labelled yet
+                rows.append((str(item["q"]), item["id"]))
     return rows
 
 
@@ -64,11 +65,8 @@ def read_langs(path: Path) -> list[str]:
     """The "lang" of each dev row ("en" when absent), in file order."""
     if not path.is_file():
         return []
-    return [
-        str(json.loads(line).get("lang", "en"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [str(i.get("lang") or "en") for i in items if not i.get("needs_label")]
 
 
 def rss_mb() -> float:

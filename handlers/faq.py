@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.core.context import Ctx
@@ -210,6 +211,53 @@ async def unanswered_rows(
         .limit(limit)
     )
     return (await session.execute(stmt)).scalars().all()
+
+
+async def feedback_counts(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """Per entry, how many officers answered "Was this helpful?" with yes and with no."""
+    stmt = (
+        select(FaqQuery.entry_id, FaqQuery.feedback, func.count())
+        .where(FaqQuery.entry_id.is_not(None), FaqQuery.feedback.in_(("yes", "no")))
+        .group_by(FaqQuery.entry_id, FaqQuery.feedback)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for entry_id, feedback, n in (await session.execute(stmt)).all():
+        counts.setdefault(str(entry_id), {"yes": 0, "no": 0})[str(feedback)] = int(n)
+    return counts
+
+
+async def candidate_rows(session: AsyncSession, limit: int = 5000) -> list[dict[str, Any]]:
+    """Real questions worth adding to the dev set, to be labelled by a curator.
+
+    Questions whose answer an officer rated "No" (the matched entry was wrong or missing) and
+    questions a coordinator answered by hand (the FAQ had nothing). Each row has "id": null and
+    "needs_label": true, so `faq eval` and the bench skip it until a curator sets the label.
+    """
+    stmt = (
+        select(FaqQuery)
+        .where(
+            FaqQuery.text != "",
+            FaqQuery.outcome != "picked",
+            or_(FaqQuery.feedback == "no", FaqQuery.answer_text.is_not(None)),
+        )
+        .order_by(FaqQuery.created_at, FaqQuery.id)
+        .limit(limit)
+    )
+    rows = []
+    for q in (await session.execute(stmt)).scalars():
+        rows.append(
+            {
+                "q": q.text,
+                "id": None,
+                "lang": q.lang,
+                "needs_label": True,
+                "source": "coordinator_answered" if q.answer_text else "answered_no",
+                "matched": q.entry_id,
+                "query_id": q.id,
+                "coordinator_answer": (q.answer_text or "")[:500] or None,
+            }
+        )
+    return rows
 
 
 @router.command("unanswered", coordinator=True)

@@ -90,22 +90,28 @@ def ask(
 
 
 @app.command("list")
-def list_entries(
-    json_out: bool = typer.Option(False, "--json"),
-    programme: str = typer.Option(None, "--programme", help=PROGRAMME_HELP),
-) -> None:
-    """List the FAQ entries (with a programme's own entries when one is named)."""
+def list_entries(json_out: bool = typer.Option(False, "--json")) -> None:
+    """List the FAQ entries, their languages and the "Was this helpful?" counts."""
+    from handlers.faq import feedback_counts
     from handlers.faq_content import load_faq
 
-    load = _content(programme).faq if programme else load_faq(settings().content_dir / "faq")
-    rows = [
+    async def counts(rt: Any) -> dict[str, dict[str, int]]:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            return await feedback_counts(uow.session)
+
+    load = load_faq(settings().content_dir / "faq")
+    helpful = arun(_with_runtime(settings(), counts))
+    rows: list[dict[str, Any]] = [
         {
             "id": e.id,
             "question": e.question,
             "sectors": list(e.sectors),
             "instruments": list(e.instruments),
-            "languages": ["en", *sorted(e.translations)],
+            "languages": e.languages(),
             "reviewed": str(e.reviewed),
+            "helpful": helpful.get(e.id, {"yes": 0, "no": 0}),
         }
         for e in load.entries
     ]
@@ -113,18 +119,15 @@ def list_entries(
         dump(rows)
         return
     for r in rows:
-        typer.echo(f"{r['id']:<40} {r['question']}")
+        votes = f"+{r['helpful']['yes']}/-{r['helpful']['no']}"
+        typer.echo(f"{r['id']:<40} {votes:>8}  {r['question']}")
 
 
-@app.command("eval")
-def evaluate(
-    file: Path, baseline: bool = typer.Option(False, help="also the plain-WRatio baseline")
-) -> None:
-    """Top-1/top-3 accuracy, off-topic refusal and latency on a labelled JSONL file."""
-    from handlers.faq_search import baseline_search
-    from handlers.faq_search import evaluate as run_eval
-
+def read_rows(file: Path) -> tuple[list[tuple[str, str | None]], list[str], int]:
+    """(rows, their languages, rows skipped as unlabelled) of a dev-set JSONL file."""
     rows: list[tuple[str, str | None]] = []
+    langs: list[str] = []
+    skipped = 0
     try:
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
@@ -132,10 +135,39 @@ def evaluate(
             item = json.loads(line)
             if not isinstance(item, dict) or "q" not in item:
                 fail(f"{file}:{number}: each line must be an object with 'q' and 'id'", 2)
+            if item.get("needs_label"):
+                skipped += 1
+                continue
             rows.append((str(item["q"]), item.get("id")))
+            langs.append(str(item.get("lang") or "en"))
     except (OSError, json.JSONDecodeError) as exc:
         fail(f"{file}: {exc}", 2)
+    return rows, langs, skipped
+
+
+@app.command("eval")
+def evaluate(
+    file: Path,
+    baseline: bool = typer.Option(False, help="also the plain-WRatio baseline"),
+    cv: bool = typer.Option(False, "--cv", help="5-fold cross-validated figures per language"),
+    export_candidates: Path = typer.Option(
+        None,
+        "--export-candidates",
+        help="write questions rated 'No' and those coordinators answered, as dev rows to label",
+    ),
+) -> None:
+    """Top-1/top-3 accuracy, off-topic refusal and latency on a labelled JSONL file."""
+    from handlers.faq_search import (
+        baseline_search,
+        cross_validated_outcomes,
+        figures_by_language,
+    )
+    from handlers.faq_search import evaluate as run_eval
+
+    rows, langs, skipped = read_rows(file)
     content = _content()
+    if skipped:
+        typer.echo(f"{skipped} rows skipped: they still need a label (needs_label)")
     reports = {"pipeline": run_eval(content.faq, rows)}
     if baseline:
         reports["baseline"] = run_eval(content.faq, rows, lambda q: baseline_search(content.faq, q))
@@ -144,8 +176,40 @@ def evaluate(
         typer.echo(
             f"{name}: n={figures['n']} top1={figures['top1']:.3f} top3={figures['top3']:.3f} "
             f"offtopic_refused={figures['refused_offtopic']:.3f} "
+            f"direct={figures['answered_direct']:.3f} "
             f"p50={figures['p50_ms']:.2f}ms p95={figures['p95_ms']:.2f}ms"
         )
+    if cv:
+        outs, _ = cross_validated_outcomes(content.faq, rows, folds=5)
+        typer.echo("5-fold cross-validated, per language (direct = answered right / on-topic):")
+        for lang, (n, fig) in figures_by_language(outs, [lab for _, lab in rows], langs).items():
+            typer.echo(
+                f"  {lang:<4} n={n:<4} direct={fig.direct_share:.3f} top1={fig.top1:.3f} "
+                f"top3={fig.top3:.3f} offtopic_refused={fig.refused_offtopic:.3f} "
+                f"direct_precision={fig.direct_precision:.3f}"
+            )
+    if export_candidates is not None:
+        export(export_candidates)
+
+
+def export(path: Path) -> None:
+    """Write candidate dev rows (see handlers.faq.candidate_rows) as JSONL to `path`."""
+    from handlers.faq import candidate_rows
+
+    async def go(rt: Any) -> list[dict[str, Any]]:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            return await candidate_rows(uow.session)
+
+    found = arun(_with_runtime(settings(), go))
+    try:
+        path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in found), encoding="utf-8"
+        )
+    except OSError as exc:
+        fail(f"{path}: {exc}", 2)
+    typer.echo(f"wrote {len(found)} candidate rows to {path} (label them, then add to the dev set)")
 
 
 @app.command("unanswered")

@@ -117,3 +117,36 @@ async def test_the_answer_comes_in_the_officers_language_whatever_the_question_l
     german = Talk(runtime.core, messenger, user_id="de1", name="Jonas", locale="de")
     reply = await german.say("qu'est-ce qu'un contrat de performance énergétique ?")
     assert "Energiespar-Contracting" in reply and "Mehr dazu:" in reply
+
+
+async def test_helpful_counts_and_candidate_rows_come_from_real_feedback(
+    runtime: Runtime, talk: Talk, messenger: FakeMessenger
+) -> None:
+    """'No' answers and coordinator answers become dev rows to label; votes are counted."""
+    from handlers.faq import candidate_rows, feedback_counts
+
+    await add_coordinator(runtime)
+    await talk.say("what is ELENA?")
+    await talk.press("Yes")
+    other = Talk(runtime.core, messenger, user_id="u2", name="Bo")
+    await other.say("what is ELENA?")
+    await other.press("No")
+    await other.press("No, thanks")
+    await talk.say("how many days of annual leave do municipal staff get in Lyon?")
+    await talk.press("Yes, ask them")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        leave = (
+            await uow.session.execute(select(FaqQuery.id).where(FaqQuery.escalated))
+        ).scalar_one()
+    coordinator = Talk(runtime.core, messenger, user_id="coord", name="Anna")
+    await coordinator.say(f"/unanswered {leave} Leave rules are national: ask your HR department.")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        counts = await feedback_counts(uow.session)
+        rows = await candidate_rows(uow.session)
+    assert counts == {"elena-what-is": {"yes": 1, "no": 1}}
+    assert [(r["source"], r["matched"]) for r in rows] == [
+        ("answered_no", "elena-what-is"),
+        ("coordinator_answered", None),
+    ]
+    assert all(r["id"] is None and r["needs_label"] for r in rows)
+    assert "HR department" in rows[1]["coordinator_answer"]
