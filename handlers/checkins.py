@@ -286,7 +286,7 @@ async def press_checkin(event: Incoming, ctx: Ctx) -> None:
     """An officer answers a check-in."""
     _, action, arg = ((event.choice or "") + "::").split(":", 2)
     arg = arg.rstrip(":")
-    checkin = await ctx.uow.get(CheckInRepo).get(int(arg)) if arg.isdigit() else None
+    checkin = await ctx.uow.get(CheckInRepo).lock(int(arg)) if arg.isdigit() else None
     pair = await ctx.uow.get(PairRepo).get(checkin.pair_id) if checkin else None
     me = ctx.officer
     if (
@@ -430,7 +430,7 @@ async def take_learned(event: Incoming, ctx: Ctx) -> None:
     """The free-text answer to 'what did you learn?'."""
     state = await ctx.state()
     await ctx.clear_state()
-    checkin = await ctx.uow.get(CheckInRepo).get(int(state.data["checkin_id"])) if state else None
+    checkin = await ctx.uow.get(CheckInRepo).lock(int(state.data["checkin_id"])) if state else None
     text = event.text.strip()
     skipped = means(ctx.content.t, "skip", text)
     if checkin is None or ctx.officer is None or not text or skipped:

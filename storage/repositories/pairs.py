@@ -277,6 +277,17 @@ class CheckInRepo(Repository):
     async def get(self, checkin_id: int) -> CheckIn | None:
         return await self.session.get(CheckIn, checkin_id)
 
+    async def lock(self, checkin_id: int) -> CheckIn | None:
+        """The check-in, its row locked until the transaction ends and read fresh: both
+        officers answer into one `answers` document, and one must not overwrite the other."""
+        stmt = (
+            select(CheckIn)
+            .where(CheckIn.id == checkin_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def create(self, pair_id: int, period: int, due_at: datetime) -> bool:
         """Create the check-in of a period once (False when it already exists)."""
         values = {"pair_id": pair_id, "period": period, "due_at": due_at}
@@ -442,7 +453,13 @@ class MatchRepo(Repository):
         return list((await self.session.execute(stmt)).scalars().all())
 
     async def request(self, officer_id: int, topic: str | None, now: datetime) -> bool:
-        """Queue a request for a peer; False if the same one is already open."""
+        """Queue a request for a peer; False if the same one is already open.
+
+        The officer's row is locked first, so the same request sent twice at once (two
+        devices, a double tap) is queued once: the second waits and then finds the first."""
+        await self.session.execute(
+            select(Officer.id).where(Officer.id == officer_id).with_for_update()
+        )
         stmt = select(MatchRequest.id).where(
             MatchRequest.officer_id == officer_id,
             MatchRequest.status == "open",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -20,20 +21,24 @@ from handlers.matching import propose
 from handlers.practices import review
 from storage.models import (
     Announcement,
+    CheckIn,
     Discussion,
     GoodPractice,
     Identity,
     Invite,
+    MatchRequest,
     Officer,
     Pair,
     PairStatus,
 )
 from storage.repositories.announcements import AnnouncementRepo
 from storage.repositories.discussions import DiscussionRepo
+from storage.repositories.pairs import MatchRepo
 from storage.uow import UnitOfWork
 from tests.conftest import PG_URL
 from tests.fakes import FakeMessenger, Talk
 from tests.handlers.peers import coordinator, officer, programme
+from tests.handlers.test_checkins import active_pair
 from tests.handlers.test_discussions import FORUM, People, in_thread, open_one, people  # noqa: F401
 from tests.handlers.test_onboarding import onboard
 
@@ -208,3 +213,53 @@ async def test_replies_written_at_once_are_all_counted(
         discussion = (await uow.session.execute(select(Discussion))).scalar_one()
     assert discussion.reply_count == ROUNDS
     assert root
+
+
+async def test_both_officers_answering_a_check_in_at_once_are_both_kept(
+    runtime: Runtime, second: Runtime, messenger: FakeMessenger, clock: FrozenClock
+) -> None:
+    due = datetime(2026, 12, 8, 10, tzinfo=UTC)  # a Tuesday, 11:00 in Brussels
+    pairs = []
+    for n in range(ROUNDS // 2):
+        learner = await officer(
+            runtime, f"Learner {n}", user_id=f"l{n}", authority=f"City {n}", country="FR"
+        )
+        mentor = await officer(
+            runtime, f"Mentor {n}", user_id=f"m{n}", authority=f"Town {n}", country="BE"
+        )
+        pairs.append((await active_pair(runtime, learner, mentor, due), learner, mentor))
+    clock.set(due)
+    await runtime.tick()
+    for n, (_pair, learner, mentor) in enumerate(pairs):
+        one = Talk(runtime.core, messenger, user_id=f"l{n}", name=learner.name)
+        two = Talk(second.core, messenger, user_id=f"m{n}", name=mentor.name)
+        await asyncio.gather(one.press("Meeting planned"), two.press("We met"))
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        rows = (await uow.session.execute(select(CheckIn))).scalars().all()
+    assert len(rows) == len(pairs)
+    for row in rows:
+        pair, learner, mentor = next(p for p in pairs if p[0].id == row.pair_id)
+        kept = {k: v["answer"] for k, v in (row.answers or {}).items()}
+        assert kept == {str(learner.id): "planned", str(mentor.id): "met"}, row.pair_id
+
+
+async def test_the_same_request_for_a_peer_sent_twice_at_once_is_queued_once(
+    runtime: Runtime, second: Runtime
+) -> None:
+    marie = await officer(runtime, "Marie Dubois", authority="Lyon", country="FR")
+
+    async def ask(rt: Runtime) -> bool:
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            added = await uow.get(MatchRepo).request(marie.id, "epc", rt.clock.now())
+            await asyncio.sleep(0.05)
+            await uow.commit()
+            return added
+
+    for _ in range(ROUNDS // 4):
+        assert sorted(await asyncio.gather(ask(runtime), ask(second))) in (
+            [False, True],
+            [False, False],
+        )
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        rows = (await uow.session.execute(select(MatchRequest))).scalars().all()
+    assert len(rows) == 1
