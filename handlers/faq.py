@@ -67,6 +67,15 @@ async def answer_question(ctx: Ctx, text: str) -> None:
         await _send_entry(ctx, best.entry_id, query.id, result.lang)
         return
     if result.status == "suggest":
+        siblings = ctx.content.faq.sibling_question(result)
+        if siblings is not None:  # ESCO or EPC? ask the question that tells them apart
+            ask, ids = siblings
+            choices = [
+                Choice(f"faq:show:{i}", _question(ctx, i)[:60]) for i in ids if _question(ctx, i)
+            ]
+            choices.append(Choice(f"faq:none:{query.id}", ctx.t("faq.none_of_these")))
+            await ctx.send(ask.get(ctx.locale, ask["en"]), choices=choices)
+            return
         choices = [
             Choice(f"faq:show:{h.entry_id}", h.question[:60]) for h in result.suggestions[:3]
         ]
@@ -80,6 +89,12 @@ async def answer_question(ctx: Ctx, text: str) -> None:
             Choice(f"faq:drop:{query.id}", ctx.t("faq.escalate_no")),
         ],
     )
+
+
+def _question(ctx: Ctx, entry_id: str) -> str:
+    """An entry's question in the officer's language ("" if the entry is gone)."""
+    entry = ctx.content.faq.get(entry_id)
+    return entry.text_for(entry.answer_lang(ctx.locale))[0] if entry is not None else ""
 
 
 async def _send_entry(

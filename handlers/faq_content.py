@@ -49,7 +49,7 @@ INSTRUMENTS: frozenset[str] = frozenset(
 MAX_ANSWER = 1200  # answers must be strictly shorter
 MAX_TRANSLATED = 1500  # translated answers: French, German... run 15-30% longer than English
 MAX_RENDERED = 2000  # render_answer stays strictly shorter
-SPECIAL_FILES = frozenset({"synonyms.yaml", "stopwords.yaml", "glossary.yaml"})
+SPECIAL_FILES = frozenset({"synonyms.yaml", "stopwords.yaml", "glossary.yaml", "siblings.yaml"})
 TRANSLATIONS = "translations"  # content/faq/translations/<lang>/<topic>.yaml: id -> translation
 UI_LANGS = ("en", "fr", "de", "es", "it")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same marks
@@ -171,6 +171,7 @@ class FaqLoad:
     problems: list[ContentProblem] = field(default_factory=list)
     # concept (canonical token) -> language -> terms, from glossary.yaml; already in `synonyms`
     glossary: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    siblings: list[SiblingGroup] = field(default_factory=list)
 
 
 def render_answer(entry: FaqEntry, lang: str | None = None) -> str:
@@ -407,6 +408,43 @@ def _load_translations(folder: Path, out: FaqLoad) -> None:
             _load_translation_file(path, lang_dir.name, seen, out)
 
 
+class SiblingGroup(BaseModel):
+    """Entries officers confuse, and the question that tells them apart (per UI language)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entries: Annotated[list[Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]], Field(min_length=2)]
+    ask: dict[LangCode, Text]
+
+
+def _load_siblings(path: Path, out: FaqLoad) -> None:
+    """siblings.yaml: a list of groups; unknown ids and missing UI languages are problems."""
+    name = str(path)
+    node, data = _parse(path, out.problems)
+    if node is None or data is None:
+        return
+    if not isinstance(node, yaml.SequenceNode) or not isinstance(data, list):
+        out.problems.append(ContentProblem(name, _line(node), "siblings: expected a list"))
+        return
+    known = {e.id for e in out.entries}
+    for item_node, item in zip(node.value, data, strict=True):
+        try:
+            group = SiblingGroup.model_validate(item)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                msg = f"siblings: {_describe(loc)}: {err['msg']}"
+                out.problems.append(ContentProblem(name, _locate(item_node, loc), msg))
+            continue
+        missing = [i for i in group.entries if i not in known]
+        langs = [lang for lang in UI_LANGS if lang not in group.ask]
+        if missing or langs:
+            what = f"unknown entries {missing}" if missing else f"no question in {langs}"
+            out.problems.append(ContentProblem(name, _line(item_node), f"siblings: {what}"))
+            continue
+        out.siblings.append(group)
+
+
 class GlossaryConcept(BaseModel):
     """One financing concept of glossary.yaml: its terms per language and where they come from."""
 
@@ -470,6 +508,9 @@ def load_faq(folder: Path, extra_codes: frozenset[str] = frozenset()) -> FaqLoad
     if synonyms_path.is_file():
         out.synonyms = _load_table(synonyms_path, "synonyms", r".*\S.*", out)
         _check_synonyms(synonyms_path, out.synonyms, out)
+    siblings_path = folder / "siblings.yaml"
+    if siblings_path.is_file():
+        _load_siblings(siblings_path, out)
     glossary_path = folder / "glossary.yaml"
     if glossary_path.is_file():
         _load_glossary(glossary_path, out)

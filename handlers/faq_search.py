@@ -83,7 +83,7 @@ import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
-from handlers.faq_content import INSTRUMENTS, FaqEntry, FaqLoad
+from handlers.faq_content import INSTRUMENTS, FaqEntry, FaqLoad, SiblingGroup
 from handlers.faq_language import detect_language
 
 T_ANSWER = 46.5
@@ -314,6 +314,7 @@ class FaqIndex:
         self.entries = entries
         self.norm = norm
         self.thresholds = thresholds
+        self.siblings: list[SiblingGroup] = []
         self._by_id = {e.id: i for i, e in enumerate(entries)}
         texts: list[str] = []
         langs: list[str | None] = []
@@ -359,7 +360,24 @@ class FaqIndex:
     def build(cls, load: FaqLoad, thresholds: Thresholds | None = None) -> FaqIndex:
         """An index over the valid entries of a load, with its synonyms and stop words."""
         norm = Normaliser(load.synonyms, load.stopwords)
-        return cls(list(load.entries), norm, thresholds or Thresholds())
+        index = cls(list(load.entries), norm, thresholds or Thresholds())
+        index.siblings = list(load.siblings)
+        return index
+
+    def sibling_question(self, result: SearchResult) -> tuple[dict[str, str], list[str]] | None:
+        """For a "suggest" whose best hit and another top-3 hit are siblings: (question per
+        language, the group's ids).
+
+        The ids are the group's entries, in the group's order, so the choices read as the
+        question does ("the company (ESCO), the contract (EPC) or ...").
+        """
+        if result.status != "suggest" or len(result.suggestions) < 2:
+            return None
+        best, others = result.suggestions[0].entry_id, {h.entry_id for h in result.suggestions[1:3]}
+        for group in self.siblings:
+            if best in group.entries and others & set(group.entries):
+                return dict(group.ask), [i for i in group.entries if self.get(i) is not None]
+        return None
 
     def with_thresholds(self, thresholds: Thresholds) -> FaqIndex:
         """The same index deciding with other thresholds (arrays shared)."""

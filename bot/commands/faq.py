@@ -46,6 +46,7 @@ def result_json(question: str, result: Any, index: Any, lang: str | None) -> dic
     entry = index.get(best.entry_id) if best and result.status == "answer" else None
     shown = entry.answer_lang(lang, result.lang) if entry is not None else None
     asked = best.lang if best else (lang or result.lang or "en")
+    siblings = index.sibling_question(result)
     return {
         "question": question,
         "question_lang": result.lang,
@@ -60,6 +61,8 @@ def result_json(question: str, result: Any, index: Any, lang: str | None) -> dic
             {"id": h.entry_id, "question": h.question, "score": round(h.score, 1)}
             for h in result.suggestions
         ],
+        # the question that tells confusable entries apart (ESCO or EPC?), when it applies
+        "ask": siblings[0].get(lang or "en", siblings[0]["en"]) if siblings else None,
     }
 
 

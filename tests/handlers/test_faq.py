@@ -150,3 +150,18 @@ async def test_helpful_counts_and_candidate_rows_come_from_real_feedback(
     ]
     assert all(r["id"] is None and r["needs_label"] for r in rows)
     assert "HR department" in rows[1]["coordinator_answer"]
+
+
+async def test_confusable_siblings_get_the_question_that_tells_them_apart(
+    runtime: Runtime, messenger: FakeMessenger
+) -> None:
+    """ESCO (the company) and EPC (the contract) are asked apart, in the officer's language."""
+    french = Talk(runtime.core, messenger, user_id="fr2", name="Luc", locale="fr")
+    reply = await french.say("epc = esco pays and gets paid back from savings? is that right")
+    assert "Parlez-vous de l'entreprise (ESCO), du contrat (CPE)" in reply
+    labels = [c.label for c in french.last().choices]
+    assert labels[:2] == [
+        "Qu'est-ce qu'une ESCO (société de services énergétiques) et ",
+        "Qu'est-ce qu'un contrat de performance énergétique (CPE) ?",
+    ]
+    assert "Un contrat de performance énergétique (CPE)" in await french.press(labels[1])

@@ -283,3 +283,22 @@ def test_crowdlending_is_not_called_pret_participatif() -> None:
         fr = entry.translations.get("fr")
         if fr is not None and "crowdlending" in entry.answer.casefold():
             assert "prêt participatif" not in fr.answer.casefold(), entry.id
+
+
+def test_sibling_groups_need_known_entries_and_the_five_languages(tmp_path: Path) -> None:
+    write(tmp_path, "elena.yaml", ELENA)
+    write(tmp_path, "funds.yaml", FUND)
+    ask = "{en: A?, fr: B ?, de: C?, es: ¿D?, it: E?}"
+    write(
+        tmp_path,
+        "siblings.yaml",
+        f"- entries: [elena-what-is, revolving-fund-what-is]\n  ask: {ask}\n"
+        f"- entries: [elena-what-is, nope]\n  ask: {ask}\n"
+        "- entries: [elena-what-is, revolving-fund-what-is]\n  ask: {en: A?}\n",
+    )
+    load = load_faq(tmp_path)
+    assert [g.entries for g in load.siblings] == [["elena-what-is", "revolving-fund-what-is"]]
+    assert [(p.line, p.message) for p in load.problems] == [
+        (3, "siblings: unknown entries ['nope']"),
+        (5, "siblings: no question in ['fr', 'de', 'es', 'it']"),
+    ]
