@@ -123,7 +123,11 @@ async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: A
         secret,
         clock=clock,
         default_locale=settings.default_locale,
-        **{"max_concurrent": _concurrency(settings.database_url), **core_kwargs},
+        **{
+            "max_concurrent": _concurrency(settings.database_url),
+            "serial_writes": is_sqlite(settings.database_url),
+            **core_kwargs,
+        },
     )
     core.inbox_retention = timedelta(days=settings.inbox_retention_days)
     return Runtime(settings, engine, sessionmaker, content, core, clock)

@@ -154,12 +154,14 @@ class InboxWorker:
     async def _pump(self) -> int:
         """Claim as many rows as there are free slots and start them; how many started."""
         await self._recover()
-        free = self.concurrency - len(self._inflight)
+        # Claim up to twice the handlers that can run at once: the extra rows wait for a slot
+        # (Core.slots) instead of costing one claim query each when a slot frees up.
+        free = 2 * self.concurrency - len(self._inflight)
         if free <= 0:
             return 0
         self._claiming += 1
         try:
-            async with self.core.uow() as uow:
+            async with self.core.writing(), self.core.uow() as uow:
                 rows = await uow.inbox.claim(self.worker_id, free, platforms=list(self.doors))
                 await uow.commit()
         finally:
@@ -199,7 +201,7 @@ class InboxWorker:
         else:
             log.warning("inbox row %s failed (%s); retry in %s", row.id, error, delay)
         try:
-            async with self.core.uow() as uow:
+            async with self.core.writing(), self.core.uow() as uow:
                 status = await uow.inbox.fail(row.id, self.worker_id, error, delay)
                 await uow.commit()
         except Exception:

@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,8 +45,13 @@ async def send_one(messenger: Messenger, outgoing: Outgoing) -> str | None:
 class ReplySender:
     """Sends handlers' replies after their commit and records them in batches."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        writing: Callable[[], contextlib.AbstractAsyncContextManager[Any]] | None = None,
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.writing = writing or contextlib.nullcontext
         self._sent: list[tuple[int, str | None]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._recording: asyncio.Lock | None = None
@@ -95,7 +101,7 @@ class ReplySender:
         while self._sent:
             batch, self._sent = self._sent, []
             try:
-                async with UnitOfWork(self.sessionmaker) as uow:
+                async with self.writing(), UnitOfWork(self.sessionmaker) as uow:
                     await uow.outbox.mark_sent_many(batch)
                     await uow.commit()
             except Exception:

@@ -195,15 +195,18 @@ class IdentityRepo(Repository):
         display_name: str | None = None,
         locale: str | None = None,
     ) -> Identity:
-        """The identity of a platform user, created on first contact."""
-        stmt = self.insert_ignore(
-            Identity.__table__,  # type: ignore[arg-type]
-            {"platform": platform, "user_id": user_id, "created_at": utcnow()},
-            ["platform", "user_id"],
-        )
-        await self.session.execute(stmt)
+        """The identity of a platform user, created on first contact (read first: a known
+        person costs one SELECT, and no write lock until the handler writes something)."""
         identity = await self.find(platform, user_id)
-        assert identity is not None
+        if identity is None:
+            stmt = self.insert_ignore(
+                Identity.__table__,  # type: ignore[arg-type]
+                {"platform": platform, "user_id": user_id, "created_at": utcnow()},
+                ["platform", "user_id"],
+            )
+            await self.session.execute(stmt)
+            identity = await self.find(platform, user_id)
+            assert identity is not None
         if dm_chat_id and identity.dm_chat_id != dm_chat_id:
             identity.dm_chat_id = dm_chat_id
         if display_name and not identity.display_name:
@@ -337,8 +340,43 @@ class RosterRepo(Repository):
         if values:
             await self.session.execute(update(Identity), list(values))
 
-    async def page(self, after_id: int, limit: int) -> Sequence[Officer]:
-        """Officers with an id above `after_id`, in id order: an export reads the roster in
-        bounded pages instead of all at once."""
-        stmt = select(Officer).where(Officer.id > after_id).order_by(Officer.id).limit(limit)
-        return (await self.session.execute(stmt)).scalars().all()
+    async def page(self, after_id: int, limit: int) -> list[dict[str, Any]]:
+        """Officers with an id above `after_id`, in id order, as plain rows with their authority
+        and first Slack/Telegram account: an export reads the roster in bounded pages, without
+        building ORM objects."""
+        stmt = (
+            select(
+                Officer.id,
+                Officer.name,
+                Officer.email,
+                Officer.role,
+                Officer.job_title,
+                Officer.languages,
+                Officer.timezone,
+                Officer.sectors,
+                Officer.wants,
+                Officer.offers,
+                Officer.consent_at,
+                Authority.name.label("authority"),
+                Authority.country,
+            )
+            .outerjoin(Authority, Authority.id == Officer.authority_id)
+            .where(Officer.id > after_id)
+            .order_by(Officer.id)
+            .limit(limit)
+        )
+        rows = [dict(r._mapping) for r in await self.session.execute(stmt)]
+        if not rows:
+            return rows
+        accounts = select(Identity.officer_id, Identity.platform, Identity.user_id).where(
+            Identity.officer_id.in_([r["id"] for r in rows]),
+            Identity.platform.in_(("telegram", "slack")),
+        )
+        first: dict[int | None, tuple[str, str]] = {}
+        for officer_id, platform, user_id in await self.session.execute(
+            accounts.order_by(Identity.id)
+        ):
+            first.setdefault(officer_id, (platform, user_id))
+        for r in rows:
+            r["platform"], r["platform_user_id"] = first.get(r["id"], ("", ""))
+        return rows

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -170,23 +170,22 @@ class OutboxRepo(Repository):
         return sorted(int(i) for i in (await self.session.execute(stmt)).scalars())
 
     async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]]) -> None:
-        """Record many sent rows at once (the replies of many handlers)."""
+        """Record many sent rows at once (the replies of many handlers): one executemany."""
         if not sent:
             return
-        now = utcnow()
-        await self.session.execute(
-            update(Outbox),
-            [
-                {
-                    "id": row_id,
-                    "status": OutboxStatus.SENT,
-                    "sent_at": now,
-                    "platform_message_id": message_id,
-                    "error": None,
-                }
-                for row_id, message_id in sent
-            ],
+        table = Outbox.__table__
+        stmt = (
+            update(table)  # type: ignore[arg-type]
+            .where(table.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=utcnow(),
+                platform_message_id=bindparam("message_id"),
+                error=None,
+            )
         )
+        params = [{"row_id": row_id, "message_id": message_id} for row_id, message_id in sent]
+        await self.session.execute(stmt, params)
 
     async def reserve(self, platform: str, count: int, rate: float, now: float) -> float:
         """Reserve `count` send slots at `rate` per second for a platform; returns the first.
