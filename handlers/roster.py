@@ -447,25 +447,45 @@ def _safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def _csv_row(o: Officer) -> dict[str, str]:
-    ident = next((i for i in o.identities if i.platform in PLATFORMS), None)
+def _csv_row(o: dict[str, Any]) -> dict[str, str]:
+    """One export row from plain officer values (see `RosterRepo.page`)."""
     row = {
-        "name": o.name,
-        "email": o.email or "",
-        "authority": o.authority.name if o.authority else "",
-        "country": o.authority.country if o.authority else "",
-        "role": o.role.value,
-        "languages": ";".join(o.languages),
-        "timezone": o.timezone,
-        "sectors": ";".join(o.sectors),
-        "wants": ";".join(o.wants),
-        "offers": ";".join(o.offers),
-        "platform": ident.platform if ident else "",
-        "platform_user_id": ident.user_id if ident else "",
-        "consent": "yes" if o.consent_at else "no",
-        "job_title": o.job_title or "",
+        "name": o["name"],
+        "email": o["email"] or "",
+        "authority": o["authority"] or "",
+        "country": o["country"] or "",
+        "role": o["role"].value,
+        "languages": ";".join(o["languages"]),
+        "timezone": o["timezone"],
+        "sectors": ";".join(o["sectors"]),
+        "wants": ";".join(o["wants"]),
+        "offers": ";".join(o["offers"]),
+        "platform": o["platform"],
+        "platform_user_id": o["platform_user_id"],
+        "consent": "yes" if o["consent_at"] else "no",
+        "job_title": o["job_title"] or "",
     }
     return {k: _safe(v) for k, v in row.items()}
+
+
+def _values(o: Officer) -> dict[str, Any]:
+    ident = next((i for i in o.identities if i.platform in PLATFORMS), None)
+    return {
+        "name": o.name,
+        "email": o.email,
+        "authority": o.authority.name if o.authority else None,
+        "country": o.authority.country if o.authority else None,
+        "role": o.role,
+        "languages": o.languages,
+        "timezone": o.timezone,
+        "sectors": o.sectors,
+        "wants": o.wants,
+        "offers": o.offers,
+        "platform": ident.platform if ident else "",
+        "platform_user_id": ident.user_id if ident else "",
+        "consent_at": o.consent_at,
+        "job_title": o.job_title,
+    }
 
 
 def export_csv(officers: list[Officer]) -> str:
@@ -474,7 +494,7 @@ def export_csv(officers: list[Officer]) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for o in officers:
-        writer.writerow(_csv_row(o))
+        writer.writerow(_csv_row(_values(o)))
     return out.getvalue()
 
 
@@ -486,16 +506,15 @@ async def stream_csv(uow: UnitOfWork, page: int = 1000) -> AsyncIterator[str]:
     repo = uow.get(RosterRepo)
     after = 0
     while True:
-        officers = await repo.page(after, page)
-        for o in officers:
-            writer.writerow(_csv_row(o))
+        rows = await repo.page(after, page)
+        for row in rows:
+            writer.writerow(_csv_row(row))
         yield out.getvalue()
         out.seek(0)
         out.truncate()
-        if len(officers) < page:
+        if len(rows) < page:
             return
-        after = officers[-1].id
-        uow.session.expunge_all()
+        after = rows[-1]["id"]
 
 
 def officer_json(o: Officer) -> dict[str, object]:
