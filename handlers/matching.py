@@ -25,7 +25,7 @@ from handlers.core.taxonomy import fold
 from handlers.matching_engine import Person, Practice, Request, RoundResult, Weights, solve_round
 from handlers.pairs_view import REJECTED_REASON, person_json, state
 from handlers.reasons import reasons_json, render_reasons
-from handlers.unmatched import explain, rejected_reason
+from handlers.unmatched import CODES, explain, rejected_reason
 from storage.models import MatchRound, Officer, OfficerStatus, Pair, PairStatus, Role
 from storage.repositories.pairs import MatchRepo, PairRepo, RoundOfficer
 from storage.repositories.practices import APPROVED, PracticeRepo
@@ -456,15 +456,20 @@ async def press_review(event: Incoming, ctx: Ctx) -> None:
     elif action == "why" and arg.isdigit():
         found = await ctx.uow.get(MatchRepo).get_round(int(arg))
         rows = (found.unmatched or []) if found else []
-        lines = "\n".join(
-            ctx.t(
-                "match.unmatched_line",
-                name=u.get("name"),
-                topic=u.get("topic") or "—",
-                reason=u.get("reason"),
-            )
-            for u in rows
-        )
+        lines = "\n".join(_unmatched_line(ctx, u) for u in rows)
         await ctx.reply("match.unmatched_list", lines=lines or "—")
     else:
         await ctx.reply("errors.expired_choice")
+
+
+def _unmatched_line(ctx: Ctx, row: dict[str, Any]) -> str:
+    """A request left without a peer, for a coordinator: the topic's label and why, in words."""
+    topic = row.get("topic")
+    label = (
+        ctx.content.taxonomy.label("instruments", topic, ctx.locale)
+        if topic
+        else ctx.t("match_why.any_topic")
+    )
+    code = row.get("code")
+    why = ctx.t(f"match_why.{code}") if code in CODES else str(row.get("reason") or "—")
+    return ctx.t("match.unmatched_line", name=row.get("name"), topic=label, reason=why)
