@@ -8,6 +8,7 @@ dashboard page (its `data-figure` cards) give the same, distinct pair states.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from handlers.roster import import_csv
 from storage.models import Programme
 from storage.uow import UnitOfWork
 from tests.handlers.peers import programme, talk, telegram_like
+from tests.test_report import peerbot
 
 HEADER = (
     "name,email,authority,country,role,languages,timezone,sectors,wants,offers,platform,"
@@ -60,7 +62,9 @@ async def figures(runtime: Runtime, home: Programme, now: datetime) -> dict[str,
     }
 
 
-async def test_a_programme_from_roster_to_report(runtime: Runtime, clock: FrozenClock) -> None:
+async def test_a_programme_from_roster_to_report(
+    runtime: Runtime, clock: FrozenClock, database_url: str
+) -> None:
     telegram = telegram_like(runtime, forum=False)
     home = await programme(runtime, forum=None)
     async with UnitOfWork(runtime.sessionmaker) as uow:
@@ -123,3 +127,11 @@ async def test_a_programme_from_roster_to_report(runtime: Runtime, clock: Frozen
     final = await figures(runtime, home, clock.now())
     assert final["pairs"] == {"rejected": 1, "closed": 1}
     assert final["participants"] == 4
+
+    # `peerbot pairs list` says the same: the reject reads "rejected", never "declined".
+    listed = peerbot("pairs", "list", "--status", "rejected", "--json", database_url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    [rejected] = json.loads(listed.stdout)
+    assert (rejected["state"], rejected["topic"]) == ("rejected", "elena")
+    every = json.loads(peerbot("pairs", "list", "--json", database_url=database_url).stdout)
+    assert sorted(r["state"] for r in every) == ["closed", "rejected"]
