@@ -238,7 +238,7 @@ async def show_pairs(event: Incoming, ctx: Ctx) -> None:
     pairs = [
         p
         for p in await ctx.uow.get(PairRepo).list(officer_id=me.id)
-        if p.status != PairStatus.PROPOSED
+        if state(p, None) not in ("proposed", "rejected")  # never shown to the officers
     ]
     if not pairs:
         await ctx.reply("pairs.none")

@@ -12,7 +12,7 @@ from handlers.matching_engine import Person
 from handlers.unmatched import explain
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger
-from tests.handlers.peers import programme
+from tests.handlers.peers import programme, talk
 from tests.handlers.test_matching import cohort
 
 
@@ -78,3 +78,5 @@ async def test_after_a_reject_the_learner_hears_why_and_what_comes_next(
     assert "the coordinators did not confirm the only available mentor for you" in told
     assert "Your request stays open and the next round will look again" in told
     assert "no peer for you" not in messenger.transcript("ivana")  # she has her pair
+    # A proposal the coordinators rejected never reached Marie: /pairs does not show it.
+    assert "no pairs yet" in await talk(runtime, messenger, "marie").say("/pairs")
