@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_base_url: str = "https://slack.com/api/"
     slack_channel_id: str | None = None
+    slack_team_ids: str | None = None
+    """Workspaces (team ids, comma-separated) the bot answers; unset: the one its token
+    belongs to (auth.test)."""
     slack_command: str = Field(default="/peerbot", pattern=r"^/[a-z0-9_-]{1,31}$")
     slack_rate_per_second: float = Field(default=10.0, gt=0, le=1000)
 

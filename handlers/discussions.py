@@ -150,7 +150,7 @@ def opener_text(ctx_content: Content, locale: str, discussion: Discussion, offic
     )
 
 
-@router.command("discuss", member=True)
+@router.command("discuss", member=True, group=True)
 async def open_discussion(event: Incoming, ctx: Ctx) -> None:
     """Open a discussion on a topic, on every platform of the programme."""
     assert ctx.officer is not None
@@ -220,7 +220,7 @@ async def open_missing_spaces(core: Core, messengers: dict[str, Messenger]) -> i
 # -- listing, following, searching ---------------------------------------------------------
 
 
-@router.command("discussions", member=True)
+@router.command("discussions", member=True, group=True)
 async def list_discussions(event: Incoming, ctx: Ctx) -> None:
     """List open discussions (`/discussions`), show one (`/discussions 3`) or search them."""
     assert ctx.officer is not None

@@ -124,7 +124,7 @@ async def _send_entry(
     await ctx.send(text, choices=choices)
 
 
-@router.command("ask")
+@router.command("ask", group=True)
 async def ask(event: Incoming, ctx: Ctx) -> None:
     """`/ask <question>`: answer a financing question."""
     await answer_question(ctx, event.args)

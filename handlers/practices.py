@@ -586,7 +586,7 @@ async def search(
     return hits[:limit]
 
 
-@router.command("practices", member=True)
+@router.command("practices", member=True, group=True)
 async def search_practices(event: Incoming, ctx: Ctx) -> None:
     """`/practices <words>`: search approved good practices (coordinators: `/practices review`)."""
     words = event.args.strip()

@@ -59,7 +59,7 @@ async def _invite(ctx: Ctx, code: str) -> Invite | None:
     return await ctx.uow.get(InviteRepo).use(code, "join", ctx.clock.now())
 
 
-@router.command("help")
+@router.command("help", group=True)
 async def show_help(event: Incoming, ctx: Ctx) -> None:
     """List the commands the caller can use."""
     lines = [f"/{name} — {ctx.t('commands.' + name)}" for name in OFFICER_COMMANDS]

@@ -29,23 +29,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import aiohttp
 from aiohttp import web
+from slack_bolt import BoltResponse
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SettingsError
 from bot.slack import bridge
 from bot.slack.messenger import CONFIG, SlackMessenger
 from bot.slack.translate import (
+    SLACKBOT,
     SlackUser,
     action_incoming,
     command_incoming,
     command_text,
     is_user_message,
+    mention_incoming,
+    mentions,
     message_incoming,
     opens_form,
     text_incoming,
@@ -74,6 +80,27 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HTTP_TIMEOUT = 15.0
+
+
+def readable_body(body: bytes, content_type: str) -> bool:
+    """Whether Bolt can read a request body: a JSON object, or a form (commands and
+    interactivity, whose `payload` field must then be a JSON object)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if content_type == "application/json":
+        try:
+            return isinstance(json.loads(text), dict)
+        except ValueError:
+            return False
+    fields = parse_qs(text, keep_blank_values=True)
+    if "payload" in fields:
+        try:
+            return isinstance(json.loads(fields["payload"][0]), dict)
+        except ValueError:
+            return False
+    return True
 
 
 class UserDirectory:
@@ -144,6 +171,9 @@ class SlackAdapter:
         self.outbox_messenger = SlackMessenger(self.client, patient=False, rate_per_second=rate)
         self.messenger = SlackMessenger(self.client, patient=True, rate_per_second=rate)
         self.users = UserDirectory(self.messenger)
+        words = frozenset(n for n in runtime.core.router.commands if not n.startswith("_"))
+        for messenger in (self.messenger, self.outbox_messenger):
+            messenger.slash, messenger.commands = settings.slack_command, words
         self.socket_mode = bool(settings.slack_app_token)
         self.app = AsyncApp(
             client=AsyncWebClient(token=token, base_url=base_url, session=session),
@@ -152,6 +182,9 @@ class SlackAdapter:
             name="peerbot",
         )
         self.command = settings.slack_command
+        self.verifier = SignatureVerifier(settings.slack_signing_secret or "")
+        self.team_ids = {t.strip() for t in (settings.slack_team_ids or "").split(",") if t.strip()}
+        """Workspaces whose requests are answered (SLACK_TEAM_IDS, else auth.test's team)."""
         self.bot_user_id: str | None = None
         self.stats: Counter[str] = Counter()
         self.socket: Any = None
@@ -174,6 +207,8 @@ class SlackAdapter:
         try:
             data = await self.client.auth_test()
             self.bot_user_id = str(data.get("user_id") or "") or None
+            if not self.team_ids and data.get("team_id"):
+                self.team_ids = {str(data["team_id"])}
         except SlackApiError as exc:
             error = str((exc.response.data or {}).get("error", "")) if exc.response else ""
             if error in CONFIG:
@@ -242,6 +277,14 @@ class SlackAdapter:
         retry = request.headers.get("X-Slack-Retry-Num")
         if retry:
             log.info("slack retry %s (%s)", retry, request.headers.get("X-Slack-Retry-Reason", "?"))
+        body = await request.read()
+        if not readable_body(body, request.content_type):
+            # Bolt would fail to parse it and answer 500 with a traceback; a forged one is
+            # refused (401) and a signed but broken one is a bad request (400), never retried
+            if not self.verifier.is_valid_request(body, dict(request.headers)):
+                return web.Response(status=401, text="invalid request")
+            log.warning("slack: a signed request whose body cannot be read (400)")
+            return web.Response(status=400, text="bad request")
         bolt_request = await to_bolt_request(request)
         response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
@@ -250,14 +293,51 @@ class SlackAdapter:
 
     def _register(self) -> None:
         app = self.app
+        app.middleware(self._only_our_workspace)
         app.event("message")(self._on_message)
+        app.event("app_mention")(self._on_mention)
         app.event("app_home_opened")(self._on_home_opened)
+        app.event("member_joined_channel")(self._on_member_joined)
+        app.event("tokens_revoked")(self._on_uninstalled)
+        app.event("app_uninstalled")(self._on_uninstalled)
         app.command(self.command)(self._on_command)
         app.action(re.compile(r"^choice-"))(self._on_choice)
         app.action(HOME_JOIN)(self._on_home_form)
         app.action(HOME_EDIT)(self._on_home_form)
         app.action(HOME_ASK)(self._on_home_ask)
         app.view(FORM_CALLBACK)(self._on_form)
+        # Everything else Slack may send is acknowledged (2xx) and left alone: Bolt would
+        # answer 404, Slack retries failed deliveries and may turn the app's events off.
+        anything = re.compile(".*")
+        app.event(anything)(self._ignore)
+        app.action(anything)(self._ack_only)
+        app.view(anything)(self._ack_only)
+        app.view_closed(anything)(self._ack_only)
+        app.shortcut(anything)(self._ack_only)
+        app.options(anything)(self._no_options)
+        app.command(anything)(self._ack_only)
+
+    async def _ignore(self, event: dict[str, Any]) -> None:
+        """An event type the bot has no use for (reactions, edits, channel changes...)."""
+        self.stats[f"ignored:{str(event.get('type', '?'))[:40]}"] += 1
+
+    async def _ack_only(self, ack: AsyncAck) -> None:
+        await ack()
+
+    async def _no_options(self, ack: AsyncAck) -> None:
+        await ack(options=[])
+
+    async def _only_our_workspace(
+        self, body: dict[str, Any], context: AsyncBoltContext, next: Any
+    ) -> Any:
+        """Events and commands of other workspaces are acknowledged and dropped (logged)."""
+        team = context.team_id or str(body.get("team_id") or "")
+        allowed = self.team_ids
+        if allowed and team and team not in allowed:
+            self.stats["foreign_team"] += 1
+            log.warning("slack: a request from workspace %s, not ours; ignored", team[:20])
+            return BoltResponse(status=200, body="")
+        return await next()
 
     async def _store(self, event: Incoming) -> None:
         """Put an event in the inbox (raises when the store is down: Bolt answers 500)."""
@@ -292,10 +372,56 @@ class SlackAdapter:
         bot = context.bot_user_id or self.bot_user_id
         if not is_user_message(event, bot):
             return
+        if event.get("channel_type") != "im" and mentions(str(event.get("text") or ""), bot):
+            return  # the same message comes as app_mention, answered there
         async with self._busy():
             incoming = message_incoming(body, event, bot, None)
             if incoming is not None:
-                await self._store(incoming)
+                await self._store(self._personal_to_dm(incoming))
+
+    def _personal_to_dm(self, event: Incoming) -> Incoming:
+        """A personal command written in a channel is answered in the person's DM."""
+        if event.chat_kind == "dm" or event.command is None:
+            return event
+        route = self.runtime.core.router.commands.get(event.command)
+        if route is None or route.group:
+            return event
+        return replace(event, thread_id=None, hints={**event.hints, "reply_in": "dm"})
+
+    async def _on_mention(
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """`@peerbot …` in a channel: a question is answered in the message's thread, a
+        personal command in the person's DM."""
+        bot = context.bot_user_id or self.bot_user_id
+        if not event.get("user") or event.get("user") == SLACKBOT or event.get("bot_id"):
+            return
+        async with self._busy():
+            incoming = mention_incoming(body, event, bot)
+            if incoming is not None:
+                await self._store(self._personal_to_dm(incoming))
+
+    async def _on_member_joined(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """Someone joined the programme's channel: invited, in a DM, to join the programme."""
+        channel = str(event.get("channel") or "")
+        user = str(event.get("user") or "")
+        if (
+            not user
+            or user == self.bot_user_id
+            or channel != self.runtime.settings.slack_channel_id
+        ):
+            return
+        async with self._busy():
+            update = f"joined:{body.get('event_id') or channel + ':' + user}"
+            event_in = text_incoming(user, user, "/start", None, update)
+            await self._store(replace(event_in, hints={"reply_in": "dm"}))
+
+    async def _on_uninstalled(self, event: dict[str, Any]) -> None:
+        """The workspace removed the app or revoked its tokens: stop sending there."""
+        log.error("slack: %s; nothing more is sent to this workspace", event.get("type"))
+        for messenger in (self.messenger, self.outbox_messenger):
+            messenger.revoked = True
+            messenger.config_error = str(event.get("type") or "app_uninstalled")
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """`/peerbot <sub> args`: stored, answered in the user's DM."""
@@ -309,7 +435,8 @@ class SlackAdapter:
                 await ack()
                 return
             where = str(body.get("channel_id") or user_id)
-            event = command_incoming(body, where, None, text=command_text(raw))
+            known = self.runtime.core.router.commands
+            event = command_incoming(body, where, None, text=command_text(raw, known))
             await self._store(replace(event, hints={**event.hints, "reply_in": "dm"}))
         await ack()
 

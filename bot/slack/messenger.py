@@ -22,6 +22,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,9 @@ from handlers.core.ports import (
     Undeliverable,
 )
 from handlers.core.replies import Choice, Reply
+
+_COMMAND_WORD = re.compile(r"(?<![\w/<@])/([a-z_]{2,32})\b")
+"""A `/word` in running text (not in a URL or path, not a Slack mention)."""
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +311,12 @@ class SlackMessenger:
         self.patient = patient
         self.max_wait = max_wait
         self.config_error: str | None = None
+        self.revoked = False
+        """The workspace uninstalled the app or revoked its token: nothing is sent."""
+        self.slash: str | None = None
+        self.commands: frozenset[str] = frozenset()
+        """The slash command and the core's command words: `/help` in a text reads
+        `/peerbot help` on Slack, where commands are subcommands of the app's one command."""
         self.sent = 0
 
     async def call(self, fn: Callable[[], Awaitable[AsyncSlackResponse]]) -> dict[str, Any]:
@@ -324,6 +334,8 @@ class SlackMessenger:
         return await self._once(fn)
 
     async def _once(self, fn: Callable[[], Awaitable[AsyncSlackResponse]]) -> dict[str, Any]:
+        if self.revoked:
+            raise TransientError("the app was uninstalled from the workspace")
         try:
             response = await fn()
         except (SlackClientError, TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -337,8 +349,21 @@ class SlackMessenger:
         data = response.data
         return dict(data) if isinstance(data, Mapping) else {}
 
+    def as_slack(self, reply: Reply) -> Reply:
+        """Command words as Slack users type them (`/help` -> `/peerbot help`)."""
+        if not self.slash or not self.commands:
+            return reply
+        slash = self.slash
+
+        def swap(match: re.Match[str]) -> str:
+            word = match.group(1)
+            return f"{slash} {word}" if word in self.commands else match.group(0)
+
+        return replace(reply, text=_COMMAND_WORD.sub(swap, reply.text))
+
     async def send(self, chat_id: str, reply: Reply) -> str | None:
         """Post a reply (several messages when long); returns the ts of the last one."""
+        reply = self.as_slack(reply)
         ts: str | None = None
         for index, (text, blocks) in enumerate(render(reply)):
             ts = await self._post(chat_id, text, blocks, reply.thread_id, later=index > 0)
@@ -378,6 +403,7 @@ class SlackMessenger:
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> str | None:
         """Replace a message (the one whose button was pressed) with chat.update."""
+        reply = self.as_slack(reply)
         text, blocks = render(reply, single=True)[0]
         data = await self.call(
             lambda: self.client.chat_update(

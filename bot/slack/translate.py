@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ USER_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"}
 # `/peerbot <sub>` words that are another name of a core command.
 ALIASES = {"join": "start", "": "help"}
 FORM_WORDS = frozenset({"join", "start"})
+SLACKBOT = "USLACKBOT"
 _MENTION = re.compile(r"^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s:,]*")
 _MARKUP = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
@@ -82,10 +84,12 @@ def chat_kind(channel_type: str | None, channel_id: str = "") -> ChatKind:
 
 
 def is_user_message(event: dict[str, Any], bot_user_id: str | None) -> bool:
-    """A person wrote a message (not a bot, not an edit or deletion, not ourselves)."""
+    """A person wrote a message (not a bot, not Slackbot, not an edit or deletion, not us)."""
     if event.get("type") != "message" or event.get("subtype") not in USER_SUBTYPES:
         return False
     if event.get("bot_id") or event.get("bot_profile") or not event.get("user"):
+        return False
+    if event.get("user") == SLACKBOT:  # Slackbot writes as a user, without a bot_id
         return False
     return not (bot_user_id and event.get("user") == bot_user_id)
 
@@ -127,13 +131,49 @@ def message_incoming(
     )
 
 
-def command_text(text: str) -> str:
-    """`/peerbot <sub> args` as core text: `/<sub> args`; nothing -> /help, join -> /start."""
+def command_text(text: str, known: Collection[str] = ()) -> str:
+    """`/peerbot <sub> args` as core text: `/<sub> args`; nothing -> /help, join -> /start.
+
+    With the `known` command words, anything else is a question: `/peerbot what is an ESCO?`
+    is `/ask what is an ESCO?`."""
     stripped = plain(text).strip()
     sub, _, args = stripped.partition(" ")
     sub = sub.lstrip("/").lower()
     sub = ALIASES.get(sub, sub)
+    if known and sub not in known:
+        return f"/ask {stripped}"
     return f"/{sub} {args.strip()}".rstrip()
+
+
+def mentions(text: str, bot_user_id: str | None) -> bool:
+    """The message begins by mentioning the bot (Slack also sends it as app_mention)."""
+    match = _MENTION.match(text)
+    return bool(match and bot_user_id and match.group(1) == bot_user_id)
+
+
+def mention_incoming(
+    body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None
+) -> Incoming | None:
+    """`@peerbot …` in a channel: a command, or else a question (`/ask …`), in the thread."""
+    channel = str(event.get("channel") or "")
+    if not channel:
+        return None
+    text = plain(strip_mention(str(event.get("text") or ""), bot_user_id)).strip()
+    if not text:
+        text = "/help"
+    elif not text.startswith("/"):
+        text = f"/ask {text}"
+    thread = event.get("thread_ts") or event.get("ts")
+    return Incoming(
+        platform=PLATFORM,
+        user_id=str(event["user"]),
+        chat_id=channel,
+        chat_kind=chat_kind(event.get("channel_type"), channel),
+        text=text,
+        thread_id=str(thread) if thread else None,
+        message_id=str(event.get("ts")) if event.get("ts") else None,
+        update_id=_update_id(body, "event_id", prefix="ev"),
+    )
 
 
 def opens_form(text: str) -> bool:

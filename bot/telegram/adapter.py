@@ -43,6 +43,8 @@ OUTBOX_RATE = 29.0
 PER_CHAT_INTERVAL = 1.0
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 POLL_TIMEOUT = 25
+USERNAME_KEY = "telegram.bot_username"
+"""Where the bot's username learnt from getMe is kept for the CLI (invite links)."""
 _KEEP_OUTCOMES = 1000
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
@@ -131,6 +133,7 @@ class TelegramAdapter:
         """The latest outcome per update id (stored ones: once handled), for tests and logs."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self.bot_username: str | None = runtime.settings.telegram_bot_username
         self._started = False
 
     # -- life cycle -------------------------------------------------------------------------
@@ -146,6 +149,16 @@ class TelegramAdapter:
             await self.application.initialize()
         except tg.InvalidToken as exc:
             raise SettingsError(f"TELEGRAM_BOT_TOKEN: rejected by the Bot API ({exc})") from None
+        self.bot_username = settings.telegram_bot_username or self.application.bot.username
+        for messenger in (self.messenger, self.interactive):
+            messenger.bot_username = self.bot_username
+        if self.bot_username and not settings.telegram_bot_username:
+            try:  # the CLI's invite links use it when TELEGRAM_BOT_USERNAME is unset
+                async with self.runtime.core.uow() as uow:
+                    await uow.kv.put(USERNAME_KEY, self.bot_username)
+                    await uow.commit()
+            except Exception as exc:  # noqa: BLE001 - links fall back to the setting
+                log.warning("could not remember the bot's username: %s", exc)
         await self.publish_commands()
         await self.application.start()
         if self.webhook:
@@ -215,7 +228,7 @@ class TelegramAdapter:
         update_id = data.get("update_id")
         try:
             update = Update.de_json(data, self.application.bot)
-            event = to_incoming(update) if update is not None else None
+            event = to_incoming(update, self.bot_username) if update is not None else None
         except Exception as exc:  # noqa: BLE001 - any unreadable update is kept, not retried
             kind = next((k for k in data if k != "update_id"), "?")
             log.warning("telegram update %s (%s) cannot be read: %s", update_id, kind, exc)

@@ -155,6 +155,8 @@ class TelegramMessenger:
         self.thread_fallback = thread_fallback
         # the forum supergroup (TELEGRAM_FORUM_CHAT_ID) where pair and discussion topics open
         self.discussion_chat_id = discussion_chat_id
+        self.bot_username: str | None = None
+        """The bot's @name (getMe), for links that open a private chat with it."""
         self.capabilities = capabilities or Capabilities(
             threads=True, topics=True, edit=True, max_text=MAX_TEXT
         )

@@ -208,6 +208,14 @@ class Core:
             event = replace(event, choice=verified if verified is not None else "")
         return event
 
+    def deep_link(self, event: Incoming) -> Incoming:
+        """`/start profile` (a Telegram deep link from a group) is the command it names."""
+        if event.chat_kind == "dm" and event.command in ("start", "join"):
+            word = event.args.strip().lower()
+            if word not in ("", "start", "join", "__unknown__") and word in self.router.commands:
+                return replace(event, text="/" + word)
+        return event
+
     async def _run(
         self,
         event: Incoming,
@@ -217,7 +225,7 @@ class Core:
         worker: str = "",
     ) -> Outcome:
         started = time.perf_counter()
-        event = self.sanitise(event)
+        event = self.deep_link(self.sanitise(event))
         route: Route | None = None
         outcome: Outcome = "handled"
         claimed: list[int] = []
@@ -234,6 +242,15 @@ class Core:
                 outcome = "expired"
             elif event.form is not None:
                 outcome = await self._submit(ctx, event.form)
+            elif event.chat_kind != "dm" and event.command is not None:
+                route = self.router.commands.get(event.command)
+                if route is None:
+                    outcome = "ignored"  # in a group, a command we do not know is not ours
+                elif not route.group:
+                    await self._answer_privately(ctx)
+                    route = None
+                else:
+                    route = await self.router.dispatch(event, ctx)
             else:
                 route = await self.router.dispatch(event, ctx)
                 outcome = "handled" if route else "ignored"
@@ -254,6 +271,15 @@ class Core:
             (time.perf_counter() - started) * 1000,
         )
         return outcome
+
+    async def _answer_privately(self, ctx: Ctx) -> None:
+        """A personal command written in a group: one short public line, and the rest in
+        the private chat (on Telegram only the person can open it: a deep link does)."""
+        link = ctx.event.hints.get("private_link")
+        if link:
+            await ctx.reply("groups.answer_privately", link=link)
+        else:
+            await ctx.reply("groups.write_privately")
 
     async def _submit(self, ctx: Ctx, form: dict[str, Any]) -> Outcome:
         name = str(form.get("name") or "")

@@ -26,6 +26,9 @@ class Route:
     coordinator: bool = False
     member: bool = False
     dm_only: bool = False
+    group: bool = False
+    """A command also answered in a group or channel; every other one is personal and
+    continues in the person's private chat."""
 
 
 @dataclass
@@ -41,13 +44,16 @@ class Router:
     forms: dict[str, FormHandler] = field(default_factory=dict)
 
     def command(
-        self, *names: str, coordinator: bool = False, member: bool = False
+        self, *names: str, coordinator: bool = False, member: bool = False, group: bool = False
     ) -> Callable[[Handler], Handler]:
-        """Register a handler for `/name` (and its aliases)."""
+        """Register a handler for `/name` (and its aliases); `group=True` when it may be
+        answered in a group or channel in front of everyone."""
 
         def register(fn: Handler) -> Handler:
             for name in names:
-                self.commands[name] = Route(fn, name, coordinator=coordinator, member=member)
+                self.commands[name] = Route(
+                    fn, name, coordinator=coordinator, member=member, group=group
+                )
             return fn
 
         return register
