@@ -103,3 +103,23 @@ async def test_three_unanswered_check_ins_pause_the_officer_who_is_told_how_to_c
     await runtime.tick()
     assert sum("how is your pair" in line for line in asked(messenger, "marie")) == 3
     assert "Welcome back" in await talk(runtime, messenger, "marie").say("/resume")
+
+
+async def test_a_silent_officer_is_paused_even_when_the_partner_answers(
+    runtime: Runtime, clock: FrozenClock, messenger: FakeMessenger
+) -> None:
+    pair = await brussels_pair(runtime, at(8, 10))
+    marie = talk(runtime, messenger, "marie")
+    for moment in (at(8, 10), at(22, 10), at(5, 10, 1, 2027)):
+        clock.set(moment)
+        await runtime.tick()
+        await marie.press("Meeting planned")  # Marie answers; Pieter never does
+    clock.set(at(19, 10, 1, 2027))  # the fourth check-in: Pieter is paused instead of asked
+    await runtime.tick()
+    pieter_text = messenger.transcript("pieter")
+    assert pieter_text.count("how is your pair") == 3
+    assert "the last 3 check-ins went unanswered, so I have paused" in pieter_text
+    assert pair.mentor_id is not None and pair.learner_id is not None
+    assert (await status_of(runtime, pair.mentor_id)).status == OfficerStatus.PAUSED
+    assert (await status_of(runtime, pair.learner_id)).status == OfficerStatus.ACTIVE
+    assert messenger.transcript("marie").count("how is your pair") == 4
