@@ -331,7 +331,13 @@ class SlackAdapter:
         self, body: dict[str, Any], context: AsyncBoltContext, next: Any
     ) -> Any:
         """Events and commands of other workspaces are acknowledged and dropped (logged)."""
-        team = context.team_id or str(body.get("team_id") or "")
+        team_of = body.get("team")
+        team = str(
+            body.get("team_id")
+            or (team_of.get("id") if isinstance(team_of, dict) else None)
+            or context.team_id
+            or ""
+        )
         allowed = self.team_ids
         if allowed and team and team not in allowed:
             self.stats["foreign_team"] += 1
