@@ -46,9 +46,10 @@ On the same rows the previous
 pipeline (English-only stemming, no detection, no glossary, fr/de translations for 10 entries)
 gave CV direct 0.713, top1 0.775. Tried and dropped: spelling correction of unknown query words
 against the FAQ vocabulary (cutoff 75: CV direct 0.798; 85: English top1 0.872 -> 0.840).
-Latency (this machine, shared, load average ~8 on 2 cores): real content p50 ~1 ms; 1,000
-synthetic entries (23,589 strings) p50 2.1 ms / p99 15 ms, build 4.3 s, measured at 00:53 UTC;
-the same run under heavier load gave p50 11.6 / p99 52 ms, build 11 s.
+Latency (this machine, 2 shared cores, `benchmarks/faq_bench.py`, 01:14 UTC, load average 4.5):
+real content p50 0.85 ms / p99 6.2 ms, start-up build 0.24 s + language detector 0.16 s, +27 MB
+resident; 1,000 synthetic entries (23,589 strings) p50 1.4 ms / p99 6.8 ms, build 2.4 s. Under
+load average ~8 the same 1,000-entry run gave p99 15-52 ms and builds of 4-11 s.
 """
 
 from __future__ import annotations
