@@ -93,8 +93,12 @@ def ask(
 
 
 @app.command("list")
-def list_entries(json_out: bool = typer.Option(False, "--json")) -> None:
-    """List the FAQ entries, their languages and the "Was this helpful?" counts."""
+def list_entries(
+    json_out: bool = typer.Option(False, "--json"),
+    programme: str = typer.Option(None, "--programme", help=PROGRAMME_HELP),
+) -> None:
+    """List the FAQ entries (with a programme's own entries when one is named), their
+    languages and the "Was this helpful?" counts."""
     from handlers.faq import feedback_counts
     from handlers.faq_content import load_faq
 
@@ -104,7 +108,11 @@ def list_entries(json_out: bool = typer.Option(False, "--json")) -> None:
         async with UnitOfWork(rt.sessionmaker) as uow:
             return await feedback_counts(uow.session)
 
-    load = load_faq(settings().content_dir / "faq")
+    entries = (
+        _content(programme).faq.entries
+        if programme
+        else load_faq(settings().content_dir / "faq").entries
+    )
     helpful = arun(_with_runtime(settings(), counts))
     rows: list[dict[str, Any]] = [
         {
@@ -116,7 +124,7 @@ def list_entries(json_out: bool = typer.Option(False, "--json")) -> None:
             "reviewed": str(e.reviewed),
             "helpful": helpful.get(e.id, {"yes": 0, "no": 0}),
         }
-        for e in load.entries
+        for e in entries
     ]
     if json_out:
         dump(rows)

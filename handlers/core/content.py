@@ -30,7 +30,44 @@ class Content:
     problems: list[ContentProblem] = field(default_factory=list)
 
 
+_LOADED: dict[tuple[str, str | None], tuple[tuple[tuple[str, int, int], ...], Content]] = {}
+"""Content already parsed, with the stamp of the files it was parsed from."""
+
+
+def _stamp(root: Path, programme: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """Path, modification time and size of every file the content is read from."""
+    files: list[Path] = []
+    for base in (root / "messages", root / "faq", programme):
+        if base is not None and base.is_dir():
+            files += [p for p in base.rglob("*") if p.is_file()]
+    files.append(root / "taxonomy.yaml")
+    stamp = []
+    for path in sorted(files):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        stamp.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(stamp)
+
+
 def load_content(root: Path, programme: Path | None = None) -> Content:
+    """The content of a folder, parsed once for as long as its files do not change.
+
+    Parsing the catalogues and 88 FAQ entries in five languages costs about a second; a
+    process (or a test session) that builds several runtimes, or a reload with nothing
+    changed, reuses the parsed copy. Content is read, never changed, after it is loaded."""
+    key = (str(root.resolve()), str(programme.resolve()) if programme is not None else None)
+    stamp = _stamp(root, programme)
+    known = _LOADED.get(key)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    content = parse_content(root, programme)
+    _LOADED[key] = (stamp, content)
+    return content
+
+
+def parse_content(root: Path, programme: Path | None = None) -> Content:
     """Load the content folder, with a programme folder's additions and overrides if given.
 
     A programme folder (`content/programmes/<slug>/`) may hold `taxonomy.yaml` (extra codes),
