@@ -19,6 +19,7 @@ import pytest
 from aiohttp import ClientError
 
 from tests.adversarial.test_faults import Child, child_env, free_port, healthy
+from tests.conftest import PG_URL
 from tests.emulators.slack_api import SlackApiEmulator, SlackEvents
 from tests.emulators.telegram_api import TelegramEmulator
 
@@ -154,5 +155,87 @@ async def test_sigkill_three_times_during_a_slack_burst_loses_no_acknowledged_ev
         f"{duplicates} duplicate replies, {bot.kills} SIGKILLs\n"
     )
     assert bot.kills == 3
+    assert len(acknowledged) == BURST and len(counts) == BURST
+    assert duplicates <= 3 * 8
+
+
+@pytest.mark.postgres
+async def test_three_processes_share_one_inbox_and_survive_sigkills(
+    database_url: str, tmp_path: Path, tally: Counter[str]
+) -> None:
+    """Three bot processes behind one "load balancer" (events spread over them) on PostgreSQL;
+    one of them is killed at three random points and restarted: every event is answered."""
+    if not PG_URL:
+        pytest.skip("several processes share one database on PostgreSQL")
+    rng = random.Random(14)
+    async with SlackApiEmulator(auto_users=True) as api:
+        ports = [free_port() for _ in range(3)]
+        bots = []
+        for n, port in enumerate(ports):
+            env = child_env(
+                DATABASE_URL=database_url,
+                SLACK_BOT_TOKEN=api.token,
+                SLACK_SIGNING_SECRET=SLACK_SECRET,
+                SLACK_API_BASE_URL=api.base_url,
+                SLACK_RATE_PER_SECOND="1000",
+                PEERBOT_HTTP_HOST="127.0.0.1",
+                PEERBOT_HTTP_PORT=str(port),
+            )
+            bots.append(Child([sys.executable, "-m", "bot", "run"], env, tmp_path / f"bot{n}.log"))
+        for child, port in zip(bots, ports, strict=True):
+            await child.start()
+            await healthy(port)
+        senders = [
+            SlackEvents(f"http://127.0.0.1:{port}/slack/events", SLACK_SECRET, api)
+            for port in ports
+        ]
+        users = [f"UM{n:06d}" for n in range(BURST)]
+        acknowledged: list[str] = []
+
+        async def send_all() -> None:
+            for n, user in enumerate(users):
+                attempt = 0
+                while True:  # the balancer tries the next process when one is down
+                    slack = senders[(n + attempt) % len(senders)]
+                    try:
+                        reply = await slack.event(
+                            slack.message_event(user, QUESTION), event_id=f"EvMULTI{n:06d}"
+                        )
+                    except (OSError, ClientError):
+                        reply = None
+                    if reply is not None and reply.status == 200:
+                        acknowledged.append(user)
+                        break
+                    attempt += 1
+                    await asyncio.sleep(0.05)
+
+        def answered() -> int:
+            return sum(1 for u in users if api.messages_to(SlackApiEmulator.dm_channel(u)))
+
+        kills = 0
+        try:
+            sender = asyncio.create_task(send_all())
+            for _ in range(3):
+                await asyncio.sleep(rng.uniform(0.3, 1.5))
+                victim = rng.randrange(3)
+                await bots[victim].kill()
+                kills += 1
+                await bots[victim].start()
+                await healthy(ports[victim])
+            await sender
+            await _until(answered, 240)
+        finally:
+            for slack in senders:
+                await slack.close()
+            for child in bots:
+                await child.stop()
+    counts = Counter(u for u in users for _ in api.messages_to(SlackApiEmulator.dm_channel(u)))
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    tally["crashes injected"] += kills
+    tally["duplicates seen"] += duplicates
+    sys.stdout.write(
+        f"\nthree processes: {len(acknowledged)} acknowledged, {len(counts)} answered, "
+        f"{duplicates} duplicate replies, {kills} SIGKILLs\n"
+    )
     assert len(acknowledged) == BURST and len(counts) == BURST
     assert duplicates <= 3 * 8
