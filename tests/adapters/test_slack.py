@@ -380,12 +380,23 @@ async def test_bot_messages_edits_and_channel_threads(bot: Bot) -> None:
     await bot.slack.message("UPEERBOT", "my own words")
     await bot.settle()
     assert bot.api.count("chat.postMessage") == 0
+    # a mention in a channel's thread comes twice, as a message and as app_mention: one answer
     await bot.slack.message(
         "U1", "<@UPEERBOT> /help", channel="C777", channel_type="channel", thread_ts="1700.000001"
     )
+    mention = {
+        "type": "app_mention",
+        "user": "U1",
+        "text": "<@UPEERBOT> /help",
+        "ts": "1700.000002",
+        "thread_ts": "1700.000001",
+        "channel": "C777",
+        "event_ts": "1700.000002",
+    }
+    await bot.slack.event(mention)
     await bot.settle()
     [reply] = bot.api.messages_to("C777")
-    assert reply.thread_ts == "1700.000001" and "/profile" in reply.text
+    assert reply.thread_ts == "1700.000001" and "/peerbot profile" in reply.text
 
 
 async def test_healthz_reports_slack(bot: Bot) -> None:
