@@ -95,6 +95,7 @@ async def seed_officers(
                         "dm_chat_id": chat,
                         "officer_id": officer_id,
                         "created_at": now,
+                        "last_seen_at": now,  # they have used the bot (pressed Start)
                     }
                 )
             await uow.session.execute(insert(Identity.__table__).values(accounts))  # type: ignore[arg-type]
