@@ -49,13 +49,18 @@ LEDGER = frozenset({"processed_update", "inbox", "identity", "key_value"})
 
 
 async def table_counts(sessionmaker: Any, skip: frozenset[str] = LEDGER) -> dict[str, int]:
-    """Row count of every table (but `skip`)."""
+    """Row count of every table (but `skip`). The outbox counts what the bot queued on its own
+    (announcements, relays, notes), not the replies it gave to the input itself (an "expired
+    button" answer is a reply: it is recorded in the outbox since replies are sent after the
+    commit)."""
     counts: dict[str, int] = {}
     async with sessionmaker() as session:
         for table in Base.metadata.sorted_tables:
             if table.name in skip:
                 continue
             stmt = select(func.count()).select_from(table)
+            if table.name == "outbox":
+                stmt = stmt.where(table.c.purpose != "reply")
             counts[table.name] = int((await session.execute(stmt)).scalar_one())
     return counts
 

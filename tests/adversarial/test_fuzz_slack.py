@@ -34,7 +34,7 @@ from tests.emulators.slack_api import APP_ID, TEAM_ID, SlackApiEmulator, SlackEv
 
 pytestmark = pytest.mark.adversarial
 
-EXAMPLES = int(os.environ.get("PEERBOT_FUZZ_EXAMPLES", "10000"))
+EXAMPLES = int(os.environ.get("PEERBOT_FUZZ_EXAMPLES", "2000"))  # deep run: 10000+
 REJECTABLE_SHARE = 0.3
 CONCURRENCY = 32
 

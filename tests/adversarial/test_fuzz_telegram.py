@@ -33,7 +33,7 @@ from tests.emulators.telegram_api import TelegramEmulator
 
 pytestmark = pytest.mark.adversarial
 
-EXAMPLES = int(os.environ.get("PEERBOT_FUZZ_EXAMPLES", "10000"))
+EXAMPLES = int(os.environ.get("PEERBOT_FUZZ_EXAMPLES", "2000"))  # deep run: 10000+
 REJECTABLE_SHARE = 0.3  # of EXAMPLES: inputs that must write nothing
 CONCURRENCY = 48
 
