@@ -30,41 +30,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
 
 from bot.app import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from handlers.broadcast import send_announcements, status_json  # noqa: E402
 from handlers.core.outbox import OutboxWorker  # noqa: E402
 from handlers.core.ports import Messenger  # noqa: E402
-from storage.db import make_engine  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Base, Programme  # noqa: E402
+from storage.models import Programme  # noqa: E402
 from storage.repositories.announcements import AnnouncementRepo  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.emulators.slack_api import RateLimits, SlackApiEmulator  # noqa: E402
 from tests.emulators.telegram_api import TelegramEmulator  # noqa: E402
 from tests.outbox_load import (  # noqa: E402
     announce_to_everyone,
+    fresh_database,
     seed_officers,
     slack_messenger,
     telegram_messenger,
 )
-
-
-async def fresh_database(url: str | None, folder: Path, name: str) -> str:
-    """An empty migrated database: a new SQLite file, or the given PostgreSQL one emptied."""
-    if url is None:
-        url = f"sqlite+aiosqlite:///{folder / name}.db"
-        await upgrade(url)
-        return url
-    await upgrade(url)
-    engine = make_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    await engine.dispose()
-    return url
 
 
 async def run_one(

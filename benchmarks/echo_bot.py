@@ -1,7 +1,8 @@
 """The reference for benchmarks/throughput_bench.py: a bare python-telegram-bot echo bot.
 
 Long polling, the AIORateLimiter of peerbot's Telegram adapter (waiting out a 429 as peerbot's
-interactive replies do), concurrent updates, no database. Run: `TELEGRAM_BOT_TOKEN=… TELEGRAM_API_BASE_URL=… python benchmarks/echo_bot.py`.
+interactive replies do), concurrent updates, no database. Run:
+`TELEGRAM_BOT_TOKEN=… TELEGRAM_API_BASE_URL=… python benchmarks/echo_bot.py`.
 """
 
 from __future__ import annotations

@@ -36,13 +36,12 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import ClientSession  # noqa: E402
 
-from benchmarks.broadcast_bench import fresh_database  # noqa: E402
 from bot.app import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from storage.models import Programme  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.emulators.telegram_api import TelegramEmulator  # noqa: E402
-from tests.outbox_load import seed_officers, telegram_chat  # noqa: E402
+from tests.outbox_load import fresh_database, seed_officers, telegram_chat  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 QUESTION = "what is ELENA?"

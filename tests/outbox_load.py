@@ -17,10 +17,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
@@ -29,7 +30,17 @@ from bot.telegram.messenger import TelegramMessenger
 from handlers.core.outbox import OutboxWorker
 from handlers.core.ports import Messenger
 from storage.db import make_engine, make_sessionmaker
-from storage.models import Identity, Officer, OfficerStatus, Outbox, OutboxStatus, Role, utcnow
+from storage.migrate import upgrade
+from storage.models import (
+    Base,
+    Identity,
+    Officer,
+    OfficerStatus,
+    Outbox,
+    OutboxStatus,
+    Role,
+    utcnow,
+)
 from storage.uow import UnitOfWork
 
 TELEGRAM_TOKEN = "123456789:TEST-token_for-the-emulator"
@@ -221,3 +232,18 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def fresh_database(url: str | None, folder: Path, name: str) -> str:
+    """An empty migrated database: a new SQLite file, or the given PostgreSQL one emptied."""
+    if url is None:
+        url = f"sqlite+aiosqlite:///{folder / name}.db"
+        await upgrade(url)
+        return url
+    await upgrade(url)
+    engine = make_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+    return url
