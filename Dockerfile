@@ -19,7 +19,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PEERBOT_HTTP_PORT=8080
 RUN groupadd --system --gid 10001 peerbot \
     && useradd --system --uid 10001 --gid peerbot --home-dir /app --shell /usr/sbin/nologin peerbot \
-    && mkdir /app && chown peerbot:peerbot /app
+    && mkdir /app /data && chown peerbot:peerbot /app /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Content is read-only for the bot (owned by root); /app itself is the bot's working directory.
