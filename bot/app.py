@@ -152,10 +152,9 @@ async def run(settings: Settings, console_user: str | None = None) -> None:
             from bot.slack.adapter import create_slack
 
             runtime.adapters.append(await create_slack(runtime, web_app))
-        runtime.start_inbox()  # before the doors open: stored updates are handled at once
         web_runner = await serve(web_app, settings.http_host, settings.http_port)
         for adapter in runtime.adapters:
-            await adapter.start()
+            await adapter.start()  # each starts the inbox workers once its platform answered
         runtime.outbox = OutboxWorker(runtime.sessionmaker, runtime.messengers)
         runtime.outbox.start()  # one paced sender loop per platform; ticks only nudge it
         runtime.start_scheduler()

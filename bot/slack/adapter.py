@@ -203,7 +203,6 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the token (auth.test), then connect Socket Mode if configured."""
-        self.runtime.start_inbox()  # stored updates are handled as soon as they arrive
         try:
             data = await self.client.auth_test()
             self.bot_user_id = str(data.get("user_id") or "") or None
@@ -216,6 +215,7 @@ class SlackAdapter:
             log.warning("slack auth.test failed (%s); starting anyway", error or exc)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("slack unreachable at start (%s); starting anyway", exc)
+        self.runtime.start_inbox()  # stored updates are handled as soon as they arrive
         if self.socket is not None:
             await self.socket.connect_async()
         self._started = True

@@ -144,11 +144,11 @@ class TelegramAdapter:
         A token or webhook URL that Telegram rejects raises SettingsError naming the setting.
         """
         settings = self.runtime.settings
-        self.runtime.start_inbox()  # stored updates are handled as soon as they arrive
         try:
             await self.application.initialize()
         except tg.InvalidToken as exc:
             raise SettingsError(f"TELEGRAM_BOT_TOKEN: rejected by the Bot API ({exc})") from None
+        self.runtime.start_inbox()  # stored updates are handled as soon as they arrive
         self.bot_username = settings.telegram_bot_username or self.application.bot.username
         for messenger in (self.messenger, self.interactive):
             messenger.bot_username = self.bot_username

@@ -73,6 +73,7 @@ class InboxWorker:
         self._loop: asyncio.Task[None] | None = None
         self._recovered_at = 0.0
         self._claiming = 0
+        self._stopping = False
         core.accepted.append(self.nudge)
 
     def nudge(self) -> None:
@@ -89,9 +90,16 @@ class InboxWorker:
         if self.nudge in self.core.accepted:
             self.core.accepted.remove(self.nudge)
         if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+            # let the loop finish the claim it may be in (a cancelled query leaves the pool
+            # to reset a connection mid-statement), then cancel it if it does not stop
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._loop), STOP_PATIENCE)
+            except TimeoutError:
+                self._loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._loop
             self._loop = None
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=STOP_PATIENCE)
@@ -139,7 +147,7 @@ class InboxWorker:
         return False
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self._pump()
@@ -148,6 +156,8 @@ class InboxWorker:
             except Exception:
                 log.exception("inbox worker: claiming failed; retrying in 1 s")
                 await asyncio.sleep(1.0)
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
