@@ -100,6 +100,10 @@ def _own_origins(request: web.Request) -> set[str]:
 def same_origin(request: web.Request) -> bool:
     """Whether a POST comes from a page of this dashboard (Origin, else Referer)."""
     origin = request.headers.get("Origin")
+    if origin == "null" and request.headers.get("Sec-Fetch-Site") == "same-origin":
+        # a browser hides the origin of a page that asked for no referrer, but tells (in a
+        # header no page can set) that the request comes from the same origin
+        return True
     if origin is None:
         referer = request.headers.get("Referer")
         if not referer:
