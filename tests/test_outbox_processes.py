@@ -123,9 +123,15 @@ async def test_three_processes_share_a_broadcast_without_sending_any_row_twice(
         ).all()
     assert len(workers) >= 2, f"the work was not shared: {workers} {results}"
     times = sorted(c.at for c in calls)
-    busiest = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
-    # the emulator stamps a request when its loop gets to it: allow some bunching on a busy host
-    assert busiest <= rate * 1.25, f"{busiest} messages in one second against a shared {rate}/s"
+    # The emulator stamps a request when its loop gets to it, so on a loaded host one second
+    # can hold a bunch of late stamps (129 were seen at load 6). Three unpaced processes would
+    # send at three times the rate: a three-second window and the whole span tell them apart
+    # from the shared pace without depending on the host's speed.
+    window = 3.0
+    busiest = max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
+    assert busiest <= rate * window * 1.15, f"{busiest} in {window:g} s against {rate}/s shared"
+    span = times[-1] - times[0]
+    assert span >= 0.85 * (len(times) - 1) / rate, f"600 sent in {span:.2f} s at {rate}/s"
     assert times[-1] - times[0] >= (600 - 1) / rate * 0.9
     done = await report(runtime, ann_id)
     assert done == {**done, "total": 600, "sent": 600, "pending": 0}
