@@ -31,12 +31,10 @@ from handlers.core.content import ContentStore
 from handlers.core.context import Ctx, Outgoing
 from handlers.core.events import Incoming
 from handlers.core.metrics import UPDATES
-from handlers.core.outbox import payload as outbox_payload
 from handlers.core.ports import Messenger
 from handlers.core.replies import Reply
 from handlers.core.router import Route, Router, router
 from storage.models import Identity, InboxItem, InboxStatus, Programme
-from storage.repositories.outbox import row as outbox_row
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -294,18 +292,9 @@ class Core:
         self, uow: UnitOfWork, outgoing: list[Outgoing], item_id: int, worker: str
     ) -> list[int]:
         """The replies as outbox rows claimed by this worker, in the handler's transaction."""
-        rows = [
-            outbox_row(
-                f"reply:{item_id}:{n}",
-                o.platform,
-                o.chat_id,
-                outbox_payload(o.reply.text, o.reply.choices, o.reply.multi, o.edit_message_id),
-                thread_id=o.reply.thread_id,
-                purpose="reply",
-            )
-            for n, o in enumerate(outgoing)
-        ]
-        return await uow.outbox.enqueue_claimed(rows, worker)
+        from handlers.delivery.replies import reply_rows
+
+        return await uow.outbox.enqueue_claimed(reply_rows(outgoing, str(item_id)), worker)
 
     @property
     def after_commit(self) -> Any:

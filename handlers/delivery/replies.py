@@ -35,6 +35,21 @@ FLUSH_DELAY = 0.0
 the same UPDATE, and a crash can repeat only the replies sent since the last record."""
 
 
+def reply_rows(outgoing: Sequence[Outgoing], batch: str) -> list[dict[str, Any]]:
+    """Replies as outbox rows, keyed `reply:<batch>:<n>` (idempotent per handled update)."""
+    return [
+        outbox_row(
+            f"reply:{batch}:{n}",
+            o.platform,
+            o.chat_id,
+            payload(o.reply.text, o.reply.choices, o.reply.multi, o.edit_message_id),
+            thread_id=o.reply.thread_id,
+            purpose="reply",
+        )
+        for n, o in enumerate(outgoing)
+    ]
+
+
 async def send_one(messenger: Messenger, outgoing: Outgoing) -> str | None:
     """Send a reply, or replace the message it edits; the platform's message id."""
     if outgoing.edit_message_id and messenger.capabilities.edit:
@@ -140,18 +155,7 @@ class ReplySender:
             log.exception("could not record reply %s as undeliverable", row_id)
 
     async def _to_outbox(self, outgoing: Sequence[Outgoing]) -> None:
-        batch = uuid.uuid4().hex
-        rows = [
-            outbox_row(
-                f"reply:{batch}:{n}",
-                o.platform,
-                o.chat_id,
-                payload(o.reply.text, o.reply.choices, o.reply.multi, o.edit_message_id),
-                thread_id=o.reply.thread_id,
-                purpose="reply",
-            )
-            for n, o in enumerate(outgoing)
-        ]
+        rows = reply_rows(outgoing, uuid.uuid4().hex)
         try:
             async with UnitOfWork(self.sessionmaker) as uow:
                 await uow.outbox.enqueue_many(rows)
