@@ -15,6 +15,8 @@ OFFICER_COMMANDS = [
     "ask",
     "match",
     "pairs",
+    "pause",
+    "resume",
     "share",
     "practices",
     "discuss",
