@@ -174,6 +174,7 @@ class SlackAdapter:
         words = frozenset(n for n in runtime.core.router.commands if not n.startswith("_"))
         for messenger in (self.messenger, self.outbox_messenger):
             messenger.slash, messenger.commands = settings.slack_command, words
+            messenger.discussion_chat_id = settings.slack_channel_id
         self.socket_mode = bool(settings.slack_app_token)
         self.app = AsyncApp(
             client=AsyncWebClient(token=token, base_url=base_url, session=session),

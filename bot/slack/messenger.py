@@ -311,6 +311,8 @@ class SlackMessenger:
         self.patient = patient
         self.max_wait = max_wait
         self.config_error: str | None = None
+        self.discussion_chat_id: str | None = None
+        """The programme's channel (SLACK_CHANNEL_ID), where discussions open as threads."""
         self.revoked = False
         """The workspace uninstalled the app or revoked its token: nothing is sent."""
         self.slash: str | None = None

@@ -201,3 +201,18 @@ async def test_an_uninstalled_app_stops_sending(bot: Bot) -> None:
     assert (await bot.slack.message("U1", "/help")).status == 200
     await bot.settle()
     assert bot.api.messages_to(DM1) == []
+
+
+async def test_a_discussion_opens_as_a_thread_in_the_programme_channel(bot: Bot) -> None:
+    from tests.handlers.peers import officer
+
+    await officer(
+        bot.runtime, "Marie Dubois", authority="Lyon", country="FR", platform="slack",
+        user_id="U1", dm=DM1,
+    )  # fmt: skip
+    assert (await bot.slack.command("U1", "discuss green bonds for schools")).status == 200
+    await bot.settle()
+    await bot.runtime.tick()
+    await bot.settle()
+    [opener] = bot.api.messages_to(PROGRAMME_CHANNEL)
+    assert "green bonds for schools" in opener.text
