@@ -2,8 +2,8 @@
 
 Two doors lead here. `accept` stores a platform update in the durable inbox and commits it
 before the adapter acknowledges the platform; `process` then handles an inbox row (called by
-the inbox workers, in order within one conversation). `handle` runs an event directly, for the
-console and the tests, with the same rules. Either way a handler's replies are collected on its
+the inbox workers, in order within one conversation). `handle` runs an event directly, for
+tests and tools, with the same rules. Either way a handler's replies are collected on its
 `Ctx` and sent after its transaction committed: on the inbox path they are written to the
 outbox in the handler's transaction, already claimed by this worker, and sent right after the
 commit (a crash in between leaves them to the outbox, which sends them once its lease ran out);
@@ -175,7 +175,7 @@ class Core:
     # -- the direct door -------------------------------------------------------------------
 
     async def handle(self, event: Incoming, messenger: Messenger) -> Outcome:
-        """Handle one event now, exactly once per platform update id (console, tests).
+        """Handle one event now, exactly once per platform update id (tests, tools).
 
         At most `max_concurrent` events are handled at once; the others wait their turn here
         rather than for a database connection, whose pool would time out under a burst."""
