@@ -327,6 +327,14 @@ def _contact(content: Content, locale: str, member: Member) -> str:
     return ", ".join(parts) or "—"
 
 
+def topic_link(space: PairSpace) -> str | None:
+    """The t.me link of a pair's Telegram forum topic (it opens for the group's members)."""
+    chat = str(space.chat_id or "")
+    if space.platform != "telegram" or not space.thread_id or not chat.startswith("-100"):
+        return None
+    return f"https://t.me/c/{chat[4:]}/{space.thread_id}"
+
+
 async def _queue_introductions(
     uow: UnitOfWork,
     content: Content,
@@ -355,7 +363,11 @@ async def _queue_introductions(
         locale = officer_locale(me.officer, content, me.identity)
         topic = topic_label(content, locale, pair.topic)
         if me.platform in on:
-            where = content.t(locale, "intro.where_space")
+            link = topic_link(next(s for s in spaces if s.platform == me.platform))
+            if link:  # a bot cannot add anyone to a Telegram group: say where and how
+                where = content.t(locale, "intro.where_topic", link=link)
+            else:
+                where = content.t(locale, "intro.where_space")
             if other.platform != me.platform:
                 where += "\n" + content.t(
                     locale,

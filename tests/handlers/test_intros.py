@@ -155,6 +155,10 @@ async def test_a_slack_telegram_pair_talks_across_the_bridge_both_ways(runtime: 
     [topic_intro] = [s for s in telegram.sent if s.chat_id == FORUM]
     assert topic_intro.reply.thread_id == topic["thread"]
     assert "Marie Dubois uses Slack" in topic_intro.reply.text
+    # a bot cannot add Pieter to the group: his private introduction links the topic
+    private = "\n".join(s.reply.text for s in telegram.sent if s.chat_id == "pieter")
+    assert f"https://t.me/c/777/{topic['thread']}" in private and "invitation" in private
+    assert "you have been added" not in private
 
     marie_there = talk(
         runtime, slack, "marie", "Marie Dubois", chat_id=channel["chat"], chat_kind="channel"
