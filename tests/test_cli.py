@@ -45,6 +45,14 @@ def test_console_greets_and_lists_commands(env: dict[str, str]) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_console_buttons_still_work_after_a_restart(env: dict[str, str]) -> None:
+    first = peerbot("run", env=env, stdin="/start\n")
+    assert first.returncode == 0 and "1. I agree" in first.stdout
+    again = peerbot("run", env=env, stdin="1\n")  # a new console, the same conversation
+    assert again.returncode == 0, again.stderr
+    assert "What is your name?" in again.stdout
+
+
 def test_console_as_demo_coordinator(env: dict[str, str]) -> None:
     done = peerbot("run", "--as", "coordinator", env=env, stdin="/stats\n")
     assert done.returncode == 0, done.stderr

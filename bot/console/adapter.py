@@ -61,6 +61,9 @@ async def run_console(runtime: object, user: str) -> None:
     runtime.messengers["console"] = messenger
     runtime.doors["console"] = Door(messenger)
     inbox = InboxWorker(runtime.core, {"console": runtime.doors["console"]})
+    async with runtime.core.uow() as uow:  # the buttons shown before a restart still work
+        shown = await uow.outbox.last_choices("console", user)
+    messenger.last_choices = [Choice(c["id"], c["label"], c.get("selected")) for c in shown]
     print(runtime.content.current.t.__call__(None, "console.banner", user=user))
     counter = 0
     while True:

@@ -169,6 +169,25 @@ class OutboxRepo(Repository):
         stmt = insert(table).values(values).returning(table.c.id)  # type: ignore[arg-type,attr-defined]
         return sorted(int(i) for i in (await self.session.execute(stmt)).scalars())
 
+    async def last_choices(self, platform: str, chat_id: str) -> list[dict[str, Any]]:
+        """The buttons of the newest message sent to a chat that had any (a console that
+        restarts offers them again)."""
+        stmt = (
+            select(Outbox.payload)
+            .where(
+                Outbox.platform == platform,
+                Outbox.chat_id == chat_id,
+                Outbox.status == OutboxStatus.SENT,
+            )
+            .order_by(Outbox.id.desc())
+            .limit(20)
+        )
+        for data in (await self.session.execute(stmt)).scalars():
+            choices = (data or {}).get("choices") or []
+            if choices:
+                return [dict(c) for c in choices]
+        return []
+
     async def mark_sent_many(self, sent: Sequence[tuple[int, str | None]]) -> None:
         """Record many sent rows at once (the replies of many handlers): one executemany."""
         if not sent:
