@@ -261,3 +261,4 @@ async def test_peerbot_run_stops_cleanly_on_sigterm(database_url: str, tmp_path:
                 await proc.wait()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert b"peerbot running: telegram" in err
+    assert b"Traceback" not in err and b"CancelledError" not in err, err.decode()[-2000:]
