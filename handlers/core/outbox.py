@@ -87,14 +87,12 @@ def preferred_identity(officer: Officer, platform: str | None = None) -> Identit
 
 
 def officer_locale(officer: Officer, content: Content, identity: Identity | None = None) -> str:
-    """The language to write to an officer in: their profile's, else their platform's, else
-    the first of the languages they speak that the bot writes in (an officer imported from a
-    roster has no locale of their own), else the default."""
-    chosen = officer.locale or (identity.locale if identity else None)
-    if not chosen:
-        written = content.t.catalogues
-        chosen = next((str(lang) for lang in officer.languages or () if lang in written), None)
-    return content.t.resolve(chosen)
+    """The language to write to an officer in: their profile's, else the first of the
+    languages they work in that the bot writes in (an officer imported from a roster has no
+    locale of their own), else their chat app's, else the default."""
+    written = content.t.catalogues
+    spoken = next((str(lang) for lang in officer.languages or () if lang in written), None)
+    return content.t.resolve(officer.locale or spoken or (identity.locale if identity else None))
 
 
 def payload(

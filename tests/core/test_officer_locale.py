@@ -15,4 +15,5 @@ def test_an_imported_officer_is_written_to_in_a_language_they_speak(runtime: Run
     chosen = Officer(name="Marie", languages=["it"], locale="fr")
     assert officer_locale(chosen, content) == "fr"  # their own choice wins
     platform = Identity(platform="telegram", user_id="1", locale="es")
-    assert officer_locale(Officer(name="Ana", languages=["it"]), content, platform) == "es"
+    assert officer_locale(Officer(name="Ana", languages=["it"]), content, platform) == "it"
+    assert officer_locale(Officer(name="Ana", languages=["pl"]), content, platform) == "es"
