@@ -12,7 +12,7 @@ from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.metrics import FAQ_COORDINATOR_ANSWERS, FAQ_QUESTIONS
 from handlers.core.outbox import queue_to_officer
-from handlers.core.replies import Choice
+from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.faq_content import render_answer
 from handlers.practices import practices_citation
@@ -71,13 +71,16 @@ async def answer_question(ctx: Ctx, text: str) -> None:
         if siblings is not None:  # ESCO or EPC? ask the question that tells them apart
             ask, ids = siblings
             choices = [
-                Choice(f"faq:show:{i}", _question(ctx, i)[:60]) for i in ids if _question(ctx, i)
+                Choice(f"faq:show:{i}", shorten(_question(ctx, i), 60))
+                for i in ids
+                if _question(ctx, i)
             ]
             choices.append(Choice(f"faq:none:{query.id}", ctx.t("faq.none_of_these")))
             await ctx.send(ask.get(ctx.locale, ask["en"]), choices=choices)
             return
         choices = [
-            Choice(f"faq:show:{h.entry_id}", h.question[:60]) for h in result.suggestions[:3]
+            Choice(f"faq:show:{h.entry_id}", shorten(h.question, 60))
+            for h in result.suggestions[:3]
         ]
         choices.append(Choice(f"faq:none:{query.id}", ctx.t("faq.none_of_these")))
         await ctx.reply("faq.did_you_mean", choices=choices)
@@ -112,7 +115,7 @@ async def _send_entry(
             Choice(f"faq:no:{query_id}", ctx.t("faq.helpful_no")),
         ]
     choices += [
-        Choice(f"faq:show:{h.entry_id}", ctx.t("faq.related", question=h.question[:50]))
+        Choice(f"faq:show:{h.entry_id}", ctx.t("faq.related", question=shorten(h.question, 50)))
         for h in ctx.content.faq.related(entry_id, 2)
     ]
     shown = entry.answer_lang(ctx.locale, asked_lang)

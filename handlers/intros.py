@@ -31,7 +31,7 @@ from handlers.core.events import Incoming
 from handlers.core.jobs import job
 from handlers.core.outbox import officer_locale, payload, preferred_identity, queue_to_officer
 from handlers.core.ports import Messenger
-from handlers.core.replies import Choice
+from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.pairs_view import LIVE, notify_coordinators, partner_of, topic_label, who
@@ -396,7 +396,10 @@ async def _queue_introductions(
                 )
             )
         choices += [
-            Choice(f"faq:show:{entry}", content.t(locale, "intro.faq_link", question=question[:40]))
+            Choice(
+                f"faq:show:{entry}",
+                content.t(locale, "intro.faq_link", question=shorten(question, 40)),
+            )
             for entry, question in faq_links(content, pair.topic, locale)
         ]
         await queue_to_officer(

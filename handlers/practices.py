@@ -22,7 +22,7 @@ from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.outbox import queue_to_officer
-from handlers.core.replies import Choice
+from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.core.taxonomy import Taxonomy, fold
 from handlers.typed_words import means
@@ -244,7 +244,7 @@ async def take_year(ctx: Ctx, data: dict[str, Any], choice: str | None, text: st
 
 async def ask_contact(ctx: Ctx, data: dict[str, Any]) -> None:
     me = _own_contact(ctx)
-    choices = [Choice("shr:me", me[:60])] if me else []
+    choices = [Choice("shr:me", shorten(me, 60))] if me else []
     await ctx.reply("practices.ask_contact", choices=[*choices, *_nav(ctx, optional=True)])
 
 

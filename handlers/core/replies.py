@@ -34,3 +34,14 @@ class Reply:
     def with_choices(self, choices: tuple[Choice, ...]) -> Reply:
         """The same reply with other choices."""
         return replace(self, choices=choices)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Text for a button: whole words up to `limit` characters, "…" when some were left out."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–(") + "…"

@@ -161,7 +161,7 @@ async def test_confusable_siblings_get_the_question_that_tells_them_apart(
     assert "Parlez-vous de l'entreprise (ESCO), du contrat (CPE)" in reply
     labels = [c.label for c in french.last().choices]
     assert labels[:2] == [
-        "Qu'est-ce qu'une ESCO (société de services énergétiques) et ",
+        "Qu'est-ce qu'une ESCO (société de services énergétiques)…",  # whole words
         "Qu'est-ce qu'un contrat de performance énergétique (CPE) ?",
     ]
     assert "Un contrat de performance énergétique (CPE)" in await french.press(labels[1])
