@@ -13,6 +13,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ SLACK_SECRET = "peerbot-test-signing-secret"
 QUESTION = "what is ELENA?"
 
 
-async def _kill_three_times(bot: Child, port: int, rng: random.Random, answered: object) -> None:
+async def _kill_three_times(bot: Child, port: int, rng: random.Random) -> None:
     """SIGKILL at three random points of the backlog, restarting each time."""
     for _ in range(3):
         await asyncio.sleep(rng.uniform(0.3, 1.5))
@@ -40,11 +41,11 @@ async def _kill_three_times(bot: Child, port: int, rng: random.Random, answered:
         await healthy(port)
 
 
-async def _until(check: object, within: float) -> None:
+async def _until(check: Callable[[], int], within: float) -> None:
     deadline = time.monotonic() + within
     last, moved = -1, time.monotonic()
     while True:
-        now = check()  # type: ignore[operator]
+        now = check()
         if now >= BURST:
             return
         if now != last:
@@ -52,6 +53,32 @@ async def _until(check: object, within: float) -> None:
         if time.monotonic() - moved > 60 or time.monotonic() > deadline:
             raise AssertionError(f"{now} of {BURST} answered")
         await asyncio.sleep(0.2)
+
+
+async def _send_all(
+    senders: list[SlackEvents], users: list[str], prefix: str, acknowledged: list[str]
+) -> None:
+    """One message event per user, each until a process acknowledges it: as Slack retries a
+    failed delivery, and as a balancer tries the next process when one is down."""
+    for n, user in enumerate(users):
+        attempt = 0
+        while True:
+            slack = senders[(n + attempt) % len(senders)]
+            try:
+                reply = await slack.event(
+                    slack.message_event(user, QUESTION), event_id=f"{prefix}{n:06d}"
+                )
+            except (OSError, ClientError):
+                reply = None
+            if reply is not None and reply.status == 200:
+                acknowledged.append(user)
+                break
+            attempt += 1
+            await asyncio.sleep(0.05)
+
+
+def _answered_on_slack(api: SlackApiEmulator, users: list[str]) -> int:
+    return sum(1 for u in users if api.messages_to(SlackApiEmulator.dm_channel(u)))
 
 
 async def test_sigkill_three_times_during_a_telegram_burst_loses_no_acknowledged_update(
@@ -80,7 +107,7 @@ async def test_sigkill_three_times_during_a_telegram_burst_loses_no_acknowledged
             def answered() -> int:
                 return sum(1 for uid in users if api.bot_messages(uid))
 
-            await _kill_three_times(bot, port, rng, answered)
+            await _kill_three_times(bot, port, rng)
             await _until(answered, 240)
         finally:
             await bot.stop()
@@ -121,28 +148,11 @@ async def test_sigkill_three_times_during_a_slack_burst_loses_no_acknowledged_ev
         users = [f"UB{n:06d}" for n in range(BURST)]
         acknowledged: list[str] = []
 
-        async def send_all() -> None:
-            for n, user in enumerate(users):
-                while True:  # Slack retries a delivery that failed (the process was down)
-                    try:
-                        reply = await slack.event(
-                            slack.message_event(user, QUESTION), event_id=f"EvBURST{n:06d}"
-                        )
-                    except (OSError, ClientError):
-                        reply = None
-                    if reply is not None and reply.status == 200:
-                        acknowledged.append(user)
-                        break
-                    await asyncio.sleep(0.2)
-
-        def answered() -> int:
-            return sum(1 for u in users if api.messages_to(SlackApiEmulator.dm_channel(u)))
-
         try:
-            sender = asyncio.create_task(send_all())
-            await _kill_three_times(bot, port, rng, answered)
+            sender = asyncio.create_task(_send_all([slack], users, "EvBURST", acknowledged))
+            await _kill_three_times(bot, port, rng)
             await sender
-            await _until(answered, 240)
+            await _until(lambda: _answered_on_slack(api, users), 240)
         finally:
             await slack.close()
             await bot.stop()
@@ -192,29 +202,9 @@ async def test_three_processes_share_one_inbox_and_survive_sigkills(
         users = [f"UM{n:06d}" for n in range(BURST)]
         acknowledged: list[str] = []
 
-        async def send_all() -> None:
-            for n, user in enumerate(users):
-                attempt = 0
-                while True:  # the balancer tries the next process when one is down
-                    slack = senders[(n + attempt) % len(senders)]
-                    try:
-                        reply = await slack.event(
-                            slack.message_event(user, QUESTION), event_id=f"EvMULTI{n:06d}"
-                        )
-                    except (OSError, ClientError):
-                        reply = None
-                    if reply is not None and reply.status == 200:
-                        acknowledged.append(user)
-                        break
-                    attempt += 1
-                    await asyncio.sleep(0.05)
-
-        def answered() -> int:
-            return sum(1 for u in users if api.messages_to(SlackApiEmulator.dm_channel(u)))
-
         kills = 0
         try:
-            sender = asyncio.create_task(send_all())
+            sender = asyncio.create_task(_send_all(senders, users, "EvMULTI", acknowledged))
             for _ in range(3):
                 await asyncio.sleep(rng.uniform(0.3, 1.5))
                 victim = rng.randrange(3)
@@ -223,7 +213,7 @@ async def test_three_processes_share_one_inbox_and_survive_sigkills(
                 await bots[victim].start()
                 await healthy(ports[victim])
             await sender
-            await _until(answered, 240)
+            await _until(lambda: _answered_on_slack(api, users), 240)
         finally:
             for slack in senders:
                 await slack.close()
