@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from handlers.broadcast import send_announcements, status_json  # noqa: E402
-from handlers.core.outbox import OutboxWorker  # noqa: E402
+from handlers.announcements.flow import send_announcements, status_json  # noqa: E402
 from handlers.core.ports import Messenger  # noqa: E402
+from handlers.delivery.outbox import OutboxWorker  # noqa: E402
 from storage.models import Programme  # noqa: E402
 from storage.repositories.announcements import AnnouncementRepo  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402

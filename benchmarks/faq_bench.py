@@ -22,9 +22,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handlers import faq_search  # noqa: E402
-from handlers.faq_content import FaqEntry, FaqLoad, load_faq  # noqa: E402
-from handlers.faq_search import (  # noqa: E402
+from handlers.faq import search as faq_search  # noqa: E402
+from handlers.faq.content import FaqEntry, FaqLoad, load_faq  # noqa: E402
+from handlers.faq.search import (  # noqa: E402
     BASELINE_T,
     Calibration,
     FaqIndex,

@@ -26,7 +26,7 @@ from scipy.sparse import coo_matrix
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handlers.matching_engine import (  # noqa: E402
+from handlers.pairing.solver import (  # noqa: E402
     Person,
     Practice,
     Request,

@@ -6,7 +6,7 @@ Seeds the synthetic population of `matching_bench.py` (same seed) into a fresh d
 (a temporary SQLite file by default; a PostgreSQL database with --url, EMPTIED first), twice:
 with the mentors' live pairs of that bench, and as a first round (every mentor slot free).
 Each round is then measured in a fresh process (so its peak memory is its own): the time of
-`handlers.matching.propose` (read + engine + storing the proposed pairs, commit) and its peak
+`handlers.pairing.flow.propose` (read + engine + storing the proposed pairs, commit) and its peak
 RSS (`resource.getrusage`), then, untimed, `round_input` alone, greedy on the same input and,
 up to --verify-max officers, the optimum by `scipy.optimize.milp`. Prints one line per round.
 """
@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from matching_bench import milp_optimum, population, total  # noqa: E402
 
-from handlers.matching import propose, round_input  # noqa: E402
-from handlers.matching_engine import solve_greedy  # noqa: E402
+from handlers.pairing.flow import propose, round_input  # noqa: E402
+from handlers.pairing.solver import solve_greedy  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import (  # noqa: E402

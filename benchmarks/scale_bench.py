@@ -3,8 +3,8 @@
 Run: `python benchmarks/scale_bench.py [--sizes 1000,5000,20000] [--pg URL] [--skip-cli]`.
 Generates a realistic roster (24 countries with their cities and languages, country names as
 well as codes, 13 instruments, 35 % mentors, Telegram/Slack/none) and imports it with
-`handlers.roster.import_csv` into a fresh temporary SQLite database and, with --pg, into the
-given PostgreSQL database, which is EMPTIED first. For each size it times a first import
+`handlers.officers.roster.import_csv` into a fresh temporary SQLite database and, with --pg,
+into the given PostgreSQL database, which is EMPTIED first. For each size it times a first import
 (inserts), a re-import of the same file (updates) and a streamed export. Then it times
 `peerbot programmes list` and `peerbot officers list` as fresh processes (median of 5) on an
 empty database and on the largest SQLite roster. Prints figures, asserts nothing; the last
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from handlers.core.taxonomy import Taxonomy  # noqa: E402
-from handlers.roster import COLUMNS, import_csv, stream_csv  # noqa: E402
+from handlers.officers.roster import COLUMNS, import_csv, stream_csv  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Base, Programme  # noqa: E402

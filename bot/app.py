@@ -18,9 +18,9 @@ from handlers.core.clock import Clock, SystemClock
 from handlers.core.content import ContentStore
 from handlers.core.engine import MAX_CONCURRENT, SQLITE_CONCURRENT, Core
 from handlers.core.jobs import JOBS
-from handlers.core.outbox import OutboxWorker
 from handlers.core.ports import Messenger
 from handlers.delivery.inbox import Door, InboxWorker
+from handlers.delivery.outbox import OutboxWorker
 from handlers.registry import load_handlers
 from storage.db import is_sqlite, make_engine, make_sessionmaker
 from storage.uow import UnitOfWork

@@ -9,7 +9,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from bot.dashboard import add_dashboard_routes
+from bot.web import add_dashboard_routes
 from handlers.core.metrics import (
     ADAPTER_UP,
     INBOX_DEPTH,

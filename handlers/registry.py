@@ -1,4 +1,4 @@
-"""Import every handler module so their routes and jobs register on the router."""
+"""Import every feature module so their routes and jobs register on the router."""
 
 from __future__ import annotations
 
@@ -7,12 +7,22 @@ import pkgutil
 
 import handlers
 
-NOT_HANDLERS = {"registry"}
+# Packages that hold the contract and the plumbing, not features: nothing in them registers
+# routes except the middleware, which must come first.
+NOT_FEATURES = {"core", "registry"}
+
+
+def feature_modules() -> list[str]:
+    """Every module of every feature package (handlers/<feature>/*.py), sorted by name."""
+    names = []
+    for info in pkgutil.walk_packages(handlers.__path__, prefix="handlers."):
+        if info.name.split(".")[1] not in NOT_FEATURES and not info.ispkg:
+            names.append(info.name)
+    return sorted(names)
 
 
 def load_handlers() -> None:
-    """Register all routes and jobs: the middleware first, then every module of handlers/."""
+    """Register all routes and jobs: the middleware first, then every feature module."""
     importlib.import_module("handlers.core.middleware")
-    for info in sorted(pkgutil.iter_modules(handlers.__path__), key=lambda i: i.name):
-        if not info.ispkg and info.name not in NOT_HANDLERS:
-            importlib.import_module(f"handlers.{info.name}")
+    for name in feature_modules():
+        importlib.import_module(name)

@@ -27,8 +27,8 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.slack.messenger import SlackMessenger
 from bot.telegram.messenger import TelegramMessenger
-from handlers.core.outbox import OutboxWorker
 from handlers.core.ports import Messenger
+from handlers.delivery.outbox import OutboxWorker
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models import (
@@ -155,8 +155,8 @@ async def announce_to_everyone(
 ) -> int:
     """A coordinator's announcement to the whole programme (as `peerbot broadcast create`
     queues it, without an author); returns its id."""
-    from handlers.audience import Audience
-    from handlers.broadcast import create
+    from handlers.announcements.audience import Audience
+    from handlers.announcements.flow import create
 
     async with UnitOfWork(sessionmaker) as uow:
         announcement = await create(

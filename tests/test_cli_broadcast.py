@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.app import Runtime, build
-from bot.cli import app, register_command_modules
+from bot.cli.main import app, register_command_modules
 from bot.config import Settings
 from storage.models import Role
 from storage.repositories.announcements import AnnouncementRepo

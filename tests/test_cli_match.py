@@ -13,7 +13,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from bot.app import Runtime, build
-from bot.cli import app, register_command_modules
+from bot.cli.main import app, register_command_modules
 from bot.config import Settings
 from tests.handlers.peers import FORUM, SpaceMessenger, slack_like, talk, telegram_like, texts
 

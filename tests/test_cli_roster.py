@@ -106,10 +106,10 @@ def test_listings_start_without_the_solver_or_the_bot(
 ) -> None:
     probe = (
         "import sys\n"
-        "from bot.cli import main\n"
+        "from bot.cli.main import main\n"
         f"sys.argv = ['peerbot', *{command!r}, '--json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('scipy', 'numpy', 'bot.app', 'handlers.matching_engine') "
+        "heavy = [m for m in ('scipy', 'numpy', 'bot.app', 'handlers.pairing.solver') "
         "if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )

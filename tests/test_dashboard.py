@@ -25,9 +25,9 @@ from aiohttp import web
 
 from bot.app import Runtime, build
 from bot.config import Settings
-from bot.dashboard.render import CHARTED
 from bot.http import make_web_app
-from handlers.pairs_view import STATES
+from bot.web.render import CHARTED
+from handlers.pairing.view import STATES
 from storage.uow import UnitOfWork
 from tests.conftest import CONTENT
 from tests.report_seed import BETA_SECRETS, COORD_A, COORD_B, EXPECTED_ALPHA, seed, summary

@@ -20,9 +20,9 @@ from yarl import URL
 
 from bot.app import Runtime, build
 from bot.config import Settings
-from bot.dashboard import COOKIE, DASHBOARD_THROTTLE
-from bot.dashboard.auth import FailedSignIns
 from bot.http import make_web_app
+from bot.web import COOKIE, DASHBOARD_THROTTLE
+from bot.web.auth import FailedSignIns
 from storage.uow import UnitOfWork
 from tests.conftest import CONTENT, ROOT
 from tests.report_seed import COORD_A, seed

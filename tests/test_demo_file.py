@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from handlers.demo_file import check_demo
+from handlers.programmes.demo import check_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"

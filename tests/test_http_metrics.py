@@ -17,9 +17,9 @@ from bot.config import Settings
 from bot.http import make_web_app, serve
 from bot.telegram.adapter import WEBHOOK_PATH, create_telegram
 from handlers.core.clock import FrozenClock
-from handlers.core.outbox import OutboxWorker, payload
 from handlers.core.ports import TransientError, Undeliverable
 from handlers.core.replies import Reply
+from handlers.delivery.outbox import OutboxWorker, payload
 from storage.models import Outbox
 from storage.repositories.outbox import MAX_ATTEMPTS
 from storage.uow import UnitOfWork

@@ -62,7 +62,7 @@ async def test_an_announcement_reaches_1000_officers_on_both_platforms_exactly_o
     async with UnitOfWork(runtime.sessionmaker) as uow:
         ann = await uow.get(AnnouncementRepo).get(1)
         assert ann is not None
-        from handlers.broadcast import status_json
+        from handlers.announcements.flow import status_json
 
         report = await status_json(uow, ann)
     assert report == {**report, "total": 1001, "sent": 1001, "pending": 0, "failed": 0}
@@ -82,7 +82,7 @@ async def test_flood_control_blocked_users_and_server_errors_on_telegram(
         telegram.capabilities = replace(telegram.capabilities, rate_per_second=200.0)
         runtime.messengers["telegram"] = telegram
         try:
-            from handlers.broadcast import status_json
+            from handlers.announcements.flow import status_json
 
             await announce_to_everyone(
                 runtime.sessionmaker, home.id, "Call for proposals", runtime.clock.now()

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime
-from handlers.broadcast import send_announcements, status_json
+from handlers.announcements.flow import send_announcements, status_json
 from storage.models import Outbox, OutboxStatus
 from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork

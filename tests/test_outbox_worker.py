@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from bot.app import Runtime
 from handlers.core.clock import FrozenClock
-from handlers.core.outbox import BULK, OutboxWorker, payload
 from handlers.core.ports import (
     Capabilities,
     ChatMigrated,
@@ -21,6 +20,7 @@ from handlers.core.ports import (
     Undeliverable,
 )
 from handlers.core.replies import Reply
+from handlers.delivery.outbox import BULK, OutboxWorker, payload
 from storage.models import Outbox, OutboxStatus, utcnow
 from storage.repositories.outbox import MAX_ATTEMPTS
 from storage.uow import UnitOfWork

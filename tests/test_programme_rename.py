@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.app import Runtime
-from handlers.programme_folder import rename
+from handlers.programmes.folder import rename
 from storage.models import Programme
 from storage.uow import UnitOfWork
 from tests.test_report import peerbot

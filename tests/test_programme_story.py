@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.app import Runtime
-from bot.dashboard.render import render_report, translator_for
+from bot.web.render import render_report, translator_for
 from handlers.core.clock import FrozenClock
-from handlers.matching import approve, propose, reject
-from handlers.pairs_view import STATES
-from handlers.report import build_report
-from handlers.roster import import_csv
+from handlers.officers.roster import import_csv
+from handlers.pairing.flow import approve, propose, reject
+from handlers.pairing.view import STATES
+from handlers.report.figures import build_report
 from storage.models import Programme
 from storage.uow import UnitOfWork
 from tests.handlers.peers import programme, talk, telegram_like

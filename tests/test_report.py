@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Runtime
-from handlers.report import build_report, week_ends
+from handlers.report.figures import build_report, week_ends
 from storage.repositories.dashboard import DashboardTokenRepo, token_hash
 from storage.uow import UnitOfWork
 from tests.report_seed import (

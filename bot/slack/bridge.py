@@ -14,7 +14,7 @@ from bot.slack.views import Prefill
 from handlers.core.engine import Core
 from handlers.core.events import Incoming
 from handlers.core.ports import Messenger
-from handlers.profile import profile_lines
+from handlers.officers.profile import profile_lines
 from storage.models import OfficerStatus
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from typing import Any
 
 from bot.slack.messenger import fit_prefix, split_text, units
 from bot.slack.translate import escape
-from handlers import fields
 from handlers.core.content import Content
 from handlers.core.taxonomy import EU_LANGUAGES, EUROPE, country_name, language_name
+from handlers.officers import fields
 
 FORM_CALLBACK = "peerbot-profile"
 HOME_JOIN = "home-join"

@@ -11,10 +11,10 @@ import yaml
 
 from handlers.core.i18n import Translator, load_catalogues
 from handlers.core.taxonomy import Taxonomy
-from handlers.faq_content import ContentProblem
+from handlers.faq.content import ContentProblem
 
 if TYPE_CHECKING:
-    from handlers.faq_search import FaqIndex
+    from handlers.faq.search import FaqIndex
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,8 @@ def parse_content(root: Path, programme: Path | None = None) -> Content:
     `faq/*.yaml` (extra entries) and `messages/<locale>.yaml` (overridden messages).
     Raises ValueError on a broken catalogue or taxonomy; FAQ problems are collected instead.
     """
-    from handlers.faq_content import load_faq
-    from handlers.faq_search import FaqIndex
+    from handlers.faq.content import load_faq
+    from handlers.faq.search import FaqIndex
 
     catalogues = load_catalogues(root / "messages")
     if "en" not in catalogues:

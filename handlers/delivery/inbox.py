@@ -25,8 +25,8 @@ from datetime import timedelta
 from handlers.core.engine import Core, LostClaim, Outcome
 from handlers.core.events import Incoming
 from handlers.core.metrics import INBOX_POISON, INBOX_RETRIED
-from handlers.core.outbox import INCARNATION, dead_sender
 from handlers.core.ports import Messenger
+from handlers.delivery.outbox import INCARNATION, dead_sender
 from storage.models import InboxItem, InboxStatus
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.core.context import Outgoing
-from handlers.core.outbox import backoff, payload
 from handlers.core.ports import Messenger, RateLimited, Undeliverable
+from handlers.delivery.outbox import backoff, payload
 from storage.models import utcnow
 from storage.repositories.outbox import row as outbox_row
 from storage.uow import UnitOfWork

@@ -408,7 +408,7 @@ async def test_healthz_reports_slack(bot: Bot) -> None:
 
 
 async def test_the_outbox_reschedules_on_slack_429_and_keeps_the_order(bot: Bot) -> None:
-    from handlers.core.outbox import OutboxWorker, payload
+    from handlers.delivery.outbox import OutboxWorker, payload
     from storage.models import Outbox, OutboxStatus
 
     caps = bot.runtime.messengers["slack"].capabilities

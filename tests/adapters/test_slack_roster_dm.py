@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from bot.config import Settings
 from handlers.core.clock import FrozenClock
-from handlers.roster import import_csv
+from handlers.officers.roster import import_csv
 from storage.models import CheckIn, Officer, Pair, PairStatus, Role
 from storage.uow import UnitOfWork
 from tests.adapters.test_slack import Bot, running

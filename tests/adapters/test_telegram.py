@@ -23,8 +23,8 @@ from bot.http import make_web_app, serve
 from bot.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH, TelegramAdapter, create_telegram
 from bot.telegram.messenger import TelegramMessenger
 from handlers.core.clock import FrozenClock
-from handlers.core.outbox import OutboxWorker, payload
 from handlers.core.replies import Choice
+from handlers.delivery.outbox import OutboxWorker, payload
 from storage.models import Identity, Officer, Outbox, OutboxStatus, ProcessedUpdate
 from storage.uow import UnitOfWork
 from tests.emulators.telegram_api import MAX_TEXT, TelegramEmulator, eventually, utf16_len

@@ -446,7 +446,7 @@ async def test_a_group_migrated_to_a_supergroup_is_stored_and_the_messages_resen
 ) -> None:
     """The single-row case is in tests/adapters/test_telegram.py; here the programme's group
     id is stored anew and the other rows queued to the old group follow it at once."""
-    from handlers.core.outbox import OutboxWorker, payload
+    from handlers.delivery.outbox import OutboxWorker, payload
     from storage.models import Programme
     from tests.handlers.outreach import programme
     from tests.outbox_load import telegram_messenger
@@ -537,7 +537,7 @@ async def test_the_bot_reconnects_after_postgresql_restarts_and_queued_work_resu
     settings = Settings(database_url=url, PEERBOT_CONTENT_DIR=CONTENT)  # type: ignore[call-arg]
     seeding = await build(settings)
     async with UnitOfWork(seeding.sessionmaker) as uow:
-        from handlers.core.outbox import payload
+        from handlers.delivery.outbox import payload
 
         for n in range(40):
             await uow.outbox.enqueue(f"pg:{n}", "telegram", str(9000 + n), payload(f"item {n}"))
@@ -593,7 +593,7 @@ async def test_the_outbox_rides_out_storms_errors_timeouts_and_refusals_on_both_
     permanent failures marked, and the retries stay bounded (no busy loop)."""
     from dataclasses import replace
 
-    from handlers.broadcast import status_json
+    from handlers.announcements.flow import status_json
     from storage.repositories.announcements import AnnouncementRepo
     from tests.handlers.outreach import programme
     from tests.outbox_load import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import Runtime
-from handlers.core.outbox import officer_locale
+from handlers.delivery.outbox import officer_locale
 from storage.models import Identity, Officer
 
 

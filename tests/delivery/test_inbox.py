@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from bot.app import Runtime
 from handlers.core.events import Incoming
-from handlers.core.outbox import OutboxWorker
 from handlers.core.ports import TransientError
 from handlers.core.replies import Reply
 from handlers.core.router import router
 from handlers.delivery.inbox import Door, InboxWorker
+from handlers.delivery.outbox import OutboxWorker
 from storage.models import (
     Conversation,
     InboxItem,

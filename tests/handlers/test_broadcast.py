@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime
-from handlers import broadcast
-from handlers.audience import Audience, parse_audience
+from handlers.announcements import flow as broadcast
+from handlers.announcements.audience import Audience, parse_audience
 from handlers.core.clock import FrozenClock
 from handlers.core.ports import Undeliverable
 from handlers.core.replies import Reply

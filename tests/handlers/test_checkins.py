@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from bot.app import Runtime, build
 from bot.config import Settings
-from handlers.checkins import working_slot
 from handlers.core.clock import FrozenClock
-from handlers.pairs_view import pairs_json
+from handlers.pairing.checkins import working_slot
+from handlers.pairing.view import pairs_json
 from storage.models import CheckIn, Officer, Pair, PairStatus
 from storage.uow import UnitOfWork
 from tests.conftest import PG_URL
@@ -286,7 +286,7 @@ async def test_pairs_shows_when_the_check_in_will_really_be_sent(
 async def test_what_an_officer_wrote_is_exported_and_erased_on_request(
     runtime: Runtime, clock: FrozenClock, messenger: FakeMessenger
 ) -> None:
-    from handlers.checkins import officer_answers
+    from handlers.pairing.checkins import officer_answers
 
     pair = await brussels_pair(runtime, at(8, 10))
     clock.set(at(8, 10))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bot.app import build
 from bot.config import Settings
-from handlers.content_watch import reload_changed_content
 from handlers.core.clock import FrozenClock
+from handlers.programmes.content_watch import reload_changed_content
 from tests.fakes import FakeMessenger
 from tests.handlers.test_faq import add_coordinator
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from handlers.core.date_phrases import day_text, moment_text
 from handlers.core.i18n import Translator, load_catalogues
-from handlers.date_phrases import day_text, moment_text
 
 T = Translator(load_catalogues(Path(__file__).resolve().parents[2] / "content" / "messages"))
 MOMENT = datetime(2026, 12, 15, 16, 0, tzinfo=UTC)  # 17:00 in Rome, Paris, Berlin and Madrid

@@ -233,9 +233,9 @@ async def test_pair_spaces_get_the_first_look(
         taken.append(event.text)
         return event.text.startswith("pair:")
 
-    fake = types.ModuleType("handlers.intros")
+    fake = types.ModuleType("handlers.pairing.intros")
     fake.relay_pair_message = relay_pair_message  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "handlers.intros", fake)
+    monkeypatch.setitem(sys.modules, "handlers.pairing.intros", fake)
     giulia = in_thread(runtime, people.slack, "UGIULIA", SLACK_CHANNEL)
     await giulia.handle(text="pair: see you Tuesday", thread_id=root, message_id="4.1")
     await giulia.handle(text="For everyone", thread_id=root, message_id="4.2")

@@ -123,7 +123,7 @@ async def test_helpful_counts_and_candidate_rows_come_from_real_feedback(
     runtime: Runtime, talk: Talk, messenger: FakeMessenger
 ) -> None:
     """'No' answers and coordinator answers become dev rows to label; votes are counted."""
-    from handlers.faq import candidate_rows, feedback_counts
+    from handlers.faq.flow import candidate_rows, feedback_counts
 
     await add_coordinator(runtime)
     await talk.say("what is ELENA?")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.faq_content import (
+from handlers.faq.content import (
     MAX_RENDERED,
     ContentProblem,
     FaqEntry,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from handlers import faq_search
-from handlers.faq_content import load_faq
-from handlers.faq_search import (
+from handlers.faq import search as faq_search
+from handlers.faq.content import load_faq
+from handlers.faq.search import (
     FaqIndex,
     Thresholds,
     baseline_search,

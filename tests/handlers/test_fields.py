@@ -8,8 +8,8 @@ import pytest
 
 from bot.app import Runtime
 from bot.slack.views import Choices, Texts, read_form
-from handlers import fields
-from handlers.roster import import_csv, parse_csv
+from handlers.officers import fields
+from handlers.officers.roster import import_csv, parse_csv
 from storage.uow import UnitOfWork
 from tests.handlers.peers import programme
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.app import Runtime
 from handlers.core.clock import FrozenClock
-from handlers.housekeeping import prune_old_data
+from handlers.delivery.housekeeping import prune_old_data
 from storage.models import Outbox, OutboxStatus
 from storage.uow import UnitOfWork
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.app import Runtime
 from handlers.core.clock import FrozenClock
-from handlers.report import build_report
+from handlers.report.figures import build_report
 from storage.models import Outbox
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger

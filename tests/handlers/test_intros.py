@@ -254,7 +254,7 @@ async def test_concurrent_jobs_and_a_restart_introduce_once(
     slack = slack_like(runtime)
     marie, pieter = await lyon_and_ghent(runtime, "slack", "slack")
     await make_pair(runtime, marie, pieter)
-    from handlers.intros import introduce_pairs
+    from handlers.pairing.intros import introduce_pairs
 
     done = await asyncio.gather(
         introduce_pairs(runtime.core, runtime.messengers),

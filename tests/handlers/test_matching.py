@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from bot.app import Runtime
 from handlers.core.choices import sign
-from handlers.matching import approve, propose, reject, round_json
+from handlers.pairing.flow import approve, propose, reject, round_json
 from storage.models import MatchRequest, Officer, OfficerStatus, Pair, PairStatus
 from storage.repositories.pairs import PairRepo
 from storage.uow import UnitOfWork

@@ -10,8 +10,9 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_matrix
 
-import handlers.matching_engine as engine
-from handlers.matching_engine import (
+import handlers.pairing.solver as engine
+from handlers.pairing.reasons import Reason
+from handlers.pairing.solver import (
     Person,
     Practice,
     Request,
@@ -21,7 +22,6 @@ from handlers.matching_engine import (
     solve_greedy,
     solve_round,
 )
-from handlers.reasons import Reason
 
 _authorities: dict[str, int] = {}
 

@@ -21,7 +21,7 @@ from sqlalchemy import update
 from bot.app import Runtime
 from handlers.core.clock import FrozenClock
 from handlers.core.i18n import load_catalogues
-from handlers.reasons import Reason, reasons_json
+from handlers.pairing.reasons import Reason, reasons_json
 from storage.models import Announcement, Officer, Pair, PairStatus
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger, Talk

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Runtime
-from handlers import pre_consent
 from handlers.core.clock import FrozenClock
+from handlers.officers import pre_consent
 from storage.models import (
     Announcement,
     Authority,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from bot.app import Runtime
+from handlers.announcements.polls import detect_instruments, results_json
 from handlers.core.clock import FrozenClock
-from handlers.polls import detect_instruments, results_json
 from storage.models import Officer, Role
 from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork

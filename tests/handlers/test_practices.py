@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.app import Runtime
-from handlers.practice_files import export_yaml, import_yaml
-from handlers.practices import parse_amount, practices_citation
+from handlers.practices.files import export_yaml, import_yaml
+from handlers.practices.flow import parse_amount, practices_citation
 from storage.models import GoodPractice
 from storage.repositories.practices import PracticeRepo
 from storage.uow import UnitOfWork

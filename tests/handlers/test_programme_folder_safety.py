@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers import programme_folder
-from handlers.programme_folder import FolderError, check_folder, copy_folder, export, install
+from handlers.programmes import folder as programme_folder
+from handlers.programmes.folder import FolderError, check_folder, copy_folder, export, install
 from storage.models import Programme
 from tests.handlers.test_programmes import ROOT, nordic_folder
 from tests.test_cli import peerbot

@@ -11,7 +11,7 @@ import yaml
 from bot.app import build
 from bot.config import Settings
 from handlers.core.clock import FrozenClock
-from handlers.programme_folder import check_folder, export, install, stand_up
+from handlers.programmes.folder import check_folder, export, install, stand_up
 from storage.models import Identity, Officer, OfficerStatus, Role, utcnow
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger, Talk

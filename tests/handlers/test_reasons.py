@@ -8,7 +8,7 @@ import pytest
 
 from handlers.core.i18n import Translator, load_catalogues
 from handlers.core.taxonomy import Taxonomy
-from handlers.reasons import KINDS, Reason, reasons_json, render_reason, render_reasons
+from handlers.pairing.reasons import KINDS, Reason, reasons_json, render_reason, render_reasons
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 T = Translator(load_catalogues(CONTENT / "messages"))

@@ -8,7 +8,7 @@ import io
 
 from bot.app import Runtime
 from handlers.core.taxonomy import Taxonomy
-from handlers.roster import export_csv, import_csv, parse_csv, stream_csv
+from handlers.officers.roster import export_csv, import_csv, parse_csv, stream_csv
 from storage.models import Officer, Role
 from storage.uow import UnitOfWork
 from tests.handlers.peers import make_pair, programme, telegram_like

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.app import Runtime
 from handlers.core.i18n import Translator, load_catalogues
-from handlers.typed_words import BUTTONS, means, typed_words
+from handlers.core.typed_words import BUTTONS, means, typed_words
 from storage.models import GoodPractice, Officer, OfficerStatus
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger, Talk

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from bot.app import Runtime
 from handlers.core.clock import FrozenClock
-from handlers.matching import approve, propose, reject, round_json
-from handlers.matching_engine import Person
-from handlers.unmatched import explain
+from handlers.pairing.flow import approve, propose, reject, round_json
+from handlers.pairing.solver import Person
+from handlers.pairing.unmatched import explain
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger
 from tests.handlers.peers import programme, talk
@@ -63,8 +63,7 @@ async def test_after_a_reject_the_learner_hears_why_and_what_comes_next(
     [why] = data["unmatched"]
     assert why["name"] == "Marie Dubois" and why["topic"] is None  # from her wants
     assert why["reason"] == (
-        "the only available mentor (Pieter Janssens) was rejected for this learner by a "
-        "coordinator"
+        "the only available mentor (Pieter Janssens) was rejected for this learner by a coordinator"
     )
     assert "capacity" not in why["reason"]
 

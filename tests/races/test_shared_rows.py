@@ -17,8 +17,8 @@ from sqlalchemy import select
 from bot.app import Runtime, build
 from bot.config import Settings
 from handlers.core.clock import FrozenClock
-from handlers.matching import propose
-from handlers.practices import review
+from handlers.pairing.flow import propose
+from handlers.practices.flow import review
 from storage.models import (
     Announcement,
     CheckIn,

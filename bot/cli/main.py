@@ -1,0 +1,479 @@
+"""The `peerbot` command line (typer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from bot.config import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="peerbot: a peer-learning bot for financing local climate plans.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+officers_app = typer.Typer(help="Import, export and list officers.", no_args_is_help=True)
+programmes_app = typer.Typer(help="Programmes (cohorts).", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo content for a first look.", no_args_is_help=True)
+content_app = typer.Typer(help="Curated content.", no_args_is_help=True)
+invites_app = typer.Typer(help="Invite codes and deep links.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(officers_app, name="officers")
+app.add_typer(programmes_app, name="programmes")
+app.add_typer(demo_app, name="demo")
+app.add_typer(content_app, name="content")
+app.add_typer(invites_app, name="invites")
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one clear line on stderr and exit."""
+    typer.echo(f"peerbot: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    """The settings, or exit 2 naming the bad one."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(f"invalid setting {exc}", 2)
+        raise AssertionError from exc  # unreachable
+
+
+def setup_logging(s: Settings) -> None:
+    """Plain or JSON logs on stderr."""
+    from bot.logs import configure, secrets_of
+
+    configure(s.log_level, s.log_format, secrets_of(s))
+
+
+def arun(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine; a database that cannot be reached is one clear line, exit 1."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    try:
+        return asyncio.run(coro)
+    except SettingsError as exc:  # an adapter found a setting unusable at start-up
+        fail(f"invalid setting {exc}", 2)
+    except (OperationalError, DBAPIError, OSError) as exc:
+        if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
+            raise
+        detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        fail(f"cannot use the database ({detail}); check DATABASE_URL", 1)
+    except Exception as exc:
+        # Only a command that ran migrations can raise MigrationError; the others never
+        # import Alembic (half a second of start-up).
+        migrate = sys.modules.get("storage.migrate")
+        if migrate is None or not isinstance(exc, migrate.MigrationError):
+            raise
+        fail(str(exc), 1)
+    raise AssertionError  # unreachable
+
+
+def dump(data: Any) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+async def _with_runtime(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    from bot.app import build
+    from storage.migrate import upgrade
+
+    await upgrade(s.database_url)
+    runtime = await build(s)
+    try:
+        return await fn(runtime)
+    finally:
+        await runtime.close()
+
+
+@app.command()
+def run(
+    as_: str = typer.Option(
+        None, "--as", help="console: 'coordinator' to act as the demo coordinator"
+    ),
+    user: str = typer.Option(None, "--user", help="console: who you are (a user name)"),
+) -> None:
+    """Upgrade the database and run every adapter with credentials (else the console)."""
+    s = settings()
+    console = not (s.telegram_enabled or s.slack_enabled)
+    from bot.logs import configure, secrets_of
+
+    quiet = "WARNING" if console and s.log_level in ("DEBUG", "INFO") else s.log_level
+    configure(quiet if console else s.log_level, s.log_format, secrets_of(s))
+    from bot.app import run as run_bot
+    from bot.demo import ensure_demo
+    from storage.migrate import upgrade
+
+    async def go() -> None:
+        await upgrade(s.database_url)
+        if console:
+            await ensure_demo(s)
+        console_user = user or ("coordinator" if as_ == "coordinator" else None)
+        await run_bot(s, console_user=console_user)
+
+    arun(go())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    s = settings()
+    from storage.migrate import upgrade
+
+    head = arun(upgrade(s.database_url))
+    typer.echo(f"database at migration {head}")
+
+
+async def _upgrade_if_behind(engine: Any, url: str) -> None:
+    """Upgrade the database unless it is at the shipped heads already (Alembic's full run,
+    imports included, costs about a second even when there is nothing to do)."""
+    from storage.versions import database_heads, shipped_heads
+
+    heads = shipped_heads()
+    if not heads or await database_heads(engine) != heads:
+        from storage.migrate import upgrade
+
+        await upgrade(url)
+
+
+async def _with_db(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `fn(uow)` on the upgraded database without building the bot: a listing or an import
+    needs neither the adapters, the solver nor the catalogues, and starts in well under 1 s."""
+    from storage.db import make_engine, make_sessionmaker
+    from storage.uow import UnitOfWork
+
+    engine = make_engine(s.database_url)
+    try:
+        await _upgrade_if_behind(engine, s.database_url)
+        async with UnitOfWork(make_sessionmaker(engine)) as uow:
+            return await fn(uow)
+    finally:
+        await engine.dispose()
+
+
+def _taxonomy(content_dir: Path, slug: str) -> Any:
+    """The taxonomy a programme's roster is checked against (base plus its folder's codes)."""
+    from handlers.core.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.load(content_dir / "taxonomy.yaml")
+    from handlers.programmes.folder import installed_folder
+
+    folder = installed_folder(slug, content_dir, settings().data_dir)
+    extra = folder / "taxonomy.yaml" if folder else None
+    return taxonomy.merged(Taxonomy.load(extra)) if extra and extra.is_file() else taxonomy
+
+
+def _progress_bar(done: int, total: int) -> None:
+    """One self-overwriting line on a terminal's stderr."""
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    sys.stderr.write(f"\rimporting [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+    sys.stderr.flush()
+
+
+@officers_app.command("import")
+def officers_import(
+    file: Path,
+    json_out: bool = typer.Option(False, "--json"),
+    programme_slug: str = typer.Option(None, "--programme", help="programme slug (default: first)"),
+    move: bool = typer.Option(
+        False,
+        "--move",
+        help="officers who belong to another programme move to this one "
+        "(without it they join this one as well)",
+    ),
+) -> None:
+    """Import officers from CSV; bad rows are reported by line, good rows kept."""
+    s = settings()
+    if not file.exists():
+        fail(f"no such file: {file}", 2)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        fail(f"{file}: not UTF-8 text; save the CSV as UTF-8", 2)
+    from handlers.officers.roster import import_csv
+
+    show = _progress_bar if sys.stderr.isatty() and not json_out else None
+
+    async def go(uow: Any) -> Any:
+        programme = await uow.programmes.by_slug(programme_slug) if programme_slug else None
+        if programme_slug and programme is None:
+            return None
+        programme = programme or await uow.programmes.default_or_create()
+        await uow.commit()
+        taxonomy = _taxonomy(s.content_dir, programme.slug)
+        return await import_csv(uow, text, taxonomy, programme, move=move, progress=show)
+
+    report = arun(_with_db(s, go))
+    if report is None:
+        fail(f"no programme {programme_slug!r}; see `peerbot programmes list`", 2)
+    if json_out:
+        dump(
+            {
+                "created": report.created,
+                "updated": report.updated,
+                "errors": report.errors,
+                "notes": report.notes,
+            }
+        )
+    else:
+        for line in report.errors:
+            typer.echo(f"{file}: {line}", err=True)
+        for line in report.notes:
+            typer.echo(f"{file}: {line}", err=True)
+        typer.echo(
+            f"imported: {report.created} created, {report.updated} updated, "
+            f"{len(report.errors)} rejected"
+        )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@officers_app.command("list")
+def officers_list(json_out: bool = typer.Option(False, "--json")) -> None:
+    """List officers with their profiles and platform identities."""
+    s = settings()
+    from handlers.officers.roster import officer_json
+
+    async def go(uow: Any) -> list[dict[str, Any]]:
+        return [officer_json(o) for o in await uow.officers.list()]
+
+    rows = arun(_with_db(s, go))
+    if json_out:
+        dump(rows)
+        return
+    for r in rows:
+        platforms = ",".join(i["platform"] for i in r["identities"])
+        typer.echo(
+            f"{r['id']:>4}  {r['name']:<28} {r['authority'] or '-':<20} "
+            f"{r['role']:<11} {r['status']:<10} {platforms}"
+        )
+
+
+@officers_app.command("export")
+def officers_export(file: Path) -> None:
+    """Write all officers to a CSV file in the import format (cells a spreadsheet would run
+    as formulas start with ')."""
+    s = settings()
+    from handlers.officers.roster import stream_csv
+
+    partial = file.with_name(file.name + ".partial")
+
+    async def go(uow: Any) -> None:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            async for chunk in stream_csv(uow):
+                out.write(chunk)
+
+    try:
+        arun(_with_db(s, go))
+        partial.replace(file)
+    finally:
+        partial.unlink(missing_ok=True)
+    typer.echo(f"wrote {file}")
+
+
+@programmes_app.command("list")
+def programmes_list(json_out: bool = typer.Option(False, "--json")) -> None:
+    """List programmes."""
+    s = settings()
+
+    async def go(uow: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": p.id,
+                "slug": p.slug,
+                "name": p.name,
+                "languages": p.languages,
+                "checkin_days": p.checkin_days,
+            }
+            for p in await uow.programmes.list()
+        ]
+
+    rows = arun(_with_db(s, go))
+    if json_out:
+        dump(rows)
+    else:
+        for r in rows:
+            typer.echo(f"{r['id']:>3}  {r['slug']:<20} {r['name']}")
+
+
+@demo_app.command("reset")
+def demo_reset() -> None:
+    """Wipe the database and load the demo programme again."""
+    s = settings()
+    from bot.demo import reset_demo
+
+    arun(reset_demo(s))
+    typer.echo("demo content restored")
+
+
+@content_app.command("check")
+def content_check(
+    folder: Path = typer.Option(None, help="content folder (default: settings)"),
+) -> None:
+    """Validate content/; every problem with file and line; exit 1 if any."""
+    s = settings()
+    from handlers.core.content import load_content
+
+    root = folder or s.content_dir
+    try:
+        content = load_content(root)
+    except Exception as exc:  # noqa: BLE001 - report any broken file in one line
+        fail(f"{root}: {exc}", 1)
+    from handlers.core.i18n import placeholders
+
+    problems = [f"{p.file}:{p.line}: {p.message}" for p in content.problems]
+    from handlers.programmes.demo import check_demo
+
+    if (root / "demo.yaml").is_file():
+        problems += check_demo(root / "demo.yaml")
+    english = content.t.catalogues["en"]
+    for locale, catalogue in content.t.catalogues.items():
+        for key in english:
+            if key not in catalogue:
+                problems.append(f"{root}/messages/{locale}.yaml: missing key {key}")
+            elif placeholders(catalogue[key]) != placeholders(english[key]):
+                problems.append(f"{root}/messages/{locale}.yaml: {key} has other placeholders")
+    for p in problems:
+        typer.echo(p)
+    entries = len(content.faq)
+    typer.echo(
+        f"{entries} FAQ entries, {len(content.t.catalogues)} catalogues, {len(problems)} problems"
+    )
+    if problems:
+        raise typer.Exit(1)
+
+
+@invites_app.command("create")
+def invites_create(
+    authority: str = typer.Option(..., help="authority name"),
+    country: str = typer.Option(..., help="ISO country code of the authority"),
+    count: int = typer.Option(1, min=1, max=500),
+    days: int = typer.Option(30, min=1, help="days the codes stay valid"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create one-time invite codes tied to an authority, with Telegram deep links."""
+    s = settings()
+    import secrets
+    from datetime import timedelta
+
+    from handlers.core.taxonomy import match_country
+    from storage.models import Invite, utcnow
+    from storage.uow import UnitOfWork
+
+    code_country = match_country(country)
+    if code_country is None:
+        fail(f"unknown country {country!r}", 2)
+
+    async def go(rt: Any) -> list[str]:
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            auth = await uow.authorities.get_or_create(authority, code_country or "")
+            codes = [secrets.token_urlsafe(9) for _ in range(count)]
+            for code in codes:
+                uow.session.add(
+                    Invite(
+                        code=code,
+                        purpose="join",
+                        authority_id=auth.id,
+                        expires_at=utcnow() + timedelta(days=days),
+                    )
+                )
+            await uow.commit()
+            return codes
+
+    codes = arun(_with_runtime(s, go))
+    bot_name = s.telegram_bot_username or "<your_bot>"
+    rows = [
+        {"code": c, "telegram": f"https://t.me/{bot_name}?start={c}", "slack": f"/peerbot join {c}"}
+        for c in codes
+    ]
+    if json_out:
+        dump({"authority": authority, "invites": rows})
+    else:
+        for r in rows:
+            typer.echo(f"{r['code']}  {r['telegram']}")
+
+
+def invite_state(used_at: Any, expires_at: Any, now: Any) -> str:
+    """used | expired | unused, as `peerbot invites list` reports an invite."""
+    if used_at is not None:
+        return "used"
+    return "expired" if expires_at is not None and expires_at < now else "unused"
+
+
+@invites_app.command("list")
+def invites_list(
+    state: str = typer.Option(None, "--state", help="used|unused|expired (default: all)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Join invites with their authority and state: used, unused or expired."""
+    if state is not None and state not in ("used", "unused", "expired"):
+        fail(f"unknown state {state!r}; use used, unused or expired", 2)
+    s = settings()
+    bot_name = s.telegram_bot_username or "<your_bot>"
+
+    async def go(rt: Any) -> list[dict[str, Any]]:
+        from storage.repositories.invite_status import InviteListRepo
+        from storage.uow import UnitOfWork
+
+        now = rt.clock.now()
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            rows = await uow.get(InviteListRepo).with_authority()
+        return [
+            {
+                "code": i.code,
+                "authority": a.name if a else None,
+                "country": a.country if a else None,
+                "state": invite_state(i.used_at, i.expires_at, now),
+                "created_at": i.created_at.isoformat(),
+                "expires_at": i.expires_at.isoformat() if i.expires_at else None,
+                "used_at": i.used_at.isoformat() if i.used_at else None,
+                "telegram": f"https://t.me/{bot_name}?start={i.code}",
+            }
+            for i, a in rows
+        ]
+
+    rows = [r for r in arun(_with_runtime(s, go)) if state is None or r["state"] == state]
+    if json_out:
+        counts = {k: sum(r["state"] == k for r in rows) for k in ("used", "unused", "expired")}
+        dump({"invites": rows, "counts": counts})
+        return
+    for r in rows:
+        typer.echo(f"{r['code']}  {r['state']:<8} {r['authority'] or '-'} ({r['country'] or '-'})")
+
+
+def register_command_modules() -> None:
+    """Add the typer sub-apps of `bot/cli/<area>.py` (each exposes `NAME` and `app`)."""
+    import importlib
+    import pkgutil
+
+    import bot.cli
+
+    for info in sorted(pkgutil.iter_modules(bot.cli.__path__), key=lambda i: i.name):
+        if info.name == "main":
+            continue
+        module = importlib.import_module(f"bot.cli.{info.name}")
+        app.add_typer(module.app, name=module.NAME)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    logging.basicConfig(level=logging.WARNING)
+    register_command_modules()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""`peerbot pairs list|show`: how the pairs are doing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from bot.cli.main import _with_runtime, arun, dump, fail, settings
+
+NAME = "pairs"
+app = typer.Typer(help="Pairs and their check-ins.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_pairs(
+    status: list[str] = typer.Option(
+        None,
+        "--status",
+        help="proposed|rejected|approved|introduced|active|stalled|declined|closed (repeatable)",
+    ),
+    programme: str = typer.Option(None, "--programme", help="programme slug (default: all)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Pairs with their state, last check-in outcome and next check-in.
+
+    Proposals waiting for review are left out unless asked for with --status proposed.
+    """
+    from handlers.pairing.view import STATES, pairs_json
+    from storage.models import PairStatus
+
+    if status and set(status) - set(STATES):
+        fail(f"unknown status in {status}; use {', '.join(STATES)}", 2)
+        return
+    statuses = None if status else [s for s in PairStatus if s != PairStatus.PROPOSED]
+
+    async def go(rt: Any) -> list[dict[str, Any]] | None:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            programme_id = None
+            if programme:
+                found = await uow.programmes.by_slug(programme)
+                if found is None:
+                    return None
+                programme_id = found.id
+            rows = await pairs_json(uow, rt.clock.now(), programme_id, statuses)
+            wanted = [r for r in rows if not status or r["state"] in status]
+            return [_worded(r, rt.content.current) for r in wanted]
+
+    rows = arun(_with_runtime(settings(), go))
+    if rows is None:
+        fail(f"no programme {programme!r}; see `peerbot programmes list`", 2)
+        return
+    if json_out:
+        dump(rows)
+        return
+    for r in rows:
+        last = r["last_outcome"] or "-"
+        flag = " FLAGGED" if r["flagged"] else ""
+        typer.echo(
+            f"#{r['id']:<4} {r['state']:<10} {r['topic']:<16} "
+            f"{r['learner']['name']} <- {r['mentor']['name']}  last: {last}  "
+            f"next: {r['next_checkin'] or '-'}{flag}"
+        )
+
+
+def _worded(row: dict[str, Any], content: Any) -> dict[str, Any]:
+    """A pair with its reasons worded in English, as the CLI prints them."""
+    from handlers.pairing.reasons import render_reasons
+
+    return {**row, "reasons": render_reasons(content.t, content.taxonomy, "en", row["reasons"])}
+
+
+@app.command("show")
+def show_pair(pair_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
+    """One pair with every check-in and what each officer answered."""
+    from handlers.pairing.view import checkin_json, pairs_json
+    from storage.models import CheckIn
+    from storage.uow import UnitOfWork
+
+    async def go(rt: Any) -> dict[str, Any] | None:
+        from sqlalchemy import select
+
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            every = await pairs_json(uow, rt.clock.now())
+            rows = [_worded(r, rt.content.current) for r in every if r["id"] == pair_id]
+            if not rows:
+                return None
+            stmt = select(CheckIn).where(CheckIn.pair_id == pair_id).order_by(CheckIn.period)
+            checkins = (await uow.session.execute(stmt)).scalars().all()
+            return {
+                **rows[0],
+                "checkins": [
+                    {**(checkin_json(c) or {}), "answers": c.answers or {}} for c in checkins
+                ],
+            }
+
+    data = arun(_with_runtime(settings(), go))
+    if data is None:
+        fail(f"no pair #{pair_id}", 1)
+        return
+    if json_out:
+        dump(data)
+        return
+    typer.echo(
+        f"#{data['id']} {data['topic']}: {data['learner']['name']} <- {data['mentor']['name']} "
+        f"({data['status']}, {data['health']})"
+    )
+    for c in data["checkins"]:
+        typer.echo(f"  check-in {c['period']} due {c['due_at']}: {c['answer'] or 'no answer'}")
+        if c["learned"]:
+            typer.echo("    " + c["learned"].replace("\n", "\n    "))

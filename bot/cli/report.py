@@ -1,0 +1,63 @@
+"""`peerbot report --json | --html FILE`: the coordinators' figures, as on `/dashboard`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bot.cli.main import _with_runtime, arun, dump, fail, settings
+
+NAME = "report"
+app = typer.Typer(help="Programme figures (the dashboard's).", invoke_without_command=True)
+
+
+@app.callback()
+def report(
+    json_out: bool = typer.Option(False, "--json", help="print one JSON document"),
+    html: Path = typer.Option(None, "--html", help="write a self-contained HTML page here"),
+    programme: str = typer.Option(None, "--programme", help="programme slug (default: all)"),
+    lang: str = typer.Option("en", "--lang", help="language of the HTML page"),
+) -> None:
+    """Participants, pair health, check-in answers, FAQ questions and announcements."""
+    from handlers.report.figures import build_report
+
+    if not json_out and html is None:
+        fail("say --json or --html FILE", 2)
+
+    async def go(rt: Any) -> tuple[Any, Any] | None:
+        from storage.uow import UnitOfWork
+
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            programmes = await uow.programmes.list()
+            if programme:
+                programmes = [p for p in programmes if p.slug == programme]
+                if not programmes:
+                    return None
+            figures = await build_report(uow, {p.id for p in programmes}, rt.clock.now())
+            return figures, rt.content.current
+
+    found = arun(_with_runtime(settings(), go))
+    if found is None:
+        fail(f"no programme {programme!r}; see `peerbot programmes list`", 2)
+        return
+    figures, content = found
+    if html is not None:
+        from bot.web.render import render_report, translator_for
+
+        locale = content.t.resolve(lang)
+        page = render_report(
+            figures,
+            translator_for(content.t, locale),
+            lambda code: content.taxonomy.label("sectors", code, locale),
+            lang=locale,
+        )
+        try:
+            html.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {html}: {exc.strerror}", 1)
+        if not json_out:
+            typer.echo(f"wrote {html}")
+    if json_out:
+        dump(figures.to_json())

@@ -1,4 +1,0 @@
-"""CLI sub-commands by area; each module exposes `NAME` (the word) and `app` (a typer.Typer).
-
-Shared helpers for them live in `bot.cli` (`settings`, `arun`, `dump`, `fail`, `_with_runtime`).
-"""

@@ -1,0 +1,1066 @@
+"""Pure matching engine: pairs learners with mentors for one round, optimally.
+
+No I/O, no database, no chat library: frozen dataclasses in (`Person`, `Practice`, `Request`),
+dataclasses out (`RoundResult` of `Proposal` and `Unmatched`).
+
+Model. Every deduplicated `Request` is a row; every officer with offers and free slots
+(capacity - active_pairs > 0) is a mentor. A (request, mentor) edge is feasible when they share
+a language, work for different authorities, are different people, the pair is not `excluded`
+and the mentor offers the topic (topic None: one of the learner's wants that has no explicit
+request of its own; the engine picks the topic with the best good-practice bonus, ties by
+code). Its score is documented in `Weights`; scores are rounded to 4 decimals so that ties are
+exact. `solve_round` maximises the total score of the round subject to: one mentor per request,
+at most `capacity - active_pairs` learners per mentor, and never two pairs between the same
+learner and mentor (a learner with several topic requests gets several distinct mentors).
+
+Solver (exact, sparse). No dense request x mentor matrix is ever built: `_Scorer` scores the
+feasible edges a block of rows at a time (vectorised numpy; sets as bitsets, AND + popcount).
+Column generation: each request starts with its `SHORTLIST` best edges; LAPJVsp
+(`scipy.sparse.csgraph.min_weight_full_bipartite_matching`) solves that sparse problem with one
+column per mentor slot, one "not paired" column per request and, for a (learner, mentor) that
+two rows of one learner could both take, a gate row + gate column (the flow gadget "node
+(learner, mentor) of capacity 1"; gates are added lazily when a solve uses a mentor twice for
+one learner). Dual prices follow from shortest alternating paths (a vectorised Bellman-Ford)
+and price every edge left out; the edges that could still improve the total are added and the
+problem solved again. When none is left the prices prove the result optimal over all feasible
+edges (reduced costs left sum to < 0.3 grid unit over any matching, tie terms < 0.1): the total
+score is the exact optimum on the 1e-4 score grid. Checked against `scipy.optimize.milp` in the
+tests and in benchmarks/matching_bench.py. A row whose best left-out edge cannot beat its own
+price (minus any fall of mentor prices since it was last scanned) is never rescored.
+
+Ties go to lower learner and mentor ids through a perturbation (< 0.1 grid unit in total); on
+very big rounds it falls below float precision and exact ties are then settled by the solver,
+deterministically. Figures: benchmarks/matching_bench.py (engine), propose_bench.py and
+scale_bench.py (load + solve + store).
+
+`solve_greedy` (highest score first, ties by learner id, topic, mentor id) is the baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence, Set
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+from handlers.pairing.reasons import (
+    ALSO_KNOWS,
+    CROSS_BORDER,
+    EXPERIENCE,
+    LANGUAGES,
+    PRACTICE,
+    SECTORS,
+    SIMILAR_SIZE,
+    Reason,
+)
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+F32 = npt.NDArray[np.float32]
+Bits = npt.NDArray[np.uint64]
+
+SCORE_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class Person:
+    """An officer; a learner when they request, a mentor when they offer instruments."""
+
+    id: int
+    name: str
+    authority_id: int
+    authority_name: str
+    country: str
+    population: int | None
+    languages: frozenset[str]
+    sectors: frozenset[str]
+    wants: frozenset[str]
+    offers: frozenset[str]
+    capacity: int = 2
+    active_pairs: int = 0
+    waiting_days: int = 0
+
+
+@dataclass(frozen=True)
+class Practice:
+    """An approved good practice of a mentor (`officer_id`)."""
+
+    id: int
+    officer_id: int
+    authority_name: str
+    title: str
+    sector: str
+    instruments: frozenset[str]
+    year: int | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """One pair wanted by a learner on `topic` (an instrument code); None = any of their wants."""
+
+    learner_id: int
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Soft-score weights; a feasible pair scores the sum of the terms below (all >= 0).
+
+    topic: the mentor offers the requested topic (every feasible pair gets it, the largest term).
+    overlap: share of the learner's other wanted instruments the mentor also offers.
+    sector: share of the learner's sectors the mentor also works on.
+    practice: the mentor has a good practice with the topic instrument;
+    practice_sector: ... and that practice is in one of the learner's sectors (on top).
+    cross_border: learner and mentor are in different countries.
+    size: similar authority size, 1 - |log10(pop_l / pop_m)| / size_decades, clipped to [0, 1]
+    (0 when a population is unknown).
+    waiting: learner waiting time, min(waiting_days, waiting_cap_days) / waiting_cap_days.
+    """
+
+    topic: float = 3.0
+    overlap: float = 2.0
+    sector: float = 1.0
+    practice: float = 1.0
+    practice_sector: float = 0.5
+    cross_border: float = 0.3
+    size: float = 0.5
+    size_decades: float = 2.0
+    waiting: float = 0.3
+    waiting_cap_days: int = 90
+
+    def __post_init__(self) -> None:
+        terms = (self.overlap, self.sector, self.practice, self.practice_sector)
+        if self.topic <= 0 or min(terms + (self.cross_border, self.size, self.waiting)) < 0:
+            raise ValueError("weights must be >= 0 and topic > 0")
+        if self.size_decades <= 0 or self.waiting_cap_days <= 0:
+            raise ValueError("size_decades and waiting_cap_days must be > 0")
+
+
+@dataclass
+class Proposal:
+    """A proposed pair with its score and 2-4 reasons (data; `pairing.reasons` renders them)."""
+
+    learner_id: int
+    mentor_id: int
+    topic: str
+    score: float
+    reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass
+class Unmatched:
+    """A request left without a mentor, and why."""
+
+    learner_id: int
+    topic: str | None
+    reason: str
+
+
+@dataclass
+class RoundResult:
+    """Pairs sorted by (learner, topic); unmatched requests sorted the same way."""
+
+    pairs: list[Proposal]
+    unmatched: list[Unmatched]
+
+
+@dataclass
+class CandidateEdges:
+    """Feasible (request, mentor) edges of a round: what the solvers optimise over.
+
+    rows[i] is (learner_id, topic) of request row i; edge k joins row edge_row[k] to mentor
+    mentor_ids[edge_mentor[k]] (free slots: free[edge_mentor[k]]) with score edge_score[k].
+    """
+
+    rows: list[tuple[int, str | None]]
+    learner_ids: Ints
+    mentor_ids: Ints
+    free: Ints
+    edge_row: Ints
+    edge_mentor: Ints
+    edge_score: Floats
+
+
+@dataclass
+class _Row:
+    learner: Person
+    topic: str | None
+    candidates: frozenset[str]
+
+
+EDGE_BLOCK_CELLS = 1_000_000
+"""Request x mentor cells scored at once: bounds the memory of scoring, whatever the round."""
+
+
+@dataclass
+class _Edges:
+    """Feasible (row, active-mentor column) edges with their scores and chosen topics."""
+
+    row: Ints
+    col: Ints
+    score: Floats
+    topic: Ints
+
+    def take(self, index: Ints | Bools) -> _Edges:
+        return _Edges(self.row[index], self.col[index], self.score[index], self.topic[index])
+
+    @staticmethod
+    def concat(parts: Sequence[_Edges]) -> _Edges:
+        if not parts:
+            return _Edges(*(np.zeros(0, dtype=t) for t in (np.int64, np.int64, float, np.int64)))
+        return _Edges(
+            np.concatenate([p.row for p in parts]),
+            np.concatenate([p.col for p in parts]),
+            np.concatenate([p.score for p in parts]),
+            np.concatenate([p.topic for p in parts]),
+        )
+
+
+@dataclass
+class _Scorer:
+    """Features of the rows and of the mentors with free slots; scores edges on demand.
+
+    Edges are built a block of rows at a time (`EDGE_BLOCK_CELLS`), so a round never holds a
+    dense request x mentor matrix: the solvers keep only the edges they need.
+    """
+
+    weights: Weights
+    cand: F32  # R x I: candidate topics of each row
+    wants: F32  # R x I
+    row_topic: Ints  # instrument of an explicit request, -1 for "any of my wants"
+    row_sectors: F32  # R x S
+    row_lang: F32  # R x L
+    row_auth: Ints
+    row_country: Ints
+    row_logpop: Floats
+    row_wait: Floats
+    offers: F32  # A x I, mentors with free slots
+    sectors: F32  # A x S
+    lang: F32  # A x L
+    auth: Ints
+    country: Ints
+    logpop: Floats
+    has_practice: Floats  # A x I
+    practice_sectors: Ints  # A x I: bit s set when a practice on instrument i is in sector s
+    row_sector_bits: Ints  # R: bit s set when the row's learner works on sector s
+    excluded: Ints  # sorted keys row * A + column of excluded edges
+    # the same sets as bitsets: "share one" and "how many in common" are AND + popcount
+    bits: dict[str, Bits] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bits = {
+            name: _pack(getattr(self, name))
+            for name in ("cand", "wants", "row_sectors", "row_lang", "offers", "sectors", "lang")
+        }
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.cand)
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.offers)
+
+    def blocks(self, rows: Ints) -> Iterator[Ints]:
+        size = max(1, EDGE_BLOCK_CELLS // max(self.n_cols, 1))
+        for lo in range(0, len(rows), size):
+            yield rows[lo : lo + size]
+
+    def edges(self, rows: Ints) -> _Edges:
+        """Every feasible edge of these rows, by row, best score first, ties by column."""
+        return _Edges.concat([self.block(b) for b in self.blocks(rows)])
+
+    def block(self, rows: Ints) -> _Edges:
+        """The feasible edges of a few rows, row-major."""
+        score, topic = self.dense(rows)
+        i, c = np.nonzero(score > -np.inf)
+        return _Edges(rows[i], c, score[i, c], topic[i, c].astype(np.int64))
+
+    def dense(self, rows: Ints) -> tuple[Floats, npt.NDArray[np.int16]]:
+        """Scores of a few (sorted) rows against every mentor, -inf where a hard rule fails.
+
+        Computed as dense rows x mentors arrays: contiguous arithmetic is several times faster
+        than gathering per edge. Also the topic of each pair (for "any of my wants": the
+        candidate topic with the best good-practice bonus, ties by code).
+        """
+        w, n_cols = self.weights, self.n_cols
+        cand, bits = self.cand[rows], self.bits
+        feasible = _common(bits["cand"][rows], bits["offers"]) > 0
+        feasible &= _common(bits["row_lang"][rows], bits["lang"]) > 0
+        feasible &= self.row_auth[rows][:, None] != self.auth[None, :]
+        if len(self.excluded) and len(rows):
+            lo, hi = np.searchsorted(self.excluded, [rows[0] * n_cols, (rows[-1] + 1) * n_cols])
+            kr, kc = np.divmod(self.excluded[lo:hi], n_cols)
+            at = np.minimum(np.searchsorted(rows, kr), len(rows) - 1)
+            ok = rows[at] == kr
+            feasible[at[ok], kc[ok]] = False
+        row_topic = self.row_topic[rows]
+        fixed = row_topic >= 0
+        t = np.maximum(row_topic, 0)
+        sector_bits = self.row_sector_bits[rows]
+        bonus = w.practice * self.has_practice.T[t] + w.practice_sector * (
+            (self.practice_sectors.T[t] & sector_bits[:, None]) != 0
+        )
+        topic = np.repeat(row_topic.astype(np.int16)[:, None], n_cols, axis=1)
+        open_rows = np.flatnonzero(~fixed)
+        if len(open_rows):
+            best = np.full((len(open_rows), n_cols), -1.0)
+            best_topic = np.full((len(open_rows), n_cols), -1, dtype=np.int16)
+            open_bits = sector_bits[open_rows][:, None]
+            for k in range(cand.shape[1]):
+                can = (cand[open_rows, k] > 0)[:, None] & (self.offers[:, k] > 0)[None, :]
+                val = w.practice * self.has_practice[:, k][None, :] + w.practice_sector * (
+                    (self.practice_sectors[:, k][None, :] & open_bits) != 0
+                )
+                better = can & (val > best)
+                best[better] = val[better]
+                best_topic[better] = k
+            bonus[open_rows] = best
+            topic[open_rows] = best_topic
+        wants = self.wants[rows]
+        in_wants = np.where(fixed, wants[np.arange(len(rows)), t], 1.0)
+        common = _common(bits["wants"][rows], bits["offers"]) - in_wants[:, None]
+        score = common * (w.overlap / np.maximum(wants.sum(axis=1) - in_wants, 1.0))[:, None]
+        shared = _common(bits["row_sectors"][rows], bits["sectors"])
+        score += shared * (w.sector / np.maximum(self.row_sectors[rows].sum(axis=1), 1.0))[:, None]
+        cross = self.row_country[rows][:, None] != self.country[None, :]
+        size = np.subtract.outer(self.row_logpop[rows], self.logpop)
+        np.abs(size, out=size)
+        size *= -1.0 / w.size_decades
+        size += 1.0
+        np.clip(size, 0.0, 1.0, out=size)
+        size[np.isnan(size)] = 0.0
+        score += bonus
+        score += w.cross_border * cross
+        score += w.size * size
+        score += (w.topic + w.waiting * self.row_wait[rows])[:, None]
+        score = np.round(score, SCORE_DECIMALS)
+        score[~feasible] = -np.inf
+        return score, topic
+
+
+@dataclass
+class _Problem:
+    rows: list[_Row]
+    early: list[Unmatched]
+    mentors: list[Person]  # every officer with offers, by id
+    free: Ints  # free slots per mentor
+    active: Ints  # indices into mentors with free > 0
+    instruments: list[str]
+    row_cand: npt.NDArray[np.float32]  # R x I: candidate topics of each row
+    row_lang: npt.NDArray[np.float32]  # R x languages
+    mentor_offers: npt.NDArray[np.float32]  # M x I (all mentors)
+    mentor_lang: npt.NDArray[np.float32]  # M x languages
+    row_auth: Ints
+    mentor_auth: Ints
+    excluded: dict[int, set[int]]  # row -> excluded mentor indices
+    practices: dict[int, list[Practice]]
+    weights: Weights
+    scorer: _Scorer
+    # (row, active column) -> score and instrument index, for the pairs a solver chose
+    score: dict[tuple[int, int], float] = field(default_factory=dict)
+    topic: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def stages(self, i: int) -> list[tuple[str, Bools]]:
+        """Hard constraints of row i against every mentor, in explanation order."""
+        m_all = len(self.mentors)
+        not_excluded = np.ones(m_all, dtype=bool)
+        not_excluded[list(self.excluded.get(i, ()))] = False
+        return [
+            ("offers", (self.mentor_offers @ self.row_cand[i]) > 0),
+            ("language", (self.mentor_lang @ self.row_lang[i]) > 0),
+            ("authority", self.mentor_auth != self.row_auth[i]),
+            ("excluded", not_excluded),
+            ("capacity", self.free > 0),
+        ]
+
+    def choose(self, edges: _Edges) -> dict[int, int]:
+        """Record the chosen edges (one per row) and return them as {row: column}."""
+        found: dict[int, int] = {}
+        for r, c, s, t in zip(
+            edges.row.tolist(),
+            edges.col.tolist(),
+            edges.score.tolist(),
+            edges.topic.tolist(),
+            strict=True,
+        ):
+            found[r] = c
+            self.score[r, c] = s
+            self.topic[r, c] = t
+        return found
+
+
+def _topic_key(topic: str | None) -> tuple[bool, str]:
+    return (topic is None, topic or "")
+
+
+def _pack(onehot: F32) -> Bits:
+    """Rows of a 0/1 matrix as bitsets: n x words of uint64."""
+    n, k = onehot.shape
+    out = np.zeros((n, max(1, -(-k // 64))), dtype=np.uint64)
+    for j in range(k):
+        out[:, j // 64] |= (onehot[:, j] > 0).astype(np.uint64) << np.uint64(j % 64)
+    return out
+
+
+def _common(a: Bits, b: Bits) -> npt.NDArray[np.int64]:
+    """How many members each set of `a` shares with each set of `b` (a x b)."""
+    out = np.zeros((len(a), len(b)), dtype=np.int64)
+    for word in range(a.shape[1]):
+        out += np.bitwise_count(a[:, word][:, None] & b[:, word][None, :])
+    return out
+
+
+def _onehot(sets: Sequence[Set[str]], index: dict[str, int]) -> npt.NDArray[np.float32]:
+    out = np.zeros((len(sets), len(index)), dtype=np.float32)
+    for i, codes in enumerate(sets):
+        for code in codes:
+            out[i, index[code]] = 1.0
+    return out
+
+
+def _log_population(people: Sequence[Person]) -> Floats:
+    return np.array(
+        [math.log10(p.population) if p.population and p.population > 0 else np.nan for p in people],
+        dtype=np.float64,
+    )
+
+
+def _codes(values: Sequence[str]) -> Ints:
+    return np.unique(np.array(values, dtype=str), return_inverse=True)[1].astype(np.int64)
+
+
+def _rows(
+    people: dict[int, Person], requests: Sequence[Request]
+) -> tuple[list[_Row], list[Unmatched]]:
+    keys = sorted(
+        {(r.learner_id, r.topic) for r in requests}, key=lambda k: (k[0], _topic_key(k[1]))
+    )
+    explicit: dict[int, set[str]] = {}
+    for learner_id, topic in keys:
+        if topic is not None:
+            explicit.setdefault(learner_id, set()).add(topic)
+    rows: list[_Row] = []
+    early: list[Unmatched] = []
+    for learner_id, topic in keys:
+        learner = people.get(learner_id)
+        if learner is None:
+            early.append(Unmatched(learner_id, topic, f"officer {learner_id} is not in this round"))
+        elif topic is not None:
+            rows.append(_Row(learner, topic, frozenset({topic})))
+        elif not learner.wants:
+            early.append(Unmatched(learner_id, None, "no wanted instrument in the profile"))
+        elif not learner.wants - explicit.get(learner_id, set()):
+            reason = "every wanted instrument already has its own request"
+            early.append(Unmatched(learner_id, None, reason))
+        else:
+            rows.append(_Row(learner, None, learner.wants - explicit.get(learner_id, set())))
+    return rows, early
+
+
+def _prepare(
+    people: Sequence[Person],
+    requests: Sequence[Request],
+    practices: Sequence[Practice],
+    excluded: Set[tuple[int, int]],
+    weights: Weights,
+) -> _Problem:
+    """Validate and index the round; the edges are scored later, a block of rows at a time."""
+    by_id: dict[int, Person] = {}
+    for person in people:
+        if person.id in by_id:
+            raise ValueError(f"duplicate officer id {person.id}")
+        by_id[person.id] = person
+    rows, early = _rows(by_id, requests)
+    mentors = sorted((p for p in by_id.values() if p.offers), key=lambda p: p.id)
+    mentor_index = {m.id: j for j, m in enumerate(mentors)}
+    own = [p for p in practices if p.officer_id in mentor_index]
+    learners = [r.learner for r in rows]
+
+    instruments = sorted(
+        set().union(*(r.candidates | r.learner.wants for r in rows), *(m.offers for m in mentors))
+        | {i for p in own for i in p.instruments}
+    )
+    sectors = sorted(
+        set().union(*(p.sectors for p in learners), *(m.sectors for m in mentors))
+        | {p.sector for p in own}
+    )
+    languages = sorted(
+        set().union(*(p.languages for p in learners), *(m.languages for m in mentors))
+    )
+    if len(sectors) > 62:
+        raise ValueError("at most 62 sectors (they are scored as bits of an int64)")
+    ii = {c: k for k, c in enumerate(instruments)}
+    si = {c: k for k, c in enumerate(sectors)}
+    li = {c: k for k, c in enumerate(languages)}
+    n_rows, n_inst = len(rows), len(instruments)
+
+    cand = _onehot([r.candidates for r in rows], ii)
+    offers = _onehot([m.offers for m in mentors], ii)
+    row_lang = _onehot([p.languages for p in learners], li)
+    mentor_lang = _onehot([m.languages for m in mentors], li)
+    has_practice = np.zeros((len(mentors), max(n_inst, 1)), dtype=np.float64)
+    practice_sectors = np.zeros((len(mentors), max(n_inst, 1)), dtype=np.int64)
+    by_mentor: dict[int, list[Practice]] = {}
+    for p in own:
+        by_mentor.setdefault(p.officer_id, []).append(p)
+        for code in p.instruments:
+            has_practice[mentor_index[p.officer_id], ii[code]] = 1.0
+            practice_sectors[mentor_index[p.officer_id], ii[code]] |= 1 << si[p.sector]
+
+    free = np.array([max(0, m.capacity - m.active_pairs) for m in mentors], dtype=np.int64)
+    active = np.flatnonzero(free > 0)
+    row_auth = np.array([p.authority_id for p in learners], dtype=np.int64)
+    mentor_auth = np.array([m.authority_id for m in mentors], dtype=np.int64)
+    rows_of: dict[int, list[int]] = {}
+    for i, learner in enumerate(learners):
+        rows_of.setdefault(learner.id, []).append(i)
+    excluded_of: dict[int, set[int]] = {}
+    col_of = {int(j): k for k, j in enumerate(active)}
+    excluded_keys: list[int] = []
+    for learner_id, mentor_id in excluded:
+        j = mentor_index.get(mentor_id)
+        if j is None:
+            continue
+        for i in rows_of.get(learner_id, []):
+            excluded_of.setdefault(i, set()).add(j)
+            if j in col_of:
+                excluded_keys.append(i * len(active) + col_of[j])
+    countries = _codes([p.country.upper() for p in learners] + [x.country.upper() for x in mentors])
+    cap = weights.waiting_cap_days
+    scorer = _Scorer(
+        weights=weights,
+        cand=cand,
+        wants=_onehot([p.wants for p in learners], ii),
+        row_topic=np.array([ii[x.topic] if x.topic else -1 for x in rows], dtype=np.int64),
+        row_sectors=_onehot([p.sectors for p in learners], si),
+        row_sector_bits=np.array(
+            [sum(1 << si[x] for x in p.sectors) for p in learners], dtype=np.int64
+        ),
+        row_lang=row_lang,
+        row_auth=row_auth,
+        row_country=countries[:n_rows],
+        row_logpop=_log_population(learners),
+        row_wait=np.array(
+            [min(max(p.waiting_days, 0), cap) / cap for p in learners], dtype=np.float64
+        ),
+        offers=offers[active],
+        sectors=_onehot([m.sectors for m in mentors], si)[active],
+        lang=mentor_lang[active],
+        auth=mentor_auth[active],
+        country=countries[n_rows:][active],
+        logpop=_log_population(mentors)[active],
+        has_practice=has_practice[active],
+        practice_sectors=practice_sectors[active],
+        excluded=np.unique(np.array(excluded_keys, dtype=np.int64)),
+    )
+    return _Problem(
+        rows=rows,
+        early=early,
+        mentors=mentors,
+        free=free,
+        active=active,
+        instruments=instruments,
+        row_cand=cand,
+        row_lang=row_lang,
+        mentor_offers=offers,
+        mentor_lang=mentor_lang,
+        row_auth=row_auth,
+        mentor_auth=mentor_auth,
+        excluded=excluded_of,
+        practices=by_mentor,
+        weights=weights,
+        scorer=scorer,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Solvers: both return {row: active-mentor column}.
+
+
+def _learner_codes(prob: _Problem) -> Ints:
+    """Learner of each row as 0..L-1 (rows are sorted by learner id)."""
+    ids = np.array([r.learner.id for r in prob.rows], dtype=np.int64)
+    return np.unique(ids, return_inverse=True)[1].astype(np.int64)
+
+
+SHORTLIST = 12
+"""Best edges per request the first LP sees; pricing adds the others that could matter."""
+PRICING_BATCH = 12
+"""Most edges per request that one pricing pass adds (those of highest reduced cost)."""
+RESERVE = 64
+"""Next-best edges per request a pricing pass keeps aside, so later passes rarely rescore."""
+GREEDY_SHORTLIST = 8
+"""Best edges per request greedy starts from; a request left without a mentor gets 8x more."""
+UNIT = 10**SCORE_DECIMALS  # scores are whole multiples of 1 / UNIT
+
+
+@dataclass
+class _Shortlist:
+    """The first `depth` edges of each row (best first) and a bound on the edges left out."""
+
+    edges: _Edges
+    left_out: Floats  # per row: best score left out, -inf when the row is complete
+
+
+def _shortlist(scorer: _Scorer, rows: Ints, depth: int) -> _Shortlist:
+    """Score `rows` block by block, keeping only each row's first `depth` edges.
+
+    A row's order is best score first, ties by lower mentor column (what greedy follows too),
+    made a strict order by an integer key.
+    """
+    left_out = np.full(scorer.n_rows, -np.inf)
+    parts: list[_Edges] = []
+    n_cols = scorer.n_cols
+    k = min(depth, n_cols)
+    for block in scorer.blocks(rows):
+        score, topic = scorer.dense(block)
+        finite = score > -np.inf
+        units = np.rint(np.where(finite, score, 0.0) * UNIT).astype(np.int64)
+        key = np.where(finite, units * n_cols + (n_cols - 1 - np.arange(n_cols)), -1)
+        at = np.arange(len(block))[:, None]
+        if k < n_cols:
+            part = np.argpartition(-key, k, axis=1)
+            cut = part[:, k]
+            left_out[block] = score[at[:, 0], cut]
+            top = part[:, :k]
+        else:
+            top = np.broadcast_to(np.arange(n_cols), (len(block), n_cols))
+        kept = score[at, top] > -np.inf
+        i, j = np.nonzero(kept)
+        cols = top[i, j]
+        parts.append(_Edges(block[i], cols, score[i, cols], topic[i, cols].astype(np.int64)))
+    return _Shortlist(_Edges.concat(parts), left_out)
+
+
+@dataclass
+class _Ties:
+    """Ties go to lower rows and lower mentor ids: a perturbation far below the score grid.
+
+    A separable term prefers pairing lower rows and mentors; a product term prefers, among the
+    same rows and mentors, the lowest row with the lowest mentor (rearrangement inequality).
+    Over any matching it sums to less than 0.1 grid unit, so it only settles exact ties; on
+    very big rounds it falls below the LP tolerances and the solver settles them itself.
+    """
+
+    n_rows: int
+    n_cols: int
+
+    def of(self, row: Ints, col: Ints) -> Floats:
+        """The perturbation of these edges, in grid units."""
+        r, a = self.n_rows, self.n_cols
+        e1 = 0.05 / (r * (r + a))
+        e2 = 0.05 / (r * r * a)
+        return e2 * (r - row) * (a - col) - e1 * (row + col)
+
+    @property
+    def most(self) -> float:
+        return 0.05 / self.n_rows
+
+
+def _units(edges: _Edges, ties: _Ties) -> Floats:
+    return np.rint(edges.score * UNIT) + ties.of(edges.row, edges.col)
+
+
+@dataclass
+class _Prices:
+    """Dual prices of a solved shortlist, in grid units (max-weight form).
+
+    row[r]: what row r's pair is worth to it; col[m]: the cheapest slot of mentor m; gates:
+    the price of each (learner, mentor) gate column. An edge left out can only improve the
+    total when its weight exceeds the price of its row plus that of its mentor (or gate).
+    """
+
+    row: Floats
+    col: Floats
+    gate_keys: Ints  # sorted learner * A + column
+    gate: Floats
+
+    def reduced(self, edges: _Edges, weight: Floats, learner: Ints, n_cols: int) -> Floats:
+        """Weight of each edge minus the prices it would pay: > 0 means it could improve."""
+        out = weight - self.row[edges.row] - self.col[edges.col]
+        if len(self.gate_keys):
+            key = learner[edges.row] * n_cols + edges.col
+            at = np.minimum(np.searchsorted(self.gate_keys, key), len(self.gate_keys) - 1)
+            hit = self.gate_keys[at] == key
+            out[hit] = (weight - self.row[edges.row])[hit] - self.gate[at[hit]]
+        return out
+
+
+def _assign(
+    edges: _Edges, weight: Floats, learner: Ints, free: Ints, n_rows: int, gate_keys: Ints
+) -> tuple[Bools, _Prices]:
+    """Max-weight b-matching over `edges` with LAPJVsp, and dual prices proving it.
+
+    Written as a min-cost full matching: rows are requests plus one row per gate, columns are
+    mentor slots, gate columns and one "not paired" column per request. A request's edge to a
+    gated (learner, mentor) goes to the gate column; the gate row takes its own column (gate
+    unused) or one of the mentor's slots. Costs are `top - weight` (> 0, so every stored edge
+    is an edge). Prices come from shortest alternating paths from the free columns.
+    """
+    n_cols = len(free)
+    top = float(weight.max(initial=0.0)) + 1.0
+    key = learner[edges.row] * n_cols + edges.col
+    at = np.minimum(np.searchsorted(gate_keys, key), max(len(gate_keys) - 1, 0))
+    gated = gate_keys[at] == key if len(gate_keys) else np.zeros(len(key), dtype=bool)
+    slots = np.minimum(free, np.bincount(edges.col, minlength=n_cols))
+    first = np.cumsum(slots) - slots
+    n_slots, n_gates = int(slots.sum()), len(gate_keys)
+    # request -> every slot of its mentor (ungated edges)
+    direct = np.flatnonzero(~gated)
+    rep = slots[edges.col[direct]]
+    d_edge = np.repeat(direct, rep)
+    d_slot = np.repeat(first[edges.col[direct]], rep) + _ranks(rep)
+    g_edge = np.flatnonzero(gated)
+    g_col = at[g_edge]
+    gate_mentor = gate_keys % max(n_cols, 1)
+    g_rep = slots[gate_mentor]
+    g_row = np.repeat(np.arange(n_gates), g_rep)
+    g_slot = np.repeat(first[gate_mentor], g_rep) + _ranks(g_rep)
+    c_gate, c_none = n_slots, n_slots + n_gates
+    r_idx = np.concatenate(
+        [edges.row[d_edge], edges.row[g_edge], n_rows + np.arange(n_gates), n_rows + g_row]
+    )
+    c_idx = np.concatenate([d_slot, c_gate + g_col, c_gate + np.arange(n_gates), g_slot])
+    cost = np.concatenate(
+        [top - weight[d_edge], top - weight[g_edge], np.full(n_gates + len(g_row), top)]
+    )
+    r_idx = np.concatenate([r_idx, np.arange(n_rows)])
+    c_idx = np.concatenate([c_idx, c_none + np.arange(n_rows)])
+    cost = np.concatenate([cost, np.full(n_rows, top)])
+    n_r, n_c = n_rows + n_gates, n_slots + n_gates + n_rows
+    graph = csr_matrix((cost, (r_idx, c_idx)), shape=(n_r, n_c))
+    row_of, col_of = min_weight_full_bipartite_matching(graph)
+    match = np.full(n_r, -1, dtype=np.int64)
+    match[row_of] = col_of
+    # Potentials p >= 0 of the columns (v = -p): shortest alternating paths from free columns,
+    # arc col j -> col match[i] of weight c(i, j) - c(i, match[i]) for every other edge (i, j).
+    sel = c_idx == match[r_idx]
+    matched_cost = np.zeros(n_r)
+    matched_cost[r_idx[sel]] = cost[sel]
+    other = ~sel
+    tail, head = c_idx[other], match[r_idx[other]]
+    arc = cost[other] - matched_cost[r_idx[other]]
+    used = np.zeros(n_c, dtype=bool)
+    used[match] = True
+    p = np.where(used, float(n_r + 1) * top, 0.0)
+    for _ in range(n_c + 1):
+        nxt = p.copy()
+        np.minimum.at(nxt, head, p[tail] + arc)
+        moved = (nxt < p - 1e-9).any()
+        p = nxt
+        if not moved:
+            break
+    u = matched_cost + p[match]  # row duals of the min-cost form
+    row_price = top - u[:n_rows]
+    col_price = np.full(n_cols, np.inf)
+    slot_mentor = np.repeat(np.arange(n_cols), slots)
+    np.minimum.at(col_price, slot_mentor, p[:n_slots])
+    col_price[slots < free] = 0.0  # a slot no shortlisted edge reaches is free: price 0
+    chosen_col = match[edges.row]
+    direct_mask = np.zeros(len(edges.row), dtype=bool)
+    direct_mask[d_edge[(d_slot == chosen_col[d_edge])]] = True
+    gate_mask = np.zeros(len(edges.row), dtype=bool)
+    gate_mask[g_edge[c_gate + g_col == chosen_col[g_edge]]] = True
+    return direct_mask | gate_mask, _Prices(row_price, col_price, gate_keys, p[c_gate:c_none])
+
+
+def _ranks(counts: Ints) -> Ints:
+    """0..k-1 for each count k, concatenated."""
+    total = int(counts.sum())
+    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _solve_optimal(prob: _Problem) -> dict[int, int]:
+    """Exact max-weight round by column generation on a sparse LP.
+
+    Start from each request's `SHORTLIST` best edges; solve the LP; price every edge left out
+    with the LP's duals (reduced cost = grid score + tie - row price - mentor price - gate
+    price); add the edges that could still improve the total and solve again. When none is
+    left the duals prove the solution optimal over every feasible edge: summed over any
+    matching the reduced costs left are below half a grid unit, tie terms below 0.1 unit, so
+    the total score equals the exact optimum on the 1e-4 grid. A row needs no pricing when
+    even its best left-out score cannot beat its own price (its pair is at least as good).
+    """
+    sc = prob.scorer
+    n_rows, n_cols = sc.n_rows, sc.n_cols
+    if not n_rows or not n_cols:
+        return {}
+    learner = _learner_codes(prob)
+    free = prob.free[prob.active]
+    ties = _Ties(n_rows, n_cols)
+    tolerance = min(1e-3, 0.3 / n_rows)  # grid units per row: 0.3 units over a matching
+    short = _shortlist(sc, np.arange(n_rows), SHORTLIST)
+    edges = short.edges
+    # Per row, a bound on (weight - mentor price) over the edges neither in `edges` nor in
+    # `reserve`, with the mentor prices of the pass that computed it (epoch; -1: prices 0).
+    # Prices may fall later: the largest fall since that pass is added back (`slack`).
+    base = short.left_out * UNIT + ties.most
+    epoch = np.full(n_rows, -1)
+    snapshots: list[Floats] = []
+    multi = np.bincount(learner)[learner] > 1  # gates (priced apart) only concern these rows
+    reserve = _Edges.concat([])  # left-out edges a pricing pass kept: the next best per row
+    gate_keys = np.zeros(0, dtype=np.int64)
+    while True:
+        if not len(edges.row):
+            return {}
+        chosen, prices = _assign(edges, _units(edges, ties), learner, free, n_rows, gate_keys)
+        used = learner[edges.row[chosen]] * n_cols + edges.col[chosen]
+        uniq, count = np.unique(used, return_counts=True)
+        if (count > 1).any():
+            # A learner got the same mentor twice: gate that pair and, as prices move, every
+            # pair of a learner's chosen mentor with its other rows' edges, then solve again.
+            key = learner[edges.row] * n_cols + edges.col
+            shared, times = np.unique(key, return_counts=True)
+            near = np.intersect1d(shared[times > 1], uniq)
+            gate_keys = np.union1d(gate_keys, np.union1d(uniq[count > 1], near))
+            continue
+        if len(reserve.row):
+            better = prices.reduced(reserve, _units(reserve, ties), learner, n_cols) > tolerance
+            if better.any():
+                edges = _Edges.concat([edges, reserve.take(better)])
+                reserve = reserve.take(~better)
+                continue
+        fall = [max(0.0, float((snap - prices.col).max(initial=0.0))) for snap in snapshots]
+        slack = np.array([*fall, 0.0])
+        suspect = np.flatnonzero(base + slack[epoch] - prices.row > tolerance)
+        if not len(suspect):
+            return prob.choose(edges.take(chosen))
+        snapshots.append(prices.col.copy())
+        reserve = reserve.take(~np.isin(reserve.row, suspect))
+        known = np.sort(edges.row * n_cols + edges.col)
+        added, kept = [], [reserve]
+        for block in sc.blocks(suspect):
+            e = sc.block(block)
+            at = np.minimum(np.searchsorted(known, e.row * n_cols + e.col), len(known) - 1)
+            e = e.take(known[at] != e.row * n_cols + e.col)  # still left out
+            gain = prices.reduced(e, _units(e, ties), learner, n_cols)
+            # per row: the PRICING_BATCH edges of highest reduced cost that could improve ...
+            order = np.lexsort((-gain, e.row))
+            e, gain = e.take(order), gain[order]
+            take = (gain > tolerance) & (_rank_in_row(e.row) < PRICING_BATCH)
+            added.append(e.take(take))
+            # ... and, of the rest, the RESERVE best scores; a bound on all the others
+            rest = e.take(~take)
+            rest = rest.take(np.lexsort((rest.col, -rest.score, rest.row)))
+            rank = _rank_in_row(rest.row)
+            kept.append(rest.take(rank < RESERVE))
+            beyond = rest.take(rank >= RESERVE)
+            price = np.where(multi[beyond.row], 0.0, prices.col[beyond.col])
+            base[block] = -np.inf
+            np.maximum.at(base, beyond.row, _units(beyond, ties) - price)
+            epoch[block] = len(snapshots) - 1
+        reserve = _Edges.concat(kept)
+        if not any(len(a.row) for a in added):  # every suspect priced: nothing can improve
+            return prob.choose(edges.take(chosen))
+        edges = _Edges.concat([edges, *added])
+
+
+def _rank_in_row(row: Ints) -> Ints:
+    """Position of each entry within its run of equal (sorted) rows."""
+    return np.arange(len(row)) - np.searchsorted(row, row, side="left")
+
+
+def _greedy(prob: _Problem, edges: _Edges, learner: Ints) -> Bools:
+    """Highest score first (ties by row, then mentor), within capacity, once per learner."""
+    order = np.lexsort((edges.col, edges.row, -edges.score))
+    left = prob.free[prob.active].copy()
+    taken: set[tuple[int, int]] = set()
+    done: set[int] = set()
+    chosen = np.zeros(len(edges.row), dtype=bool)
+    open_rows = len(np.unique(edges.row))
+    for k, r, m in zip(
+        order.tolist(), edges.row[order].tolist(), edges.col[order].tolist(), strict=True
+    ):
+        if r in done or left[m] <= 0 or (int(learner[r]), m) in taken:
+            continue
+        chosen[k] = True
+        done.add(r)
+        left[m] -= 1
+        taken.add((int(learner[r]), m))
+        open_rows -= 1
+        if not open_rows or not left.any():
+            break
+    return chosen
+
+
+def _solve_greedy(prob: _Problem) -> dict[int, int]:
+    """Greedy over each row's best edges, exactly as over all of them.
+
+    Greedy takes a row's edges in the row's own order, so it only ever looks past a row's
+    shortlist when the row is still without a mentor: such rows get a deeper shortlist and the
+    pass is repeated until every row is paired or complete.
+    """
+    sc = prob.scorer
+    if not sc.n_rows or not sc.n_cols:
+        return {}
+    learner = _learner_codes(prob)
+    depth = GREEDY_SHORTLIST
+    short = _shortlist(sc, np.arange(sc.n_rows), depth)
+    edges, left_out = short.edges, short.left_out
+    while True:
+        chosen = _greedy(prob, edges, learner)
+        paired = np.zeros(sc.n_rows, dtype=bool)
+        paired[edges.row[chosen]] = True
+        deeper = np.flatnonzero(~paired & (left_out > -np.inf))
+        if not len(deeper):
+            return prob.choose(edges.take(chosen))
+        depth *= 8
+        more = _shortlist(sc, deeper, depth)
+        edges = _Edges.concat([edges.take(~np.isin(edges.row, deeper)), more.edges])
+        left_out[deeper] = more.left_out[deeper]
+
+
+# ---------------------------------------------------------------------------------------------
+# Explanations.
+
+
+def _join(items: Sequence[str], last: str = "and") -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _reasons(prob: _Problem, row: _Row, mentor: Person, topic: str) -> list[Reason]:
+    """The facts that make this pair worth it; worded per reader by `handlers.pairing.reasons`."""
+    learner = row.learner
+    found = [p for p in prob.practices.get(mentor.id, []) if topic in p.instruments]
+    found.sort(key=lambda p: (p.sector not in learner.sectors, -(p.year or 0), p.id))
+    if found:
+        p = found[0]
+        title = p.title if len(p.title) <= 60 else p.title[:59] + "…"
+        first = Reason(PRACTICE, {"authority": p.authority_name, "title": title, "year": p.year})
+    else:
+        first = Reason(EXPERIENCE, {"instrument": topic})
+    extra: list[Reason] = []
+    common = sorted(learner.sectors & mentor.sectors)
+    if common:
+        extra.append(Reason(SECTORS, {"sectors": common[:2]}))
+    also = sorted((learner.wants & mentor.offers) - {topic})
+    if also:
+        extra.append(Reason(ALSO_KNOWS, {"instruments": also[:2]}))
+    if learner.country.upper() != mentor.country.upper():
+        where = {"learner": learner.country.upper(), "mentor": mentor.country.upper()}
+        extra.append(Reason(CROSS_BORDER, where))
+    pl, pm = learner.population, mentor.population
+    if pl and pm and pl > 0 and pm > 0 and abs(math.log10(pl / pm)) <= 0.5:
+        extra.append(Reason(SIMILAR_SIZE, {"learner": pl, "mentor": pm}))
+    spoken = sorted(learner.languages & mentor.languages)
+    return [first, *extra[:2], Reason(LANGUAGES, {"languages": spoken})]
+
+
+def _why_unmatched(prob: _Problem, i: int, paired: dict[int, list[tuple[int, str]]]) -> str:
+    row = prob.rows[i]
+    topics = _join(sorted(row.candidates), "or")
+    langs = ", ".join(sorted(row.learner.languages))
+    why = {
+        "offers": f"no mentor offers {topics}",
+        "language": f"no mentor for {topics} shares a language ({langs})"
+        if langs
+        else "no language in the profile",
+        "authority": f"the only mentors for {topics} work at {row.learner.authority_name}",
+        "excluded": f"every mentor for {topics} was already paired with or declined by this "
+        "learner",
+        "capacity": f"all mentors for {topics} are at capacity",
+    }
+    left = np.ones(len(prob.mentors), dtype=bool)
+    for stage, ok in prob.stages(i):
+        left &= ok
+        if not left.any():
+            return why[stage]
+    mine = paired.get(row.learner.id, [])
+    others = set(np.flatnonzero(left).tolist()) - {j for j, _ in mine}
+    if not others:
+        names = _join(sorted({prob.mentors[j].name for j, _ in mine}))
+        on = _join(sorted({t for _, t in mine}))
+        return f"the only available mentor for {topics} ({names}) already mentors them on {on}"
+    n = len(others)
+    mentors = f"{n} available mentors" if n > 1 else "only available mentor"
+    return f"the {mentors} for {topics} went to other learners this round"
+
+
+def _result(prob: _Problem, found: dict[int, int]) -> RoundResult:
+    pairs: list[Proposal] = []
+    paired: dict[int, list[tuple[int, str]]] = {}
+    for i, col in sorted(found.items()):
+        row = prob.rows[i]
+        j = int(prob.active[col])
+        topic = prob.instruments[int(prob.topic[i, col])]
+        mentor = prob.mentors[j]
+        score = round(float(prob.score[i, col]), SCORE_DECIMALS)
+        pairs.append(
+            Proposal(row.learner.id, mentor.id, topic, score, _reasons(prob, row, mentor, topic))
+        )
+        paired.setdefault(row.learner.id, []).append((j, topic))
+    unmatched = list(prob.early)
+    unmatched += [
+        Unmatched(r.learner.id, r.topic, _why_unmatched(prob, i, paired))
+        for i, r in enumerate(prob.rows)
+        if i not in found
+    ]
+    pairs.sort(key=lambda p: (p.learner_id, p.topic, p.mentor_id))
+    unmatched.sort(key=lambda u: (u.learner_id, _topic_key(u.topic)))
+    return RoundResult(pairs, unmatched)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API.
+
+
+def solve_round(
+    people: Sequence[Person],
+    requests: Sequence[Request],
+    practices: Sequence[Practice] = (),
+    excluded: Set[tuple[int, int]] = frozenset(),
+    weights: Weights = Weights(),
+) -> RoundResult:
+    """The round's pairs with the maximum total score; every other request explained.
+
+    excluded: (learner_id, mentor_id) pairs closed or declined before (and, for the caller to
+    add, pairs that are active now). Same input, same output: order of the inputs is irrelevant
+    and ties go to lower ids.
+    """
+    prob = _prepare(people, requests, practices, excluded, weights)
+    return _result(prob, _solve_optimal(prob))
+
+
+def solve_greedy(
+    people: Sequence[Person],
+    requests: Sequence[Request],
+    practices: Sequence[Practice] = (),
+    excluded: Set[tuple[int, int]] = frozenset(),
+    weights: Weights = Weights(),
+) -> RoundResult:
+    """Baseline: take feasible pairs by descending score (ties by learner, topic, mentor id)."""
+    prob = _prepare(people, requests, practices, excluded, weights)
+    return _result(prob, _solve_greedy(prob))
+
+
+def candidate_edges(
+    people: Sequence[Person],
+    requests: Sequence[Request],
+    practices: Sequence[Practice] = (),
+    excluded: Set[tuple[int, int]] = frozenset(),
+    weights: Weights = Weights(),
+) -> CandidateEdges:
+    """The scored feasible edges, e.g. to check the optimum with an independent solver."""
+    prob = _prepare(people, requests, practices, excluded, weights)
+    sc = prob.scorer
+    e = sc.edges(np.arange(sc.n_rows))
+    e = e.take(np.lexsort((e.col, e.row)))
+    return CandidateEdges(
+        rows=[(r.learner.id, r.topic) for r in prob.rows],
+        learner_ids=np.array([r.learner.id for r in prob.rows], dtype=np.int64),
+        mentor_ids=np.array([prob.mentors[j].id for j in prob.active], dtype=np.int64),
+        free=prob.free[prob.active],
+        edge_row=e.row,
+        edge_mentor=e.col,
+        edge_score=e.score,
+    )

@@ -1,0 +1,121 @@
+"""Learners a matching round left without a peer: why, in words they can act on, and telling them.
+
+`explain` gives each unmatched request a code (`offers`, `language`, `authority`, `excluded`,
+`rejected`, `capacity`, `taken`) by the same hard rules the engine applies, plus whether a
+coordinator's reject is what stands in the way ("the only mentor was rejected for this
+learner", never "all mentors are at capacity"). Once the coordinators have reviewed every
+proposal of a programme's latest round (or a round with nothing to review has stood for an
+hour), the `unmatched_notices` job tells each unmatched learner of that round, in their
+language, why and what happens next; each entry of `match_round.unmatched` records `told_at`,
+so nobody hears it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import timedelta
+from typing import Any
+
+from handlers.core.engine import Core
+from handlers.core.jobs import job
+from handlers.core.ports import Messenger
+from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
+from handlers.pairing.solver import Person
+from handlers.pairing.view import LIVE
+from storage.models import OfficerStatus, PairStatus
+from storage.repositories.pairs import MatchRepo, PairRepo
+
+SETTLE = timedelta(hours=1)
+"""A round that proposed nobody is told after this long (a rerun may replace it first)."""
+CODES = ("offers", "language", "authority", "excluded", "rejected", "capacity", "taken")
+
+
+def explain(
+    learner: Person,
+    topic: str | None,
+    people: Sequence[Person],
+    excluded: Collection[tuple[int, int]],
+    rejected: Collection[tuple[int, int]],
+) -> str:
+    """Why a request found no mentor: the first hard rule that leaves nobody (see `CODES`)."""
+    topics = {topic} if topic else set(learner.wants)
+    found = [m for m in people if m.id != learner.id and m.offers & topics]
+    if not found:
+        return "offers"
+    found = [m for m in found if m.languages & learner.languages]
+    if not found:
+        return "language"
+    found = [m for m in found if m.authority_id != learner.authority_id]
+    if not found:
+        return "authority"
+    was_rejected = any((learner.id, m.id) in rejected for m in found)
+    still = [m for m in found if (learner.id, m.id) not in excluded]
+    free = [m for m in still if m.capacity - m.active_pairs > 0]
+    if not free and was_rejected:
+        return "rejected"
+    if not still:
+        return "excluded"
+    return "taken" if free else "capacity"
+
+
+def rejected_reason(topic: str | None, names: Sequence[str]) -> str:
+    """The coordinators' English line when a reject is what left a learner without a peer."""
+    on = f" for {topic.replace('_', ' ')}" if topic else ""
+    who = ", ".join(names) or "the only available mentor"
+    return f"the only available mentor{on} ({who}) was rejected for this learner by a coordinator"
+
+
+@job("unmatched_notices")
+async def tell_unmatched(core: Core, messengers: dict[str, Messenger]) -> int:
+    """Tell the learners of a reviewed round that it found them no peer, once each."""
+    now = core.clock.now()
+    told = 0
+    async with core.uow() as uow:
+        programmes = {p.id: p.slug for p in await uow.programmes.list()}
+    for programme_id, slug in programmes.items():
+        async with core.uow() as uow:
+            found = await uow.get(MatchRepo).latest_round(programme_id)
+            rows: list[dict[str, Any]] = list(found.unmatched or []) if found else []
+            if found is None or all(r.get("told_at") or not r.get("officer_id") for r in rows):
+                continue
+            pairs = await uow.get(PairRepo).list(round_id=found.id)
+            if any(p.status == PairStatus.PROPOSED for p in pairs):
+                continue  # not reviewed yet: a new round may still replace it
+            if not pairs and found.created_at > now - SETTLE:
+                continue  # a round with nothing to review: give the coordinators time to rerun
+            content = core.content.for_programme(slug)
+            changed = []
+            for row in rows:
+                officer = await uow.officers.get(int(row.get("officer_id") or 0))
+                if row.get("told_at") or officer is None:
+                    changed.append(row)
+                    continue
+                live = await uow.get(PairRepo).list(officer_id=officer.id, statuses=LIVE)
+                topic = row.get("topic")
+                covered = any(p.learner_id == officer.id and p.topic == topic for p in live)
+                if officer.status == OfficerStatus.ACTIVE and not covered:
+                    locale = officer_locale(officer, content, preferred_identity(officer))
+                    code = row.get("code") if row.get("code") in CODES else "taken"
+                    codes = [topic] if topic else [str(c) for c in officer.wants]
+                    label = ", ".join(
+                        content.taxonomy.label("instruments", c, locale) for c in codes
+                    ) or content.t(locale, "unmatched.any_topic")
+                    told += await queue_to_officer(
+                        uow,
+                        content,
+                        core.secret,
+                        officer,
+                        "unmatched.told",
+                        idempotency_key=f"round:{found.id}:unmatched:{officer.id}:{topic or '*'}",
+                        values={
+                            "name": officer.name,
+                            "topic": label,
+                            "why": content.t(locale, f"unmatched.why_{code}"),
+                        },
+                        purpose="match",
+                        ref_id=found.id,
+                    )
+                changed.append({**row, "told_at": now.isoformat()})
+            found.unmatched = changed
+            await uow.commit()
+    return told
