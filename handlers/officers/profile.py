@@ -8,8 +8,6 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
-
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.replies import Choice
@@ -17,26 +15,9 @@ from handlers.core.router import router
 from handlers.core.taxonomy import country_name, language_name
 from handlers.onboarding import flow as onboarding
 from handlers.pairing.checkins import erase_officer_answers, officer_answers
-from storage.models import (
-    Announcement,
-    Authority,
-    Conversation,
-    Discussion,
-    DiscussionFollower,
-    DiscussionMessage,
-    FaqQuery,
-    GoodPractice,
-    Invite,
-    MatchRequest,
-    Membership,
-    Officer,
-    Outbox,
-    Pair,
-    PairStatus,
-    PollAnswer,
-    Programme,
-)
+from storage.models import Officer, PairStatus
 from storage.repositories.invites import InviteRepo
+from storage.repositories.privacy import PersonalDataRepo
 
 LINK_TTL = timedelta(minutes=15)
 
@@ -133,147 +114,9 @@ async def _set_language(ctx: Ctx, code: str) -> None:
 
 async def export_data(ctx: Ctx, officer: Officer) -> dict[str, Any]:
     """Everything stored about one officer (GDPR Art. 15 and 20)."""
-    session = ctx.uow.session
-    pairs = (
-        await session.execute(
-            select(Pair).where(or_(Pair.learner_id == officer.id, Pair.mentor_id == officer.id))
-        )
-    ).scalars()
-    queries = (
-        await session.execute(select(FaqQuery).where(FaqQuery.officer_id == officer.id))
-    ).scalars()
-    practices = (
-        await session.execute(select(GoodPractice).where(GoodPractice.officer_id == officer.id))
-    ).scalars()
-    authority = officer.authority
-    return {
-        "officer": {
-            "name": officer.name,
-            "email": officer.email,
-            "role": officer.role.value,
-            "job_title": officer.job_title,
-            "authority": {"name": authority.name, "country": authority.country}
-            if authority
-            else None,
-            "languages": officer.languages,
-            "locale": officer.locale,
-            "timezone": officer.timezone,
-            "sectors": officer.sectors,
-            "wants": officer.wants,
-            "offers": officer.offers,
-            "consent_at": officer.consent_at.isoformat() if officer.consent_at else None,
-            "consent_source": officer.consent_source,
-            "status": officer.status.value,
-            "created_at": officer.created_at.isoformat(),
-        },
-        "identities": [
-            {"platform": i.platform, "user_id": i.user_id, "display_name": i.display_name}
-            for i in officer.identities
-        ],
-        "pairs": [
-            {
-                "id": p.id,
-                "role": "learner" if p.learner_id == officer.id else "mentor",
-                "topic": p.topic,
-                "status": p.status.value,
-            }
-            for p in pairs
-        ],
-        "questions": [
-            {"text": q.text, "asked_at": q.created_at.isoformat(), "outcome": q.outcome}
-            for q in queries
-        ],
-        "good_practices": [
-            {
-                "title": g.title,
-                "status": g.status,
-                "sector": g.sector,
-                "instruments": g.instruments,
-                "year": g.year,
-                "summary": g.summary,
-                "figures": g.figures,
-                "created_at": g.created_at.isoformat(),
-            }
-            for g in practices
-        ],
-        "checkin_answers": await officer_answers(ctx.uow, officer.id),
-        **await _export_more(ctx, officer),
-    }
-
-
-async def _export_more(ctx: Ctx, officer: Officer) -> dict[str, Any]:
-    """What else is tied to the officer: programmes, requests, poll answers, discussions."""
-    session = ctx.uow.session
-    home = await session.get(Programme, officer.programme_id) if officer.programme_id else None
-    joined = (
-        await session.execute(
-            select(Membership, Programme)
-            .join(Programme, Programme.id == Membership.programme_id)
-            .where(Membership.officer_id == officer.id)
-        )
-    ).all()
-    requests = (
-        await session.execute(select(MatchRequest).where(MatchRequest.officer_id == officer.id))
-    ).scalars()
-    answers = (
-        await session.execute(
-            select(PollAnswer, Announcement)
-            .join(Announcement, Announcement.id == PollAnswer.announcement_id)
-            .where(PollAnswer.officer_id == officer.id)
-        )
-    ).all()
-    messages = (
-        await session.execute(
-            select(DiscussionMessage, Discussion)
-            .join(Discussion, Discussion.id == DiscussionMessage.discussion_id)
-            .where(DiscussionMessage.officer_id == officer.id)
-            .order_by(DiscussionMessage.id)
-        )
-    ).all()
-    followed = (
-        await session.execute(
-            select(DiscussionFollower.discussion_id).where(
-                DiscussionFollower.officer_id == officer.id
-            )
-        )
-    ).scalars()
-    return {
-        "memberships": (
-            [{"programme": home.slug, "role": officer.role.value, "home": True}] if home else []
-        )
-        + [{"programme": p.slug, "role": m.role.value, "home": False} for m, p in joined],
-        "match_requests": [
-            {"topic": r.topic, "status": r.status, "created_at": r.created_at.isoformat()}
-            for r in requests
-        ],
-        "poll_answers": [
-            {
-                "question": (ann.poll or {}).get("question"),
-                "choices": [
-                    _option((ann.poll or {}).get("options", []), c) for c in answer.choices
-                ],
-                "text": answer.text,
-                "answered_at": answer.answered_at.isoformat(),
-            }
-            for answer, ann in answers
-        ],
-        "discussion_messages": [
-            {
-                "discussion": d.topic,
-                "platform": m.platform,
-                "text": m.text,
-                "written_at": m.created_at.isoformat(),
-            }
-            for m, d in messages
-        ],
-        "discussions_followed": sorted(followed),
-    }
-
-
-def _option(options: list[Any], index: Any) -> Any:
-    """The label of a ticked option (its index when the poll no longer has it)."""
-    i = int(index) if str(index).isdigit() else -1
-    return options[i] if 0 <= i < len(options) else index
+    data = await ctx.uow.get(PersonalDataRepo).export(officer)
+    data["checkin_answers"] = await officer_answers(ctx.uow, officer.id)
+    return data
 
 
 @router.command("export", member=True)
@@ -318,23 +161,13 @@ def forgotten_key(platform: str, user_id: str) -> str:
 
 
 async def forget_officer(ctx: Ctx, officer: Officer) -> None:
-    """Erase an officer (GDPR Art. 17): profile, identities, state, queued messages, texts."""
+    """Erase an officer (GDPR Art. 17): profile, identities, state, queued messages, texts.
+
+    Open pairs close and the partner is told; the rest is the repository's erasure."""
     from handlers.delivery.outbox import queue_to_officer
 
-    session = ctx.uow.session
-    pairs = (
-        (
-            await session.execute(
-                select(Pair).where(
-                    or_(Pair.learner_id == officer.id, Pair.mentor_id == officer.id),
-                    Pair.status.notin_([PairStatus.CLOSED, PairStatus.DECLINED]),
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    for pair in pairs:
+    personal = ctx.uow.get(PersonalDataRepo)
+    for pair in await personal.open_pairs(officer.id):
         other_id = pair.mentor_id if pair.learner_id == officer.id else pair.learner_id
         pair.status = PairStatus.CLOSED
         other = await ctx.uow.officers.get(other_id) if other_id else None
@@ -351,94 +184,15 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
     for identity in officer.identities:
         await ctx.uow.kv.put(forgotten_key(identity.platform, identity.user_id), "1")
         identity.display_name = None
-    identity_ids = [i.id for i in officer.identities]
-    chat_ids = [i.dm_chat_id for i in officer.identities if i.dm_chat_id]
-    await session.execute(delete(Conversation).where(Conversation.identity_id.in_(identity_ids)))
     for identity in officer.identities:  # what they wrote is kept in the inbox for a few days
         await ctx.uow.inbox.forget(
             identity.platform,
             [f"{identity.platform}:{identity.user_id}"],
             keep=ctx.inbox_item_id,
         )
-    await session.execute(
-        delete(Outbox).where(
-            or_(Outbox.officer_id == officer.id, Outbox.chat_id.in_(chat_ids)),
-            Outbox.status.in_(["pending", "sending", "failed"]),
-        )
-    )
-    await session.execute(
-        update(Outbox).where(Outbox.officer_id == officer.id).values(payload={}, chat_id="")
-    )
-    # what they wrote in discussions, relayed to the other platforms (handlers/bridge.py keys
-    # relays by the source message): queued copies go, sent ones keep no text
-    written = await session.execute(
-        select(
-            DiscussionMessage.discussion_id,
-            DiscussionMessage.platform,
-            DiscussionMessage.platform_message_id,
-        ).where(
-            DiscussionMessage.officer_id == officer.id,
-            DiscussionMessage.platform_message_id.isnot(None),
-        )
-    )
-    for discussion_id, platform, message_id in written.all():
-        relays = Outbox.idempotency_key.like(f"relay:{discussion_id}:{platform}:{message_id}:%")
-        await session.execute(
-            delete(Outbox).where(relays, Outbox.status.in_(["pending", "sending", "failed"]))
-        )
-        await session.execute(update(Outbox).where(relays).values(payload={}))
-    await session.execute(
-        update(FaqQuery)
-        .where(FaqQuery.officer_id == officer.id)
-        .values(text="", officer_id=None, identity_id=None, answer_text=None)
-    )
-    await session.execute(
-        update(FaqQuery)
-        .where(FaqQuery.identity_id.in_(identity_ids))
-        .values(text="", identity_id=None)
-    )
     await erase_officer_answers(ctx.uow, officer)
-    await _forget_practices(ctx, officer)
-    authority_id = officer.authority_id
-    await session.delete(officer)
-    await session.flush()
-    await _forget_authority(ctx, authority_id)
+    await personal.erase(officer)
     ctx.officer = None
-
-
-async def _forget_practices(ctx: Ctx, officer: Officer) -> None:
-    """Practices never published (pending, rejected) go whole, with the review requests that
-    carried them; a published one stays with the authority, without its personal contact."""
-    session = ctx.uow.session
-    practices = (
-        (await session.execute(select(GoodPractice).where(GoodPractice.officer_id == officer.id)))
-        .scalars()
-        .all()
-    )
-    for practice in practices:
-        if practice.status == "approved":
-            practice.figures = {k: v for k, v in (practice.figures or {}).items() if k != "contact"}
-            continue
-        review = (Outbox.purpose == "practice", Outbox.ref_id == practice.id)
-        await session.execute(
-            delete(Outbox).where(*review, Outbox.status.in_(["pending", "sending", "failed"]))
-        )
-        await session.execute(update(Outbox).where(*review).values(payload={}))
-        await session.delete(practice)
-    await session.flush()
-
-
-async def _forget_authority(ctx: Ctx, authority_id: int | None) -> None:
-    """The authority the officer named goes when nothing else refers to it (no officer, no
-    practice, no invite): its name is what they typed, not yet the programme's record."""
-    if authority_id is None:
-        return
-    session = ctx.uow.session
-    for model in (Officer, GoodPractice, Invite):
-        used = select(model.id).where(model.authority_id == authority_id).limit(1)
-        if (await session.execute(used)).first() is not None:
-            return
-    await session.execute(delete(Authority).where(Authority.id == authority_id))
 
 
 @router.command("link")
@@ -452,14 +206,7 @@ async def link(event: Incoming, ctx: Ctx) -> None:
         await ctx.reply("link.join_or_code")
         return
     code = secrets.token_hex(4).upper()
-    ctx.uow.session.add(
-        Invite(
-            code=code,
-            purpose="link",
-            officer_id=ctx.officer.id,
-            expires_at=ctx.clock.now() + LINK_TTL,
-        )
-    )
+    await ctx.uow.get(InviteRepo).add_link_code(code, ctx.officer.id, ctx.clock.now() + LINK_TTL)
     await ctx.reply("link.code", code=code, minutes=int(LINK_TTL.total_seconds() // 60))
 
 
@@ -482,8 +229,7 @@ async def use_link_code(ctx: Ctx, code: str) -> bool:
         await ctx.reply("link.invalid")
         return False
     ctx.identity.officer_id = officer.id
-    await ctx.uow.session.flush()
-    await ctx.uow.session.refresh(officer, ["identities"])
+    await ctx.uow.officers.reload_identities(officer)
     ctx.officer = officer
     await ctx.clear_state()
     platforms = ", ".join(sorted({i.platform for i in officer.identities}))

@@ -45,3 +45,9 @@ class InviteRepo(Repository):
             .values(used_at=None)
             .execution_options(synchronize_session=False)
         )
+
+    async def add_link_code(self, code: str, officer_id: int, expires_at: datetime) -> Invite:
+        """A one-time code that joins another platform's account to this officer."""
+        invite = Invite(code=code, purpose="link", officer_id=officer_id, expires_at=expires_at)
+        self.session.add(invite)
+        return invite

@@ -172,6 +172,11 @@ class OfficerRepo(Repository):
         await self.session.flush()
         return officer
 
+    async def reload_identities(self, officer: Officer) -> None:
+        """Write pending changes and read the officer's identities again (after a link)."""
+        await self.session.flush()
+        await self.session.refresh(officer, ["identities"])
+
     async def delete(self, officer: Officer) -> None:
         await self.session.delete(officer)
         await self.session.flush()

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 
-from storage.models import Conversation, Identity
+from storage.models import (
+    Announcement,
+    Authority,
+    Conversation,
+    Discussion,
+    DiscussionFollower,
+    DiscussionMessage,
+    FaqQuery,
+    GoodPractice,
+    Identity,
+    Invite,
+    MatchRequest,
+    Membership,
+    Officer,
+    Outbox,
+    Pair,
+    PairStatus,
+    PollAnswer,
+    Programme,
+)
 from storage.repositories.base import Repository
 
 
@@ -51,3 +71,250 @@ class PreConsentRepo(Repository):
                 .execution_options(synchronize_session=False)
             )
         return len(doomed)
+
+
+_UNSENT = ("pending", "sending", "failed")
+
+
+class PersonalDataRepo(Repository):
+    """Everything stored about one officer: its export (GDPR Art. 15, 20) and erasure (Art. 17).
+
+    Kept in one place so that a new table holding personal data is added to both at once."""
+
+    async def open_pairs(self, officer_id: int) -> list[Pair]:
+        """The officer's pairs that are neither closed nor declined."""
+        stmt = select(Pair).where(
+            or_(Pair.learner_id == officer_id, Pair.mentor_id == officer_id),
+            Pair.status.notin_([PairStatus.CLOSED, PairStatus.DECLINED]),
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def export(self, officer: Officer) -> dict[str, Any]:
+        """The officer's profile, identities, pairs, questions, practices and participation."""
+        session = self.session
+        oid = officer.id
+        pairs = (
+            await session.execute(
+                select(Pair).where(or_(Pair.learner_id == oid, Pair.mentor_id == oid))
+            )
+        ).scalars()
+        queries = (
+            await session.execute(select(FaqQuery).where(FaqQuery.officer_id == oid))
+        ).scalars()
+        practices = (
+            await session.execute(select(GoodPractice).where(GoodPractice.officer_id == oid))
+        ).scalars()
+        authority = officer.authority
+        return {
+            "officer": {
+                "name": officer.name,
+                "email": officer.email,
+                "role": officer.role.value,
+                "job_title": officer.job_title,
+                "authority": {"name": authority.name, "country": authority.country}
+                if authority
+                else None,
+                "languages": officer.languages,
+                "locale": officer.locale,
+                "timezone": officer.timezone,
+                "sectors": officer.sectors,
+                "wants": officer.wants,
+                "offers": officer.offers,
+                "consent_at": officer.consent_at.isoformat() if officer.consent_at else None,
+                "consent_source": officer.consent_source,
+                "status": officer.status.value,
+                "created_at": officer.created_at.isoformat(),
+            },
+            "identities": [
+                {"platform": i.platform, "user_id": i.user_id, "display_name": i.display_name}
+                for i in officer.identities
+            ],
+            "pairs": [
+                {
+                    "id": p.id,
+                    "role": "learner" if p.learner_id == oid else "mentor",
+                    "topic": p.topic,
+                    "status": p.status.value,
+                }
+                for p in pairs
+            ],
+            "questions": [
+                {"text": q.text, "asked_at": q.created_at.isoformat(), "outcome": q.outcome}
+                for q in queries
+            ],
+            "good_practices": [
+                {
+                    "title": g.title,
+                    "status": g.status,
+                    "sector": g.sector,
+                    "instruments": g.instruments,
+                    "year": g.year,
+                    "summary": g.summary,
+                    "figures": g.figures,
+                    "created_at": g.created_at.isoformat(),
+                }
+                for g in practices
+            ],
+            **await self._participation(officer),
+        }
+
+    async def _participation(self, officer: Officer) -> dict[str, Any]:
+        """Programmes, match requests, poll answers and discussions of the officer."""
+        session = self.session
+        oid = officer.id
+        home = await session.get(Programme, officer.programme_id) if officer.programme_id else None
+        joined = (
+            await session.execute(
+                select(Membership, Programme)
+                .join(Programme, Programme.id == Membership.programme_id)
+                .where(Membership.officer_id == oid)
+            )
+        ).all()
+        requests = (
+            await session.execute(select(MatchRequest).where(MatchRequest.officer_id == oid))
+        ).scalars()
+        answers = (
+            await session.execute(
+                select(PollAnswer, Announcement)
+                .join(Announcement, Announcement.id == PollAnswer.announcement_id)
+                .where(PollAnswer.officer_id == oid)
+            )
+        ).all()
+        messages = (
+            await session.execute(
+                select(DiscussionMessage, Discussion)
+                .join(Discussion, Discussion.id == DiscussionMessage.discussion_id)
+                .where(DiscussionMessage.officer_id == oid)
+                .order_by(DiscussionMessage.id)
+            )
+        ).all()
+        followed = (
+            await session.execute(
+                select(DiscussionFollower.discussion_id).where(DiscussionFollower.officer_id == oid)
+            )
+        ).scalars()
+        return {
+            "memberships": (
+                [{"programme": home.slug, "role": officer.role.value, "home": True}] if home else []
+            )
+            + [{"programme": p.slug, "role": m.role.value, "home": False} for m, p in joined],
+            "match_requests": [
+                {"topic": r.topic, "status": r.status, "created_at": r.created_at.isoformat()}
+                for r in requests
+            ],
+            "poll_answers": [
+                {
+                    "question": (ann.poll or {}).get("question"),
+                    "choices": [
+                        _option((ann.poll or {}).get("options", []), c) for c in answer.choices
+                    ],
+                    "text": answer.text,
+                    "answered_at": answer.answered_at.isoformat(),
+                }
+                for answer, ann in answers
+            ],
+            "discussion_messages": [
+                {
+                    "discussion": d.topic,
+                    "platform": m.platform,
+                    "text": m.text,
+                    "written_at": m.created_at.isoformat(),
+                }
+                for m, d in messages
+            ],
+            "discussions_followed": sorted(followed),
+        }
+
+    async def erase(self, officer: Officer) -> None:
+        """Delete the officer and what they wrote; keep anonymous traces the figures need.
+
+        Conversations and unsent messages go; sent messages keep no body or chat; relayed
+        copies of their discussion messages lose their text; FAQ questions keep only the
+        outcome; unpublished practices go, published ones lose the contact; the authority
+        goes when nothing else refers to it (its name is what they typed)."""
+        session = self.session
+        identity_ids = [i.id for i in officer.identities]
+        chat_ids = [i.dm_chat_id for i in officer.identities if i.dm_chat_id]
+        await session.execute(
+            delete(Conversation).where(Conversation.identity_id.in_(identity_ids))
+        )
+        await session.execute(
+            delete(Outbox).where(
+                or_(Outbox.officer_id == officer.id, Outbox.chat_id.in_(chat_ids)),
+                Outbox.status.in_(_UNSENT),
+            )
+        )
+        await session.execute(
+            update(Outbox).where(Outbox.officer_id == officer.id).values(payload={}, chat_id="")
+        )
+        # relays are keyed by the source message (handlers/discussions/bridge.py)
+        written = await session.execute(
+            select(
+                DiscussionMessage.discussion_id,
+                DiscussionMessage.platform,
+                DiscussionMessage.platform_message_id,
+            ).where(
+                DiscussionMessage.officer_id == officer.id,
+                DiscussionMessage.platform_message_id.isnot(None),
+            )
+        )
+        for discussion_id, platform, message_id in written.all():
+            relays = Outbox.idempotency_key.like(f"relay:{discussion_id}:{platform}:{message_id}:%")
+            await session.execute(delete(Outbox).where(relays, Outbox.status.in_(_UNSENT)))
+            await session.execute(update(Outbox).where(relays).values(payload={}))
+        await session.execute(
+            update(FaqQuery)
+            .where(FaqQuery.officer_id == officer.id)
+            .values(text="", officer_id=None, identity_id=None, answer_text=None)
+        )
+        await session.execute(
+            update(FaqQuery)
+            .where(FaqQuery.identity_id.in_(identity_ids))
+            .values(text="", identity_id=None)
+        )
+        await self._erase_practices(officer)
+        authority_id = officer.authority_id
+        await session.delete(officer)
+        await session.flush()
+        await self._erase_authority(authority_id)
+
+    async def _erase_practices(self, officer: Officer) -> None:
+        """Practices never published go whole, with the review requests that carried them; a
+        published one stays with the authority, without its personal contact."""
+        session = self.session
+        practices = (
+            (
+                await session.execute(
+                    select(GoodPractice).where(GoodPractice.officer_id == officer.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for practice in practices:
+            if practice.status == "approved":
+                practice.figures = {
+                    k: v for k, v in (practice.figures or {}).items() if k != "contact"
+                }
+                continue
+            review = (Outbox.purpose == "practice", Outbox.ref_id == practice.id)
+            await session.execute(delete(Outbox).where(*review, Outbox.status.in_(_UNSENT)))
+            await session.execute(update(Outbox).where(*review).values(payload={}))
+            await session.delete(practice)
+        await session.flush()
+
+    async def _erase_authority(self, authority_id: int | None) -> None:
+        """The authority goes when no officer, practice or invite refers to it."""
+        if authority_id is None:
+            return
+        for model in (Officer, GoodPractice, Invite):
+            used = select(model.id).where(model.authority_id == authority_id).limit(1)
+            if (await self.session.execute(used)).first() is not None:
+                return
+        await self.session.execute(delete(Authority).where(Authority.id == authority_id))
+
+
+def _option(options: list[Any], index: Any) -> Any:
+    """The label of a ticked option (its index when the poll no longer has it)."""
+    i = int(index) if str(index).isdigit() else -1
+    return options[i] if 0 <= i < len(options) else index
