@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +51,137 @@ def test_only_each_adapter_imports_its_platform() -> None:
         if lib in ("slack_bolt", "slack_sdk") and rel[0] != "slack":
             bad.append(f"{p}: {m}")
     assert bad == []
+
+
+# -- the house rules of issue 13, as a ratchet ---------------------------------------------
+# Each rule holds for every module except the ones listed as debt below. A new module cannot
+# break a rule, and a module that stops breaking it must leave its list (the test says so),
+# so the lists only shrink.
+
+FEATURES = {
+    p.name for p in (ROOT / "handlers").iterdir() if p.is_dir() and (p / "__init__.py").exists()
+} - {"core", "delivery"}
+
+SQL_IN_HANDLERS_DEBT = {
+    "handlers/announcements/audience.py",
+    "handlers/announcements/polls.py",
+    "handlers/core/engine.py",
+    "handlers/core/middleware.py",
+    "handlers/delivery/housekeeping.py",
+    "handlers/delivery/outbox.py",
+    "handlers/delivery/replies.py",
+    "handlers/faq/flow.py",
+    "handlers/officers/roster.py",
+    "handlers/pairing/checkins.py",
+    "handlers/report/figures.py",
+    "handlers/report/stats.py",
+}
+"""Modules of handlers/ that still build SQL themselves instead of asking a repository."""
+
+RAW_SESSION_DEBT = {
+    "bot/cli/faq.py",
+    "bot/cli/main.py",
+    "bot/cli/pairs.py",
+    "bot/demo.py",
+    "handlers/announcements/audience.py",
+    "handlers/announcements/polls.py",
+    "handlers/core/engine.py",
+    "handlers/core/middleware.py",
+    "handlers/delivery/housekeeping.py",
+    "handlers/discussions/flow.py",
+    "handlers/faq/flow.py",
+    "handlers/onboarding/flow.py",
+    "handlers/pairing/checkins.py",
+    "handlers/pairing/followups.py",
+    "handlers/pairing/intros.py",
+    "handlers/practices/files.py",
+    "handlers/practices/flow.py",
+    "handlers/programmes/folder.py",
+    "handlers/report/figures.py",
+    "handlers/report/stats.py",
+}
+"""Modules outside storage/ that still reach the unit of work's raw session."""
+
+DOORS_TO_STORAGE_DEBT = {
+    "bot/cli/broadcast.py",
+    "bot/cli/coordinators.py",
+    "bot/cli/faq.py",
+    "bot/cli/main.py",
+    "bot/cli/match.py",
+    "bot/cli/pairs.py",
+    "bot/cli/practices.py",
+    "bot/cli/programme.py",
+    "bot/cli/report.py",
+    "bot/demo.py",
+    "bot/http.py",
+    "bot/logs.py",
+    "bot/slack/bridge.py",
+    "bot/web/__init__.py",
+}
+"""Doors (CLI, web, adapters) that still import storage or sqlalchemy instead of a service."""
+
+COMPOSITION_ROOT = {"bot/app.py"}
+"""The one module of bot/ that builds the engine and the unit of work: it must import storage."""
+
+CORE_NAMING_FEATURES_DEBT = {"handlers/core/content.py"}
+"""Core modules that still import a feature (the FAQ index is built by the core's loader)."""
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def _ratchet(found: set[str], debt: set[str], rule: str) -> None:
+    new = sorted(found - debt)
+    fixed = sorted(debt - found)
+    assert new == [], f"{rule}: new modules break the rule: {new}"
+    assert fixed == [], f"{rule}: these now keep the rule, remove them from the debt list: {fixed}"
+
+
+def test_core_imports_no_feature_package() -> None:
+    found = {_rel(p) for p, m in imports("handlers/core") if m.split(".")[:2][-1] in FEATURES}
+    _ratchet(found, CORE_NAMING_FEATURES_DEBT, "handlers/core imports a feature")
+
+
+def test_sql_is_built_only_in_storage() -> None:
+    found = {_rel(p) for p, m in imports("handlers") if m.split(".")[0] == "sqlalchemy"}
+    _ratchet(found, SQL_IN_HANDLERS_DEBT, "sqlalchemy outside storage/")
+
+
+def test_raw_session_only_in_storage() -> None:
+    found = {
+        _rel(p)
+        for folder in ("handlers", "bot")
+        for p in (ROOT / folder).rglob("*.py")
+        if re.search(r"\buow\.session\b", p.read_text(encoding="utf-8"))
+    }
+    _ratchet(found, RAW_SESSION_DEBT, "uow.session outside storage/")
+
+
+def test_doors_reach_storage_only_through_services() -> None:
+    found = {
+        _rel(p) for p, m in imports("bot") if m.split(".")[0] in ("storage", "sqlalchemy")
+    } - COMPOSITION_ROOT
+    _ratchet(found, DOORS_TO_STORAGE_DEBT, "bot/ imports storage")
+
+
+def test_no_private_name_imported_across_modules() -> None:
+    bad = []
+    for folder in ("handlers", "bot", "storage"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    bad += [
+                        f"{_rel(path)}: {node.module}.{a.name}"
+                        for a in node.names
+                        if a.name.startswith("_") and not a.name.startswith("__")
+                    ]
+    assert bad == []
+
+
+def test_registry_finds_every_feature_module() -> None:
+    from handlers.registry import feature_modules
+
+    names = feature_modules()
+    assert "handlers.faq.flow" in names and "handlers.pairing.checkins" in names
+    assert not [n for n in names if n.startswith("handlers.core.")]

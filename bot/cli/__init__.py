@@ -1,5 +1,5 @@
 """CLI sub-commands by area; each module exposes `NAME` (the word) and `app` (a typer.Typer).
 
 Shared helpers for them live in `bot.cli.main` (`settings`, `arun`, `dump`, `fail`,
-`_with_runtime`).
+`with_runtime`).
 """

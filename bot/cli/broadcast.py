@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "broadcast"
 app = typer.Typer(help="Announcements and needs surveys to officers.", no_args_is_help=True)
@@ -150,7 +150,7 @@ def create(
             await uow.commit()
             return {**preview, "id": ann.id, "status": ann.status}
 
-    result = arun(_with_runtime(s, go))
+    result = arun(with_runtime(s, go))
     if "error" in result:
         fail(result["error"], 1)
     if json_out:
@@ -176,7 +176,7 @@ def _load(announcement_id: int, fn: Any) -> Any:
             await uow.commit()
             return result
 
-    found = arun(_with_runtime(settings(), go))
+    found = arun(with_runtime(settings(), go))
     if found is None:
         fail(f"no announcement #{announcement_id}", 1)
     return found
@@ -201,13 +201,12 @@ def status(announcement_id: int, json_out: bool = typer.Option(False, "--json"))
 @app.command("results")
 def results(announcement_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """Answers to an announcement's question: tallies by country and sector, needs named."""
-    from handlers.announcements.flow import _content
     from handlers.announcements.polls import results_json, results_text
 
     async def fn(rt: Any, uow: Any, ann: Any) -> Any:
         if not ann.poll:
             return {"error": f"announcement #{ann.id} carries no question"}
-        content = await _content(rt.core, uow, ann.programme_id)
+        content = await rt.core.content.of_programme(uow, ann.programme_id)
         now = datetime.now(UTC)
         found = await results_json(uow, ann, now, content.taxonomy)
         return {"json": found, "text": results_text(found, content, "en", now)}
@@ -246,7 +245,7 @@ def list_announcements(
                 for a in await uow.get(AnnouncementRepo).recent(limit)
             ]
 
-    rows = arun(_with_runtime(settings(), go))
+    rows = arun(with_runtime(settings(), go))
     if json_out:
         dump(rows)
         return

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "coordinators"
 app = typer.Typer(help="Coordinators' access to the dashboard.", no_args_is_help=True)
@@ -44,7 +44,7 @@ def token(
                 "expires_at": expires.isoformat(),
             }
 
-    result = arun(_with_runtime(settings(), go))
+    result = arun(with_runtime(settings(), go))
     if isinstance(result, str):
         fail(result, 1)
         return
@@ -99,7 +99,7 @@ def revoke(
             await uow.commit()
             return {"revoked": revoked, "email": email}
 
-    result = arun(_with_runtime(settings(), go))
+    result = arun(with_runtime(settings(), go))
     if isinstance(result, str):
         fail(result, 1)
         return

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 import yaml
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "faq"
 app = typer.Typer(help="The financing FAQ.", no_args_is_help=True)
@@ -113,7 +113,7 @@ def list_entries(
         if programme
         else load_faq(settings().content_dir / "faq").entries
     )
-    helpful = arun(_with_runtime(settings(), counts))
+    helpful = arun(with_runtime(settings(), counts))
     rows: list[dict[str, Any]] = [
         {
             "id": e.id,
@@ -213,7 +213,7 @@ def export(path: Path) -> None:
         async with UnitOfWork(rt.sessionmaker) as uow:
             return await candidate_rows(uow.session)
 
-    found = arun(_with_runtime(settings(), go))
+    found = arun(with_runtime(settings(), go))
     try:
         path.write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in found), encoding="utf-8"
@@ -244,7 +244,7 @@ def unanswered(json_out: bool = typer.Option(False, "--json"), limit: int = 50) 
                 for q in await unanswered_rows(uow.session, limit)
             ]
 
-    rows = arun(_with_runtime(settings(), go))
+    rows = arun(with_runtime(settings(), go))
     if json_out:
         dump(rows)
         return
@@ -292,7 +292,7 @@ def promote(
                 "reviewed": None,
             }
 
-    draft = arun(_with_runtime(settings(), go))
+    draft = arun(with_runtime(settings(), go))
     if draft is None:
         fail(f"question #{query_id} does not exist or has no coordinator answer yet", 1)
         return

@@ -85,7 +85,7 @@ def dump(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-async def _with_runtime(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+async def with_runtime(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     from bot.app import build
     from storage.migrate import upgrade
 
@@ -393,7 +393,7 @@ def invites_create(
             await uow.commit()
             return codes
 
-    codes = arun(_with_runtime(s, go))
+    codes = arun(with_runtime(s, go))
     bot_name = s.telegram_bot_username or "<your_bot>"
     rows = [
         {"code": c, "telegram": f"https://t.me/{bot_name}?start={c}", "slack": f"/peerbot join {c}"}
@@ -445,7 +445,7 @@ def invites_list(
             for i, a in rows
         ]
 
-    rows = [r for r in arun(_with_runtime(s, go)) if state is None or r["state"] == state]
+    rows = [r for r in arun(with_runtime(s, go)) if state is None or r["state"] == state]
     if json_out:
         counts = {k: sum(r["state"] == k for r in rows) for k in ("used", "unused", "expired")}
         dump({"invites": rows, "counts": counts})

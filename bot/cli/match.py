@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "match"
 app = typer.Typer(help="Peer matching rounds.", no_args_is_help=True)
@@ -64,7 +64,7 @@ def propose_round(
             return data
 
     try:
-        data = arun(_with_runtime(settings(), go))
+        data = arun(with_runtime(settings(), go))
     except LookupError as exc:
         fail(str(exc), 2)
         return
@@ -95,7 +95,7 @@ def show_round(
             return _worded(await round_json(uow, found), rt.content.current) if found else None
 
     try:
-        data = arun(_with_runtime(settings(), go))
+        data = arun(with_runtime(settings(), go))
     except LookupError as exc:
         fail(str(exc), 2)
         return
@@ -133,7 +133,7 @@ def _decide(
             }
 
     try:
-        result = arun(_with_runtime(settings(), go))
+        result = arun(with_runtime(settings(), go))
     except LookupError as exc:
         fail(str(exc), 2)
         return

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "pairs"
 app = typer.Typer(help="Pairs and their check-ins.", no_args_is_help=True)
@@ -48,7 +48,7 @@ def list_pairs(
             wanted = [r for r in rows if not status or r["state"] in status]
             return [_worded(r, rt.content.current) for r in wanted]
 
-    rows = arun(_with_runtime(settings(), go))
+    rows = arun(with_runtime(settings(), go))
     if rows is None:
         fail(f"no programme {programme!r}; see `peerbot programmes list`", 2)
         return
@@ -96,7 +96,7 @@ def show_pair(pair_id: int, json_out: bool = typer.Option(False, "--json")) -> N
                 ],
             }
 
-    data = arun(_with_runtime(settings(), go))
+    data = arun(with_runtime(settings(), go))
     if data is None:
         fail(f"no pair #{pair_id}", 1)
         return

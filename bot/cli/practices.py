@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "practices"
 app = typer.Typer(help="Good practices: review, list, import and export.", no_args_is_help=True)
@@ -40,7 +40,7 @@ def list_practices(
             practices = await uow.get(PracticeRepo).list(status=status)
             return [await practice_json(uow, p) for p in practices]
 
-    rows = arun(_with_runtime(settings(), go))
+    rows = arun(with_runtime(settings(), go))
     if json_out:
         dump(rows)
     else:
@@ -76,7 +76,7 @@ def review_practices(
             pending = await uow.get(PracticeRepo).list(status=PENDING)
             return {**done, "pending": [await practice_json(uow, p) for p in pending]}
 
-    result = arun(_with_runtime(settings(), go))
+    result = arun(with_runtime(settings(), go))
     if json_out:
         dump(result if (approve or reject) else result["pending"])
     else:
@@ -112,7 +112,7 @@ def import_practices(file: Path, json_out: bool = typer.Option(False, "--json"))
                 await uow.commit()
             return report
 
-    report = arun(_with_runtime(settings(), go))
+    report = arun(with_runtime(settings(), go))
     if json_out:
         dump({"created": report.created, "updated": report.updated, "errors": report.errors})
     else:
@@ -139,5 +139,5 @@ def export_practices(
         async with UnitOfWork(rt.sessionmaker) as uow:
             return await export_yaml(uow, status)
 
-    file.write_text(arun(_with_runtime(settings(), go)), encoding="utf-8")
+    file.write_text(arun(with_runtime(settings(), go)), encoding="utf-8")
     typer.echo(f"wrote {file}")

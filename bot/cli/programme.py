@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "programme"
 app = typer.Typer(
@@ -58,7 +58,7 @@ def create(
                 "coordinators": coordinator,
             }
 
-    result = arun(_with_runtime(s, go))
+    result = arun(with_runtime(s, go))
     if "error" in result:
         fail(result["error"] + "; nothing was created", 1)
     if json_out:
@@ -90,7 +90,7 @@ def rename_cmd(
             await uow.commit()
             return {"slug": found.slug, "name": found.name, "languages": list(found.languages)}
 
-    result = arun(_with_runtime(settings(), go))
+    result = arun(with_runtime(settings(), go))
     if "error" in result:
         fail(f"{result['error']}; nothing was changed", 2)
         return
@@ -119,7 +119,7 @@ def export_cmd(
                 return None
             return export(programme, s.content_dir, out or Path(slug), s.data_dir)
 
-    files = arun(_with_runtime(s, go))
+    files = arun(with_runtime(s, go))
     if files is None:
         fail(f"no programme {slug!r}; see `peerbot programmes list`", 2)
         return

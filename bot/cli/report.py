@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "report"
 app = typer.Typer(help="Programme figures (the dashboard's).", invoke_without_command=True)
@@ -38,7 +38,7 @@ def report(
             figures = await build_report(uow, {p.id for p in programmes}, rt.clock.now())
             return figures, rt.content.current
 
-    found = arun(_with_runtime(settings(), go))
+    found = arun(with_runtime(settings(), go))
     if found is None:
         fail(f"no programme {programme!r}; see `peerbot programmes list`", 2)
         return

@@ -46,7 +46,7 @@ from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import fold, language_name
 from handlers.delivery.outbox import BULK, officer_locale, payload, queue_to_officer, signed_choices
-from storage.models import Announcement, Identity, Officer, PollAnswer, Programme
+from storage.models import Announcement, Identity, Officer, PollAnswer
 from storage.repositories.announcements import (
     CANCELLED,
     DONE,
@@ -282,7 +282,7 @@ async def expand(core: Core, ann_id: int) -> int:
             ann = await uow.get(AnnouncementRepo).locked(ann_id)
             if ann is None or ann.status != SENDING or ann.expanded_at is not None:
                 return added
-            content = await _content(core, uow, ann.programme_id)
+            content = await core.content.of_programme(uow, ann.programme_id)
             audience = Audience.from_json(ann.audience)
             last, chunk = await select_chunk(
                 uow, audience, scope_of(ann), ann.expanded_through or 0, CHUNK
@@ -337,7 +337,7 @@ async def finish_if_delivered(core: Core, ann_id: int) -> int:
             return 0
         ann.status = DONE
         ann.finished_at = core.clock.now()
-        content = await _content(core, uow, ann.programme_id)
+        content = await core.content.of_programme(uow, ann.programme_id)
         unreachable = int((ann.audience or {}).get("unreachable", 0))
         for officer in await report_to(uow, ann):
             await queue_to_officer(
@@ -377,11 +377,6 @@ def _took(ann: Announcement) -> str:
         return "—"
     seconds = int((ann.finished_at - ann.started_at).total_seconds())
     return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
-
-
-async def _content(core: Core, uow: UnitOfWork, programme_id: int | None) -> Content:
-    programme = await uow.session.get(Programme, programme_id) if programme_id else None
-    return core.content.for_programme(programme.slug if programme else None)
 
 
 # -- the chat flow -------------------------------------------------------------------------

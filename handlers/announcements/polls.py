@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from handlers.announcements.flow import _content, render, report_to, when_text
+from handlers.announcements.flow import render, report_to, when_text
 from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.engine import Core
@@ -187,7 +187,7 @@ async def remind_and_close_polls(core: Core, messengers: dict[str, Messenger]) -
         for ann in await repo.polls_closed(now):
             if ann.expanded_at is None:
                 continue
-            content = await _content(core, uow, ann.programme_id)
+            content = await core.content.of_programme(uow, ann.programme_id)
             results = await results_json(uow, ann, now, content.taxonomy)
             for officer in await report_to(uow, ann):
                 locale = content.t.resolve(officer.locale)
@@ -209,7 +209,7 @@ async def remind_and_close_polls(core: Core, messengers: dict[str, Messenger]) -
 
 
 async def _remind(core: Core, uow: UnitOfWork, ann: Announcement) -> int:
-    content = await _content(core, uow, ann.programme_id)
+    content = await core.content.of_programme(uow, ann.programme_id)
     repo = uow.get(AnnouncementRepo)
     done_ids = {a.officer_id for a, _ in await repo.answers(ann.id) if answered(a)}
     waiting = [i for i in await repo.delivered_to(ann.id) if i not in done_ids]

@@ -15,6 +15,7 @@ from handlers.faq.content import ContentProblem
 
 if TYPE_CHECKING:
     from handlers.faq.search import FaqIndex
+    from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,11 @@ class ContentStore:
     def for_programme(self, slug: str | None) -> Content:
         """The content a programme's officers see (the base content when it has no folder)."""
         return self.programmes.get(slug or "", self.current)
+
+    async def of_programme(self, uow: UnitOfWork, programme_id: int | None) -> Content:
+        """The content of the programme with that id (the base content for none)."""
+        programme = await uow.programmes.get(programme_id) if programme_id else None
+        return self.for_programme(programme.slug if programme else None)
 
     def reload(self) -> list[str]:
         """Reload from disk; returns the problems found (empty when all is well)."""

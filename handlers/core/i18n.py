@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from handlers.core import yamlfile
+
 FALLBACK = "en"
 
 
@@ -39,7 +41,7 @@ def load_catalogues(folder: Path) -> dict[str, dict[str, str]]:
         locale = path.name.split(".", 1)[0]
         try:
             with path.open(encoding="utf-8") as fh:
-                tree = yaml.safe_load(fh) or {}
+                tree = yamlfile.safe_load(fh) or {}
         except yaml.YAMLError as exc:
             raise ValueError(f"{path}: {exc}") from exc
         if not isinstance(tree, Mapping):

@@ -6,10 +6,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from babel import Locale
 from babel.core import get_global
 from rapidfuzz import fuzz, process
+
+from handlers.core import yamlfile
 
 EUROPE = [
     "AL",
@@ -76,7 +77,7 @@ class Taxonomy:
     @classmethod
     def load(cls, path: Path) -> Taxonomy:
         with path.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+            data = yamlfile.safe_load(fh) or {}
         labels = {
             group: {
                 str(code): {str(k): str(v) for k, v in names.items()}

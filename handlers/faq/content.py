@@ -26,6 +26,8 @@ from pydantic import (
     ValidationInfo,
 )
 
+from handlers.core.yamlfile import SAFE_LOADER
+
 SECTORS: frozenset[str] = frozenset(
     {"public_buildings", "private_buildings", "mobility", "public_lighting", "cross_sector"}
 )
@@ -52,7 +54,7 @@ MAX_RENDERED = 2000  # render_answer stays strictly shorter
 SPECIAL_FILES = frozenset({"synonyms.yaml", "stopwords.yaml", "glossary.yaml", "siblings.yaml"})
 TRANSLATIONS = "translations"  # content/faq/translations/<lang>/<topic>.yaml: id -> translation
 UI_LANGS = ("en", "fr", "de", "es", "it")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same marks
+_LOADER = SAFE_LOADER
 READ_MORE = {
     "en": "Read more:",
     "fr": "En savoir plus :",

@@ -24,6 +24,9 @@ from storage.repositories.base import Repository
 class ProgrammeRepo(Repository):
     """Programmes (cohorts)."""
 
+    async def get(self, programme_id: int) -> Programme | None:
+        return await self.session.get(Programme, programme_id)
+
     async def by_slug(self, slug: str) -> Programme | None:
         return (
             await self.session.execute(select(Programme).where(Programme.slug == slug))
