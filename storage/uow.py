@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.models import Base
 from storage.repositories.base import Repository
 from storage.repositories.conversations import ConversationRepo
 from storage.repositories.inbox import InboxRepo
@@ -57,6 +58,14 @@ class UnitOfWork:
         if repo is None:
             repo = self._repos[repo_cls] = repo_cls(self.session)
         return repo  # type: ignore[return-value]
+
+    def add(self, entity: Base) -> None:
+        """Track a new row; it is written at the next flush or commit."""
+        self.session.add(entity)
+
+    async def flush(self) -> None:
+        """Write pending changes now (to read generated ids) without committing."""
+        await self.session.flush()
 
     async def commit(self) -> None:
         """Make the work of this unit durable."""

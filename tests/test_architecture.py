@@ -74,7 +74,6 @@ SQL_IN_HANDLERS_DEBT = {
     "handlers/officers/roster.py",
     "handlers/pairing/checkins.py",
     "handlers/report/figures.py",
-    "handlers/report/stats.py",
 }
 """Modules of handlers/ that still build SQL themselves instead of asking a repository."""
 
@@ -88,17 +87,9 @@ RAW_SESSION_DEBT = {
     "handlers/core/engine.py",
     "handlers/core/middleware.py",
     "handlers/delivery/housekeeping.py",
-    "handlers/discussions/flow.py",
     "handlers/faq/flow.py",
-    "handlers/onboarding/flow.py",
     "handlers/pairing/checkins.py",
-    "handlers/pairing/followups.py",
-    "handlers/pairing/intros.py",
-    "handlers/practices/files.py",
-    "handlers/practices/flow.py",
-    "handlers/programmes/folder.py",
     "handlers/report/figures.py",
-    "handlers/report/stats.py",
 }
 """Modules outside storage/ that still reach the unit of work's raw session."""
 

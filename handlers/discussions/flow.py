@@ -91,9 +91,7 @@ async def open_spaces(
     repo = uow.get(DiscussionRepo)
     have = {t.platform for t in await repo.threads(discussion.id)}
     programme = (
-        await uow.session.get(Programme, discussion.programme_id)
-        if discussion.programme_id
-        else None
+        await uow.programmes.get(discussion.programme_id) if discussion.programme_id else None
     )
     opened = []
     notes = dict(discussion.threads or {})
@@ -203,7 +201,7 @@ async def open_missing_spaces(core: Core, messengers: dict[str, Messenger]) -> i
             if discussion is None or creator is None:
                 continue
             programme = (
-                await uow.session.get(Programme, discussion.programme_id)
+                await uow.programmes.get(discussion.programme_id)
                 if discussion.programme_id
                 else None
             )
@@ -466,8 +464,8 @@ async def _faq_store(ctx: Ctx, question: str, message_id: int) -> None:
         answered_at=ctx.clock.now(),
         created_at=ctx.clock.now(),
     )
-    ctx.uow.session.add(query)
-    await ctx.uow.session.flush()
+    ctx.uow.add(query)
+    await ctx.uow.flush()
     await ctx.reply("discussions.faq_stored", id=query.id)
 
 
@@ -489,9 +487,7 @@ async def send_digests(core: Core, messengers: dict[str, Messenger]) -> int:
             if officer is None:
                 continue
             programme = (
-                await uow.session.get(Programme, officer.programme_id)
-                if officer.programme_id
-                else None
+                await uow.programmes.get(officer.programme_id) if officer.programme_id else None
             )
             content = core.content.for_programme(programme.slug if programme else None)
             locale = content.t.resolve(officer.locale)

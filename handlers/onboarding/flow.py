@@ -390,13 +390,13 @@ async def finish(ctx: Ctx, data: dict[str, Any]) -> None:
     officer.status = OfficerStatus.ACTIVE
     officer.locale = officer.locale or ctx.locale
     ctx.identity.officer_id = officer.id
-    await ctx.uow.session.flush()
+    await ctx.uow.flush()
     ctx.officer = officer
     if data.get("practice"):
         from storage.models import GoodPractice
 
         sectors = officer.sectors or ["cross_sector"]
-        ctx.uow.session.add(
+        ctx.uow.add(
             GoodPractice(
                 authority_id=authority_id,
                 officer_id=officer.id,

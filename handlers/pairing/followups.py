@@ -18,7 +18,7 @@ from handlers.core.replies import Choice
 from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
 from handlers.pairing.view import notify_coordinators, topic_label, waiting_for, who, working_slot
 from handlers.pairing.view import zone as officer_zone
-from storage.models import Officer, OfficerStatus, Pair, PairStatus, Programme
+from storage.models import Officer, OfficerStatus, Pair, PairStatus
 from storage.repositories.followups import IntroFollowUpRepo
 from storage.repositories.pairs import PairRepo
 from storage.uow import UnitOfWork
@@ -61,9 +61,7 @@ async def remind_unanswered(core: Core, now: datetime) -> int:
             pair = await uow.get(PairRepo).get(pair_id)
             if pair is None or pair.status != PairStatus.INTRODUCED or pair.intro_reminded_at:
                 continue
-            programme = (
-                await uow.session.get(Programme, pair.programme_id) if pair.programme_id else None
-            )
+            programme = await uow.programmes.get(pair.programme_id) if pair.programme_id else None
             content = core.content.for_programme(programme.slug if programme else None)
             waiting = False
             for _, officer in await _sides(uow, pair):
@@ -109,9 +107,7 @@ async def escalate_unanswered(core: Core, now: datetime) -> int:
             pair = await uow.get(PairRepo).get(pair_id)
             if pair is None or pair.status != PairStatus.INTRODUCED or pair.intro_escalated_at:
                 continue
-            programme = (
-                await uow.session.get(Programme, pair.programme_id) if pair.programme_id else None
-            )
+            programme = await uow.programmes.get(pair.programme_id) if pair.programme_id else None
             content = core.content.for_programme(programme.slug if programme else None)
             learner = await uow.officers.get(pair.learner_id) if pair.learner_id else None
             mentor = await uow.officers.get(pair.mentor_id) if pair.mentor_id else None

@@ -197,7 +197,7 @@ async def _load(
 ) -> tuple[Officer | None, Officer | None, Programme | None]:
     learner = await uow.officers.get(pair.learner_id) if pair.learner_id else None
     mentor = await uow.officers.get(pair.mentor_id) if pair.mentor_id else None
-    programme = await uow.session.get(Programme, pair.programme_id) if pair.programme_id else None
+    programme = await uow.programmes.get(pair.programme_id) if pair.programme_id else None
     return learner, mentor, programme
 
 
@@ -528,13 +528,13 @@ async def accept(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> No
         pair.learner_accepted_at = pair.learner_accepted_at or now
     else:
         pair.mentor_accepted_at = pair.mentor_accepted_at or now
-    await ctx.uow.session.flush()
+    await ctx.uow.flush()
     if pair.learner_accepted_at is None or pair.mentor_accepted_at is None:
         await ctx.reply("intro.accepted_waiting", partner=name)
         return
     days = ctx.programme.checkin_days if ctx.programme else 14
     if pair.programme_id and (ctx.programme is None or ctx.programme.id != pair.programme_id):
-        programme = await ctx.uow.session.get(Programme, pair.programme_id)
+        programme = await ctx.uow.programmes.get(pair.programme_id)
         days = programme.checkin_days if programme else days
     first = now + timedelta(days=days)
     moved = await ctx.uow.get(PairRepo).move(

@@ -157,7 +157,7 @@ async def import_yaml(uow: UnitOfWork, text: str, taxonomy: Taxonomy) -> ImportR
             if v not in (None, "")
         }
         await repo.add(row)
-    await uow.session.flush()
+    await uow.flush()
     return report
 
 

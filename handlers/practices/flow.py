@@ -468,7 +468,7 @@ async def review(
             purpose="practice",
             ref_id=practice.id,
         )
-    await uow.session.flush()
+    await uow.flush()
     return Reviewed(practice, True)
 
 

@@ -216,7 +216,7 @@ async def stand_up(uow: UnitOfWork, spec: ProgrammeFile) -> tuple[Programme, boo
     programme.checkin_days = spec.checkin_days
     programme.slack_channel_id = spec.slack_channel_id
     programme.telegram_chat_id = spec.telegram_chat_id
-    await uow.session.flush()
+    await uow.flush()
     return programme, created
 
 
@@ -242,7 +242,7 @@ async def rename(
         ) from exc
     programme.name = spec.name
     programme.languages = list(dict.fromkeys(spec.languages))
-    await uow.session.flush()
+    await uow.flush()
     return programme
 
 
