@@ -108,6 +108,15 @@ class Ctx:
             )
         )
 
+    async def notify(self, officer: Officer, key: str, /, **options: Any) -> bool:
+        """Queue a message to another officer, in their language, through the outbox.
+
+        The options are those of `handlers.delivery.outbox.queue_to_officer`
+        (`idempotency_key` required); False when they cannot be reached or it is queued."""
+        from handlers.delivery.outbox import queue_to_officer
+
+        return await queue_to_officer(self.uow, self.content, self.secret, officer, key, **options)
+
     async def state(self) -> Conversation | None:
         """The open multi-step flow of this identity."""
         return await self.uow.conversations.get(self.identity.id)

@@ -164,7 +164,6 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
     """Erase an officer (GDPR Art. 17): profile, identities, state, queued messages, texts.
 
     Open pairs close and the partner is told; the rest is the repository's erasure."""
-    from handlers.delivery.outbox import queue_to_officer
 
     personal = ctx.uow.get(PersonalDataRepo)
     for pair in await personal.open_pairs(officer.id):
@@ -172,10 +171,7 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
         pair.status = PairStatus.CLOSED
         other = await ctx.uow.officers.get(other_id) if other_id else None
         if other is not None:
-            await queue_to_officer(
-                ctx.uow,
-                ctx.content,
-                ctx.secret,
+            await ctx.notify(
                 other,
                 "privacy.partner_left",
                 idempotency_key=f"forget:{officer.id}:pair:{pair.id}",

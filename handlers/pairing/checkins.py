@@ -401,10 +401,7 @@ async def end_pair(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> 
         return
     topic = topic_label(ctx.content, ctx.locale, pair.topic)
     if other is not None:
-        await queue_to_officer(
-            ctx.uow,
-            ctx.content,
-            ctx.secret,
+        await ctx.notify(
             other,
             "checkin.partner_ended",
             idempotency_key=f"pair:{pair.id}:ended:{other.id}",

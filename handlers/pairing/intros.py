@@ -550,10 +550,7 @@ async def accept(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> No
         return
     await ctx.reply("intro.active", partner=name, days=days)
     if other is not None:
-        await queue_to_officer(
-            ctx.uow,
-            ctx.content,
-            ctx.secret,
+        await ctx.notify(
             other,
             "intro.active",
             idempotency_key=f"pair:{pair.id}:active:{other.id}",
@@ -582,10 +579,7 @@ async def decline(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> N
     if side == "mentor" and pair.learner_id is not None:
         await ctx.uow.get(MatchRepo).request(pair.learner_id, pair.topic, now)
     if other is not None:
-        await queue_to_officer(
-            ctx.uow,
-            ctx.content,
-            ctx.secret,
+        await ctx.notify(
             other,
             f"intro.partner_declined_{'learner' if side == 'mentor' else 'mentor'}",
             idempotency_key=f"pair:{pair.id}:declined:{other.id}",
@@ -703,10 +697,7 @@ async def relay(
         if officer is None or identity is None or identity.platform in on:
             continue
         locale = officer_locale(officer, ctx.content, identity)
-        queued += await queue_to_officer(
-            ctx.uow,
-            ctx.content,
-            ctx.secret,
+        queued += await ctx.notify(
             officer,
             "pairs.relayed",
             idempotency_key=f"pair:{pair.id}:relay:{source}:dm:{officer.id}",
