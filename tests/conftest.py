@@ -22,7 +22,39 @@ from tests.fakes import FakeMessenger, Talk
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database, `<name>_<worker>`,
+    created on first use: tests truncate every table, so workers cannot share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(
+            host=base.host,
+            port=base.port,
+            user=base.username,
+            password=base.password,
+            database=base.database,
+        )
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL"))
 
 
 def pytest_report_header() -> str:
@@ -88,3 +120,29 @@ def messenger(runtime: Runtime) -> FakeMessenger:
 def talk(runtime: Runtime, messenger: FakeMessenger) -> Talk:
     """A new user talking to the bot in a private chat."""
     return Talk(runtime.core, messenger, user_id="u1", name="Marie Dubois")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop this xdist worker's own PostgreSQL database (the main one is the caller's)."""
+    if not PG_URL or os.environ.get("TEST_DATABASE_URL") == PG_URL:
+        return
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    mine = make_url(PG_URL)
+    base = make_url(os.environ["TEST_DATABASE_URL"])
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(
+            host=base.host,
+            port=base.port,
+            user=base.username,
+            password=base.password,
+            database=base.database,
+        )
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{mine.database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

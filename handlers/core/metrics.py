@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, disable_created_metrics
 
-disable_created_metrics()  # no `*_created` series: they double the output for nothing
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: they double the output for nothing
 
 UPDATES = Counter(
     "peerbot_updates",

@@ -135,7 +135,7 @@ def _split(text: str) -> list[str]:
 def country_name(code: str, locale: str) -> str:
     """A country's name in a language (Babel's CLDR data)."""
     try:
-        return Locale.parse(locale).territories.get(code.upper(), code.upper())
+        return str(Locale.parse(locale).territories.get(code.upper(), code.upper()))
     except (ValueError, TypeError):
         return code.upper()
 
@@ -161,7 +161,7 @@ def match_country(text: str) -> str | None:
 def language_name(code: str, locale: str) -> str:
     """A language's name in a language, capitalised."""
     try:
-        name = Locale.parse(locale).languages.get(code, code)
+        name = str(Locale.parse(locale).languages.get(code, code))
     except (ValueError, TypeError):
         name = code
     return name[:1].upper() + name[1:]
