@@ -106,7 +106,6 @@ DOORS_TO_STORAGE_DEBT = {
     "bot/demo.py",
     "bot/http.py",
     "bot/logs.py",
-    "bot/slack/bridge.py",
     "bot/web/__init__.py",
 }
 """Doors (CLI, web, adapters) that still import storage or sqlalchemy instead of a service."""

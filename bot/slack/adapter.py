@@ -41,7 +41,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import SettingsError
-from bot.slack import bridge
+from bot.slack import profile_surfaces
 from bot.slack.messenger import CONFIG, SlackMessenger
 from bot.slack.translate import (
     SLACKBOT,
@@ -505,7 +505,7 @@ class SlackAdapter:
         if dm is None:
             return False
         probe = text_incoming(user_id, dm, "", user, "")
-        profile = await bridge.profile_of(self.runtime.core, probe, self.messenger)
+        profile = await profile_surfaces.profile_of(self.runtime.core, probe, self.messenger)
         locale = profile.locale
         prefill = profile.prefill or Prefill(
             name=(user.real_name or "") if user else "",
@@ -560,7 +560,7 @@ class SlackAdapter:
         user = user or await self.users.user(user_id)
         dm = dm or await self.users.dm(user_id) or user_id
         probe = text_incoming(user_id, dm, "", user, "")
-        profile = await bridge.profile_of(self.runtime.core, probe, self.messenger)
+        profile = await profile_surfaces.profile_of(self.runtime.core, probe, self.messenger)
         view = home_view(Texts(self.runtime.content.current, profile.locale), profile.text)
         try:
             await self.messenger.call(lambda: self.client.views_publish(user_id=user_id, view=view))

@@ -5,21 +5,67 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from handlers.core.context import Ctx
+from handlers.core.engine import Core
 from handlers.core.events import Incoming
+from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import country_name, language_name
 from handlers.onboarding import flow as onboarding
 from handlers.pairing.checkins import erase_officer_answers, officer_answers
-from storage.models import Officer, PairStatus
+from storage.models import Officer, OfficerStatus, PairStatus
 from storage.repositories.invites import InviteRepo
 from storage.repositories.privacy import PersonalDataRepo
 
 LINK_TTL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """An active officer's profile as a form shows it (codes, not labels) and as text."""
+
+    name: str
+    authority: str
+    country: str | None
+    role: str
+    languages: tuple[str, ...]
+    timezone: str
+    sectors: tuple[str, ...]
+    wants: tuple[str, ...]
+    offers: tuple[str, ...]
+    consent: bool
+    text: str
+
+
+async def read_profile(
+    core: Core, event: Incoming, messenger: Messenger
+) -> tuple[str, ProfileView | None]:
+    """The caller's language and profile, read without a write lock (so it fits Slack's
+    3-second window); no profile when they have not joined or are not active."""
+    async with core.uow() as uow:
+        ctx = await core.context(event, messenger, uow, write=False)
+        officer = ctx.officer
+        if officer is None or officer.status != OfficerStatus.ACTIVE:
+            return ctx.locale, None
+        authority = officer.authority
+        return ctx.locale, ProfileView(
+            name=officer.name,
+            authority=authority.name if authority else "",
+            country=authority.country if authority else None,
+            role=officer.job_title or "",
+            languages=tuple(str(c) for c in officer.languages),
+            timezone=officer.timezone or "",
+            sectors=tuple(str(c) for c in officer.sectors),
+            wants=tuple(str(c) for c in officer.wants),
+            offers=tuple(str(c) for c in officer.offers),
+            consent=officer.consent_at is not None,
+            text=ctx.t("profile.show", **profile_lines(ctx, officer)),
+        )
 
 
 def profile_lines(ctx: Ctx, officer: Officer) -> dict[str, Any]:
