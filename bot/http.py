@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from bot.web import add_dashboard_routes
 from handlers.core.metrics import (
@@ -17,7 +16,6 @@ from handlers.core.metrics import (
     INBOX_POISON_ROWS,
     OUTBOX_PENDING,
 )
-from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -43,8 +41,8 @@ async def healthz(request: web.Request) -> web.Response:
     runtime: Runtime = request.app[RUNTIME_KEY]  # type: ignore[assignment]
     report: dict[str, object] = {}
     try:
-        async with runtime.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with runtime.core.uow() as uow:
+            await uow.ping()
         report["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
         report["database"] = f"error: {type(exc).__name__}"
@@ -53,7 +51,7 @@ async def healthz(request: web.Request) -> web.Response:
     backlog_ok = True
     if report["database"] == "ok":
         try:
-            async with UnitOfWork(runtime.sessionmaker) as uow:
+            async with runtime.core.uow() as uow:
                 inbox = await uow.inbox.stats()
             limit = runtime.settings.inbox_backlog_seconds
             backlog_ok = inbox["oldest_age"] <= limit
@@ -76,7 +74,7 @@ async def metrics(request: web.Request) -> web.Response:
     for adapter in runtime.adapters:
         ADAPTER_UP.labels(adapter.name).set(1 if adapter.healthy() else 0)
     try:
-        async with UnitOfWork(runtime.sessionmaker) as uow:
+        async with runtime.core.uow() as uow:
             OUTBOX_PENDING.set(await uow.outbox.pending_count())
             inbox = await uow.inbox.stats()
         INBOX_DEPTH.set(inbox["depth"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Base
@@ -58,6 +59,10 @@ class UnitOfWork:
         if repo is None:
             repo = self._repos[repo_cls] = repo_cls(self.session)
         return repo  # type: ignore[return-value]
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached (a round trip, nothing read)."""
+        await self.session.execute(text("SELECT 1"))
 
     def add(self, entity: Base) -> None:
         """Track a new row; it is written at the next flush or commit."""

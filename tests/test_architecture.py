@@ -67,7 +67,6 @@ SQL_IN_HANDLERS_DEBT = {
     "handlers/announcements/polls.py",
     "handlers/core/engine.py",
     "handlers/core/middleware.py",
-    "handlers/delivery/housekeeping.py",
     "handlers/delivery/outbox.py",
     "handlers/delivery/replies.py",
     "handlers/faq/flow.py",
@@ -86,7 +85,6 @@ RAW_SESSION_DEBT = {
     "handlers/announcements/polls.py",
     "handlers/core/engine.py",
     "handlers/core/middleware.py",
-    "handlers/delivery/housekeeping.py",
     "handlers/faq/flow.py",
     "handlers/pairing/checkins.py",
     "handlers/report/figures.py",
@@ -104,7 +102,6 @@ DOORS_TO_STORAGE_DEBT = {
     "bot/cli/programme.py",
     "bot/cli/report.py",
     "bot/demo.py",
-    "bot/http.py",
     "bot/logs.py",
     "bot/web/__init__.py",
 }

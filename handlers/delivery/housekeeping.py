@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
-
 from handlers.core.engine import Core
 from handlers.core.jobs import job
 from handlers.core.ports import Messenger
-from storage.models import Conversation, Outbox, OutboxStatus, ProcessedUpdate
+from storage.repositories.retention import RetentionRepo
 from storage.uow import UnitOfWork
 
 SENT_BODIES = timedelta(days=30)
@@ -29,28 +27,10 @@ async def prune_old_data(core: Core, messengers: dict[str, Messenger]) -> int:
         return 0
     _last_run[id(core)] = now
     async with UnitOfWork(core.sessionmaker) as uow:
-        s = uow.session
-        blanked = await s.execute(
-            update(Outbox)
-            .where(
-                Outbox.status.in_([OutboxStatus.SENT, OutboxStatus.UNDELIVERABLE]),
-                Outbox.created_at < now - SENT_BODIES,
-                Outbox.chat_id != "",
-            )
-            .values(payload={}, chat_id="")
-            .execution_options(synchronize_session=False)
-        )
-        dropped = await s.execute(
-            delete(ProcessedUpdate).where(ProcessedUpdate.created_at < now - UPDATE_IDS)
-        )
-        stale = await s.execute(
-            delete(Conversation).where(Conversation.updated_at < now - STALE_FLOWS)
-        )
-        handled = await uow.inbox.prune(core.inbox_retention, now)
+        retention = uow.get(RetentionRepo)
+        pruned = await retention.blank_sent_bodies(now - SENT_BODIES)
+        pruned += await retention.drop_update_ids(now - UPDATE_IDS)
+        pruned += await retention.drop_stale_flows(now - STALE_FLOWS)
+        pruned += await uow.inbox.prune(core.inbox_retention, now)
         await uow.commit()
-    return (
-        int(blanked.rowcount or 0)  # type: ignore[attr-defined]
-        + int(dropped.rowcount or 0)  # type: ignore[attr-defined]
-        + int(stale.rowcount or 0)  # type: ignore[attr-defined]
-        + handled
-    )
+    return pruned
