@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import peerbot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,18 +20,6 @@ Bad Country,bad@x.eu,Nowhere,ZZ,officer,en,,,,,,,yes
 Bad Code,code@x.eu,Lyon,FR,officer,en,,public_lighting,magic_money,,,,yes
 Anna Coordinator,anna@energy-cities.eu,Besançon,FR,coordinator,fr;en,Europe/Paris,cross_sector,,,,,yes
 """
-
-
-def peerbot(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=ROOT,
-        timeout=120,
-    )
 
 
 @pytest.fixture

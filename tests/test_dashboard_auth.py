@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,8 +22,10 @@ from bot.http import make_web_app
 from bot.web import COOKIE, DASHBOARD_THROTTLE
 from bot.web.auth import FailedSignIns
 from storage.uow import UnitOfWork
-from tests.conftest import CONTENT, ROOT
+from tests.conftest import CONTENT
 from tests.report_seed import COORD_A, seed
+from tests.support.cli import Completed
+from tests.support.cli import peerbot as run_peerbot
 from tests.test_dashboard import _token
 
 EVIL = "https://evil.example"
@@ -186,19 +186,9 @@ async def test_sign_out_ends_the_session_on_the_server_at_once(site: Site, token
     assert not signed_in(await page_of(site, cookie))  # a copy of the cookie is worthless
 
 
-def peerbot(*args: str, database_url: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    import os
-
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+def peerbot(*args: str, database_url: str, stdin: str = "") -> Completed:
+    env = {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    return run_peerbot(*args, env=env, stdin=stdin)
 
 
 async def test_revoking_a_token_signs_its_browsers_out_and_refuses_it(

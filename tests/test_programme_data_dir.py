@@ -4,31 +4,22 @@ outside the installation, and `faq ask|list --programme` see its own FAQ."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.app import Runtime
 from handlers.core.content import ContentStore
 from tests.conftest import CONTENT
 from tests.handlers.test_programmes import nordic_folder
+from tests.support.cli import Completed
+from tests.support.cli import peerbot as run_peerbot
 
 ROOT = Path(__file__).resolve().parent.parent
 NORDIC = "nordic-district-heating-bonds"
 
 
-def peerbot(*args: str, database_url: str, data: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PEERBOT_DATA_DIR": str(data),
-        "LOG_LEVEL": "WARNING",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
-    )  # fmt: skip
+def peerbot(*args: str, database_url: str, data: Path) -> Completed:
+    env = {"DATABASE_URL": database_url, "PEERBOT_DATA_DIR": str(data), "LOG_LEVEL": "WARNING"}
+    return run_peerbot(*args, env=env)
 
 
 async def test_a_created_programme_lives_in_the_data_directory(

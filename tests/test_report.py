@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,20 +24,14 @@ from tests.report_seed import (
     seed,
     summary,
 )
+from tests.support.cli import Completed
+from tests.support.cli import peerbot as run_peerbot
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def peerbot(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+def peerbot(*args: str, database_url: str) -> Completed:
+    return run_peerbot(*args, env={"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
 
 
 async def coordinated(runtime: Runtime, email: str) -> set[int]:
@@ -276,15 +269,18 @@ async def test_coordinators_serve_shows_the_dashboard_without_a_chat_adapter(
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(150):
+            # a liveness wait, not a speed check: a loaded machine may take long to start it
+            deadline = asyncio.get_running_loop().time() + 120
+            while True:
                 try:
                     async with http.get(f"{url}/healthz") as resp:
                         if resp.status == 200:
                             break
                 except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("the dashboard server did not start")
+                    pass
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError("the dashboard server did not start")
+                await asyncio.sleep(0.1)
             async with http.get(f"{url}/dashboard/report.json") as resp:
                 assert resp.status == 401
             bearer = {"Authorization": f"Bearer {token}"}

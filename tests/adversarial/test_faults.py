@@ -102,7 +102,7 @@ def child_env(**settings: str) -> dict[str, str]:
     return env
 
 
-async def healthy(port: int, within: float = 40.0) -> None:
+async def healthy(port: int, within: float = 120.0) -> None:
     """Wait for the process's /healthz to answer 200."""
     deadline = time.monotonic() + within
     async with ClientSession() as http:

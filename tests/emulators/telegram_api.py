@@ -132,7 +132,7 @@ def utf16_len(text: str) -> int:
 
 
 async def eventually(
-    condition: Callable[[], Any], within: float = 5.0, interval: float = 0.005
+    condition: Callable[[], Any], within: float = 20.0, interval: float = 0.005
 ) -> Any:
     """Poll `condition` until it returns something truthy; that value, or AssertionError."""
     deadline = time.monotonic() + within

@@ -1,0 +1,1 @@
+"""Helpers shared by tests: the command line in-process, free ports."""

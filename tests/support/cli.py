@@ -1,0 +1,73 @@
+"""`peerbot` as tests call it: in this process through typer's runner, like the console script.
+
+A real process pays Python's start-up and every import for each call (3–5 s here); the
+runner gives the same exit code, stdout and stderr in a fraction of that. `peerbot run`
+(signal handlers, the console reading its stdin) and anything given `real_process=True`
+still run as a real `python -m bot` process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bot.cli.main import app, register_command_modules
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+register_command_modules()
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a `peerbot` call left: its exit code and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _in_process(args: list[str], env: Mapping[str, str], stdin: str) -> Completed:
+    # the command configures the root logger onto its captured stderr: give the test its own
+    # handlers (pytest's capture among them) back afterwards
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        result = CliRunner().invoke(app, args, input=stdin or None, env=dict(env))
+    finally:
+        root.handlers[:], root.level = handlers, level
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Completed(result.exit_code, result.stdout, result.stderr)
+
+
+def peerbot(
+    *args: str, env: Mapping[str, str], stdin: str = "", real_process: bool = False
+) -> Completed:
+    """Run `peerbot ARGS` with these environment variables (on top of the test's own)."""
+    if real_process or args[:1] == ("run",):
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            cwd=ROOT,
+            timeout=180,
+        )
+        return Completed(done.returncode, done.stdout, done.stderr)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _in_process(list(args), env, stdin)
+    # called from an async test: the command runs its own event loop, so in another thread
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_in_process, list(args), env, stdin).result()
