@@ -65,8 +65,11 @@ async def questions(runtime: Runtime, marie: Officer, pieter: Officer, aino: Off
                 FaqQuery(officer_id=aino.id, text="Green bonds?", outcome="answer", feedback="no"),
                 FaqQuery(officer_id=aino.id, text="Crowdfunding for schools?", outcome="unknown"),
                 FaqQuery(
-                    officer_id=pieter.id, text="ELENA deadline?", outcome="unknown",
-                    answered_at=now, answer_text="31 March",
+                    officer_id=pieter.id,
+                    text="ELENA deadline?",
+                    outcome="unknown",
+                    answered_at=now,
+                    answer_text="31 March",
                 ),  # fmt: skip
             ]
         )
@@ -114,9 +117,12 @@ async def test_lyon_plans_learns_from_ghent_is_financed_and_the_figures_agree(
             uow,
             None,
             service.OutcomeDraft(
-                scheme="epc", stage="decision_taken", reached_on=date(2026, 10, 5),
+                scheme="epc",
+                stage="decision_taken",
+                reached_on=date(2026, 10, 5),
                 evidence_url="https://lyon.example/council/2026-118",
-                savings_mwh=1000.0, method="Feasibility study",
+                savings_mwh=1000.0,
+                method="Feasibility study",
             ),  # fmt: skip
             schemes=runtime.content.current.taxonomy.codes("instruments"),
             today=clock.now().date(),
@@ -127,8 +133,11 @@ async def test_lyon_plans_learns_from_ghent_is_financed_and_the_figures_agree(
             uow,
             None,
             service.OutcomeDraft(
-                scheme="soft_loan", stage="project_defined", reached_on=date(2026, 11, 2),
-                savings_mwh=50.0, method="Energy audit of the town hall",
+                scheme="soft_loan",
+                stage="project_defined",
+                reached_on=date(2026, 11, 2),
+                savings_mwh=50.0,
+                method="Energy audit of the town hall",
             ),  # fmt: skip
             schemes=runtime.content.current.taxonomy.codes("instruments"),
             today=clock.now().date(),
@@ -246,9 +255,7 @@ async def test_an_officer_records_only_for_their_own_authority_and_stages_need_t
         "unknown_stage": service.OutcomeDraft("epc", "dreaming", today),
         "unknown_scheme": service.OutcomeDraft("magic", "learning", today),
         "bad_link": service.OutcomeDraft("epc", "learning", today, evidence_url="javascript:x"),
-        "amount_only_when_financed": service.OutcomeDraft(
-            "epc", "learning", today, amount_eur=5
-        ),
+        "amount_only_when_financed": service.OutcomeDraft("epc", "learning", today, amount_eur=5),
     }
     for key, draft in refusals.items():
         with pytest.raises(service.Invalid) as refused:
@@ -296,9 +303,7 @@ def test_answers_are_read_the_way_officers_write_them() -> None:
         "consent": "yes",
     }  # fmt: skip
     assert check_application(good, country).ok
-    assert check_application({**good, "website": "http://spam"}, country).errors == {
-        "form": "spam"
-    }
+    assert check_application({**good, "website": "http://spam"}, country).errors == {"form": "spam"}
     bad = check_application(
         {**good, "email": "not-an-email", "country": "Atlantis", "consent": "", "wants": "x"},
         country,
