@@ -29,7 +29,14 @@ from storage.models import (
 from storage.repositories.base import Repository
 
 
-class LearningPlanRepo(Repository):
+class _Saving(Repository):
+    """Repositories whose rows callers change in place: `save()` writes the changes now."""
+
+    async def save(self) -> None:
+        await self.session.flush()
+
+
+class LearningPlanRepo(_Saving):
     """One plan per authority."""
 
     async def for_authority(self, authority_id: int) -> LearningPlan | None:
@@ -48,7 +55,7 @@ class LearningPlanRepo(Repository):
         return (await self.session.execute(stmt)).scalars().all()
 
 
-class OutcomeRepo(Repository):
+class OutcomeRepo(_Saving):
     """Outcome stages per authority and scheme."""
 
     async def find(self, authority_id: int, scheme: str, stage: str) -> OutcomeStage | None:
@@ -112,7 +119,7 @@ class OutcomeRepo(Repository):
         return None
 
 
-class SurveyRepo(Repository):
+class SurveyRepo(_Saving):
     """Satisfaction surveys sent at the close of a pair."""
 
     async def closed_pairs_without_survey(self, since: datetime) -> Sequence[Pair]:
@@ -164,7 +171,7 @@ class SurveyRepo(Repository):
         return (await self.session.execute(stmt)).scalars().all()
 
 
-class ApplicationRepo(Repository):
+class ApplicationRepo(_Saving):
     """Expressions of interest from the public form, and the invites accepting them makes."""
 
     async def add(self, row: Application) -> Application:
