@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "applications"
 app = typer.Typer(help="Requests to join from the public /apply page.", no_args_is_help=True)
@@ -22,12 +22,10 @@ def list_applications(
     from handlers.outcomes import service
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             return await service.list_applications(uow, status)
 
-    rows = arun(_with_runtime(settings(), go))
+    rows = arun(with_runtime(settings(), go))
     if json_out:
         dump({"applications": rows})
         return
@@ -50,9 +48,7 @@ def accept(
     s = settings()
 
     async def go(rt: Any) -> service.Accepted | str:
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             try:
                 done = await service.accept_application(
                     uow, application_id, "cli", rt.clock.now(), days
@@ -62,7 +58,7 @@ def accept(
             await uow.commit()
             return done
 
-    done = arun(_with_runtime(s, go))
+    done = arun(with_runtime(s, go))
     if isinstance(done, str):
         fail(done, 2)
         return

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "outcomes"
 app = typer.Typer(help="Learning plans and outcomes per authority.", no_args_is_help=True)
@@ -60,8 +60,6 @@ def record(
     from handlers.outcomes import service
 
     async def go(rt: Any) -> dict[str, Any] | str:
-        from storage.uow import UnitOfWork
-
         today = rt.clock.now().date()
         draft = service.OutcomeDraft(
             scheme=scheme,
@@ -77,7 +75,7 @@ def record(
             method=method,
         )
         content = rt.content.current
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             authority_id = await _authority_id(uow, authority, country)
             if authority_id is None:
                 return f"no authority {authority!r} in {country!r}; see `peerbot officers list`"
@@ -97,7 +95,7 @@ def record(
             await uow.commit()
             return found
 
-    found = arun(_with_runtime(settings(), go))
+    found = arun(with_runtime(settings(), go))
     if isinstance(found, str):
         fail(found, 2)
         return
@@ -117,12 +115,10 @@ def list_outcomes(json_out: bool = typer.Option(False, "--json")) -> None:
     from handlers.outcomes import service
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             return await service.list_outcomes(uow)
 
-    rows = arun(_with_runtime(settings(), go))
+    rows = arun(with_runtime(settings(), go))
     if json_out:
         dump({"authorities": rows})
         return

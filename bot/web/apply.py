@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.web.auth import FailedSignIns, client_address
-from bot.web.render import _env
+from bot.web.render import TEMPLATES
 from handlers.core.taxonomy import match_country
 from handlers.outcomes import service
-from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -35,6 +35,12 @@ FIELDS = (
     ("contact_name", "text"),
     ("email", "email"),
     ("wants", "textarea"),
+)
+_pages = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 HEADERS = {
     "Cache-Control": "no-store",
@@ -74,7 +80,7 @@ def _page(
     def text(key: str, **kw: Any) -> str:
         return t(lang, f"apply.{key}", **kw)
 
-    body = _env.get_template("apply.html").render(
+    body = _pages.get_template("apply.html").render(
         t=text,
         lang=lang,
         fields=FIELDS,
@@ -110,7 +116,7 @@ async def apply_submit(request: web.Request) -> web.Response:
     if wait:
         return _page(request, lang, status=429, notice="busy", headers={"Retry-After": str(wait)})
     limit.failed(address)  # every submission counts towards the limits, good or bad
-    async with UnitOfWork(runtime.sessionmaker) as uow:
+    async with runtime.core.uow() as uow:
         result = await service.submit_application(
             uow, form, lang, runtime.clock.now(), match_country
         )

@@ -109,7 +109,7 @@ async def set_plan(
     plan.officer_id = actor.id if actor is not None else plan.officer_id
     plan.scheme, plan.sector, plan.size_eur = draft.scheme, draft.sector, draft.size_eur
     plan.next_step, plan.target_date = draft.next_step.strip(), draft.target_date
-    await uow.plans.save()
+    await uow.flush()
     return plan
 
 
@@ -208,7 +208,7 @@ async def record_outcome(
             else None
         )
         row.practice_id = practice.id if practice else None
-    await uow.outcomes.save()
+    await uow.flush()
     return row
 
 
@@ -286,7 +286,7 @@ async def answer_survey(
     if not 1 <= score <= 5:
         raise Invalid("bad_score")
     survey.score, survey.answered_at = score, now
-    await uow.surveys.save()
+    await uow.flush()
     return survey
 
 
@@ -298,7 +298,7 @@ async def comment_survey(
     if survey is None or survey.officer_id != officer.id:
         raise NotAllowed(str(survey_id))
     survey.comment = comment.strip()[:2000] or None
-    await uow.surveys.save()
+    await uow.flush()
     return survey
 
 
@@ -517,7 +517,7 @@ async def accept_application(
     )
     row.status, row.accepted_at, row.accepted_by = "accepted", now, by[:200]
     row.authority_id, row.invite_code = authority.id, code
-    await uow.applications.save()
+    await uow.flush()
     return Accepted(
         row.id, authority.id, authority.name, authority.country, code, row.email, row.locale
     )

@@ -29,14 +29,7 @@ from storage.models import (
 from storage.repositories.base import Repository
 
 
-class _Saving(Repository):
-    """Repositories whose rows callers change in place: `save()` writes the changes now."""
-
-    async def save(self) -> None:
-        await self.session.flush()
-
-
-class LearningPlanRepo(_Saving):
+class LearningPlanRepo(Repository):
     """One plan per authority."""
 
     async def for_authority(self, authority_id: int) -> LearningPlan | None:
@@ -55,7 +48,7 @@ class LearningPlanRepo(_Saving):
         return (await self.session.execute(stmt)).scalars().all()
 
 
-class OutcomeRepo(_Saving):
+class OutcomeRepo(Repository):
     """Outcome stages per authority and scheme."""
 
     async def find(self, authority_id: int, scheme: str, stage: str) -> OutcomeStage | None:
@@ -119,7 +112,7 @@ class OutcomeRepo(_Saving):
         return None
 
 
-class SurveyRepo(_Saving):
+class SurveyRepo(Repository):
     """Satisfaction surveys sent at the close of a pair."""
 
     async def closed_pairs_without_survey(self, since: datetime) -> Sequence[Pair]:
@@ -171,7 +164,7 @@ class SurveyRepo(_Saving):
         return (await self.session.execute(stmt)).scalars().all()
 
 
-class ApplicationRepo(_Saving):
+class ApplicationRepo(Repository):
     """Expressions of interest from the public form, and the invites accepting them makes."""
 
     async def add(self, row: Application) -> Application:
