@@ -5,6 +5,7 @@ in the XLSX workbook agree with each other and with the values worked out by han
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -331,3 +332,34 @@ async def test_a_survey_is_only_for_pairs_that_ran_and_closed_recently(
     await runtime.tick()
     assert "has ended" not in messenger.transcript("marie")
     assert "has ended" not in messenger.transcript("aino")
+
+
+async def test_the_survey_answer_is_in_export_and_forget_leaves_the_authoritys_outcomes(
+    runtime: Runtime, clock: FrozenClock, messenger: FakeMessenger
+) -> None:
+    marie, pieter, _ = await people(runtime)
+    await closed_pair(runtime, marie, pieter)
+    await runtime.tick()
+    lyon = talk(runtime, messenger, "marie", "Marie Dubois")
+    await lyon.press("2")
+    await lyon.say("Too few meetings.")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        await service.record_outcome(
+            uow, marie, service.OutcomeDraft("epc", "project_defined", clock.now().date()),
+            schemes=runtime.content.current.taxonomy.codes("instruments"),
+            today=clock.now().date(),
+        )  # fmt: skip
+        await uow.commit()
+    exported = json.loads((await lyon.say("/export")).split("\n", 1)[1])
+    assert [(s["score"], s["comment"]) for s in exported["satisfaction_surveys"]] == [
+        (2, "Too few meetings.")
+    ]
+    await lyon.say("/forget")
+    assert "has been deleted" in await lyon.press("Yes, delete my data")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        listed = await service.list_outcomes(uow)
+        surveys = await uow.surveys.answered([p.id for p in await uow.kpis.pairs([1])])
+    assert [(r["authority"], r["stage_by_scheme"]) for r in listed] == [
+        ("Lyon", {"epc": "project_defined"})
+    ]  # the authority and its outcome stay; Marie's words do not
+    assert [s.officer_id for s in surveys] == []
