@@ -512,6 +512,15 @@ async def send_surveys(core: Core, messengers: dict[str, Messenger]) -> int:
     return queued
 
 
+@job("application_retention")
+async def forget_stale_applications(core: Core, messengers: dict[str, Messenger]) -> int:
+    """Requests to join that nobody followed up within a year are deleted, as promised."""
+    async with core.uow() as uow:
+        gone = await service.forget_stale_applications(uow, core.clock.now())
+        await uow.commit()
+    return gone
+
+
 @router.choice("sat")
 async def press_score(event: Incoming, ctx: Ctx) -> None:
     """A score pressed in the survey: stored, then one free comment is invited."""

@@ -41,6 +41,8 @@ APPLICATIONS_PER_HOUR = 30
 """Stored applications per hour for the whole installation (every process): past it, the
 form asks people to come back later."""
 INVITE_DAYS = 30
+KEEP_PENDING = timedelta(days=365)
+"""A request nobody followed up is deleted after this long (the form's consent text says so)."""
 
 
 class NotAllowed(Exception):
@@ -458,6 +460,11 @@ async def submit_application(
         )
     )
     return Submission("stored", application_id=row.id)
+
+
+async def forget_stale_applications(uow: UnitOfWork, now: datetime) -> int:
+    """Delete the pending requests older than `KEEP_PENDING`; returns how many."""
+    return await uow.applications.forget_pending_before(now - KEEP_PENDING)
 
 
 def application_json(row: Application) -> dict[str, Any]:

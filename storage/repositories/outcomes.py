@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from storage.models import (
     Application,
@@ -199,6 +199,15 @@ class ApplicationRepo(Repository):
     async def count_since(self, since: datetime) -> int:
         stmt = select(func.count()).select_from(Application).where(Application.created_at >= since)
         return int(await self.session.scalar(stmt) or 0)
+
+    async def forget_pending_before(self, cutoff: datetime) -> int:
+        """Delete requests nobody followed up since before `cutoff`; returns how many."""
+        result = await self.session.execute(
+            delete(Application).where(
+                Application.status == "pending", Application.created_at < cutoff
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def add_invite(self, invite: Invite) -> Invite:
         self.session.add(invite)

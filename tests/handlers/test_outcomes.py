@@ -363,3 +363,32 @@ async def test_the_survey_answer_is_in_export_and_forget_leaves_the_authoritys_o
         ("Lyon", {"epc": "project_defined"})
     ]  # the authority and its outcome stay; Marie's words do not
     assert [s.officer_id for s in surveys] == []
+
+
+async def test_a_request_nobody_followed_up_is_deleted_after_a_year(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    def country(text: str) -> str | None:
+        return {"belgium": "BE"}.get(text.lower())
+
+    form = {
+        "authority": "Leuven", "country": "Belgium", "contact_name": "An Peeters",
+        "email": "an@leuven.example", "wants": "LED street lighting via an EPC", "consent": "yes",
+    }  # fmt: skip
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        kept = await service.submit_application(uow, form, "en", clock.now(), country)
+        stale = await service.submit_application(
+            uow, {**form, "email": "bo@mechelen.example"}, "en", clock.now(), country
+        )
+        assert kept.application_id and stale.application_id
+        await service.accept_application(uow, kept.application_id, "anna", clock.now())
+        await uow.commit()
+    clock.set(datetime(2027, 11, 23, 10, tzinfo=UTC))  # 364 days on: still kept
+    await runtime.tick()
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        assert len(await service.list_applications(uow)) == 2
+    clock.set(datetime(2027, 11, 26, 10, tzinfo=UTC))
+    await runtime.tick()
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        left = await service.list_applications(uow)
+    assert [(a["email"], a["status"]) for a in left] == [("an@leuven.example", "accepted")]
