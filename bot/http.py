@@ -9,6 +9,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.web import add_dashboard_routes
+from bot.web.apply import add_apply_routes
 from handlers.core.metrics import (
     ADAPTER_UP,
     INBOX_DEPTH,
@@ -92,6 +93,7 @@ def make_web_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     add_dashboard_routes(app, runtime)
+    add_apply_routes(app, runtime)
     return app
 
 

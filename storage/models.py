@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -597,4 +598,91 @@ class DashboardSession(Base):
     )
     csrf: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearningPlan(Base):
+    """What a learner authority wants to learn and for which project (one plan per authority)."""
+
+    __tablename__ = "learning_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(
+        ForeignKey("authority.id", ondelete="CASCADE"), unique=True
+    )
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+    scheme: Mapped[str] = mapped_column(String(32))
+    sector: Mapped[str] = mapped_column(String(32))
+    size_eur: Mapped[int | None] = mapped_column(BigInteger)
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    target_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutcomeStage(Base):
+    """One stage an authority reached with one scheme (learning … financed … implemented).
+
+    A stage is recorded once per authority and scheme (recording it again corrects it); a
+    scheme learnt from a mentor carries the pair and the mentor's practice (a replication).
+    """
+
+    __tablename__ = "outcome_stage"
+    __table_args__ = (UniqueConstraint("authority_id", "scheme", "stage"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id", ondelete="CASCADE"))
+    scheme: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(24))
+    reached_on: Mapped[date] = mapped_column(Date)
+    evidence_url: Mapped[str | None] = mapped_column(String(500))
+    amount_eur: Mapped[int | None] = mapped_column(BigInteger)
+    instrument: Mapped[str | None] = mapped_column(String(32))
+    sources: Mapped[str | None] = mapped_column(Text)
+    savings_mwh: Mapped[float | None] = mapped_column(Float)
+    renewable_mwh: Mapped[float | None] = mapped_column(Float)
+    co2_t: Mapped[float | None] = mapped_column(Float)
+    method: Mapped[str | None] = mapped_column(Text)
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pair.id", ondelete="SET NULL"))
+    practice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("good_practice.id", ondelete="SET NULL")
+    )
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("officer.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SatisfactionSurvey(Base):
+    """The survey an officer gets when their pair closes: a score 1–5 and one comment."""
+
+    __tablename__ = "satisfaction_survey"
+    __table_args__ = (UniqueConstraint("pair_id", "officer_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pair.id", ondelete="CASCADE"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column()
+
+
+class Application(Base):
+    """An authority outside the programme asking to join (the public `/apply` form)."""
+
+    __tablename__ = "application"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    wants: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    consent_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    authority_id: Mapped[int | None] = mapped_column(
+        ForeignKey("authority.id", ondelete="SET NULL")
+    )
+    invite_code: Mapped[str | None] = mapped_column(String(64))
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    accepted_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

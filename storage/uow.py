@@ -15,6 +15,13 @@ from storage.repositories.inbox import InboxRepo
 from storage.repositories.ingress import IngressRepo
 from storage.repositories.officers import AuthorityRepo, IdentityRepo, OfficerRepo, ProgrammeRepo
 from storage.repositories.outbox import OutboxRepo
+from storage.repositories.outcomes import (
+    ApplicationRepo,
+    KpiRepo,
+    LearningPlanRepo,
+    OutcomeRepo,
+    SurveyRepo,
+)
 from storage.repositories.settings import KeyValueRepo
 
 R = TypeVar("R", bound=Repository)
@@ -41,6 +48,11 @@ class UnitOfWork:
         self.ingress = self.get(IngressRepo)
         self.inbox = self.get(InboxRepo)
         self.kv = self.get(KeyValueRepo)
+        self.plans = self.get(LearningPlanRepo)
+        self.outcomes = self.get(OutcomeRepo)
+        self.surveys = self.get(SurveyRepo)
+        self.applications = self.get(ApplicationRepo)
+        self.kpis = self.get(KpiRepo)
         return self
 
     async def __aexit__(

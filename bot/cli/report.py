@@ -17,14 +17,17 @@ app = typer.Typer(help="Programme figures (the dashboard's).", invoke_without_co
 def report(
     json_out: bool = typer.Option(False, "--json", help="print one JSON document"),
     html: Path = typer.Option(None, "--html", help="write a self-contained HTML page here"),
+    xlsx: Path = typer.Option(
+        None, "--xlsx", help="write the funders' indicators here (one sheet per indicator)"
+    ),
     programme: str = typer.Option(None, "--programme", help="programme slug (default: all)"),
     lang: str = typer.Option("en", "--lang", help="language of the HTML page"),
 ) -> None:
     """Participants, pair health, check-in answers, FAQ questions and announcements."""
     from handlers.report.figures import build_report
 
-    if not json_out and html is None:
-        fail("say --json or --html FILE", 2)
+    if not json_out and html is None and xlsx is None:
+        fail("say --json, --html FILE or --xlsx FILE", 2)
 
     async def go(rt: Any) -> tuple[Any, Any] | None:
         from storage.uow import UnitOfWork
@@ -59,5 +62,20 @@ def report(
             fail(f"cannot write {html}: {exc.strerror}", 1)
         if not json_out:
             typer.echo(f"wrote {html}")
+    if xlsx is not None:
+        from handlers.outcomes.export import write_workbook
+
+        try:
+            write_workbook(
+                xlsx,
+                figures.kpis,
+                figures.kpis_by_authority,
+                figures.generated_at,
+                [p["slug"] for p in figures.programmes],
+            )
+        except OSError as exc:
+            fail(f"cannot write {xlsx}: {exc.strerror}", 1)
+        if not json_out:
+            typer.echo(f"wrote {xlsx}")
     if json_out:
         dump(figures.to_json())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
@@ -200,7 +201,21 @@ def render_report(
 ) -> str:
     """The whole page; `signed_in` adds the sign-out form of the live dashboard."""
     context = page_context(report, t, labels)
-    return _env.get_template("report.html").render(**context, signed_in=signed_in, lang=lang)
+    return _env.get_template("report.html").render(
+        **context, signed_in=signed_in, lang=lang, kpi_text=lambda v: kpi_text(v, lang)
+    )
+
+
+def kpi_text(value: object, lang: str) -> str:
+    """An indicator as the reader's language writes numbers (a dash when there is none)."""
+    if value is None:
+        return "—"
+    if isinstance(value, int | float):
+        try:
+            return format_decimal(value, locale=lang)
+        except (ValueError, TypeError):
+            return str(value)
+    return str(value)
 
 
 def render_login(t: Callable[..., str], failed: bool = False, lang: str = "en") -> str:

@@ -19,6 +19,8 @@ OFFICER_COMMANDS = [
     "resume",
     "share",
     "practices",
+    "plan",
+    "outcome",
     "discuss",
     "discussions",
     "link",

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 
 from handlers.announcements.flow import status_json
 from handlers.faq.flow import unanswered_rows
+from handlers.outcomes.service import programme_kpis
 from handlers.pairing.checkins import LAPSE
 from handlers.pairing.view import ENDED, STATES, state, waiting_for
 from storage.models import (
@@ -126,6 +127,10 @@ class Report:
     faq_by_day: list[Count]
     top_unanswered: list[Unanswered]
     announcements: list[AnnouncementFigures] = field(default_factory=list)
+    kpis: dict[str, Any] = field(default_factory=dict)
+    """The funders' indicators (`handlers.outcomes.rules.INDICATORS`), in total."""
+    kpis_by_authority: list[dict[str, Any]] = field(default_factory=list)
+    """The same indicators, one row per authority (the XLSX sheets)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -365,6 +370,7 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
     pairs_now, pairs_weeks, waiting = await _pairs(uow, ids, now)
     asked, answered, checkin_weeks = await _checkins(uow, ids, now)
     faq_total, faq_days, top = await _faq(uow, ids, now)
+    kpis = await programme_kpis(uow, ids)
     return Report(
         generated_at=now.isoformat(),
         programmes=[{"id": p.id, "slug": p.slug, "name": p.name} for p in programmes],
@@ -383,4 +389,6 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
         faq_by_day=faq_days,
         top_unanswered=top,
         announcements=await _announcements(uow, programmes),
+        kpis=kpis.totals,
+        kpis_by_authority=kpis.by_authority,
     )

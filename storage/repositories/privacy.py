@@ -18,14 +18,17 @@ from storage.models import (
     GoodPractice,
     Identity,
     Invite,
+    LearningPlan,
     MatchRequest,
     Membership,
     Officer,
     Outbox,
+    OutcomeStage,
     Pair,
     PairStatus,
     PollAnswer,
     Programme,
+    SatisfactionSurvey,
 )
 from storage.repositories.base import Repository
 
@@ -154,6 +157,19 @@ class PersonalDataRepo(Repository):
                     "created_at": g.created_at.isoformat(),
                 }
                 for g in practices
+            ],
+            "satisfaction_surveys": [
+                {
+                    "pair_id": v.pair_id,
+                    "score": v.score,
+                    "comment": v.comment,
+                    "answered_at": v.answered_at.isoformat() if v.answered_at else None,
+                }
+                for v in (
+                    await session.execute(
+                        select(SatisfactionSurvey).where(SatisfactionSurvey.officer_id == oid)
+                    )
+                ).scalars()
             ],
             **await self._participation(officer),
         }
@@ -307,7 +323,8 @@ class PersonalDataRepo(Repository):
         """The authority goes when no officer, practice or invite refers to it."""
         if authority_id is None:
             return
-        for model in (Officer, GoodPractice, Invite):
+        # an authority's plan and outcomes stay with it: they keep it too
+        for model in (Officer, GoodPractice, Invite, LearningPlan, OutcomeStage):
             used = select(model.id).where(model.authority_id == authority_id).limit(1)
             if (await self.session.execute(used)).first() is not None:
                 return

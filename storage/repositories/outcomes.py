@@ -1,0 +1,328 @@
+"""Learning plans, outcome stages, satisfaction surveys, applications, and the facts the
+funders' figures are computed from."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, or_, select
+
+from storage.models import (
+    Application,
+    Authority,
+    FaqQuery,
+    GoodPractice,
+    Invite,
+    LearningPlan,
+    Membership,
+    Officer,
+    OfficerStatus,
+    OutcomeStage,
+    Pair,
+    PairStatus,
+    Programme,
+    Role,
+    SatisfactionSurvey,
+)
+from storage.repositories.base import Repository
+
+
+class LearningPlanRepo(Repository):
+    """One plan per authority."""
+
+    async def for_authority(self, authority_id: int) -> LearningPlan | None:
+        stmt = select(LearningPlan).where(LearningPlan.authority_id == authority_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add(self, plan: LearningPlan) -> LearningPlan:
+        self.session.add(plan)
+        await self.session.flush()
+        return plan
+
+    async def list(self, authority_ids: Collection[int] | None = None) -> Sequence[LearningPlan]:
+        stmt = select(LearningPlan).order_by(LearningPlan.id)
+        if authority_ids is not None:
+            stmt = stmt.where(LearningPlan.authority_id.in_(list(authority_ids)))
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class OutcomeRepo(Repository):
+    """Outcome stages per authority and scheme."""
+
+    async def find(self, authority_id: int, scheme: str, stage: str) -> OutcomeStage | None:
+        stmt = select(OutcomeStage).where(
+            OutcomeStage.authority_id == authority_id,
+            OutcomeStage.scheme == scheme,
+            OutcomeStage.stage == stage,
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add(self, row: OutcomeStage) -> OutcomeStage:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def list(self, authority_ids: Collection[int] | None = None) -> Sequence[OutcomeStage]:
+        stmt = select(OutcomeStage).order_by(
+            OutcomeStage.authority_id, OutcomeStage.scheme, OutcomeStage.reached_on, OutcomeStage.id
+        )
+        if authority_ids is not None:
+            stmt = stmt.where(OutcomeStage.authority_id.in_(list(authority_ids)))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def learnt_in_pair(self, authority_id: int, scheme: str) -> Pair | None:
+        """The latest pair (both sides accepted) in which an officer of this authority learnt
+        this scheme as the learner."""
+        stmt = (
+            select(Pair)
+            .join(Officer, Officer.id == Pair.learner_id)
+            .where(
+                Officer.authority_id == authority_id,
+                Pair.topic == scheme,
+                Pair.activated_at.is_not(None),
+            )
+            .order_by(Pair.activated_at.desc(), Pair.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def mentor_practice(self, mentor_id: int, scheme: str) -> GoodPractice | None:
+        """The mentor's approved practice using this scheme (the one being replicated)."""
+        mentor = await self.session.get(Officer, mentor_id)
+        if mentor is None:
+            return None
+        owner = (
+            GoodPractice.officer_id == mentor_id
+            if mentor.authority_id is None
+            else or_(
+                GoodPractice.officer_id == mentor_id,
+                GoodPractice.authority_id == mentor.authority_id,
+            )
+        )
+        stmt = (
+            select(GoodPractice)
+            .where(owner, GoodPractice.status == "approved")
+            .order_by(GoodPractice.id)
+        )
+        for practice in (await self.session.execute(stmt)).scalars():
+            if scheme in (practice.instruments or []):
+                return practice
+        return None
+
+
+class SurveyRepo(Repository):
+    """Satisfaction surveys sent at the close of a pair."""
+
+    async def closed_pairs_without_survey(self, since: datetime) -> Sequence[Pair]:
+        """Pairs that really ran (both accepted) and closed since then, with a side not asked."""
+        asked = select(func.count()).where(SatisfactionSurvey.pair_id == Pair.id).scalar_subquery()
+        stmt = (
+            select(Pair)
+            .where(
+                Pair.status == PairStatus.CLOSED,
+                Pair.activated_at.is_not(None),
+                Pair.closed_at >= since,
+                asked < 2,
+            )
+            .order_by(Pair.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def open(self, pair_id: int, officer_id: int, now: datetime) -> SatisfactionSurvey | None:
+        """A new survey row, or None when this officer was already asked about this pair."""
+        inserted = await self.session.execute(
+            self.insert_ignore(
+                SatisfactionSurvey.__table__,  # type: ignore[arg-type]
+                {"pair_id": pair_id, "officer_id": officer_id, "sent_at": now},
+                ["pair_id", "officer_id"],
+            ).returning(SatisfactionSurvey.id)
+        )
+        new_id = inserted.scalar_one_or_none()
+        return await self.session.get(SatisfactionSurvey, new_id) if new_id else None
+
+    async def pair(self, pair_id: int) -> Pair | None:
+        return await self.session.get(Pair, pair_id)
+
+    async def programme_slug(self, programme_id: int | None) -> str | None:
+        programme = await self.session.get(Programme, programme_id) if programme_id else None
+        return programme.slug if programme else None
+
+    async def get(self, survey_id: int) -> SatisfactionSurvey | None:
+        return await self.session.get(SatisfactionSurvey, survey_id)
+
+    async def answered(self, pair_ids: Collection[int]) -> Sequence[SatisfactionSurvey]:
+        stmt = (
+            select(SatisfactionSurvey)
+            .where(
+                SatisfactionSurvey.pair_id.in_(list(pair_ids)),
+                SatisfactionSurvey.score.is_not(None),
+            )
+            .order_by(SatisfactionSurvey.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class ApplicationRepo(Repository):
+    """Expressions of interest from the public form, and the invites accepting them makes."""
+
+    async def add(self, row: Application) -> Application:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def get(self, application_id: int) -> Application | None:
+        return await self.session.get(Application, application_id)
+
+    async def lock(self, application_id: int) -> Application | None:
+        stmt = (
+            select(Application)
+            .where(Application.id == application_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(self, status: str | None = None) -> Sequence[Application]:
+        stmt = select(Application).order_by(Application.id)
+        if status is not None:
+            stmt = stmt.where(Application.status == status)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def pending_for(self, email: str) -> Application | None:
+        stmt = select(Application).where(
+            func.lower(Application.email) == email.lower(), Application.status == "pending"
+        )
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def count_since(self, since: datetime) -> int:
+        stmt = select(func.count()).select_from(Application).where(Application.created_at >= since)
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def forget_pending_before(self, cutoff: datetime) -> int:
+        """Delete requests nobody followed up since before `cutoff`; returns how many."""
+        result = await self.session.execute(
+            delete(Application).where(
+                Application.status == "pending", Application.created_at < cutoff
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def add_invite(self, invite: Invite) -> Invite:
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+
+@dataclass(frozen=True)
+class Participant:
+    """An officer counted in the figures, with their authority."""
+
+    officer_id: int
+    authority_id: int | None
+    authority: str
+    country: str
+
+
+@dataclass(frozen=True)
+class PairFact:
+    """A pair that really ran (both sides accepted), with both sides' authorities."""
+
+    id: int
+    topic: str
+    learner_id: int | None
+    mentor_id: int | None
+    learner_authority_id: int | None
+    mentor_authority_id: int | None
+
+
+class KpiRepo(Repository):
+    """The raw facts behind the funders' figures, limited to a set of programmes."""
+
+    def _coordinating(self, ids: set[int]) -> object:
+        by_membership = select(Membership.officer_id).where(
+            Membership.programme_id.in_(ids), Membership.role == Role.COORDINATOR
+        )
+        return or_(
+            and_(Officer.role == Role.COORDINATOR, Officer.programme_id.in_(ids)),
+            Officer.id.in_(by_membership),
+        )
+
+    async def participants(self, programme_ids: Collection[int]) -> list[Participant]:
+        """Consenting officers of these programmes who coordinate none of them (as the report
+        counts participants), with their authority."""
+        ids = set(programme_ids)
+        if not ids:
+            return []
+        members = select(Membership.officer_id).where(Membership.programme_id.in_(ids))
+        stmt = (
+            select(Officer.id, Officer.authority_id, Authority.name, Authority.country)
+            .outerjoin(Authority, Authority.id == Officer.authority_id)
+            .where(
+                or_(Officer.programme_id.in_(ids), Officer.id.in_(members)),
+                ~self._coordinating(ids),  # type: ignore[operator]
+                Officer.status != OfficerStatus.LEFT,
+                Officer.consent_at.is_not(None),
+            )
+            .order_by(Officer.id)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [Participant(r[0], r[1], r[2] or "", r[3] or "") for r in rows]
+
+    async def pairs(self, programme_ids: Collection[int]) -> list[PairFact]:
+        """Pairs of these programmes whose both sides accepted (active, or closed after)."""
+        learner = select(Officer.authority_id).where(Officer.id == Pair.learner_id)
+        mentor = select(Officer.authority_id).where(Officer.id == Pair.mentor_id)
+        stmt = (
+            select(
+                Pair.id,
+                Pair.topic,
+                Pair.learner_id,
+                Pair.mentor_id,
+                learner.scalar_subquery(),
+                mentor.scalar_subquery(),
+            )
+            .where(
+                Pair.programme_id.in_(list(programme_ids)),
+                or_(
+                    Pair.status == PairStatus.ACTIVE,
+                    and_(Pair.status == PairStatus.CLOSED, Pair.activated_at.is_not(None)),
+                ),
+            )
+            .order_by(Pair.id)
+        )
+        return [PairFact(*r) for r in (await self.session.execute(stmt)).all()]
+
+    async def approved_practices(self, authority_ids: Collection[int]) -> Sequence[GoodPractice]:
+        stmt = (
+            select(GoodPractice)
+            .where(
+                GoodPractice.authority_id.in_(list(authority_ids)),
+                GoodPractice.status == "approved",
+            )
+            .order_by(GoodPractice.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def questions_answered(self, officer_ids: Collection[int]) -> dict[int, int]:
+        """Per officer: questions the FAQ answered (directly or by a picked suggestion, not
+        marked unhelpful) plus those a coordinator answered."""
+        answered = or_(
+            and_(
+                FaqQuery.outcome.in_(("answer", "picked")),
+                or_(FaqQuery.feedback.is_(None), FaqQuery.feedback != "no"),
+            ),
+            FaqQuery.answered_at.is_not(None),
+        )
+        stmt = (
+            select(FaqQuery.officer_id, func.count())
+            .where(FaqQuery.officer_id.in_(list(officer_ids)), answered)
+            .group_by(FaqQuery.officer_id)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return {int(o): int(n) for o, n in rows if o is not None}
+
+    async def authorities(self, authority_ids: Collection[int]) -> Sequence[Authority]:
+        stmt = select(Authority).where(Authority.id.in_(list(authority_ids))).order_by(Authority.id)
+        return (await self.session.execute(stmt)).scalars().all()
