@@ -11,9 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from handlers.outcomes.rules import INDICATORS
 
 DEFINITIONS = "definitions"
@@ -36,6 +33,9 @@ def write_workbook(
     programmes: Sequence[str],
 ) -> None:
     """Write the workbook to `path` (raises OSError when it cannot be written)."""
+    from openpyxl import Workbook  # only the command that writes a workbook pays its import
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
