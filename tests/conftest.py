@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,10 @@ def _worker_database(url: str | None) -> str | None:
 
 
 PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL"))
+
+# Programme folders a test installs go to a directory of this run, never the user's own
+# (~/.local/share/peerbot), and bot processes the tests start inherit it.
+os.environ.setdefault("PEERBOT_DATA_DIR", tempfile.mkdtemp(prefix="peerbot-test-data-"))
 
 
 def pytest_report_header() -> str:
