@@ -106,6 +106,14 @@ class OutboxStatus(enum.StrEnum):
     UNDELIVERABLE = "undeliverable"
 
 
+class AnnouncementStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
 class InboxStatus(enum.StrEnum):
     PENDING = "pending"
     WORKING = "working"
@@ -357,7 +365,15 @@ class Announcement(Base):
     poll: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     send_at: Mapped[datetime | None] = mapped_column()
     closes_at: Mapped[datetime | None] = mapped_column()
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[AnnouncementStatus] = mapped_column(
+        Enum(
+            AnnouncementStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=AnnouncementStatus.DRAFT,
+    )
     started_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

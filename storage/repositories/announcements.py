@@ -7,13 +7,20 @@ from datetime import datetime
 
 from sqlalchemy import and_, select
 
-from storage.models import Announcement, Officer, Outbox, OutboxStatus, PollAnswer
+from storage.models import (
+    Announcement,
+    AnnouncementStatus,
+    Officer,
+    Outbox,
+    OutboxStatus,
+    PollAnswer,
+)
 from storage.repositories.base import Repository
 
-SCHEDULED = "scheduled"
-SENDING = "sending"
-DONE = "done"
-CANCELLED = "cancelled"
+SCHEDULED = AnnouncementStatus.SCHEDULED
+SENDING = AnnouncementStatus.SENDING
+DONE = AnnouncementStatus.DONE
+CANCELLED = AnnouncementStatus.CANCELLED
 PURPOSE = "announcement"
 REMINDER = "reminder"
 
