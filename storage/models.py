@@ -557,17 +557,6 @@ class ProcessedUpdate(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class IssuedChoice(Base):
-    """A choice (button) the bot issued; callbacks are looked up here, never trusted."""
-
-    __tablename__ = "issued_choice"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(32), unique=True)
-    identity_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="CASCADE"))
-    value: Mapped[str] = mapped_column(String(512))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class Membership(Base):
     """An officer's part in a programme besides the home one (`officer.programme_id`)."""
 

@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
@@ -35,7 +35,7 @@ app.add_typer(content_app, name="content")
 app.add_typer(invites_app, name="invites")
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear line on stderr and exit."""
     typer.echo(f"peerbot: {message}", err=True)
     raise typer.Exit(code)
@@ -47,14 +47,6 @@ def settings() -> Settings:
         return load_settings()
     except SettingsError as exc:
         fail(f"invalid setting {exc}", 2)
-        raise AssertionError from exc  # unreachable
-
-
-def setup_logging(s: Settings) -> None:
-    """Plain or JSON logs on stderr."""
-    from bot.logs import configure, secrets_of
-
-    configure(s.log_level, s.log_format, secrets_of(s))
 
 
 def arun(coro: Coroutine[Any, Any, T]) -> T:
@@ -77,7 +69,6 @@ def arun(coro: Coroutine[Any, Any, T]) -> T:
         if migrate is None or not isinstance(exc, migrate.MigrationError):
             raise
         fail(str(exc), 1)
-    raise AssertionError  # unreachable
 
 
 def dump(data: Any) -> None:

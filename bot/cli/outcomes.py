@@ -24,7 +24,6 @@ def _day(text: str | None, what: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         fail(f"{what} must be a date like 2026-11-30, not {text!r}", 2)
-        raise AssertionError from None  # unreachable
 
 
 async def _authority_id(uow: Any, authority: str, country: str) -> int | None:

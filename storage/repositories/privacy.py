@@ -58,7 +58,7 @@ class PreConsentRepo(Repository):
 
     async def prune(self, seen_before: datetime, keep_at_most: int) -> int:
         """Delete pre-consent identities idle since `seen_before`, and the oldest beyond
-        `keep_at_most`; their conversation and issued buttons go with them (cascade)."""
+        `keep_at_most`; their conversation goes with them (cascade)."""
         pending = await self._pending()
         doomed = [
             i for n, (i, seen) in enumerate(pending) if n >= keep_at_most or seen < seen_before
