@@ -649,11 +649,11 @@ def _learner_codes(prob: _Problem) -> Ints:
     return np.unique(ids, return_inverse=True)[1].astype(np.int64)
 
 
-SHORTLIST = 12
+SHORTLIST = 24
 """Best edges per request the first LP sees; pricing adds the others that could matter."""
-PRICING_BATCH = 12
+PRICING_BATCH = 48
 """Most edges per request that one pricing pass adds (those of highest reduced cost)."""
-RESERVE = 64
+RESERVE = 128
 """Next-best edges per request a pricing pass keeps aside, so later passes rarely rescore."""
 GREEDY_SHORTLIST = 8
 """Best edges per request greedy starts from; a request left without a mentor gets 8x more."""
