@@ -6,7 +6,6 @@ outbox rows when it is due, and the outbox senders deliver them.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -127,6 +126,8 @@ def create(
                     f"{preview['audience']}.\n\n{text}\n",
                     err=True,
                 )
+                import asyncio  # not at the top: `peerbot --help` starts without it
+
                 if not await asyncio.to_thread(typer.confirm, "Send it?", err=True):
                     return {"error": "not confirmed; nothing was queued"}
             poll = None

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
 
@@ -296,6 +295,8 @@ def promote(
     if draft is None:
         fail(f"question #{query_id} does not exist or has no coordinator answer yet", 1)
         return
+    import yaml  # here, not at the top: every `peerbot` command would pay for it
+
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{draft['id']}.yaml"
     path.write_text(

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
-from bot.config import Settings, SettingsError, load_settings
+if TYPE_CHECKING:  # imported when a command runs: `peerbot --help` starts without them
+    from bot.config import Settings
 
 T = TypeVar("T")
 
@@ -43,6 +43,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def settings() -> Settings:
     """The settings, or exit 2 naming the bad one."""
+    from bot.config import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -51,7 +53,11 @@ def settings() -> Settings:
 
 def arun(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; a database that cannot be reached is one clear line, exit 1."""
+    import asyncio
+
     from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from bot.config import SettingsError
 
     try:
         return asyncio.run(coro)

@@ -24,7 +24,7 @@ from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.pairing.reasons import reasons_json, render_reasons
 from handlers.pairing.solver import Person, Practice, Request, RoundResult, Weights, solve_round
-from handlers.pairing.unmatched import CODES, explain, rejected_reason
+from handlers.pairing.unmatched import CODES, Explainer, rejected_reason
 from handlers.pairing.view import REJECTED_REASON, person_json, state
 from storage.models import MatchRound, Officer, OfficerStatus, Pair, PairStatus, Role
 from storage.repositories.pairs import MatchRepo, PairRepo, RoundOfficer
@@ -170,9 +170,10 @@ async def _unmatched(
         if p.close_reason == REJECTED_REASON
     }
     people = {p.id: p for p in data.people}
+    explainer = Explainer(data.people, data.excluded, rejected)
     rows = []
     for u in result.unmatched:
-        code = explain(people[u.learner_id], u.topic, data.people, data.excluded, rejected)
+        code = explainer.code(people[u.learner_id], u.topic)
         reason = u.reason
         if code == "rejected":
             names = [

@@ -15,12 +15,11 @@ learner and mentor (a learner with several topic requests gets several distinct 
 
 Solver (exact, sparse). No dense request x mentor matrix is ever built: `_Scorer` scores the
 feasible edges a block of rows at a time (vectorised numpy; sets as bitsets, AND + popcount).
-Column generation: each request starts with its `SHORTLIST` best edges; LAPJVsp
-(`scipy.sparse.csgraph.min_weight_full_bipartite_matching`) solves that sparse problem with one
-column per mentor slot, one "not paired" column per request and, for a (learner, mentor) that
-two rows of one learner could both take, a gate row + gate column (the flow gadget "node
-(learner, mentor) of capacity 1"; gates are added lazily when a solve uses a mentor twice for
-one learner). Dual prices follow from shortest alternating paths (a vectorised Bellman-Ford)
+Column generation: each request starts with its `SHORTLIST` best edges (the `RESERVE` next ones
+kept aside); a min-cost flow (OR-Tools `SimpleMinCostFlow`) solves that sparse problem: request
+-> mentor (capacity: free slots) -> sink, "not paired" request -> sink, and for a (learner,
+mentor) that two rows of one learner could both take, a gate node of capacity 1 in between.
+Dual prices follow from shortest paths in the residual network (a vectorised Bellman-Ford)
 and price every edge left out; the edges that could still improve the total are added and the
 problem solved again. When none is left the prices prove the result optimal over all feasible
 edges (reduced costs left sum to < 0.3 grid unit over any matching, tie terms < 0.1): the total
@@ -44,8 +43,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from handlers.pairing.reasons import (
     ALSO_KNOWS,
@@ -252,12 +249,27 @@ class _Scorer:
     excluded: Ints  # sorted keys row * A + column of excluded edges
     # the same sets as bitsets: "share one" and "how many in common" are AND + popcount
     bits: dict[str, Bits] = field(init=False)
+    practice_bits: Bits = field(init=False)  # A x words: instruments with a practice
+    sector_practice_bits: Bits = field(init=False)  # A x S x words: ... in sector s
 
     def __post_init__(self) -> None:
         self.bits = {
             name: _pack(getattr(self, name))
             for name in ("cand", "wants", "row_sectors", "row_lang", "offers", "sectors", "lang")
         }
+        self.practice_bits = _pack(self.has_practice.astype(np.float32))
+        n_sectors = max(
+            1,
+            int(self.row_sector_bits.max(initial=0)).bit_length(),
+            *(int(x).bit_length() for x in np.unique(self.practice_sectors)),
+        )
+        self.sector_practice_bits = np.stack(
+            [
+                _pack(((self.practice_sectors >> s) & 1).astype(np.float32))
+                for s in range(n_sectors)
+            ],
+            axis=1,
+        )
 
     @property
     def n_rows(self) -> int:
@@ -290,9 +302,9 @@ class _Scorer:
         candidate topic with the best good-practice bonus, ties by code).
         """
         w, n_cols = self.weights, self.n_cols
-        cand, bits = self.cand[rows], self.bits
-        feasible = _common(bits["cand"][rows], bits["offers"]) > 0
-        feasible &= _common(bits["row_lang"][rows], bits["lang"]) > 0
+        bits = self.bits
+        feasible = _meet(bits["cand"][rows], bits["offers"])
+        feasible &= _meet(bits["row_lang"][rows], bits["lang"])
         feasible &= self.row_auth[rows][:, None] != self.auth[None, :]
         if len(self.excluded) and len(rows):
             lo, hi = np.searchsorted(self.excluded, [rows[0] * n_cols, (rows[-1] + 1) * n_cols])
@@ -304,30 +316,24 @@ class _Scorer:
         fixed = row_topic >= 0
         t = np.maximum(row_topic, 0)
         sector_bits = self.row_sector_bits[rows]
-        bonus = w.practice * self.has_practice.T[t] + w.practice_sector * (
-            (self.practice_sectors.T[t] & sector_bits[:, None]) != 0
-        )
+        bonus = np.empty((len(rows), n_cols))
         topic = np.repeat(row_topic.astype(np.int16)[:, None], n_cols, axis=1)
         open_rows = np.flatnonzero(~fixed)
+        fixed_rows = np.flatnonzero(fixed)
+        if len(fixed_rows):
+            ft = t[fixed_rows]
+            bonus[fixed_rows] = w.practice * self.has_practice.T[ft] + w.practice_sector * (
+                (self.practice_sectors.T[ft] & sector_bits[fixed_rows][:, None]) != 0
+            )
         if len(open_rows):
-            best = np.full((len(open_rows), n_cols), -1.0)
-            best_topic = np.full((len(open_rows), n_cols), -1, dtype=np.int16)
-            open_bits = sector_bits[open_rows][:, None]
-            for k in range(cand.shape[1]):
-                can = (cand[open_rows, k] > 0)[:, None] & (self.offers[:, k] > 0)[None, :]
-                val = w.practice * self.has_practice[:, k][None, :] + w.practice_sector * (
-                    (self.practice_sectors[:, k][None, :] & open_bits) != 0
-                )
-                better = can & (val > best)
-                best[better] = val[better]
-                best_topic[better] = k
+            best, best_topic = self._best_topics(rows[open_rows], sector_bits[open_rows])
             bonus[open_rows] = best
             topic[open_rows] = best_topic
         wants = self.wants[rows]
         in_wants = np.where(fixed, wants[np.arange(len(rows)), t], 1.0)
-        common = _common(bits["wants"][rows], bits["offers"]) - in_wants[:, None]
+        common = _common(bits["wants"][rows], bits["offers"]) - in_wants.astype(np.float64)[:, None]
         score = common * (w.overlap / np.maximum(wants.sum(axis=1) - in_wants, 1.0))[:, None]
-        shared = _common(bits["row_sectors"][rows], bits["sectors"])
+        shared = _common(bits["row_sectors"][rows], bits["sectors"]).astype(np.float64)
         score += shared * (w.sector / np.maximum(self.row_sectors[rows].sum(axis=1), 1.0))[:, None]
         cross = self.row_country[rows][:, None] != self.country[None, :]
         size = np.subtract.outer(self.row_logpop[rows], self.logpop)
@@ -343,6 +349,38 @@ class _Scorer:
         score = np.round(score, SCORE_DECIMALS)
         score[~feasible] = -np.inf
         return score, topic
+
+    def _best_topics(self, rows: Ints, sector_bits: Ints) -> tuple[Floats, npt.NDArray[np.int16]]:
+        """For "any of my wants" rows: the candidate topic (offered by the mentor) with the best
+        good-practice bonus, lowest code on ties, and that bonus (-1 when none is offered).
+
+        Sets of instruments as bitsets: those offered (level 0), those with a practice (level
+        1), those with a practice in one of the row's sectors (level 2); the best level that is
+        not empty wins, its lowest bit is the topic.
+        """
+        w, n_cols = self.weights, self.n_cols
+        offered = self.bits["cand"][rows][:, None, :] & self.bits["offers"][None, :, :]
+        practised = offered & self.practice_bits[None, :, :]
+        in_sector = np.zeros_like(offered)
+        for s in range(self.sector_practice_bits.shape[1]):
+            has = ((sector_bits >> s) & 1).astype(bool)
+            if has.any():
+                in_sector[has] |= self.sector_practice_bits[None, :, s, :]
+        in_sector &= practised
+        top2 = w.practice + w.practice_sector
+        levels = [(0.0, offered)]
+        if w.practice > 0:
+            levels.append((w.practice, practised))
+        if top2 > w.practice:
+            levels.append((top2, in_sector))
+        best = np.full((len(rows), n_cols), -1.0)
+        chosen = offered
+        for value, bits in levels:
+            some: Bools = np.any(bits, axis=2)
+            best[some] = value
+            if value > 0:
+                chosen = np.where(some[:, :, None], bits, chosen)
+        return best, _lowest_bit(chosen)
 
 
 @dataclass
@@ -409,11 +447,32 @@ def _pack(onehot: F32) -> Bits:
     return out
 
 
-def _common(a: Bits, b: Bits) -> npt.NDArray[np.int64]:
+def _lowest_bit(sets: Bits) -> npt.NDArray[np.int16]:
+    """Index of the lowest member of each bitset (last axis: words), -1 when empty."""
+    out = np.full(sets.shape[:-1], -1, dtype=np.int16)
+    for word in range(sets.shape[-1] - 1, -1, -1):
+        x = sets[..., word]
+        low = x & (~x + np.uint64(1))
+        found = x != 0
+        out[found] = (np.bitwise_count(low[found] - np.uint64(1)) + 64 * word).astype(np.int16)
+    return out
+
+
+def _common(a: Bits, b: Bits) -> npt.NDArray[np.int64] | npt.NDArray[np.uint8]:
     """How many members each set of `a` shares with each set of `b` (a x b)."""
+    if a.shape[1] == 1:  # the usual case (<= 64 codes): one popcount per cell, bytes out
+        return np.bitwise_count(a[:, 0][:, None] & b[:, 0][None, :])
     out = np.zeros((len(a), len(b)), dtype=np.int64)
     for word in range(a.shape[1]):
         out += np.bitwise_count(a[:, word][:, None] & b[:, word][None, :])
+    return out
+
+
+def _meet(a: Bits, b: Bits) -> Bools:
+    """Whether each set of `a` shares a member with each set of `b` (a x b)."""
+    out = (a[:, 0][:, None] & b[:, 0][None, :]) != 0
+    for word in range(1, a.shape[1]):
+        out |= (a[:, word][:, None] & b[:, word][None, :]) != 0
     return out
 
 
@@ -590,11 +649,11 @@ def _learner_codes(prob: _Problem) -> Ints:
     return np.unique(ids, return_inverse=True)[1].astype(np.int64)
 
 
-SHORTLIST = 12
+SHORTLIST = 24
 """Best edges per request the first LP sees; pricing adds the others that could matter."""
-PRICING_BATCH = 12
+PRICING_BATCH = 48
 """Most edges per request that one pricing pass adds (those of highest reduced cost)."""
-RESERVE = 64
+RESERVE = 128
 """Next-best edges per request a pricing pass keeps aside, so later passes rarely rescore."""
 GREEDY_SHORTLIST = 8
 """Best edges per request greedy starts from; a request left without a mentor gets 8x more."""
@@ -607,18 +666,21 @@ class _Shortlist:
 
     edges: _Edges
     left_out: Floats  # per row: best score left out, -inf when the row is complete
+    reserve: _Edges  # the `extra` edges after the first `depth`, left out for now
 
 
-def _shortlist(scorer: _Scorer, rows: Ints, depth: int) -> _Shortlist:
-    """Score `rows` block by block, keeping only each row's first `depth` edges.
+def _shortlist(scorer: _Scorer, rows: Ints, depth: int, extra: int = 0) -> _Shortlist:
+    """Score `rows` block by block, keeping only each row's first `depth` edges (and the
+    `extra` next ones apart, as `reserve`).
 
     A row's order is best score first, ties by lower mentor column (what greedy follows too),
     made a strict order by an integer key.
     """
     left_out = np.full(scorer.n_rows, -np.inf)
     parts: list[_Edges] = []
+    spare: list[_Edges] = []
     n_cols = scorer.n_cols
-    k = min(depth, n_cols)
+    k = min(depth + extra, n_cols)
     for block in scorer.blocks(rows):
         score, topic = scorer.dense(block)
         finite = score > -np.inf
@@ -632,11 +694,14 @@ def _shortlist(scorer: _Scorer, rows: Ints, depth: int) -> _Shortlist:
             top = part[:, :k]
         else:
             top = np.broadcast_to(np.arange(n_cols), (len(block), n_cols))
-        kept = score[at, top] > -np.inf
-        i, j = np.nonzero(kept)
-        cols = top[i, j]
-        parts.append(_Edges(block[i], cols, score[i, cols], topic[i, cols].astype(np.int64)))
-    return _Shortlist(_Edges.concat(parts), left_out)
+        if extra:
+            top = np.take_along_axis(top, np.argsort(-key[at, top], axis=1), axis=1)
+        for part_of, cols_of in ((parts, top[:, :depth]), (spare, top[:, depth:])):
+            kept = score[at, cols_of] > -np.inf
+            i, j = np.nonzero(kept)
+            cols = cols_of[i, j]
+            part_of.append(_Edges(block[i], cols, score[i, cols], topic[i, cols].astype(np.int64)))
+    return _Shortlist(_Edges.concat(parts), left_out, _Edges.concat(spare))
 
 
 @dataclass
@@ -696,85 +761,95 @@ class _Prices:
 def _assign(
     edges: _Edges, weight: Floats, learner: Ints, free: Ints, n_rows: int, gate_keys: Ints
 ) -> tuple[Bools, _Prices]:
-    """Max-weight b-matching over `edges` with LAPJVsp, and dual prices proving it.
+    """Max-weight b-matching over `edges` as a min-cost flow (OR-Tools), and dual prices.
 
-    Written as a min-cost full matching: rows are requests plus one row per gate, columns are
-    mentor slots, gate columns and one "not paired" column per request. A request's edge to a
-    gated (learner, mentor) goes to the gate column; the gate row takes its own column (gate
-    unused) or one of the mentor's slots. Costs are `top - weight` (> 0, so every stored edge
-    is an edge). Prices come from shortest alternating paths from the free columns.
+    Network: each request is a source of one unit, which goes to the sink either unpaired
+    (weight 0) or along one edge to its mentor (weight = edge weight), the mentor passing at
+    most its free slots on. An edge of a gated (learner, mentor) goes through the gate node of
+    that pair, which passes at most one unit on: never two pairs of one learner and mentor.
+    Weights are made whole numbers (`scale` per grid unit; the rounding of the tie terms moves
+    a matching's total by far less than the tolerance). The arcs hold only the edges given:
+    memory grows with the edges, never with requests x mentors.
+
+    Prices come from shortest paths from the sink in the residual network (`_distances`):
+    d(row) is what the row's pair is worth to it, -d(mentor) the price of a full mentor's slot
+    (0 when a slot is left), -d(gate) that of a gate; every edge of the network has reduced
+    cost <= 0 under them and they meet complementary slackness: optimal duals of the sparse
+    problem.
     """
-    n_cols = len(free)
-    top = float(weight.max(initial=0.0)) + 1.0
+    from ortools.graph.python import min_cost_flow  # lazy: the CLI starts without it
+
+    n_cols, n_gates, n_edges = len(free), len(gate_keys), len(edges.row)
     key = learner[edges.row] * n_cols + edges.col
-    at = np.minimum(np.searchsorted(gate_keys, key), max(len(gate_keys) - 1, 0))
-    gated = gate_keys[at] == key if len(gate_keys) else np.zeros(len(key), dtype=bool)
-    slots = np.minimum(free, np.bincount(edges.col, minlength=n_cols))
-    first = np.cumsum(slots) - slots
-    n_slots, n_gates = int(slots.sum()), len(gate_keys)
-    # request -> every slot of its mentor (ungated edges)
-    direct = np.flatnonzero(~gated)
-    rep = slots[edges.col[direct]]
-    d_edge = np.repeat(direct, rep)
-    d_slot = np.repeat(first[edges.col[direct]], rep) + _ranks(rep)
-    g_edge = np.flatnonzero(gated)
-    g_col = at[g_edge]
+    at = np.minimum(np.searchsorted(gate_keys, key), max(n_gates - 1, 0))
+    gated = gate_keys[at] == key if n_gates else np.zeros(n_edges, dtype=bool)
+    # nodes: rows, mentors, gates, sink
+    mentor0, gate0 = n_rows, n_rows + n_cols
+    sink = gate0 + n_gates
+    n_nodes = sink + 1
+    most = float(np.abs(weight).max(initial=0.0)) + 2.0
+    scale = max(1, min(10**9, int(2**60 // ((n_nodes + 1) * most))))
+    gain = np.rint(weight * scale).astype(np.int64)
+    shift = int(gain.max(initial=0)) + 1  # costs >= 0: cost = shift - gain, unpaired = shift
     gate_mentor = gate_keys % max(n_cols, 1)
-    g_rep = slots[gate_mentor]
-    g_row = np.repeat(np.arange(n_gates), g_rep)
-    g_slot = np.repeat(first[gate_mentor], g_rep) + _ranks(g_rep)
-    c_gate, c_none = n_slots, n_slots + n_gates
-    r_idx = np.concatenate(
-        [edges.row[d_edge], edges.row[g_edge], n_rows + np.arange(n_gates), n_rows + g_row]
+    head = np.where(gated, gate0 + at, mentor0 + edges.col)
+    tails = np.concatenate(
+        [edges.row, np.arange(n_rows), gate0 + np.arange(n_gates), mentor0 + np.arange(n_cols)]
     )
-    c_idx = np.concatenate([d_slot, c_gate + g_col, c_gate + np.arange(n_gates), g_slot])
-    cost = np.concatenate(
-        [top - weight[d_edge], top - weight[g_edge], np.full(n_gates + len(g_row), top)]
+    heads = np.concatenate(
+        [head, np.full(n_rows, sink), mentor0 + gate_mentor, np.full(n_cols, sink)]
     )
-    r_idx = np.concatenate([r_idx, np.arange(n_rows)])
-    c_idx = np.concatenate([c_idx, c_none + np.arange(n_rows)])
-    cost = np.concatenate([cost, np.full(n_rows, top)])
-    n_r, n_c = n_rows + n_gates, n_slots + n_gates + n_rows
-    graph = csr_matrix((cost, (r_idx, c_idx)), shape=(n_r, n_c))
-    row_of, col_of = min_weight_full_bipartite_matching(graph)
-    match = np.full(n_r, -1, dtype=np.int64)
-    match[row_of] = col_of
-    # Potentials p >= 0 of the columns (v = -p): shortest alternating paths from free columns,
-    # arc col j -> col match[i] of weight c(i, j) - c(i, match[i]) for every other edge (i, j).
-    sel = c_idx == match[r_idx]
-    matched_cost = np.zeros(n_r)
-    matched_cost[r_idx[sel]] = cost[sel]
-    other = ~sel
-    tail, head = c_idx[other], match[r_idx[other]]
-    arc = cost[other] - matched_cost[r_idx[other]]
-    used = np.zeros(n_c, dtype=bool)
-    used[match] = True
-    p = np.where(used, float(n_r + 1) * top, 0.0)
-    for _ in range(n_c + 1):
-        nxt = p.copy()
-        np.minimum.at(nxt, head, p[tail] + arc)
-        moved = (nxt < p - 1e-9).any()
-        p = nxt
-        if not moved:
-            break
-    u = matched_cost + p[match]  # row duals of the min-cost form
-    row_price = top - u[:n_rows]
-    col_price = np.full(n_cols, np.inf)
-    slot_mentor = np.repeat(np.arange(n_cols), slots)
-    np.minimum.at(col_price, slot_mentor, p[:n_slots])
-    col_price[slots < free] = 0.0  # a slot no shortlisted edge reaches is free: price 0
-    chosen_col = match[edges.row]
-    direct_mask = np.zeros(len(edges.row), dtype=bool)
-    direct_mask[d_edge[(d_slot == chosen_col[d_edge])]] = True
-    gate_mask = np.zeros(len(edges.row), dtype=bool)
-    gate_mask[g_edge[c_gate + g_col == chosen_col[g_edge]]] = True
-    return direct_mask | gate_mask, _Prices(row_price, col_price, gate_keys, p[c_gate:c_none])
+    caps = np.concatenate(
+        [np.ones(n_edges + n_rows + n_gates, dtype=np.int64), free.astype(np.int64)]
+    )
+    costs = np.concatenate(
+        [shift - gain, np.full(n_rows, shift), np.zeros(n_gates + n_cols, dtype=np.int64)]
+    )
+    flow = min_cost_flow.SimpleMinCostFlow()
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supply = np.zeros(n_nodes, dtype=np.int64)
+    supply[:n_rows] = 1
+    supply[sink] = -n_rows
+    flow.set_nodes_supplies(np.arange(n_nodes), supply)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min-cost flow failed: {status}")
+    sent = flow.flows(arcs)
+    used = sent > 0
+    # Residual network in the max-weight costs (an edge costs -gain, the rest 0): an unused arc
+    # forward, a used one backward (a mentor's arc both ways while it has room and flow).
+    base = np.concatenate([-gain, np.zeros(n_rows + n_gates + n_cols, dtype=np.int64)])
+    fwd, back = sent < caps, used
+    r_tail = np.concatenate([tails[fwd], heads[back]])
+    r_head = np.concatenate([heads[fwd], tails[back]])
+    r_cost = np.concatenate([base[fwd], -base[back]]).astype(np.float64)
+    dist = _distances(r_tail, r_head, r_cost, n_nodes, sink)
+    row_price = dist[:n_rows] / scale
+    mentor_dist = dist[mentor0:gate0]
+    col_price = np.maximum(0.0, -mentor_dist) / scale
+    gate_price = np.maximum(-dist[gate0:sink] / scale, col_price[gate_mentor])
+    return used[:n_edges], _Prices(row_price, col_price, gate_keys, gate_price)
 
 
-def _ranks(counts: Ints) -> Ints:
-    """0..k-1 for each count k, concatenated."""
-    total = int(counts.sum())
-    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+def _distances(tail: Ints, head: Ints, cost: Floats, n_nodes: int, source: int) -> Floats:
+    """Shortest distances from `source` (arcs may cost < 0; no negative cycle): Bellman-Ford.
+
+    Vectorised passes over the arcs grouped by head (one `minimum.reduceat` a pass), stopped
+    as soon as a pass changes nothing: as many passes as the longest shortest path has arcs.
+    """
+    order = np.argsort(head, kind="stable")
+    tail, head, cost = tail[order], head[order], cost[order]
+    starts = np.flatnonzero(np.r_[True, head[1:] != head[:-1]]) if len(head) else head
+    targets = head[starts]
+    dist = np.full(n_nodes, np.inf)
+    dist[source] = 0.0
+    for _ in range(n_nodes + 1):
+        best = np.minimum.reduceat(dist[tail] + cost, starts) if len(starts) else starts
+        better = best < dist[targets]
+        if not better.any():
+            return dist
+        dist[targets[better]] = best[better]
+    raise RuntimeError("negative cycle in a residual network: the flow was not optimal")
 
 
 def _solve_optimal(prob: _Problem) -> dict[int, int]:
@@ -796,7 +871,7 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
     free = prob.free[prob.active]
     ties = _Ties(n_rows, n_cols)
     tolerance = min(1e-3, 0.3 / n_rows)  # grid units per row: 0.3 units over a matching
-    short = _shortlist(sc, np.arange(n_rows), SHORTLIST)
+    short = _shortlist(sc, np.arange(n_rows), SHORTLIST, RESERVE)
     edges = short.edges
     # Per row, a bound on (weight - mentor price) over the edges neither in `edges` nor in
     # `reserve`, with the mentor prices of the pass that computed it (epoch; -1: prices 0).
@@ -805,22 +880,15 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
     epoch = np.full(n_rows, -1)
     snapshots: list[Floats] = []
     multi = np.bincount(learner)[learner] > 1  # gates (priced apart) only concern these rows
-    reserve = _Edges.concat([])  # left-out edges a pricing pass kept: the next best per row
-    gate_keys = np.zeros(0, dtype=np.int64)
+    reserve = short.reserve  # left-out edges kept aside: the next best per row
     while True:
         if not len(edges.row):
             return {}
+        # Gate every (learner, mentor) that two rows of one learner could both take: the flow
+        # then never pairs a learner twice with one mentor, and needs no second solve for it.
+        keys, times = np.unique(learner[edges.row] * n_cols + edges.col, return_counts=True)
+        gate_keys = keys[times > 1]
         chosen, prices = _assign(edges, _units(edges, ties), learner, free, n_rows, gate_keys)
-        used = learner[edges.row[chosen]] * n_cols + edges.col[chosen]
-        uniq, count = np.unique(used, return_counts=True)
-        if (count > 1).any():
-            # A learner got the same mentor twice: gate that pair and, as prices move, every
-            # pair of a learner's chosen mentor with its other rows' edges, then solve again.
-            key = learner[edges.row] * n_cols + edges.col
-            shared, times = np.unique(key, return_counts=True)
-            near = np.intersect1d(shared[times > 1], uniq)
-            gate_keys = np.union1d(gate_keys, np.union1d(uniq[count > 1], near))
-            continue
         if len(reserve.row):
             better = prices.reduced(reserve, _units(reserve, ties), learner, n_cols) > tolerance
             if better.any():

@@ -12,7 +12,9 @@ so nobody hears it twice.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -38,24 +40,87 @@ def explain(
     rejected: Collection[tuple[int, int]],
 ) -> str:
     """Why a request found no mentor: the first hard rule that leaves nobody (see `CODES`)."""
-    topics = {topic} if topic else set(learner.wants)
-    found = [m for m in people if m.id != learner.id and m.offers & topics]
-    if not found:
-        return "offers"
-    found = [m for m in found if m.languages & learner.languages]
-    if not found:
-        return "language"
-    found = [m for m in found if m.authority_id != learner.authority_id]
-    if not found:
-        return "authority"
-    was_rejected = any((learner.id, m.id) in rejected for m in found)
-    still = [m for m in found if (learner.id, m.id) not in excluded]
-    free = [m for m in still if m.capacity - m.active_pairs > 0]
-    if not free and was_rejected:
-        return "rejected"
-    if not still:
-        return "excluded"
-    return "taken" if free else "capacity"
+    return Explainer(people, excluded, rejected).code(learner, topic)
+
+
+@dataclass
+class _Group:
+    """Mentors offering some topics in some languages: counted by authority and free slots."""
+
+    ids: set[int]
+    by_authority: Counter[int]
+    free: int
+    free_by_authority: Counter[int]
+
+
+class Explainer:
+    """`explain` for a whole round: the mentors are grouped once by (topics, languages), so
+    each request costs its own exclusions, not a pass over every officer (a round may leave
+    thousands unmatched among 20,000 officers)."""
+
+    def __init__(
+        self,
+        people: Sequence[Person],
+        excluded: Collection[tuple[int, int]],
+        rejected: Collection[tuple[int, int]],
+    ) -> None:
+        self.mentors = {m.id: m for m in people if m.offers}
+        self.excluded: dict[int, set[int]] = {}
+        for learner_id, mentor_id in excluded:
+            self.excluded.setdefault(learner_id, set()).add(mentor_id)
+        self.rejected: dict[int, set[int]] = {}
+        for learner_id, mentor_id in rejected:
+            self.rejected.setdefault(learner_id, set()).add(mentor_id)
+        self._offering: dict[frozenset[str], list[Person]] = {}
+        self._groups: dict[tuple[frozenset[str], frozenset[str]], _Group] = {}
+
+    def _offer(self, topics: frozenset[str]) -> list[Person]:
+        if topics not in self._offering:
+            self._offering[topics] = [m for m in self.mentors.values() if m.offers & topics]
+        return self._offering[topics]
+
+    def _group(self, topics: frozenset[str], languages: frozenset[str]) -> _Group:
+        key = (topics, languages)
+        if key not in self._groups:
+            found = [m for m in self._offer(topics) if m.languages & languages]
+            free = [m for m in found if m.capacity - m.active_pairs > 0]
+            self._groups[key] = _Group(
+                {m.id for m in found},
+                Counter(m.authority_id for m in found),
+                len(free),
+                Counter(m.authority_id for m in free),
+            )
+        return self._groups[key]
+
+    def code(self, learner: Person, topic: str | None) -> str:
+        """The first hard rule that leaves this request nobody (see `CODES`)."""
+        topics = frozenset({topic} if topic else learner.wants)
+        me = self.mentors.get(learner.id)
+        self_offers = me is not None and bool(me.offers & topics)
+        if len(self._offer(topics)) - self_offers == 0:
+            return "offers"
+        group = self._group(topics, frozenset(learner.languages))
+        self_speaks = self_offers and me is not None and bool(me.languages & learner.languages)
+        if len(group.ids) - self_speaks == 0:
+            return "language"
+        home = learner.authority_id
+        others = len(group.ids) - group.by_authority[home]
+        if not others:
+            return "authority"
+
+        def found(mentor_id: int) -> bool:
+            return mentor_id in group.ids and self.mentors[mentor_id].authority_id != home
+
+        was_rejected = any(found(m) for m in self.rejected.get(learner.id, ()))
+        gone = [self.mentors[m] for m in self.excluded.get(learner.id, ()) if found(m)]
+        still = others - len(gone)
+        free = group.free - group.free_by_authority[home]
+        free -= sum(1 for m in gone if m.capacity - m.active_pairs > 0)
+        if not free and was_rejected:
+            return "rejected"
+        if not still:
+            return "excluded"
+        return "taken" if free else "capacity"
 
 
 def rejected_reason(topic: str | None, names: Sequence[str]) -> str:

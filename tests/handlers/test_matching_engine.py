@@ -303,9 +303,11 @@ def test_short_lists_priced_by_the_lp_duals_keep_the_exact_optimum(
     people, requests = random_round(seed, 60, 30)
     default = solve_round(people, requests)
     greedy = solve_greedy(people, requests)
-    # One edge per request at first, one more per pricing pass, tiny scoring blocks: the
-    # pricing must find every edge the optimum needs, greedy must deepen its short lists.
+    # One edge per request at first (and one kept aside), one more per pricing pass, tiny
+    # scoring blocks: the pricing must find every edge the optimum needs, greedy must deepen
+    # its short lists.
     monkeypatch.setattr(engine, "SHORTLIST", 1)
+    monkeypatch.setattr(engine, "RESERVE", 1)
     monkeypatch.setattr(engine, "PRICING_BATCH", 1)
     monkeypatch.setattr(engine, "GREEDY_SHORTLIST", 1)
     monkeypatch.setattr(engine, "EDGE_BLOCK_CELLS", 7)
@@ -324,6 +326,7 @@ def test_a_request_gets_its_second_choice_when_its_first_is_needed_elsewhere(
     # Anna's shortlist holds only Milan, Bernard's too; Milan has one slot. The LP's prices
     # show that Espoo, left out of Anna's list, frees Milan for Bernard.
     monkeypatch.setattr(engine, "SHORTLIST", 1)
+    monkeypatch.setattr(engine, "RESERVE", 0)
     anna = officer(1, "Antwerp", langs="en", wants="epc", sectors="public_lighting")
     bernard = officer(2, "Namur", langs="fr", wants="epc")
     milan = officer(
