@@ -8,6 +8,7 @@ too ("EPC, green bonds"). Applying again replaces the earlier application.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from handlers.core.context import Ctx
@@ -17,10 +18,12 @@ from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.core.typed_words import means
 from handlers.groups import service
+from handlers.officers.fields import taxonomy_code
 from storage.models import LearningCycle
 
 FLOW = "cycle_apply"
 WANTS, OFFERS, CONFIRM = "wants", "offers", "confirm"
+SEPARATORS = re.compile(r"[,;/\n]|\s(?:and|et|und|y|e)\s", re.IGNORECASE)
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
 
 
@@ -30,6 +33,20 @@ async def _cycle(ctx: Ctx) -> LearningCycle | None:
     programmes = await ctx.uow.officers.programme_ids(ctx.officer)
     found = await ctx.uow.cycles.open_for(programmes, ctx.clock.now())
     return found[0] if found else None
+
+
+def typed_schemes(ctx: Ctx, text: str) -> list[str]:
+    """Schemes named in a typed answer: exact names and short forms ("CPE") first, then close
+    spellings."""
+    tax = ctx.content.taxonomy
+    found: list[str] = []
+    for part in SEPARATORS.split(text):
+        if not part.strip():
+            continue
+        code = taxonomy_code(tax, "instruments", part.strip()) or tax.match("instruments", part)
+        if code and code not in found:
+            found.append(code)
+    return found
 
 
 def _labels(ctx: Ctx, codes: list[str]) -> str:
@@ -135,7 +152,7 @@ async def _step(ctx: Ctx, choice: str | None, text: str) -> None:
             return
         done = choice == f"next:{step}" or (choice is None and means(ctx.content.t, "done", text))
         if choice is None and not done:
-            codes = tax.match_many("instruments", text)
+            codes = typed_schemes(ctx, text)
             if not codes and not means(ctx.content.t, "skip", text):
                 await ctx.reply("groups.apply.unclear", answer=text[:60])
                 return
