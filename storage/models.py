@@ -799,3 +799,46 @@ class GroupSpace(Base):
     thread_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupSession(Base):
+    """A meeting of a group: slots proposed, members vote, the chosen one gets reminders."""
+
+    __tablename__ = "group_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("peer_group.id", ondelete="CASCADE"), index=True
+    )
+    slots: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="voting")
+    starts_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SessionVote(Base):
+    """One member's yes to one proposed slot of a session."""
+
+    __tablename__ = "session_vote"
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("group_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    officer_id: Mapped[int] = mapped_column(
+        ForeignKey("officer.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class SessionReminder(Base):
+    """A reminder due to one member before a scheduled session (sent once, by the job)."""
+
+    __tablename__ = "session_reminder"
+    __table_args__ = (
+        UniqueConstraint("session_id", "officer_id", "kind"),
+        Index("ix_session_reminder_due", "sent_at", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("group_session.id", ondelete="CASCADE"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    due_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()

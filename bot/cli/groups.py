@@ -152,3 +152,66 @@ def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
         dump(data)
     else:
         _print_group(data)
+
+
+@app.command("session")
+def propose_session(
+    group_id: int,
+    slot: list[str] = typer.Option(..., "--slot", help="a start time, ISO with offset (repeat)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Offer a group's members session times to vote on (shown in each one's time zone)."""
+    from datetime import UTC, datetime
+
+    from handlers.groups import service, sessions
+    from storage.uow import UnitOfWork
+
+    try:
+        times = [datetime.fromisoformat(s) for s in slot]
+    except ValueError as exc:
+        fail(f"--slot must be like 2027-01-12T10:00+01:00 ({exc})", 2)
+        return
+    times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            made = await sessions.propose_session(
+                uow, rt.content.current, rt.core.secret, group_id, times, rt.clock.now()
+            )
+            await uow.commit()
+            return made
+
+    try:
+        data = arun(_with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+        return
+    if json_out:
+        dump(data)
+    else:
+        typer.echo(f"session {data['session']}: {len(data['slots'])} slot(s) sent for votes")
+
+
+@app.command("schedule")
+def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Close a session's vote: the most wanted slot is scheduled and reminders are set."""
+    from handlers.groups import service, sessions
+    from storage.uow import UnitOfWork
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with UnitOfWork(rt.sessionmaker) as uow:
+            done = await sessions.schedule_session(
+                uow, rt.content.current, rt.core.secret, session_id, rt.clock.now()
+            )
+            await uow.commit()
+            return done
+
+    try:
+        data = arun(_with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+        return
+    if json_out:
+        dump(data)
+    else:
+        typer.echo(f"session {data['session']} at {data['starts_at']} ({data['votes']} vote(s))")

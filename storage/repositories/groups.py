@@ -6,17 +6,20 @@ import builtins
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from storage.models import (
     CycleApplication,
     GroupMember,
     GroupRound,
+    GroupSession,
     GroupSpace,
     LearningCycle,
     Officer,
     PeerGroup,
     Programme,
+    SessionReminder,
+    SessionVote,
 )
 from storage.repositories.base import Repository
 
@@ -243,3 +246,68 @@ class GroupRepo(Repository):
     async def spaces(self, group_id: int) -> Sequence[GroupSpace]:
         stmt = select(GroupSpace).where(GroupSpace.group_id == group_id).order_by(GroupSpace.id)
         return (await self.session.execute(stmt)).scalars().all()
+
+    # -- sessions --------------------------------------------------------------------------
+
+    async def add_session(self, session: GroupSession) -> GroupSession:
+        self.session.add(session)
+        await self.session.flush()
+        return session
+
+    async def get_session(self, session_id: int) -> GroupSession | None:
+        return await self.session.get(GroupSession, session_id)
+
+    async def toggle_vote(self, session_id: int, officer_id: int, slot: int) -> bool:
+        """Add the vote, or take it back when it was there; True when it is now cast."""
+        found = await self.session.get(SessionVote, (session_id, officer_id, slot))
+        if found is not None:
+            await self.session.delete(found)
+            await self.session.flush()
+            return False
+        self.session.add(SessionVote(session_id=session_id, officer_id=officer_id, slot=slot))
+        await self.session.flush()
+        return True
+
+    async def my_votes(self, session_id: int, officer_id: int) -> set[int]:
+        stmt = select(SessionVote.slot).where(
+            SessionVote.session_id == session_id, SessionVote.officer_id == officer_id
+        )
+        return {int(s) for s in (await self.session.execute(stmt)).scalars()}
+
+    async def vote_counts(self, session_id: int) -> dict[int, int]:
+        stmt = (
+            select(SessionVote.slot, func.count())
+            .where(SessionVote.session_id == session_id)
+            .group_by(SessionVote.slot)
+        )
+        return {int(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
+
+    async def add_reminder(
+        self, session_id: int, officer_id: int, kind: str, due_at: datetime
+    ) -> None:
+        values = {"session_id": session_id, "officer_id": officer_id, "kind": kind}
+        stmt = self.insert_ignore(
+            SessionReminder.__table__,  # type: ignore[arg-type]
+            {**values, "due_at": due_at},
+            ["session_id", "officer_id", "kind"],
+        )
+        await self.session.execute(stmt)
+
+    async def due_reminders(self, now: datetime, limit: int) -> Sequence[SessionReminder]:
+        stmt = (
+            select(SessionReminder)
+            .where(SessionReminder.sent_at.is_(None), SessionReminder.due_at <= now)
+            .order_by(SessionReminder.due_at, SessionReminder.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def mark_reminded(self, reminder_id: int, now: datetime) -> bool:
+        """Claim a reminder for sending (False: another process took it)."""
+        result = await self.session.execute(
+            update(SessionReminder)
+            .where(SessionReminder.id == reminder_id, SessionReminder.sent_at.is_(None))
+            .values(sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

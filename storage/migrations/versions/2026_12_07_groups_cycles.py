@@ -1,4 +1,5 @@
-"""Learning cycles, applications, peer-learning groups with their members and spaces.
+"""Learning cycles, applications, peer-learning groups with their members and spaces, group
+sessions with votes and due reminders.
 
 Revision ID: groups_cycles
 Revises: outcomes_tables
@@ -120,9 +121,51 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_group_space")),
         sa.UniqueConstraint("group_id", "platform", name=op.f("uq_group_space_group_id")),
     )
+    op.create_table(
+        "group_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("slots", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        _when("starts_at", True),
+        _when("created_at"),
+        _fk("group_session", "group_id", "peer_group", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_group_session")),
+    )
+    op.create_index(op.f("ix_group_session_group_id"), "group_session", ["group_id"], unique=False)
+    op.create_table(
+        "session_vote",
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("officer_id", sa.Integer(), nullable=False),
+        sa.Column("slot", sa.Integer(), autoincrement=False, nullable=False),
+        _fk("session_vote", "session_id", "group_session", "CASCADE"),
+        _fk("session_vote", "officer_id", "officer", "CASCADE"),
+        sa.PrimaryKeyConstraint("session_id", "officer_id", "slot", name=op.f("pk_session_vote")),
+    )
+    op.create_table(
+        "session_reminder",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("officer_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        _when("due_at"),
+        _when("sent_at", True),
+        _fk("session_reminder", "session_id", "group_session", "CASCADE"),
+        _fk("session_reminder", "officer_id", "officer", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_reminder")),
+        sa.UniqueConstraint(
+            "session_id", "officer_id", "kind", name=op.f("uq_session_reminder_session_id")
+        ),
+    )
+    op.create_index("ix_session_reminder_due", "session_reminder", ["sent_at", "due_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_session_reminder_due", table_name="session_reminder")
+    op.drop_table("session_reminder")
+    op.drop_table("session_vote")
+    op.drop_index(op.f("ix_group_session_group_id"), table_name="group_session")
+    op.drop_table("group_session")
     op.drop_table("group_space")
     op.drop_index(op.f("ix_group_member_group_id"), table_name="group_member")
     op.drop_table("group_member")
