@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "cycles"
 app = typer.Typer(help="Learning cycles and applications.", no_args_is_help=True)
@@ -40,7 +40,6 @@ def create(
 ) -> None:
     """Create a learning cycle with its modules and group sizes."""
     from handlers.groups.service import Refused, create_cycle
-    from storage.uow import UnitOfWork
 
     starts_on, ends_on = _date(starts, "--starts"), _date(ends, "--ends")
     sizes = {
@@ -51,7 +50,7 @@ def create(
     }
 
     async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             made = await create_cycle(
                 uow,
                 rt.content.current.taxonomy,
@@ -67,7 +66,7 @@ def create(
             return made
 
     try:
-        data = arun(_with_runtime(settings(), go))
+        data = arun(with_runtime(settings(), go))
     except Refused as exc:
         fail(str(exc), 2)
         return
@@ -84,14 +83,13 @@ def list_(
 ) -> None:
     """Cycles with their dates, modules and number of applications."""
     from handlers.groups.service import Refused, list_cycles
-    from storage.uow import UnitOfWork
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             return await list_cycles(uow, programme)
 
     try:
-        rows = arun(_with_runtime(settings(), go))
+        rows = arun(with_runtime(settings(), go))
     except Refused as exc:
         fail(str(exc), 2)
         return
@@ -113,7 +111,6 @@ def apply_csv(
 ) -> None:
     """Apply officers to a cycle from a CSV (`;`-separated scheme codes or labels)."""
     from handlers.groups.service import Refused, find_cycle, import_applications
-    from storage.uow import UnitOfWork
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -122,14 +119,14 @@ def apply_csv(
         return
 
     async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             found = await find_cycle(uow, cycle)
             report = await import_applications(uow, rt.content.current.taxonomy, found, text)
             await uow.commit()
             return report.to_json()
 
     try:
-        data = arun(_with_runtime(settings(), go))
+        data = arun(with_runtime(settings(), go))
     except Refused as exc:
         fail(str(exc), 2)
         return

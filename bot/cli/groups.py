@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.main import _with_runtime, arun, dump, fail, settings
+from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "groups"
 app = typer.Typer(help="Peer-learning groups of a cycle.", no_args_is_help=True)
@@ -46,10 +46,9 @@ def propose(
 ) -> None:
     """Form groups for a cycle (exact optimisation) and store them as proposals."""
     from handlers.groups import service
-    from storage.uow import UnitOfWork
 
     async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             found = await service.find_cycle(uow, cycle)
             data = await service.propose(uow, found, rt.clock.now(), time_limit)
             await uow.commit()
@@ -59,7 +58,7 @@ def propose(
             return data
 
     try:
-        data = arun(_with_runtime(settings(), go))
+        data = arun(with_runtime(settings(), go))
     except service.Refused as exc:
         fail(str(exc), 2)
         return
@@ -79,13 +78,12 @@ def propose(
 
 def _decide(ids: list[int], all_: bool, cycle: int | None, approving: bool, json_out: bool) -> None:
     from handlers.groups import service
-    from storage.uow import UnitOfWork
 
     if not ids and not all_:
         fail("give group ids, or --all for every proposal of the cycle", 2)
 
     async def go(rt: Any) -> dict[str, list[int]]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             decided = await service.decide(
                 uow, list(ids), rt.clock.now(), approving, cycle_id=cycle, every=all_
             )
@@ -94,7 +92,7 @@ def _decide(ids: list[int], all_: bool, cycle: int | None, approving: bool, json
             return {word: decided.done, "refused": decided.refused}
 
     try:
-        result = arun(_with_runtime(settings(), go))
+        result = arun(with_runtime(settings(), go))
     except service.Refused as exc:
         fail(str(exc), 2)
         return
@@ -137,14 +135,13 @@ def reject(
 def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """One group: its scheme, module, mentors, learners, reasons, status and spaces."""
     from handlers.groups import service
-    from storage.uow import UnitOfWork
 
     async def go(rt: Any) -> dict[str, Any] | None:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             found = await service.show(uow, group_id)
             return _worded(found, rt.content.current) if found else None
 
-    data = arun(_with_runtime(settings(), go))
+    data = arun(with_runtime(settings(), go))
     if data is None:
         fail(f"no group #{group_id}; see `peerbot groups propose`", 1)
         return
@@ -164,7 +161,6 @@ def propose_session(
     from datetime import UTC, datetime
 
     from handlers.groups import service, sessions
-    from storage.uow import UnitOfWork
 
     try:
         times = [datetime.fromisoformat(s) for s in slot]
@@ -174,7 +170,7 @@ def propose_session(
     times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
 
     async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             made = await sessions.propose_session(
                 uow, rt.content.current, rt.core.secret, group_id, times, rt.clock.now()
             )
@@ -182,7 +178,7 @@ def propose_session(
             return made
 
     try:
-        data = arun(_with_runtime(settings(), go))
+        data = arun(with_runtime(settings(), go))
     except service.Refused as exc:
         fail(str(exc), 2)
         return
@@ -196,10 +192,9 @@ def propose_session(
 def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """Close a session's vote: the most wanted slot is scheduled and reminders are set."""
     from handlers.groups import service, sessions
-    from storage.uow import UnitOfWork
 
     async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             done = await sessions.schedule_session(
                 uow, rt.content.current, rt.core.secret, session_id, rt.clock.now()
             )
@@ -207,7 +202,7 @@ def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--js
             return done
 
     try:
-        data = arun(_with_runtime(settings(), go))
+        data = arun(with_runtime(settings(), go))
     except service.Refused as exc:
         fail(str(exc), 2)
         return
