@@ -16,7 +16,16 @@ import argparse
 import random
 import time
 
-from handlers.groups.solver import Problem, Sizes, Unit, exhaustive, greedy, solve, violations
+from handlers.groups.solver import (
+    Problem,
+    Sizes,
+    Solution,
+    Unit,
+    exhaustive,
+    greedy,
+    solve,
+    violations,
+)
 
 COUNTRIES = [
     ("FR", "fr", 1), ("DE", "de", 1), ("IT", "it", 1), ("ES", "es", 1), ("PT", "pt", 0),
@@ -58,7 +67,7 @@ def programme(authorities: int, seed: int) -> tuple[Problem, int]:
                 capacity=rng.choice([1, 2]) if mentor else 0,
                 utc_hour=hour,
                 size=rng.choice(["small", "medium", "large"]),
-                practices=frozenset(o for o in offers if rng.random() < 0.5),
+                practices=frozenset(o for o in sorted(offers) if rng.random() < 0.5),
             )
         )
     return Problem(units=units, sizes=Sizes()), officers
@@ -84,6 +93,10 @@ def tiny(seed: int) -> Problem:
             )
         )
     return Problem(units=units, sizes=Sizes(1, 1, 2, 4))
+
+
+def _gap(found: Solution) -> str:
+    return "n/a (no bound)" if found.gap is None else f"{100 * found.gap:.3f} %"
 
 
 def main() -> None:
@@ -132,7 +145,7 @@ def main() -> None:
     print(f"{args.big} authorities / ~{big_officers} officers:")
     print(
         f"  MILP:   {seconds:6.2f} s ({large.method}), {len(large.groups)} groups, "
-        f"objective {large.objective:.2f}, gap {100 * (large.gap or 0):.3f} %, "
+        f"objective {large.objective:.2f}, gap {_gap(large)}, "
         f"broken: {len(violations(big, large.groups))}"
     )
     print(f"  greedy: {base.seconds:6.2f} s, objective {base.objective:.2f}")

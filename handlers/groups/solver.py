@@ -206,15 +206,18 @@ def violations(problem: Problem, groups: Sequence[Group]) -> list[str]:
 # -- who was left out, and why -----------------------------------------------------------
 
 
-def _why_left_out(problem: Problem, unit: Unit) -> str:
+def _why_left_out(
+    problem: Problem,
+    unit: Unit,
+    mentors_of: dict[str, list[Unit]],
+    wanting: dict[str, list[Unit]],
+) -> str:
     """The furthest a unit got towards a group: the reason worth telling a coordinator."""
     s = problem.sizes
     stage = 0
     order = [NO_MENTOR, NO_LANGUAGE, TOO_FEW, NO_ROOM]
     for scheme in unit.wants:
-        mentors = [
-            m for m in problem.units if m.id != unit.id and scheme in m.offers and m.capacity > 0
-        ]
+        mentors = [m for m in mentors_of.get(scheme, []) if m.id != unit.id]
         if not mentors:
             continue
         stage = max(stage, 1)
@@ -225,8 +228,8 @@ def _why_left_out(problem: Problem, unit: Unit) -> str:
         langs = set().union(*(m.languages for m in shared)) & unit.languages
         peers = {
             (o.country if problem.learners_per_country else o.id)
-            for o in problem.units
-            if scheme in o.wants and o.languages & langs
+            for o in wanting.get(scheme, [])
+            if o.languages & langs
         }
         if len(peers) >= s.min_learners:
             stage = 3
@@ -339,7 +342,7 @@ def solve(problem: Problem, time_limit: float = 30.0, gap: float = 0.005) -> Sol
                 lang = {code: m.var() for code in sorted(spoken)}
                 m.row([*((c, 1.0) for c in lang.values()), (y, -1.0)], 0.0, 0.0)
                 for a, cols in member.items():
-                    spoken_by = [lang[c] for c in units[a].languages if c in lang]
+                    spoken_by = [lang[c] for c in sorted(units[a].languages) if c in lang]
                     m.row([*((c, 1.0) for c in cols), *((z, -1.0) for z in spoken_by)], -inf, 0.0)
                 # learner authorities per country
                 if problem.learners_per_country:
@@ -350,8 +353,8 @@ def solve(problem: Problem, time_limit: float = 30.0, gap: float = 0.005) -> Sol
                         if len(cols) > problem.learners_per_country:
                             m.row(((c, 1.0) for c in cols), -inf, problem.learners_per_country)
                 # failed groups are not repeated
-                for pair in problem.apart:
-                    a, b = tuple(pair)
+                for pair in sorted(tuple(sorted(p)) for p in problem.apart):
+                    a, b = pair[0], pair[-1]
                     if a in member and b in member:
                         m.row(((c, 1.0) for c in member[a] + member[b]), -inf, 1.0)
                 # mix: countries and sizes counted once each; UTC hours spanned cost
@@ -439,7 +442,18 @@ def _finish(
     optimal: bool = False,
 ) -> Solution:
     placed = {a for g in groups for a in g.members}
-    unplaced = {u.id: _why_left_out(problem, u) for u in problem.units if u.id not in placed}
+    mentors_of: dict[str, list[Unit]] = defaultdict(list)
+    wanting: dict[str, list[Unit]] = defaultdict(list)
+    for u in problem.units:
+        for scheme in u.offers if u.capacity > 0 else ():
+            mentors_of[scheme].append(u)
+        for scheme in u.wants:
+            wanting[scheme].append(u)
+    unplaced = {
+        u.id: _why_left_out(problem, u, mentors_of, wanting)
+        for u in problem.units
+        if u.id not in placed
+    }
     objective = evaluate(problem, groups)
     if optimal and bound is not None:
         bound = max(bound, objective)
