@@ -842,3 +842,18 @@ class SessionReminder(Base):
     kind: Mapped[str] = mapped_column(String(8))
     due_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class GroupCheckIn(Base):
+    """One member's check-in of a group for one period; unique so it is asked once."""
+
+    __tablename__ = "group_checkin"
+    __table_args__ = (UniqueConstraint("group_id", "officer_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id", ondelete="CASCADE"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    period: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    answer: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None] = mapped_column()

@@ -17,6 +17,7 @@ from typing import Any
 
 from handlers.core.taxonomy import Taxonomy
 from handlers.groups import solver
+from handlers.groups.checkins import health
 from handlers.groups.rules import (
     DEFAULT_SIZES,
     LIVE,
@@ -428,6 +429,7 @@ async def show(uow: UnitOfWork, group_id: int) -> dict[str, Any] | None:
     data["status"] = group.status
     data["language"] = group.language
     data["cycle"] = group.cycle_id
+    data["health"] = health(await uow.groups.checkins(group.id))
     data["spaces"] = {
         s.platform: {"chat_id": s.chat_id, "thread_id": s.thread_id or None}
         for s in await uow.groups.spaces(group.id)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 
 from storage.models import (
     CycleApplication,
+    GroupCheckIn,
     GroupMember,
     GroupRound,
     GroupSession,
@@ -311,3 +312,53 @@ class GroupRepo(Repository):
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- check-ins -------------------------------------------------------------------------
+
+    async def running(self, limit: int) -> Sequence[PeerGroup]:
+        """Introduced groups (the ones that get check-ins)."""
+        stmt = (
+            select(PeerGroup)
+            .where(PeerGroup.status.in_(("introduced", "active")))
+            .order_by(PeerGroup.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def add_checkin(self, group_id: int, officer_id: int, period: int, due: datetime) -> None:
+        values = {"group_id": group_id, "officer_id": officer_id, "period": period, "due_at": due}
+        stmt = self.insert_ignore(
+            GroupCheckIn.__table__,  # type: ignore[arg-type]
+            values,
+            ["group_id", "officer_id", "period"],
+        )
+        await self.session.execute(stmt)
+
+    async def unsent_checkins(self, now: datetime, limit: int) -> Sequence[GroupCheckIn]:
+        stmt = (
+            select(GroupCheckIn)
+            .where(GroupCheckIn.sent_at.is_(None), GroupCheckIn.due_at <= now)
+            .order_by(GroupCheckIn.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def mark_checkin_sent(self, checkin_id: int, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(GroupCheckIn)
+            .where(GroupCheckIn.id == checkin_id, GroupCheckIn.sent_at.is_(None))
+            .values(sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def get_checkin(self, checkin_id: int) -> GroupCheckIn | None:
+        return await self.session.get(GroupCheckIn, checkin_id)
+
+    async def checkins(self, group_id: int) -> Sequence[GroupCheckIn]:
+        stmt = (
+            select(GroupCheckIn)
+            .where(GroupCheckIn.group_id == group_id)
+            .order_by(GroupCheckIn.period, GroupCheckIn.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()

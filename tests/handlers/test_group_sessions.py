@@ -1,4 +1,5 @@
-"""A group in three time zones votes on session times and is reminded a day and an hour before."""
+"""A group in three time zones votes on session times and is reminded a day and an hour before;
+its members are checked in on at the programme's cadence."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from handlers.groups import service, sessions
 from storage.models import GroupMember, Officer, PeerGroup
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger, Talk
-from tests.handlers.peers import officer, programme
+from tests.handlers.peers import coordinator, officer, programme
 
 SLOTS = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 2, 14, 0, tzinfo=UTC)]
 
@@ -28,7 +29,12 @@ async def introduced_group(runtime: Runtime, people: list[Officer]) -> int:
             programme_slug="prospect",
         )
         group = await uow.groups.add(
-            PeerGroup(cycle_id=cycle["id"], scheme="epc", status="introduced"),
+            PeerGroup(
+                cycle_id=cycle["id"],
+                scheme="epc",
+                status="introduced",
+                introduced_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC),
+            ),
             [
                 GroupMember(
                     authority_id=p.authority_id,
@@ -115,3 +121,41 @@ async def test_a_session_vote_across_three_time_zones_with_reminders_at_the_righ
     async with UnitOfWork(runtime.sessionmaker) as uow:  # the vote is over
         late = await uow.groups.get_session(proposed["session"])
         assert late is not None and late.status == "scheduled"
+
+
+async def test_group_check_ins_are_asked_once_per_period_and_a_stuck_group_is_flagged(
+    runtime: Runtime, messenger: FakeMessenger, clock: FrozenClock
+) -> None:
+    await coordinator(runtime)
+    marie = await officer(runtime, "Marie Dubois", authority="Lyon", country="FR")
+    ivana = await officer(runtime, "Ivana Horvat", authority="Zagreb", country="HR")
+    group_id = await introduced_group(runtime, [marie, ivana])
+
+    clock.advance(days=13)
+    await runtime.tick()
+    assert not messenger.to("marie")  # the programme checks in every 14 days
+
+    clock.advance(days=1)
+    await runtime.tick()
+    await runtime.tick()
+    assert messenger.transcript("marie") == (
+        "How is your Energy performance contracting (EPC) group going?"
+    )
+    assert [c.label for c in messenger.to("ivana")[-1].reply.choices] == [
+        "Going well",
+        "Slowly",
+        "We are stuck",
+    ]
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        shown = await service.show(uow, group_id)
+        assert shown is not None and shown["health"] == "silent"
+
+    await Talk(runtime.core, messenger, user_id="marie").press("Going well")
+    said = await Talk(runtime.core, messenger, user_id="ivana").press("We are stuck")
+    assert "I have let the coordinators know" in said
+    await runtime.tick()
+    stuck = f"Group #{group_id} (Energy performance contracting (EPC)): Ivana Horvat says the"
+    assert f"{stuck} group is stuck." in messenger.transcript("anna")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        shown = await service.show(uow, group_id)
+        assert shown is not None and shown["health"] == "stuck"

@@ -1,5 +1,5 @@
 """Learning cycles, applications, peer-learning groups with their members and spaces, group
-sessions with votes and due reminders.
+sessions with votes and due reminders, group check-ins.
 
 Revision ID: groups_cycles
 Revises: outcomes_tables
@@ -158,9 +158,27 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_session_reminder_due", "session_reminder", ["sent_at", "due_at"])
+    op.create_table(
+        "group_checkin",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("officer_id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.Integer(), nullable=False),
+        _when("due_at"),
+        _when("sent_at", True),
+        sa.Column("answer", sa.String(length=16), nullable=True),
+        _when("answered_at", True),
+        _fk("group_checkin", "group_id", "peer_group", "CASCADE"),
+        _fk("group_checkin", "officer_id", "officer", "CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_group_checkin")),
+        sa.UniqueConstraint(
+            "group_id", "officer_id", "period", name=op.f("uq_group_checkin_group_id")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("group_checkin")
     op.drop_index("ix_session_reminder_due", table_name="session_reminder")
     op.drop_table("session_reminder")
     op.drop_table("session_vote")
