@@ -691,3 +691,158 @@ class Application(Base):
     accepted_at: Mapped[datetime | None] = mapped_column()
     accepted_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearningCycle(Base):
+    """A learning cycle of a programme: dates, the modules (taxonomy sectors) it covers, and
+    group settings (sizes, learners per country)."""
+
+    __tablename__ = "learning_cycle"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[datetime] = mapped_column()
+    ends_on: Mapped[datetime] = mapped_column()
+    modules: Mapped[list[Any]] = mapped_column(default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CycleApplication(Base):
+    """An officer's application to a cycle: schemes to learn (ranked) and to mentor."""
+
+    __tablename__ = "cycle_application"
+    __table_args__ = (UniqueConstraint("cycle_id", "officer_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("learning_cycle.id", ondelete="CASCADE"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    wants: Mapped[list[Any]] = mapped_column(default=list)
+    offers: Mapped[list[Any]] = mapped_column(default=list)
+    capacity: Mapped[int] = mapped_column(default=1)
+    source: Mapped[str] = mapped_column(String(16), default="chat")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class GroupRound(Base):
+    """One run of group formation for a cycle, with who was left out and the solver figures."""
+
+    __tablename__ = "group_round"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("learning_cycle.id", ondelete="CASCADE"))
+    unmatched: Mapped[list[Any]] = mapped_column(default=list)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PeerGroup(Base):
+    """Mentor and learner authorities learning one financing scheme together in a cycle."""
+
+    __tablename__ = "peer_group"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(
+        ForeignKey("learning_cycle.id", ondelete="CASCADE"), index=True
+    )
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("group_round.id", ondelete="SET NULL"))
+    scheme: Mapped[str] = mapped_column(String(32))
+    module: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column()
+    introduced_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class GroupMember(Base):
+    """An authority's seat in a group, held by one or more of its officers."""
+
+    __tablename__ = "group_member"
+    __table_args__ = (UniqueConstraint("group_id", "officer_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("peer_group.id", ondelete="CASCADE"), index=True
+    )
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id", ondelete="CASCADE"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+    role: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupSpace(Base):
+    """Where a group talks on one platform (reserved before the platform call, like pairs)."""
+
+    __tablename__ = "group_space"
+    __table_args__ = (UniqueConstraint("group_id", "platform"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    thread_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupSession(Base):
+    """A meeting of a group: slots proposed, members vote, the chosen one gets reminders."""
+
+    __tablename__ = "group_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("peer_group.id", ondelete="CASCADE"), index=True
+    )
+    slots: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="voting")
+    starts_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SessionVote(Base):
+    """One member's yes to one proposed slot of a session."""
+
+    __tablename__ = "session_vote"
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("group_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    officer_id: Mapped[int] = mapped_column(
+        ForeignKey("officer.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class SessionReminder(Base):
+    """A reminder due to one member before a scheduled session (sent once, by the job)."""
+
+    __tablename__ = "session_reminder"
+    __table_args__ = (
+        UniqueConstraint("session_id", "officer_id", "kind"),
+        Index("ix_session_reminder_due", "sent_at", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("group_session.id", ondelete="CASCADE"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    due_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class GroupCheckIn(Base):
+    """One member's check-in of a group for one period; unique so it is asked once."""
+
+    __tablename__ = "group_checkin"
+    __table_args__ = (UniqueConstraint("group_id", "officer_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id", ondelete="CASCADE"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    period: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    answer: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[datetime | None] = mapped_column()

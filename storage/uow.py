@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import Base
 from storage.repositories.base import Repository
 from storage.repositories.conversations import ConversationRepo
+from storage.repositories.groups import CycleRepo, GroupRepo
 from storage.repositories.inbox import InboxRepo
 from storage.repositories.ingress import IngressRepo
 from storage.repositories.officers import AuthorityRepo, IdentityRepo, OfficerRepo, ProgrammeRepo
@@ -53,6 +54,8 @@ class UnitOfWork:
         self.surveys = self.get(SurveyRepo)
         self.applications = self.get(ApplicationRepo)
         self.kpis = self.get(KpiRepo)
+        self.cycles = self.get(CycleRepo)
+        self.groups = self.get(GroupRepo)
         return self
 
     async def __aexit__(

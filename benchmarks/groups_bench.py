@@ -1,0 +1,159 @@
+"""Group formation at the programme's scale: time, hard constraints, objective vs optimum/greedy.
+
+    python -m benchmarks.groups_bench [--seed 7] [--big 2000] [--limit 60]
+
+A synthetic programme like PROSPECT's (29 countries, 18 schemes, about one mentor authority in
+six, officers speaking their own language and often English) is generated from a seed. It prints,
+for 180 authorities / 600 officers: the seconds to form groups with the MILP and with greedy,
+whether every hard constraint holds, the MILP objective against its proven bound and against
+greedy. On small instances the exact optimum is also found by brute force over every way of
+grouping, to check the MILP against it. Then the time for `--big` authorities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from handlers.groups.solver import (
+    Problem,
+    Sizes,
+    Solution,
+    Unit,
+    exhaustive,
+    greedy,
+    solve,
+    violations,
+)
+
+COUNTRIES = [
+    ("FR", "fr", 1), ("DE", "de", 1), ("IT", "it", 1), ("ES", "es", 1), ("PT", "pt", 0),
+    ("BE", "fr", 1), ("NL", "nl", 1), ("PL", "pl", 1), ("GR", "el", 2), ("HR", "hr", 1),
+    ("RO", "ro", 2), ("BG", "bg", 2), ("CZ", "cs", 1), ("SK", "sk", 1), ("SI", "sl", 1),
+    ("AT", "de", 1), ("HU", "hu", 1), ("SE", "sv", 1), ("FI", "fi", 2), ("DK", "da", 1),
+    ("IE", "en", 0), ("LT", "lt", 2), ("LV", "lv", 2), ("EE", "et", 2), ("CY", "el", 2),
+    ("MT", "en", 1), ("LU", "fr", 1), ("NO", "no", 1), ("UA", "uk", 2),
+]  # fmt: skip
+SCHEMES = [f"scheme_{n:02d}" for n in range(18)]
+
+
+def programme(authorities: int, seed: int) -> tuple[Problem, int]:
+    """A random programme; returns the problem and how many officers it stands for."""
+    rng = random.Random(seed)
+    units = []
+    officers = 0
+    popular = SCHEMES[:6]
+    for a in range(authorities):
+        country, own, hour = rng.choice(COUNTRIES)
+        langs = {own}
+        if rng.random() < 0.8:
+            langs.add("en")
+        if rng.random() < 0.15:
+            langs.add(rng.choice(["fr", "de", "es", "it"]))
+        officers += rng.choice([2, 3, 3, 4, 4, 4])  # 600 officers for 180 authorities
+        mentor = rng.random() < 0.17
+        pool = popular * 2 + SCHEMES
+        wants = tuple(dict.fromkeys(rng.sample(pool, 3)))[: rng.choice([1, 2, 3])]
+        offers = frozenset(rng.sample(SCHEMES, rng.choice([1, 2]))) if mentor else frozenset()
+        units.append(
+            Unit(
+                id=a + 1,
+                name=f"Authority {a + 1}",
+                country=country,
+                languages=frozenset(langs),
+                wants=() if mentor and rng.random() < 0.5 else wants,
+                offers=offers,
+                capacity=rng.choice([1, 2]) if mentor else 0,
+                utc_hour=hour,
+                size=rng.choice(["small", "medium", "large"]),
+                practices=frozenset(o for o in sorted(offers) if rng.random() < 0.5),
+            )
+        )
+    return Problem(units=units, sizes=Sizes()), officers
+
+
+def tiny(seed: int) -> Problem:
+    rng = random.Random(seed)
+    units = []
+    for a in range(9):
+        country, own, hour = rng.choice(COUNTRIES[:8])
+        mentor = a < 2
+        units.append(
+            Unit(
+                id=a + 1,
+                name=f"T{a + 1}",
+                country=country,
+                languages=frozenset({own, "en"} if rng.random() < 0.7 else {own}),
+                wants=() if mentor else tuple(rng.sample(["a", "b"], rng.choice([1, 2]))),
+                offers=frozenset(rng.sample(["a", "b"], 1)) if mentor else frozenset(),
+                capacity=1 if mentor else 0,
+                utc_hour=hour,
+                size=rng.choice(["small", "large"]),
+            )
+        )
+    return Problem(units=units, sizes=Sizes(1, 1, 2, 4))
+
+
+def _gap(found: Solution) -> str:
+    return "n/a (no bound)" if found.gap is None else f"{100 * found.gap:.3f} %"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--big", type=int, default=2000)
+    parser.add_argument("--limit", type=float, default=60.0, help="MILP time limit, seconds")
+    args = parser.parse_args()
+
+    checked = []
+    for seed in range(5):
+        problem = tiny(seed)
+        optimum = exhaustive(problem)
+        found = solve(problem, time_limit=10)
+        checked.append((found.objective, optimum, greedy(problem).objective))
+    print("tiny instances (9 authorities): MILP / brute-force optimum / greedy")
+    for got, optimum, baseline in checked:
+        print(f"  {got:8.2f} / {optimum:8.2f} / {baseline:8.2f}")
+
+    problem, officers = programme(180, args.seed)
+    started, cpu = time.perf_counter(), time.process_time()
+    exact = solve(problem, time_limit=args.limit)
+    milp_s, milp_cpu = time.perf_counter() - started, time.process_time() - cpu
+    base = greedy(problem)
+    placed = len({a for g in exact.groups for a in g.members})
+    print(f"180 authorities / ~{officers} officers / {len(SCHEMES)} schemes (seed {args.seed})")
+    print(
+        f"  MILP:   {milp_s:6.2f} s wall ({milp_cpu:.2f} s CPU), {len(exact.groups)} groups, "
+        f"{placed} authorities placed,"
+    )
+    print(
+        f"          objective {exact.objective:.2f}, bound {exact.bound or 0:.2f}, "
+        f"gap {100 * (exact.gap or 0):.3f} %, proven optimal: {exact.optimal}"
+    )
+    print(f"          hard constraints broken: {len(violations(problem, exact.groups))}")
+    g_placed = len({a for g in base.groups for a in g.members})
+    print(
+        f"  greedy: {base.seconds:6.2f} s, {len(base.groups)} groups, {g_placed} placed, "
+        f"objective {base.objective:.2f}, broken: {len(violations(problem, base.groups))}"
+    )
+    if base.objective:
+        print(f"  MILP better than greedy by {100 * (exact.objective / base.objective - 1):.1f} %")
+
+    big, big_officers = programme(args.big, args.seed)
+    started, cpu = time.perf_counter(), time.process_time()
+    large = solve(big, time_limit=args.limit)
+    seconds, big_cpu = time.perf_counter() - started, time.process_time() - cpu
+    base = greedy(big)
+    print(f"{args.big} authorities / ~{big_officers} officers:")
+    print(
+        f"  MILP:   {seconds:6.2f} s wall ({big_cpu:.2f} s CPU, {large.method}), "
+        f"{len(large.groups)} groups, "
+        f"objective {large.objective:.2f}, gap {_gap(large)}, "
+        f"broken: {len(violations(big, large.groups))}"
+    )
+    print(f"  greedy: {base.seconds:6.2f} s, objective {base.objective:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""`peerbot groups propose|approve|reject|show`: form peer-learning groups and review them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+NAME = "groups"
+app = typer.Typer(help="Peer-learning groups of a cycle.", no_args_is_help=True)
+
+
+def _worded(data: dict[str, Any], content: Any) -> dict[str, Any]:
+    """A group with its reasons worded in English, as the CLI prints them."""
+    from handlers.groups.rules import render_reasons
+
+    return {**data, "reasons": render_reasons(content.t, content.taxonomy, "en", data["reasons"])}
+
+
+def _unmatched_worded(rows: list[dict[str, Any]], content: Any) -> list[dict[str, Any]]:
+    return [
+        {"email": r["email"], "reason": content.t("en", f"groups.unmatched.{r['reason']}")}
+        for r in rows
+    ]
+
+
+def _print_group(g: dict[str, Any]) -> None:
+    mentors = ", ".join(sorted({m["authority"] for m in g["mentors"]}))
+    learners = ", ".join(sorted({m["authority"] for m in g["learners"]}))
+    status = f" {g['status']}" if "status" in g else ""
+    typer.echo(
+        f"#{g['id']:<4}{status} {g['scheme']:<16} {g['module'] or '-':<18} {g['score']:>7.2f}  "
+        f"mentors: {mentors}; learners: {learners}"
+    )
+    for reason in g["reasons"]:
+        typer.echo(f"        - {reason}")
+
+
+@app.command("propose")
+def propose(
+    cycle: int = typer.Option(None, "--cycle", help="cycle id (default: the latest)"),
+    time_limit: float = typer.Option(30.0, "--time-limit", help="solver seconds at most"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Form groups for a cycle (exact optimisation) and store them as proposals."""
+    from handlers.groups import service
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            found = await service.find_cycle(uow, cycle)
+            data = await service.propose(uow, found, rt.clock.now(), time_limit)
+            await uow.commit()
+            content = rt.content.current
+            data["groups"] = [_worded(g, content) for g in data["groups"]]
+            data["unmatched"] = _unmatched_worded(data["unmatched"], content)
+            return data
+
+    try:
+        data = arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+        return
+    if json_out:
+        dump({k: data[k] for k in ("cycle", "groups", "unmatched", "figures")})
+        return
+    f = data["figures"]
+    typer.echo(
+        f"cycle {data['cycle']['id']} ({data['cycle']['name']}): {len(data['groups'])} group(s); "
+        f"objective {f['objective']:.2f} ({f['method']}), greedy {f['greedy']:.2f}"
+    )
+    for g in data["groups"]:
+        _print_group(g)
+    for u in data["unmatched"]:
+        typer.echo(f"  unmatched {u['email']}: {u['reason']}")
+
+
+def _decide(ids: list[int], all_: bool, cycle: int | None, approving: bool, json_out: bool) -> None:
+    from handlers.groups import service
+
+    if not ids and not all_:
+        fail("give group ids, or --all for every proposal of the cycle", 2)
+
+    async def go(rt: Any) -> dict[str, list[int]]:
+        async with rt.core.uow() as uow:
+            decided = await service.decide(
+                uow, list(ids), rt.clock.now(), approving, cycle_id=cycle, every=all_
+            )
+            await uow.commit()
+            word = "approved" if approving else "rejected"
+            return {word: decided.done, "refused": decided.refused}
+
+    try:
+        result = arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+        return
+    word = "approved" if approving else "rejected"
+    if json_out:
+        dump(result)
+    else:
+        typer.echo(f"{word}: {', '.join(f'#{i}' for i in result[word]) or 'none'}")
+        if approving and result[word]:
+            typer.echo("the running bot opens their spaces and introduces them at its next tick")
+    if result["refused"]:
+        listed = ", ".join(f"#{i}" for i in result["refused"])
+        typer.echo(f"peerbot: not proposed (unknown or already reviewed): {listed}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("approve")
+def approve(
+    ids: list[int] = typer.Argument(None, help="group ids"),
+    all_: bool = typer.Option(False, "--all", help="every proposal of the cycle"),
+    cycle: int = typer.Option(None, "--cycle", help="cycle id (default: the latest)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Approve proposed groups; the running bot then opens their spaces and introduces them."""
+    _decide(ids or [], all_, cycle, True, json_out)
+
+
+@app.command("reject")
+def reject(
+    ids: list[int] = typer.Argument(None, help="group ids"),
+    all_: bool = typer.Option(False, "--all", help="every proposal of the cycle"),
+    cycle: int = typer.Option(None, "--cycle", help="cycle id (default: the latest)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Reject proposed groups."""
+    _decide(ids or [], all_, cycle, False, json_out)
+
+
+@app.command("show")
+def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
+    """One group: its scheme, module, mentors, learners, reasons, status and spaces."""
+    from handlers.groups import service
+
+    async def go(rt: Any) -> dict[str, Any] | None:
+        async with rt.core.uow() as uow:
+            found = await service.show(uow, group_id)
+            return _worded(found, rt.content.current) if found else None
+
+    data = arun(with_runtime(settings(), go))
+    if data is None:
+        fail(f"no group #{group_id}; see `peerbot groups propose`", 1)
+        return
+    if json_out:
+        dump(data)
+    else:
+        _print_group(data)
+
+
+@app.command("session")
+def propose_session(
+    group_id: int,
+    slot: list[str] = typer.Option(..., "--slot", help="a start time, ISO with offset (repeat)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Offer a group's members session times to vote on (shown in each one's time zone)."""
+    from datetime import UTC, datetime
+
+    from handlers.groups import service, sessions
+
+    try:
+        times = [datetime.fromisoformat(s) for s in slot]
+    except ValueError as exc:
+        fail(f"--slot must be like 2027-01-12T10:00+01:00 ({exc})", 2)
+        return
+    times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            made = await sessions.propose_session(
+                uow, rt.content.current, rt.core.secret, group_id, times, rt.clock.now()
+            )
+            await uow.commit()
+            return made
+
+    try:
+        data = arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+        return
+    if json_out:
+        dump(data)
+    else:
+        typer.echo(f"session {data['session']}: {len(data['slots'])} slot(s) sent for votes")
+
+
+@app.command("schedule")
+def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
+    """Close a session's vote: the most wanted slot is scheduled and reminders are set."""
+    from handlers.groups import service, sessions
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            done = await sessions.schedule_session(
+                uow, rt.content.current, rt.core.secret, session_id, rt.clock.now()
+            )
+            await uow.commit()
+            return done
+
+    try:
+        data = arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+        return
+    if json_out:
+        dump(data)
+    else:
+        typer.echo(f"session {data['session']} at {data['starts_at']} ({data['votes']} vote(s))")

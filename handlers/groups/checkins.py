@@ -1,0 +1,126 @@
+"""Group check-ins at the programme's cadence, and a group's health from the answers.
+
+Every `checkin_days` after a group was introduced, each member is asked how the group is going
+(going well / slow / stuck). One row per (group, member, period) is written first (unique), so a
+question is asked once whatever the number of schedulers; a "stuck" answer is passed on to the
+coordinators. The health of a group is what its latest answered period says: stuck when anyone
+is stuck, slow when anyone is slow, good otherwise, silent when a period went unanswered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from handlers.core.context import Ctx
+from handlers.core.engine import Core
+from handlers.core.events import Incoming
+from handlers.core.jobs import job
+from handlers.core.ports import Messenger
+from handlers.core.replies import Choice
+from handlers.core.router import router
+from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
+from handlers.pairing.view import notify_coordinators
+from storage.models import GroupCheckIn, OfficerStatus
+
+ANSWERS = ("good", "slow", "stuck")
+BATCH = 200
+
+
+def health(checkins: Sequence[GroupCheckIn]) -> str:
+    """'new' (nothing asked yet), 'silent', 'stuck', 'slow' or 'good'."""
+    if not checkins:
+        return "new"
+    periods = sorted({c.period for c in checkins if c.sent_at is not None}, reverse=True)
+    for period in periods:
+        answers = {c.answer for c in checkins if c.period == period and c.answer}
+        if not answers:
+            return "silent"
+        for state in ("stuck", "slow", "good"):
+            if state in answers:
+                return state
+    return "new"
+
+
+@job("group_checkins")
+async def run_group_checkins(core: Core, messengers: dict[str, Messenger]) -> int:
+    """Create the check-ins that are due and ask them."""
+    now = core.clock.now()
+    asked = 0
+    async with core.uow() as uow:
+        for group in await uow.groups.running(BATCH):
+            if group.introduced_at is None:
+                continue
+            cycle = await uow.cycles.get(group.cycle_id)
+            programme = await uow.cycles.programme(cycle.programme_id if cycle else None)
+            every = timedelta(days=programme.checkin_days if programme else 14)
+            period = int((now - group.introduced_at) / every)
+            if period < 1:
+                continue
+            for _, officer in await uow.groups.members(group.id):
+                if officer is not None and officer.status == OfficerStatus.ACTIVE:
+                    await uow.groups.add_checkin(group.id, officer.id, period, now)
+        for checkin in await uow.groups.unsent_checkins(now, BATCH):
+            if not await uow.groups.mark_checkin_sent(checkin.id, now):
+                continue
+            asked_group = await uow.groups.get(checkin.group_id)
+            officer = await uow.officers.get(checkin.officer_id)
+            if asked_group is None or officer is None:
+                continue
+            cycle = await uow.cycles.get(asked_group.cycle_id)
+            programme = await uow.cycles.programme(cycle.programme_id if cycle else None)
+            content = core.content.for_programme(programme.slug if programme else None)
+            locale = officer_locale(officer, content, preferred_identity(officer))
+            asked += await queue_to_officer(
+                uow,
+                content,
+                core.secret,
+                officer,
+                "groups.checkin.ask",
+                idempotency_key=f"gcheckin:{checkin.id}",
+                values={
+                    "scheme": content.taxonomy.label("instruments", asked_group.scheme, locale)
+                },
+                choices=[
+                    Choice(f"gck:{checkin.id}:{a}", content.t(locale, f"groups.checkin.{a}"))
+                    for a in ANSWERS
+                ],
+                purpose="group_checkin",
+                ref_id=asked_group.id,
+            )
+        await uow.commit()
+    return asked
+
+
+@router.choice("gck")
+async def answer_checkin(event: Incoming, ctx: Ctx) -> None:
+    """A member says how their group is going."""
+    _, checkin_id, answer = (event.choice or "").split(":", 2)
+    checkin = await ctx.uow.groups.get_checkin(int(checkin_id))
+    if (
+        checkin is None
+        or ctx.officer is None
+        or checkin.officer_id != ctx.officer.id
+        or answer not in ANSWERS
+    ):
+        await ctx.reply("errors.expired_choice")
+        return
+    checkin.answer, checkin.answered_at = answer, ctx.clock.now()
+    group = await ctx.uow.groups.get(checkin.group_id)
+    if answer == "stuck" and group is not None:
+        cycle = await ctx.uow.cycles.get(group.cycle_id)
+        await notify_coordinators(
+            ctx.uow,
+            ctx.content,
+            ctx.secret,
+            cycle.programme_id if cycle else None,
+            "groups.checkin.coordinator_stuck",
+            idempotency=f"gcheckin:{checkin.id}:stuck",
+            values={
+                "id": group.id,
+                "scheme": ctx.content.taxonomy.label("instruments", group.scheme, "en"),
+                "who": ctx.officer.name,
+            },
+            ref_id=group.id,
+        )
+    await ctx.reply(f"groups.checkin.thanks_{answer}", edit=True)

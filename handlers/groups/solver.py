@@ -1,0 +1,591 @@
+"""Peer-learning group formation: an exact MILP (scipy's HiGHS) and a greedy baseline.
+
+The unit is the authority. Per financing scheme, groups of `min_mentors..max_mentors` mentor
+authorities and `min_learners..max_learners` learner authorities are formed. Hard constraints:
+every member speaks the group's working language (one of its officers does), at most one
+learner authority per country and group (unless allowed), a mentor authority leads at most
+`capacity` groups, a learner authority joins at most one group, two authorities that were in a
+failed group together are never grouped again. Soft objectives, in one weighted sum: every
+placed authority (coverage first), the fit of its wants (earlier choice = better) or offers
+(a documented good practice = better), the number of countries and of authority sizes in a
+group, minus the number of distinct UTC hours it spans (time-zone spread).
+
+Groups of one scheme are interchangeable, so the model orders them (group k+1 opens only if
+group k does) to cut symmetric solutions. `evaluate` scores any set of groups with exactly the
+model's objective, so the MILP, the greedy baseline and a brute force can be compared.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
+
+LEARNER = "learner"
+MENTOR = "mentor"
+
+# why an authority was left out (rendered by the catalogue, `groups.unmatched.<code>`)
+NO_MENTOR = "no_mentor"
+NO_LANGUAGE = "no_language"
+TOO_FEW = "too_few"
+NO_LEARNERS = "no_learners"
+NO_ROOM = "no_room"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many mentor and learner authorities a group has."""
+
+    min_mentors: int = 1
+    max_mentors: int = 2
+    min_learners: int = 3
+    max_learners: int = 6
+
+    def problems(self) -> list[str]:
+        """Why these sizes cannot form any group (empty when they can)."""
+        found = []
+        if not 1 <= self.min_mentors <= self.max_mentors:
+            found.append("mentors: need 1 <= min <= max")
+        if not 1 <= self.min_learners <= self.max_learners:
+            found.append("learners: need 1 <= min <= max")
+        return found
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The soft objectives; coverage dominates so nobody is left out for a nicer mix."""
+
+    cover: float = 10.0
+    first_choice: float = 3.0
+    choice_step: float = 0.5
+    """A later choice of a learner is worth this much less than the one before (down to 1)."""
+    mentor: float = 2.0
+    practice: float = 1.0
+    country: float = 0.5
+    size: float = 0.3
+    hour: float = 0.4
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An applying authority: what its officers want to learn and can mentor, together."""
+
+    id: int
+    name: str
+    country: str
+    languages: frozenset[str]
+    wants: tuple[str, ...] = ()
+    offers: frozenset[str] = frozenset()
+    capacity: int = 1
+    utc_hour: int = 1
+    size: str = ""
+    practices: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Problem:
+    units: Sequence[Unit]
+    sizes: Sizes = Sizes()
+    weights: Weights = Weights()
+    learners_per_country: int = 1
+    """At most this many learner authorities of one country in a group (0: no limit)."""
+    apart: frozenset[frozenset[int]] = frozenset()
+    """Pairs of authorities that were in a failed group together."""
+
+
+@dataclass(frozen=True)
+class Group:
+    scheme: str
+    language: str
+    mentors: tuple[int, ...]
+    learners: tuple[int, ...]
+
+    @property
+    def members(self) -> tuple[int, ...]:
+        return self.mentors + self.learners
+
+
+@dataclass
+class Solution:
+    groups: list[Group]
+    unplaced: dict[int, str]
+    objective: float
+    method: str
+    seconds: float = 0.0
+    bound: float | None = None
+    """The best objective any solution could reach (the MILP's dual bound)."""
+    optimal: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float | None:
+        """Relative distance to the bound (0: proven optimal)."""
+        if self.bound is None or self.bound <= 0:
+            return None
+        return max(0.0, (self.bound - self.objective) / self.bound)
+
+
+# -- scoring -----------------------------------------------------------------------------
+
+
+def learner_fit(unit: Unit, scheme: str, w: Weights) -> float:
+    rank = unit.wants.index(scheme) if scheme in unit.wants else len(unit.wants)
+    return max(1.0, w.first_choice - w.choice_step * rank)
+
+
+def mentor_fit(unit: Unit, scheme: str, w: Weights) -> float:
+    return w.mentor + (w.practice if scheme in unit.practices else 0.0)
+
+
+def evaluate(problem: Problem, groups: Iterable[Group]) -> float:
+    """The objective of a set of groups, exactly as the MILP counts it."""
+    w = problem.weights
+    by_id = {u.id: u for u in problem.units}
+    total = 0.0
+    for g in groups:
+        members = [by_id[a] for a in g.members]
+        total += sum(w.cover + mentor_fit(by_id[a], g.scheme, w) for a in g.mentors)
+        total += sum(w.cover + learner_fit(by_id[a], g.scheme, w) for a in g.learners)
+        total += w.country * len({u.country for u in members})
+        total += w.size * len({u.size for u in members if u.size})
+        total -= w.hour * len({u.utc_hour for u in members})
+    return round(total, 6)
+
+
+def violations(problem: Problem, groups: Sequence[Group]) -> list[str]:
+    """Every hard constraint a set of groups breaks (empty: all hold)."""
+    s, by_id = problem.sizes, {u.id: u for u in problem.units}
+    found: list[str] = []
+    learned: Counter[int] = Counter()
+    mentored: Counter[int] = Counter()
+    for n, g in enumerate(groups):
+        name = f"group {n} ({g.scheme})"
+        if not s.min_mentors <= len(g.mentors) <= s.max_mentors:
+            found.append(f"{name}: {len(g.mentors)} mentor authorities")
+        if not s.min_learners <= len(g.learners) <= s.max_learners:
+            found.append(f"{name}: {len(g.learners)} learner authorities")
+        if len(set(g.members)) != len(g.members):
+            found.append(f"{name}: an authority twice")
+        for a in g.mentors:
+            mentored[a] += 1
+            if g.scheme not in by_id[a].offers:
+                found.append(f"{name}: {by_id[a].name} does not offer {g.scheme}")
+        for a in g.learners:
+            learned[a] += 1
+            if g.scheme not in by_id[a].wants:
+                found.append(f"{name}: {by_id[a].name} does not want {g.scheme}")
+        for a in g.members:
+            if g.language not in by_id[a].languages:
+                found.append(f"{name}: {by_id[a].name} does not speak {g.language}")
+        if problem.learners_per_country:
+            per = Counter(by_id[a].country for a in g.learners)
+            found += [
+                f"{name}: {n_} learner authorities from {c}"
+                for c, n_ in per.items()
+                if n_ > problem.learners_per_country
+            ]
+        for a, b in combinations(g.members, 2):
+            if frozenset((a, b)) in problem.apart:
+                found.append(f"{name}: {by_id[a].name} and {by_id[b].name} failed together")
+    found += [f"{by_id[a].name} learns in {n} groups" for a, n in learned.items() if n > 1]
+    found += [
+        f"{by_id[a].name} mentors {n} groups (capacity {by_id[a].capacity})"
+        for a, n in mentored.items()
+        if n > by_id[a].capacity
+    ]
+    return found
+
+
+# -- who was left out, and why -----------------------------------------------------------
+
+
+def _why_left_out(
+    problem: Problem,
+    unit: Unit,
+    mentors_of: dict[str, list[Unit]],
+    wanting: dict[str, list[Unit]],
+) -> str:
+    """The furthest a unit got towards a group: the reason worth telling a coordinator."""
+    s = problem.sizes
+    stage = 0
+    order = [NO_MENTOR, NO_LANGUAGE, TOO_FEW, NO_ROOM]
+    for scheme in unit.wants:
+        mentors = [m for m in mentors_of.get(scheme, []) if m.id != unit.id]
+        if not mentors:
+            continue
+        stage = max(stage, 1)
+        shared = [m for m in mentors if m.languages & unit.languages]
+        if not shared:
+            continue
+        stage = max(stage, 2)
+        langs = set().union(*(m.languages for m in shared)) & unit.languages
+        peers = {
+            (o.country if problem.learners_per_country else o.id)
+            for o in wanting.get(scheme, [])
+            if o.languages & langs
+        }
+        if len(peers) >= s.min_learners:
+            stage = 3
+    if unit.wants:
+        return order[stage]
+    return NO_LEARNERS
+
+
+# -- the exact model ---------------------------------------------------------------------
+
+
+class _Model:
+    """Columns and rows of a MILP, built sparse."""
+
+    def __init__(self) -> None:
+        self.c: list[float] = []
+        self.ub: list[float] = []
+        self.integer: list[int] = []
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+        self.vals: list[float] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+
+    def var(self, cost: float = 0.0, integer: bool = True) -> int:
+        self.c.append(cost)
+        self.ub.append(1.0)
+        self.integer.append(1 if integer else 0)
+        return len(self.c) - 1
+
+    def row(self, terms: Iterable[tuple[int, float]], lo: float, hi: float) -> None:
+        n = len(self.lo)
+        for col, val in terms:
+            self.rows.append(n)
+            self.cols.append(col)
+            self.vals.append(val)
+        self.lo.append(lo)
+        self.hi.append(hi)
+
+
+def solve(problem: Problem, time_limit: float = 30.0, gap: float = 0.005) -> Solution:
+    """The best groups by the weighted objective (HiGHS branch and bound, time-limited).
+
+    When the time limit stops the search, the best groups found are returned with the bound;
+    when it found none (huge instances), the greedy groups are.
+    """
+    started = time.perf_counter()
+    s, w = problem.sizes, problem.weights
+    inf = float("inf")
+    units = {u.id: u for u in problem.units}
+    learners: dict[str, list[int]] = defaultdict(list)
+    mentors: dict[str, list[int]] = defaultdict(list)
+    for u in problem.units:
+        for scheme in u.wants:
+            learners[scheme].append(u.id)
+        if u.capacity > 0:
+            for scheme in u.offers:
+                mentors[scheme].append(u.id)
+
+    m = _Model()
+    xl: dict[tuple[int, str, tuple[int, int]], int] = {}
+    xm: dict[tuple[int, str, tuple[int, int]], int] = {}
+    opened: dict[tuple[str, tuple[int, int]], int] = {}
+    for scheme in sorted(set(learners) & set(mentors)):
+        cand_m = sorted(mentors[scheme])
+        for lead in cand_m:
+            lead_langs = units[lead].languages
+            cand_l = [a for a in learners[scheme] if a != lead and units[a].languages & lead_langs]
+            if len(cand_l) < s.min_learners:
+                continue
+            co = [a for a in cand_m if a > lead and units[a].languages & lead_langs]
+            if 1 + len(co) < s.min_mentors:
+                continue
+            previous: int | None = None
+            for j in range(min(units[lead].capacity, len(cand_l) // s.min_learners)):
+                k = (lead, j)
+                # the lead mentor's seat is the group itself: groups differ by their lead,
+                # which removes most of the symmetry between groups of one scheme
+                y = opened[scheme, k] = m.var(-(w.cover + mentor_fit(units[lead], scheme, w)))
+                xm[lead, scheme, k] = y
+                if previous is not None:  # the lead's second group opens only after its first
+                    m.row([(previous, 1.0), (y, -1.0)], 0.0, inf)
+                previous = y
+                here_l = {a: m.var(-(w.cover + learner_fit(units[a], scheme, w))) for a in cand_l}
+                here_m = {a: m.var(-(w.cover + mentor_fit(units[a], scheme, w))) for a in co}
+                for a, col in here_l.items():
+                    xl[a, scheme, k] = col
+                for a, col in here_m.items():
+                    xm[a, scheme, k] = col
+                if here_m:
+                    terms = [(c, 1.0) for c in here_m.values()]
+                    m.row([*terms, (y, 1.0 - s.min_mentors)], 0.0, inf)
+                    m.row([*terms, (y, 1.0 - s.max_mentors)], -inf, 0.0)
+                m.row([*((c, 1.0) for c in here_l.values()), (y, -s.min_learners)], 0.0, inf)
+                m.row([*((c, 1.0) for c in here_l.values()), (y, -s.max_learners)], -inf, 0.0)
+                for col in [*here_l.values(), *here_m.values()]:
+                    m.row([(col, 1.0), (y, -1.0)], -inf, 0.0)  # tight: no seat in a closed group
+                spoken = lead_langs
+                # membership of an authority in this group (learner or mentor, never both)
+                member: dict[int, list[int]] = defaultdict(list)
+                member[lead].append(y)
+                for a, col in here_l.items():
+                    member[a].append(col)
+                for a, col in here_m.items():
+                    member[a].append(col)
+                for cols in member.values():
+                    if len(cols) > 1:
+                        m.row(((c, 1.0) for c in cols), -inf, 1.0)
+                # one working language, spoken by every member
+                lang = {code: m.var() for code in sorted(spoken)}
+                m.row([*((c, 1.0) for c in lang.values()), (y, -1.0)], 0.0, 0.0)
+                for a, cols in member.items():
+                    spoken_by = [lang[c] for c in sorted(units[a].languages) if c in lang]
+                    m.row([*((c, 1.0) for c in cols), *((z, -1.0) for z in spoken_by)], -inf, 0.0)
+                # learner authorities per country
+                if problem.learners_per_country:
+                    per_country: dict[str, list[int]] = defaultdict(list)
+                    for a, col in here_l.items():
+                        per_country[units[a].country].append(col)
+                    for cols in per_country.values():
+                        if len(cols) > problem.learners_per_country:
+                            m.row(((c, 1.0) for c in cols), -inf, problem.learners_per_country)
+                # failed groups are not repeated
+                for pair in sorted(tuple(sorted(p)) for p in problem.apart):
+                    a, b = pair[0], pair[-1]
+                    if a in member and b in member:
+                        m.row(((c, 1.0) for c in member[a] + member[b]), -inf, 1.0)
+                # mix: countries and sizes counted once each; UTC hours spanned cost
+                for attr, weight in (("country", w.country), ("size", w.size)):
+                    found: dict[str, list[int]] = defaultdict(list)
+                    for a, cols in member.items():
+                        value = getattr(units[a], attr)
+                        if value:
+                            found[value].extend(cols)
+                    for cols in found.values():
+                        d = m.var(-weight, integer=False)
+                        m.row([(d, 1.0), *((c, -1.0) for c in cols)], -inf, 0.0)
+                hours: dict[int, list[list[int]]] = defaultdict(list)
+                for a, cols in member.items():
+                    hours[units[a].utc_hour].append(cols)
+                for groups_of_hour in hours.values():
+                    h = m.var(w.hour, integer=False)
+                    for cols in groups_of_hour:
+                        m.row([(h, 1.0), *((c, -1.0) for c in cols)], 0.0, inf)
+    # an authority learns in one group and mentors up to its capacity
+    learns: dict[int, list[int]] = defaultdict(list)
+    teaches: dict[int, list[int]] = defaultdict(list)
+    for (a, _, _), col in xl.items():
+        learns[a].append(col)
+    for (a, _, _), col in xm.items():
+        teaches[a].append(col)
+    for cols in learns.values():
+        m.row(((c, 1.0) for c in cols), -inf, 1.0)
+    for a, cols in teaches.items():
+        if len(cols) > units[a].capacity:
+            m.row(((c, 1.0) for c in cols), -inf, units[a].capacity)
+
+    if not m.c:
+        return _finish(problem, [], "milp", started, bound=0.0, optimal=True)
+    n = len(m.c)
+    constraints = []
+    if m.lo:
+        matrix = coo_matrix((m.vals, (m.rows, m.cols)), shape=(len(m.lo), n)).tocsr()
+        constraints.append(LinearConstraint(matrix, np.array(m.lo), np.array(m.hi)))
+    result = milp(
+        c=np.array(m.c),
+        constraints=constraints,
+        integrality=np.array(m.integer),
+        bounds=Bounds(np.zeros(n), np.array(m.ub)),
+        options={"time_limit": time_limit, "disp": False, "mip_rel_gap": gap},
+    )
+    bound = -float(result.mip_dual_bound) if result.mip_dual_bound is not None else None
+    if result.x is None:
+        fallback = greedy(problem)
+        fallback.method = "greedy (the MILP found nothing in time)"
+        fallback.bound = bound
+        fallback.seconds = time.perf_counter() - started
+        return fallback
+    x = result.x
+    groups: list[Group] = []
+    for (scheme, k), y in sorted(opened.items()):
+        if x[y] < 0.5:
+            continue
+        ms = _chosen(xm, x, scheme, k)
+        ls = _chosen(xl, x, scheme, k)
+        groups.append(Group(scheme, _language(units, ms + ls), ms, ls))
+    return _finish(problem, groups, "milp", started, bound=bound, optimal=result.status == 0)
+
+
+def _chosen(
+    cols: dict[tuple[int, str, tuple[int, int]], int], x: Any, scheme: str, k: tuple[int, int]
+) -> tuple[int, ...]:
+    return tuple(
+        sorted(a for (a, sc, kk), c in cols.items() if sc == scheme and kk == k and x[c] > 0.5)
+    )
+
+
+def _language(units: dict[int, Unit], members: Sequence[int]) -> str:
+    """The group's working language: spoken by all, the most common first, then by code."""
+    common = frozenset.intersection(*(units[a].languages for a in members))
+    return min(common, key=lambda c: (c != "en", c)) if common else ""
+
+
+def _finish(
+    problem: Problem,
+    groups: list[Group],
+    method: str,
+    started: float,
+    bound: float | None = None,
+    optimal: bool = False,
+) -> Solution:
+    placed = {a for g in groups for a in g.members}
+    mentors_of: dict[str, list[Unit]] = defaultdict(list)
+    wanting: dict[str, list[Unit]] = defaultdict(list)
+    for u in problem.units:
+        for scheme in u.offers if u.capacity > 0 else ():
+            mentors_of[scheme].append(u)
+        for scheme in u.wants:
+            wanting[scheme].append(u)
+    unplaced = {
+        u.id: _why_left_out(problem, u, mentors_of, wanting)
+        for u in problem.units
+        if u.id not in placed
+    }
+    objective = evaluate(problem, groups)
+    if optimal and bound is not None:
+        bound = max(bound, objective)
+    return Solution(
+        groups=groups,
+        unplaced=unplaced,
+        objective=objective,
+        method=method,
+        seconds=time.perf_counter() - started,
+        bound=bound,
+        optimal=optimal,
+    )
+
+
+def exhaustive(problem: Problem) -> float:
+    """The exact optimum by trying every set of feasible groups: tiny instances only (a
+    check of the MILP in tests and benchmarks)."""
+    s = problem.sizes
+    by_scheme: list[Group] = []
+    schemes = sorted({sc for u in problem.units for sc in u.wants})
+    langs = sorted({lang for u in problem.units for lang in u.languages})
+    for scheme in schemes:
+        ms = [u.id for u in problem.units if scheme in u.offers and u.capacity > 0]
+        ls = [u.id for u in problem.units if scheme in u.wants]
+        for nm in range(s.min_mentors, s.max_mentors + 1):
+            for team in combinations(ms, nm):
+                rest = [a for a in ls if a not in team]
+                for nl in range(s.min_learners, s.max_learners + 1):
+                    for picked in combinations(rest, nl):
+                        for lang in langs:
+                            g = Group(scheme, lang, team, picked)
+                            if not violations(problem, [g]):
+                                by_scheme.append(g)
+                                break
+    best = 0.0
+
+    def search(i: int, chosen: list[Group]) -> None:
+        nonlocal best
+        if i == len(by_scheme):
+            best = max(best, evaluate(problem, chosen))
+            return
+        search(i + 1, chosen)
+        chosen.append(by_scheme[i])
+        if not violations(problem, chosen):
+            search(i + 1, chosen)
+        chosen.pop()
+
+    search(0, [])
+    return best
+
+
+# -- the greedy baseline -----------------------------------------------------------------
+
+
+def greedy(problem: Problem) -> Solution:
+    """Fill groups scheme by scheme (most wanted first), mentor by mentor, best fit first."""
+    started = time.perf_counter()
+    w = problem.weights
+    units = {u.id: u for u in problem.units}
+    load: Counter[int] = Counter()
+    learning: set[int] = set()
+    groups: list[Group] = []
+    demand = Counter(sc for u in problem.units for sc in u.wants)
+    offered = {sc for u in problem.units for sc in u.offers}
+    for scheme in sorted(offered & set(demand), key=lambda sc: (-demand[sc], sc)):
+        while True:
+            free = [
+                u
+                for u in problem.units
+                if scheme in u.offers and load[u.id] < u.capacity and u.id not in learning
+            ]
+            free.sort(key=lambda u: (-mentor_fit(u, scheme, w), u.id))
+            formed = None
+            for lead in free:
+                formed = _fill(problem, units, scheme, lead, free, learning)
+                if formed:
+                    break
+            if formed is None:
+                break
+            groups.append(formed)
+            for a in formed.mentors:
+                load[a] += 1
+            learning.update(formed.learners)
+    return _finish(problem, groups, "greedy", started)
+
+
+def _fill(
+    problem: Problem,
+    units: dict[int, Unit],
+    scheme: str,
+    lead: Unit,
+    free_mentors: list[Unit],
+    learning: set[int],
+) -> Group | None:
+    s, w = problem.sizes, problem.weights
+    best: Group | None = None
+    for language in sorted(lead.languages):
+        team = [lead]
+        for other in free_mentors:
+            if len(team) >= s.max_mentors:
+                break
+            if other.id != lead.id and language in other.languages and _fits(problem, team, other):
+                team.append(other)
+        if len(team) < s.min_mentors:
+            continue
+        wanting = [
+            u
+            for u in problem.units
+            if scheme in u.wants
+            and language in u.languages
+            and u.id not in learning
+            and u.id not in {t.id for t in team}
+        ]
+        wanting.sort(key=lambda u: (-learner_fit(u, scheme, w), u.id))
+        picked: list[Unit] = []
+        for u in wanting:
+            if len(picked) >= s.max_learners:
+                break
+            if (
+                problem.learners_per_country
+                and sum(p.country == u.country for p in picked) >= problem.learners_per_country
+            ):
+                continue
+            if _fits(problem, team + picked, u):
+                picked.append(u)
+        if len(picked) < s.min_learners:
+            continue
+        group = Group(scheme, language, tuple(t.id for t in team), tuple(p.id for p in picked))
+        if best is None or evaluate(problem, [group]) > evaluate(problem, [best]):
+            best = group
+    return best
+
+
+def _fits(problem: Problem, members: list[Unit], newcomer: Unit) -> bool:
+    return all(frozenset((m.id, newcomer.id)) not in problem.apart for m in members)

@@ -1,0 +1,127 @@
+"""Group formation: every hard constraint holds, the optimum is found and beats greedy."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from handlers.groups.solver import (
+    NO_LANGUAGE,
+    NO_LEARNERS,
+    NO_MENTOR,
+    TOO_FEW,
+    Problem,
+    Sizes,
+    Unit,
+    evaluate,
+    exhaustive,
+    greedy,
+    solve,
+    violations,
+)
+
+COUNTRIES = ["FR", "DE", "IT", "ES", "PL", "BE", "NL", "HR", "GR", "PT"]
+
+
+def learner(n: int, country: str, *wants: str, langs: tuple[str, ...] = ("en",)) -> Unit:
+    return Unit(n, f"City {n}", country, frozenset(langs), wants=tuple(wants), capacity=0)
+
+
+def mentor(n: int, country: str, *offers: str, langs: tuple[str, ...] = ("en",)) -> Unit:
+    return Unit(n, f"Mentor {n}", country, frozenset(langs), offers=frozenset(offers), capacity=1)
+
+
+def test_the_optimum_places_everyone_where_greedy_fills_the_popular_scheme_first() -> None:
+    # seven learner authorities want EPC first and green bonds second; one mentor each
+    units = [mentor(1, "FR", "epc"), mentor(2, "DE", "green_bond")]
+    units += [learner(10 + i, COUNTRIES[i], "epc", "green_bond") for i in range(7)]
+    problem = Problem(units, Sizes(1, 1, 3, 6))
+
+    base = greedy(problem)
+    best = solve(problem)
+
+    assert [len(g.learners) for g in base.groups] == [6]  # EPC takes six, one is left alone
+    assert sorted(len(g.learners) for g in best.groups) == [3, 4]
+    assert best.unplaced == {} and not violations(problem, best.groups)
+    assert best.objective > base.objective
+    assert best.optimal and best.objective == pytest.approx(evaluate(problem, best.groups))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_milp_finds_the_exact_optimum_of_small_programmes(seed: int) -> None:
+    rng = random.Random(seed)
+    units = [mentor(1, "FR", "a", langs=("fr", "en")), mentor(2, "IT", "b", langs=("it",))]
+    for n in range(3, 10):
+        langs = ("en", "it") if rng.random() < 0.5 else ("en",)
+        wants = rng.sample(["a", "b"], rng.choice([1, 2]))
+        units.append(learner(n, rng.choice(COUNTRIES[:5]), *wants, langs=langs))
+    problem = Problem(units, Sizes(1, 1, 2, 4))
+
+    assert solve(problem).objective == pytest.approx(exhaustive(problem))
+
+
+def test_every_hard_constraint_holds_on_a_mixed_programme() -> None:
+    rng = random.Random(7)
+    units = []
+    for n in range(1, 61):
+        langs = {rng.choice(["fr", "de", "it", "es", "pl"])} | (
+            {"en"} if rng.random() < 0.7 else set()
+        )
+        country = rng.choice(COUNTRIES)
+        if n % 6 == 0:
+            offers = frozenset(rng.sample(["epc", "esco", "green_bond", "grant"], 2))
+            units.append(Unit(n, f"M{n}", country, frozenset(langs), offers=offers, capacity=2))
+        else:
+            wants = tuple(rng.sample(["epc", "esco", "green_bond", "grant", "ppp"], 2))
+            units.append(Unit(n, f"L{n}", country, frozenset(langs), wants=wants, capacity=0))
+    apart = frozenset({frozenset((6, 1)), frozenset((2, 3))})
+    problem = Problem(units, Sizes(1, 2, 3, 6), apart=apart)
+
+    best = solve(problem, time_limit=20)
+
+    assert best.groups and violations(problem, best.groups) == []
+    assert violations(problem, greedy(problem).groups) == []
+    placed = {a for g in best.groups for a in g.members}
+    assert placed.isdisjoint(best.unplaced) and placed | set(best.unplaced) == {u.id for u in units}
+
+
+def test_one_learner_authority_per_country_unless_the_cycle_allows_more() -> None:
+    units = [mentor(1, "FR", "epc")] + [learner(n, "IT", "epc") for n in range(2, 6)]
+    strict = solve(Problem(units, Sizes(1, 1, 3, 6)))
+    assert strict.groups == []
+    assert strict.unplaced == {1: NO_LEARNERS, 2: TOO_FEW, 3: TOO_FEW, 4: TOO_FEW, 5: TOO_FEW}
+
+    relaxed = solve(Problem(units, Sizes(1, 1, 3, 6), learners_per_country=0))
+    assert [len(g.learners) for g in relaxed.groups] == [4]
+
+
+def test_a_common_language_is_required_and_a_mismatch_is_the_reason_given() -> None:
+    units = [mentor(1, "FR", "epc", langs=("fr",))]
+    units += [learner(n, COUNTRIES[n], "epc", langs=("fr", "en")) for n in range(2, 5)]
+    units += [learner(9, "PL", "epc", langs=("pl", "en")), learner(10, "PT", "grant")]
+    best = solve(Problem(units, Sizes(1, 1, 3, 6)))
+
+    [group] = best.groups
+    assert group.language == "fr" and 9 not in group.members
+    assert best.unplaced == {9: NO_LANGUAGE, 10: NO_MENTOR}
+
+
+def test_authorities_of_a_failed_group_are_not_grouped_again() -> None:
+    units = [mentor(1, "FR", "epc")] + [learner(n, COUNTRIES[n], "epc") for n in range(2, 6)]
+    problem = Problem(units, Sizes(1, 1, 3, 6), apart=frozenset({frozenset((1, 2))}))
+
+    [group] = solve(problem).groups
+
+    assert 2 not in group.members and len(group.learners) == 3
+
+
+def test_mentor_capacity_limits_the_groups_a_mentor_leads() -> None:
+    units = [Unit(1, "Lyon", "FR", frozenset({"en"}), offers=frozenset({"epc"}), capacity=2)]
+    units += [learner(n, COUNTRIES[n % 10], "epc") for n in range(2, 12)]
+    two = solve(Problem(units, Sizes(1, 1, 3, 3), learners_per_country=0))
+    assert len(two.groups) == 2 and all(g.mentors == (1,) for g in two.groups)
+
+    units[0] = Unit(1, "Lyon", "FR", frozenset({"en"}), offers=frozenset({"epc"}), capacity=1)
+    one = solve(Problem(units, Sizes(1, 1, 3, 3), learners_per_country=0))
+    assert len(one.groups) == 1
