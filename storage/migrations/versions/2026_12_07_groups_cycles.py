@@ -2,7 +2,7 @@
 sessions with votes and due reminders, group check-ins.
 
 Revision ID: groups_cycles
-Revises: outcomes_tables
+Revises: drop_issued_choice
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "groups_cycles"
-down_revision: str | None = "outcomes_tables"
+down_revision: str | None = "drop_issued_choice"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
