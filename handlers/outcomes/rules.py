@@ -191,7 +191,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "groups",
         "PROSPECT: learning groups; Interreg RCO116: jointly developed solutions (learning "
         "formats)",
-        "Learning groups of the programmes in scope (0 until the groups feature records them).",
+        "Learning groups of the programmes' cycles that were introduced (proposed or rejected "
+        "ones never met); per authority, the groups it holds a seat in.",
     ),
     Indicator(
         "pairs",

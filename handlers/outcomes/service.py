@@ -329,6 +329,8 @@ async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpi
     for pair in pairs:
         pairs_per.update({a for a in (pair.learner_authority_id, pair.mentor_authority_id) if a})
     mentors = {p.mentor_authority_id for p in pairs if p.mentor_authority_id is not None}
+    seats = await uow.kpis.group_seats(programme_ids) if programme_ids else []
+    groups_per = Counter(authority for _, authority in seats)
     practices = Counter(p.authority_id for p in await uow.kpis.approved_practices(ids))
     answered = await uow.kpis.questions_answered(list(officer_authority))
     questions_per: Counter[int] = Counter()
@@ -379,8 +381,7 @@ async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpi
                 "authorities_engaged": 1,
                 "officers": officers_per[authority_id],
                 "countries": country,
-                # learning groups: 0 until the groups feature (issue 19) records them
-                "learning_groups": 0,
+                "learning_groups": groups_per[authority_id],
                 "pairs": pairs_per[authority_id],
                 "schemes": practices[authority_id],
                 "mentor_authorities": int(authority_id in mentors),
@@ -394,8 +395,7 @@ async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpi
         "authorities_engaged": len(ids),
         "officers": len(people),
         "countries": len({c for _, c in authorities.values() if c}),
-        # learning groups: 0 until the groups feature (issue 19) records them
-        "learning_groups": 0,
+        "learning_groups": len({group for group, _ in seats}),
         "pairs": len(pairs),
         "schemes": sum(practices.values()),
         "mentor_authorities": len(mentors),

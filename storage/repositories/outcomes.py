@@ -14,7 +14,9 @@ from storage.models import (
     Authority,
     FaqQuery,
     GoodPractice,
+    GroupMember,
     Invite,
+    LearningCycle,
     LearningPlan,
     Membership,
     Officer,
@@ -22,6 +24,7 @@ from storage.models import (
     OutcomeStage,
     Pair,
     PairStatus,
+    PeerGroup,
     Programme,
     Role,
     SatisfactionSurvey,
@@ -293,6 +296,21 @@ class KpiRepo(Repository):
             .order_by(Pair.id)
         )
         return [PairFact(*r) for r in (await self.session.execute(stmt)).all()]
+
+    async def group_seats(self, programme_ids: Collection[int]) -> list[tuple[int, int]]:
+        """(group id, authority id) of every seat in a learning group of these programmes that
+        was introduced (a group only proposed or rejected never met)."""
+        stmt = (
+            select(PeerGroup.id, GroupMember.authority_id)
+            .join(GroupMember, GroupMember.group_id == PeerGroup.id)
+            .join(LearningCycle, LearningCycle.id == PeerGroup.cycle_id)
+            .where(
+                LearningCycle.programme_id.in_(list(programme_ids)),
+                PeerGroup.introduced_at.is_not(None),
+            )
+            .distinct()
+        )
+        return [(int(g), int(a)) for g, a in (await self.session.execute(stmt)).all()]
 
     async def approved_practices(self, authority_ids: Collection[int]) -> Sequence[GoodPractice]:
         stmt = (

@@ -392,3 +392,42 @@ async def test_a_request_nobody_followed_up_is_deleted_after_a_year(
     async with UnitOfWork(runtime.sessionmaker) as uow:
         left = await service.list_applications(uow)
     assert [(a["email"], a["status"]) for a in left] == [("an@leuven.example", "accepted")]
+
+
+async def test_learning_groups_count_the_groups_that_met_and_each_authoritys_seats(
+    runtime: Runtime,
+) -> None:
+    """A group introduced in a cycle counts, for the programme and for each authority seated in
+    it; a group only proposed does not."""
+    from storage.models import GroupMember, LearningCycle, PeerGroup
+
+    marie, pieter, aino = await people(runtime)
+    home = await programme(runtime)
+    now = runtime.clock.now()
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        cycle = LearningCycle(
+            programme_id=home.id, name="Cycle 1", starts_on=datetime(2026, 9, 1, tzinfo=UTC),
+            ends_on=datetime(2027, 3, 1, tzinfo=UTC), modules=["public_lighting"],
+        )  # fmt: skip
+        uow.add(cycle)
+        await uow.flush()
+        met = PeerGroup(cycle_id=cycle.id, scheme="epc", introduced_at=now, status="introduced")
+        proposed = PeerGroup(cycle_id=cycle.id, scheme="green_bond", status="proposed")
+        uow.add(met)
+        uow.add(proposed)
+        await uow.flush()
+        for group, who, role in (
+            (met, pieter, "mentor"), (met, marie, "learner"), (proposed, aino, "learner"),
+        ):  # fmt: skip
+            assert who.authority_id is not None
+            uow.add(
+                GroupMember(
+                    group_id=group.id, authority_id=who.authority_id, officer_id=who.id, role=role
+                )
+            )
+        await uow.commit()
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        kpis = await service.programme_kpis(uow, {home.id})
+    assert kpis.totals["learning_groups"] == 1
+    seats = {row["authority"]: row["learning_groups"] for row in kpis.by_authority}
+    assert seats == {"Lyon": 1, "Ghent": 1, "Helsinki": 0}
