@@ -38,6 +38,7 @@ from handlers.core.router import router
 from handlers.core.typed_words import means
 from handlers.delivery.outbox import BULK, queue_to_officer
 from handlers.officers.pausing import pause_if_silent
+from handlers.pairing.leaving import END, leave_pair
 from handlers.pairing.view import (
     notify_coordinators,
     partner_of,
@@ -318,7 +319,7 @@ async def press_checkin(event: Incoming, ctx: Ctx) -> None:
         return
     if action == "endyes":
         record(checkin, pair, me, "end", ctx.clock.now())
-        await end_pair(ctx, pair, me, other)
+        await leave_pair(ctx, pair, me, other, END)
         return
     if action not in ANSWERS:
         await ctx.reply("errors.expired_choice")
@@ -380,46 +381,6 @@ async def history_line(uow: UnitOfWork, pair: Pair) -> str:
     rows = await uow.get(CheckInRepo).recent(pair.id, 4)
     parts = [f"{c.period}: {c.answer or '—'}" for c in rows]
     return "; ".join(parts) or "—"
-
-
-async def end_pair(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> None:
-    """Close a pair at an officer's request; the partner and coordinators are told."""
-    now = ctx.clock.now()
-    side = "learner" if pair.learner_id == me.id else "mentor"
-    moved = await ctx.uow.get(PairRepo).move(
-        pair.id,
-        [PairStatus.ACTIVE],
-        PairStatus.CLOSED,
-        closed_at=now,
-        close_reason=f"ended_by_{side}",
-        next_checkin_at=None,
-        updated_at=now,
-    )
-    partner = other.name if other else "—"
-    if not moved:
-        await ctx.reply("checkin.pair_ended", partner=partner)
-        return
-    topic = topic_label(ctx.content, ctx.locale, pair.topic)
-    if other is not None:
-        await ctx.notify(
-            other,
-            "checkin.partner_ended",
-            idempotency_key=f"pair:{pair.id}:ended:{other.id}",
-            values={"partner": me.name, "topic": topic},
-            purpose="pair",
-            ref_id=pair.id,
-        )
-    await notify_coordinators(
-        ctx.uow,
-        ctx.content,
-        ctx.secret,
-        pair.programme_id,
-        "checkin.ended_coordinators",
-        idempotency=f"pair:{pair.id}:ended",
-        values={"id": pair.id, "who": who(me), "partner": who(other), "topic": topic},
-        ref_id=pair.id,
-    )
-    await ctx.reply("checkin.ended", partner=partner)
 
 
 @router.flow(LEARNED_FLOW)

@@ -34,6 +34,7 @@ from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
+from handlers.pairing.leaving import DECLINE, leave_pair
 from handlers.pairing.reasons import render_reasons
 from handlers.pairing.view import LIVE, notify_coordinators, partner_of, topic_label, who
 from storage.models import (
@@ -46,7 +47,7 @@ from storage.models import (
     PairStatus,
     Programme,
 )
-from storage.repositories.pairs import MatchRepo, PairRepo, SpaceRepo
+from storage.repositories.pairs import PairRepo, SpaceRepo
 from storage.repositories.practices import APPROVED, PracticeRepo
 from storage.uow import UnitOfWork
 
@@ -510,7 +511,7 @@ async def press_pair(event: Incoming, ctx: Ctx) -> None:
             ],
         )
     elif action == "nox" and pair.status == PairStatus.INTRODUCED:
-        await decline(ctx, pair, me, other)
+        await leave_pair(ctx, pair, me, other, DECLINE)
     elif action == "keep":
         await ctx.reply("intro.kept", partner=name)
     else:
@@ -558,55 +559,6 @@ async def accept(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> No
             purpose="pair",
             ref_id=pair.id,
         )
-
-
-async def decline(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> None:
-    """Decline: the pair ends, the slot is freed, the partner and coordinators are told."""
-    now = ctx.clock.now()
-    side = "learner" if pair.learner_id == me.id else "mentor"
-    moved = await ctx.uow.get(PairRepo).move(
-        pair.id,
-        [PairStatus.INTRODUCED],
-        PairStatus.DECLINED,
-        closed_at=now,
-        close_reason=f"declined_by_{side}",
-        updated_at=now,
-    )
-    if not moved:
-        await ctx.reply("intro.too_late", partner=other.name if other else "—")
-        return
-    topic = topic_label(ctx.content, ctx.locale, pair.topic)
-    if side == "mentor" and pair.learner_id is not None:
-        await ctx.uow.get(MatchRepo).request(pair.learner_id, pair.topic, now)
-    if other is not None:
-        await ctx.notify(
-            other,
-            f"intro.partner_declined_{'learner' if side == 'mentor' else 'mentor'}",
-            idempotency_key=f"pair:{pair.id}:declined:{other.id}",
-            values={"partner": me.name, "topic": topic},
-            purpose="pair",
-            ref_id=pair.id,
-        )
-    learner = me if side == "learner" else other
-    mentor = other if side == "learner" else me
-    await notify_coordinators(
-        ctx.uow,
-        ctx.content,
-        ctx.secret,
-        pair.programme_id,
-        "intro.declined_coordinators",
-        idempotency=f"pair:{pair.id}:declined",
-        values={
-            "id": pair.id,
-            "who": who(me),
-            "side": ctx.content.t("en", f"intro.side_{side}"),
-            "learner": who(learner),
-            "mentor": who(mentor),
-            "topic": topic,
-        },
-        ref_id=pair.id,
-    )
-    await ctx.reply("intro.declined", partner=other.name if other else "—")
 
 
 # -- the bridge ------------------------------------------------------------------------------
