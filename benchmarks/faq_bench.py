@@ -1,17 +1,23 @@
 """FAQ search bench: load time, latency (real, 1k, 10k entries) and dev-set quality vs a baseline.
 
-Run: `python benchmarks/faq_bench.py [--calibrate] [--stemming light|snowball] [--big]`.
+Run: `python benchmarks/faq_bench.py [--calibrate] [--semantic] [--per-language]
+[--stemming light|snowball] [--big]`.
 Prints figures, asserts nothing, < 2 min. With --calibrate it also prints the in-sample
 grid-search thresholds and a 5-fold cross-validated estimate (thresholds fitted on 4/5 of the dev
 set, measured on the rest), pooled and per language of the dev rows ("lang"); with --nested, a
 nested 5-fold estimate that also fits the length bonus in each split (~1 min). --big adds the
 10,000-entry latency run (~1 min more). Resident memory is read from /proc (Linux).
+--semantic adds the sentence-encoder layer (handlers.faq.semantic): its load time, memory, the
+hybrid latency, and with --calibrate a nested 5-fold estimate that also picks the weight of the
+meaning score in each training split (entry vectors cached in --cache, by default
+$PEERBOT_DATA_DIR/faq-vectors). --per-language fits the thresholds per detected language.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -26,6 +32,7 @@ from handlers.faq import search as faq_search  # noqa: E402
 from handlers.faq.content import FaqEntry, FaqLoad, load_faq  # noqa: E402
 from handlers.faq.search import (  # noqa: E402
     BASELINE_T,
+    W_SEM,
     Calibration,
     FaqIndex,
     Hit,
@@ -40,6 +47,8 @@ from handlers.faq.search import (  # noqa: E402
     decide,
     evaluate,
     figures_by_language,
+    fit_thresholds,
+    hybrid,
     length_bonus,
     pooled_figures,
 )
@@ -85,6 +94,8 @@ def latency(index: FaqIndex, queries: list[str], repeat: int = 1) -> tuple[float
     times: list[float] = []
     for _ in range(repeat):
         for q in queries:
+            if index.semantic is not None:  # every question encoded, as a new one would be
+                index.semantic._recent.clear()
             t0 = time.perf_counter()
             index.search(q)
             times.append((time.perf_counter() - t0) * 1000.0)
@@ -177,6 +188,96 @@ def nested_length_cv(
     return pooled_figures(outs, labels), chosen
 
 
+def nested_weight_cv(
+    index: FaqIndex, rows: list[Row], grid: tuple[float, ...], folds: int = 5
+) -> tuple[list[SearchResult], list[float]]:
+    """Held-out decisions (row order) and the weight of the meaning score chosen per fold: in
+    each split the weight and the thresholds are fitted on the training folds only (the most
+    correct direct answers there), then the held-out fold is decided with them."""
+    import numpy as np
+
+    assert index.semantic is not None
+    scored = []
+    for q, lab in rows:
+        _, _, lexical, _ = index.entry_scores(q)
+        meaning = index.semantic.similarity(q) if lexical is not None else None
+        scored.append((lexical, meaning, lab))
+
+    def hits(weight: float) -> list[tuple[list[Hit], str | None]]:
+        out: list[tuple[list[Hit], str | None]] = []
+        for lexical, meaning, lab in scored:
+            if lexical is None or meaning is None:
+                out.append(([], lab))
+                continue
+            combined = hybrid(lexical, meaning, weight)
+            top = np.argsort(-combined, kind="stable")[:3]
+            out.append(
+                (
+                    [
+                        Hit(index.entries[i].id, "", round(min(float(combined[i]), 100.0), 2), "")
+                        for i in top
+                    ],
+                    lab,
+                )
+            )
+        return out
+
+    by_weight = {w: hits(w) for w in grid}
+    outs: list[SearchResult | None] = [None] * len(rows)
+    chosen: list[float] = []
+    for f in range(folds):
+        train = [i for i in range(len(rows)) if i % folds != f]
+        best: tuple[int, float, Any] | None = None
+        for w in grid:
+            ranked = [by_weight[w][i] for i in train]
+            th = fit_thresholds(ranked)
+            good = sum(
+                decide(h, th).status == "answer" and h[0].entry_id == lab for h, lab in ranked
+            )
+            if best is None or good > best[0]:
+                best = (good, w, th)
+        assert best is not None
+        _, w, th = best
+        chosen.append(w)
+        for i in range(len(rows)):
+            if i % folds == f:
+                outs[i] = decide(by_weight[w][i][0], th)
+    return [o for o in outs if o is not None], chosen
+
+
+def random_vectors(big: FaqIndex, real: FaqIndex) -> None:
+    """The synthetic index gets the real encoder (queries are encoded as in production) and
+    random unit entry vectors of the right shape: latency depends on the shapes only, and
+    encoding its ~23,000 strings would take minutes."""
+    import numpy as np
+
+    from handlers.faq.semantic import SemanticLayer
+
+    assert real.semantic is not None
+    assert real.semantic.encoder is not None
+    encoder = real.semantic.encoder
+    layer = SemanticLayer(
+        big.raw_texts, big._owner.tolist(), len(big.entries), None, lambda: encoder
+    )
+    vectors = np.random.default_rng(7).standard_normal((big.n_strings, 512)).astype(np.float32)
+    layer.encoder = encoder
+    layer.vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    layer._ready.set()
+    big.semantic = layer
+
+
+def show_languages(title: str, outs: list[SearchResult], rows: list[Row], langs: list[str]) -> None:
+    """Per-language figures of held-out decisions."""
+    print(f"  {title} (direct = answered directly and correctly / on-topic):")
+    labels = [lab for _, lab in rows]
+    for lang, (n, fig) in figures_by_language(outs, labels, langs).items():
+        print(
+            f"    {lang:<4} n={n:<4} direct={fig.direct_share:.3f} top1={fig.top1:.3f} "
+            f"top3={fig.top3:.3f} refused_offtopic={fig.refused_offtopic:.3f} "
+            f"direct_precision={fig.direct_precision:.3f}"
+        )
+
+
 def show(name: str, rep: Any) -> None:
     print(
         f"  {name:<30} top1={rep.top1:.3f} top3={rep.top3:.3f} "
@@ -191,6 +292,16 @@ def main() -> None:
     parser.add_argument("--nested", action="store_true", help="with --calibrate: nested CV")
     parser.add_argument("--stemming", choices=("snowball", "light"), default=faq_search.STEMMING)
     parser.add_argument("--big", action="store_true", help="also 10,000 synthetic entries")
+    parser.add_argument("--semantic", action="store_true", help="add the sentence encoder")
+    parser.add_argument("--per-language", action="store_true", help="thresholds per language")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency runs")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("PEERBOT_DATA_DIR") or Path.home() / ".local/share/peerbot")
+        / "faq-vectors",
+        help="where the entry vectors are cached",
+    )
     args = parser.parse_args()
     faq_search.STEMMING = args.stemming
 
@@ -213,22 +324,34 @@ def main() -> None:
     )
     if not load.entries:
         return
+    if args.semantic:
+        rss1, t5 = rss_mb(), time.perf_counter()
+        layer = index.attach_semantic(args.cache, background=False)
+        print(
+            f"semantic layer: encoder + entry vectors {time.perf_counter() - t5:.1f} s "
+            f"(cache {args.cache}), resident memory added {rss_mb() - rss1:.0f} MB, "
+            f"weight {index.semantic_weight}"
+        )
+        assert layer.ready
     rows = read_dev(DEV)
     on = sum(lab is not None for _, lab in rows)
     print(f"dev set: {len(rows)} rows ({on} on-topic, {len(rows) - on} off-topic)")
     queries = [q for q, _ in rows] or [e.question for e in load.entries]
 
-    p50, p99 = latency(index, queries, repeat=3)
-    print(f"latency real ({len(load.entries)} entries): p50={p50:.2f} ms p99={p99:.2f} ms")
-    for n in (1000, 10000) if args.big else (1000,):
-        t3 = time.perf_counter()
-        big = FaqIndex.build(synthetic(load, n))
-        t4 = time.perf_counter()
-        p50, p99 = latency(big, queries)
-        print(
-            f"latency synthetic {n} entries ({big.n_strings} strings, build "
-            f"{t4 - t3:.2f} s): p50={p50:.2f} ms p99={p99:.2f} ms"
-        )
+    if not args.no_latency:
+        p50, p99 = latency(index, queries, repeat=3)
+        print(f"latency real ({len(load.entries)} entries): p50={p50:.2f} ms p99={p99:.2f} ms")
+        for n in (1000, 10000) if args.big else (1000,):
+            t3 = time.perf_counter()
+            big = FaqIndex.build(synthetic(load, n))
+            t4 = time.perf_counter()
+            if args.semantic:
+                random_vectors(big, index)
+            p50, p99 = latency(big, queries)
+            print(
+                f"latency synthetic {n} entries ({big.n_strings} strings, build "
+                f"{t4 - t3:.2f} s): p50={p50:.2f} ms p99={p99:.2f} ms"
+            )
 
     if not rows:
         return
@@ -262,14 +385,19 @@ def main() -> None:
             )
         )
         langs = read_langs(DEV)
-        outs, _ = cross_validated_outcomes(index, rows, folds=5)
-        labels = [lab for _, lab in rows]
-        print("  per language (5-fold CV; direct = answered directly and correctly / on-topic):")
-        for lang, (n, fig) in figures_by_language(outs, labels, langs).items():
-            print(
-                f"    {lang:<4} n={n:<4} direct={fig.direct_share:.3f} top1={fig.top1:.3f} "
-                f"top3={fig.top3:.3f} refused_offtopic={fig.refused_offtopic:.3f} "
-                f"direct_precision={fig.direct_precision:.3f}"
+        outs, _ = cross_validated_outcomes(index, rows, folds=5, per_language=args.per_language)
+        title = "per language (5-fold CV" + (
+            ", thresholds per language)" if args.per_language else ")"
+        )
+        show_languages(title, outs, rows, langs)
+        if args.semantic:
+            grid = (0.0, 0.3, 0.4, W_SEM, 0.6, 0.7)
+            nested_outs, weights = nested_weight_cv(index, rows, tuple(sorted(set(grid))))
+            show_languages(
+                f"nested 5-fold CV, meaning weight fitted per fold {weights}",
+                nested_outs,
+                rows,
+                langs,
             )
         if args.nested:
             nested, chosen = nested_length_cv(index, rows)

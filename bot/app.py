@@ -136,6 +136,8 @@ async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: A
 async def run(settings: Settings, console_user: str | None = None) -> None:
     """Run every adapter whose credentials are set (one HTTP server for all); else the console."""
     runtime = await build(settings)
+    if settings.faq_semantic:  # loads in a background thread; the FAQ answers on words meanwhile
+        runtime.content.enable_semantic(settings.data_dir / "faq-vectors")
     try:
         if not (settings.telegram_enabled or settings.slack_enabled):
             from bot.console.adapter import run_console

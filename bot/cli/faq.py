@@ -17,6 +17,24 @@ app = typer.Typer(help="The financing FAQ.", no_args_is_help=True)
 
 
 PROGRAMME_HELP = "a programme's slug: its own FAQ entries are searched too"
+SEMANTIC_HELP = (
+    "score on meaning as well as words (loads the sentence encoder, ~3 s; default: "
+    "PEERBOT_FAQ_SEMANTIC)"
+)
+
+
+def _semantic(content: Any, on: bool | None) -> None:
+    """Load the FAQ's meaning layer now (entry vectors cached in PEERBOT_DATA_DIR/faq-vectors)
+    when `on`, or when unset and the setting says so; exits 2 naming a missing package."""
+    from handlers.faq.semantic import SemanticUnavailable
+
+    s = settings()
+    if not (s.faq_semantic if on is None else on) or content.faq.hybrid_ready:
+        return
+    try:
+        content.faq.attach_semantic(s.data_dir / "faq-vectors", background=False)
+    except SemanticUnavailable as exc:
+        fail(str(exc), 2)
 
 
 def _content(programme: str | None = None) -> Any:
@@ -62,6 +80,7 @@ def result_json(question: str, result: Any, index: Any, lang: str | None) -> dic
         ],
         # the question that tells confusable entries apart (ESCO or EPC?), when it applies
         "ask": siblings[0].get(lang or "en", siblings[0]["en"]) if siblings else None,
+        "semantic": bool(index.hybrid_ready),  # scored on meaning as well as words
     }
 
 
@@ -73,11 +92,13 @@ def ask(
     ),
     json_out: bool = typer.Option(False, "--json"),
     programme: str = typer.Option(None, "--programme", help=PROGRAMME_HELP),
+    semantic: bool = typer.Option(None, "--semantic/--no-semantic", help=SEMANTIC_HELP),
 ) -> None:
     """Ask one or more questions; prints the answer, the suggestions or 'unknown'."""
     if lang is not None and lang not in ("en", "fr", "de", "es", "it"):
         fail(f"--lang must be one of en fr de es it, not {lang!r}", 2)
     content = _content(programme)
+    _semantic(content, semantic)
     rows = [result_json(q, content.faq.search(q, lang), content.faq, lang) for q in questions]
     if json_out:
         dump(rows)
@@ -165,6 +186,10 @@ def evaluate(
         "--export-candidates",
         help="write questions rated 'No' and those coordinators answered, as dev rows to label",
     ),
+    semantic: bool = typer.Option(None, "--semantic/--no-semantic", help=SEMANTIC_HELP),
+    per_language: bool = typer.Option(
+        False, "--per-language", help="with --cv: thresholds fitted per detected language"
+    ),
 ) -> None:
     """Top-1/top-3 accuracy, off-topic refusal and latency on a labelled JSONL file."""
     from handlers.faq.search import (
@@ -176,6 +201,7 @@ def evaluate(
 
     rows, langs, skipped = read_rows(file)
     content = _content()
+    _semantic(content, semantic)
     if skipped:
         typer.echo(f"{skipped} rows skipped: they still need a label (needs_label)")
     reports = {"pipeline": run_eval(content.faq, rows)}
@@ -190,7 +216,7 @@ def evaluate(
             f"p50={figures['p50_ms']:.2f}ms p95={figures['p95_ms']:.2f}ms"
         )
     if cv:
-        outs, _ = cross_validated_outcomes(content.faq, rows, folds=5)
+        outs, _ = cross_validated_outcomes(content.faq, rows, folds=5, per_language=per_language)
         typer.echo("5-fold cross-validated, per language (direct = answered right / on-topic):")
         for lang, (n, fig) in figures_by_language(outs, [lab for _, lab in rows], langs).items():
             typer.echo(

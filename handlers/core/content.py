@@ -116,6 +116,8 @@ class ContentStore:
         self.programmes_dir = programmes
         """Where installed programme folders live (the data directory), besides content/."""
         self.current = load_content(root)
+        self.semantic_cache: Path | None = None
+        """Set by `enable_semantic`: every FAQ index loaded from then on gets the meaning layer."""
         self.programmes: dict[str, Content] = {}
         for folder in self.programme_folders():
             try:
@@ -140,6 +142,17 @@ class ContentStore:
         programme = await uow.programmes.get(programme_id) if programme_id else None
         return self.for_programme(programme.slug if programme else None)
 
+    def enable_semantic(self, cache_dir: Path) -> None:
+        """Give every FAQ index (now and after each reload) its meaning layer, loaded in the
+        background with entry vectors cached in `cache_dir` (see handlers.faq.semantic)."""
+        self.semantic_cache = cache_dir
+        for content in [self.current, *self.programmes.values()]:
+            self._semantic(content)
+
+    def _semantic(self, content: Content) -> None:
+        if self.semantic_cache is not None and content.faq.semantic is None:
+            content.faq.attach_semantic(self.semantic_cache)
+
     def reload(self) -> list[str]:
         """Reload from disk; returns the problems found (empty when all is well)."""
         try:
@@ -157,4 +170,6 @@ class ContentStore:
             log.warning("content problems; keeping the last good FAQ (%d)", len(self.current.faq))
             fresh.faq = self.current.faq
         self.current = fresh
+        for content in [self.current, *self.programmes.values()]:
+            self._semantic(content)
         return problems

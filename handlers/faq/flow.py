@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.core.context import Ctx
@@ -15,8 +15,10 @@ from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.delivery.outbox import queue_to_officer
 from handlers.faq.content import render_answer
+from handlers.faq.rules import FOLLOWUP_WINDOW, in_context, needs_context
 from handlers.practices.flow import practices_citation
 from storage.models import FaqQuery, Officer
+from storage.repositories.faq import FaqQueryRepo
 from storage.repositories.officers import OfficerRepo, ProgrammeRepo
 
 MAX_QUESTION = 1000
@@ -46,13 +48,26 @@ async def _log(
     return query
 
 
-async def answer_question(ctx: Ctx, text: str) -> None:
-    """Search the FAQ and reply with an answer, a did-you-mean, or an honest don't-know."""
+async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
+    """Search the FAQ and reply with an answer, a did-you-mean, or an honest don't-know.
+
+    In a private chat, a short question that the FAQ cannot answer on its own right after an
+    answer ("and for schools?") is read together with that answer's question.
+    """
     question = " ".join(text.split())[:MAX_QUESTION]
     if not question:
         await ctx.reply("faq.ask_what")
         return
     result = ctx.content.faq.search(question, ctx.locale)
+    lead = None
+    if private and needs_context(ctx.content.faq, question, result):
+        since = ctx.clock.now() - FOLLOWUP_WINDOW
+        previous = await ctx.uow.get(FaqQueryRepo).last_answer(ctx.identity.id, since)
+        before = _question(ctx, previous.entry_id) if previous and previous.entry_id else ""
+        previous_id = previous.entry_id if previous else None
+        within = in_context(ctx.content.faq, before, previous_id, question, result, ctx.locale)
+        if within is not None:
+            result, lead = within, ctx.t("faq.in_context", question=before)
     FAQ_QUESTIONS.labels(result.status).inc()
     best = result.best
     query = await _log(
@@ -64,7 +79,7 @@ async def answer_question(ctx: Ctx, text: str) -> None:
         result.lang,
     )
     if result.status == "answer" and best is not None:
-        await _send_entry(ctx, best.entry_id, query.id, result.lang)
+        await _send_entry(ctx, best.entry_id, query.id, result.lang, lead)
         return
     if result.status == "suggest":
         siblings = ctx.content.faq.sibling_question(result)
@@ -101,9 +116,14 @@ def _question(ctx: Ctx, entry_id: str) -> str:
 
 
 async def _send_entry(
-    ctx: Ctx, entry_id: str, query_id: int | None, asked_lang: str | None = None
+    ctx: Ctx,
+    entry_id: str,
+    query_id: int | None,
+    asked_lang: str | None = None,
+    lead: str | None = None,
 ) -> None:
-    """The answer in the officer's locale, else the question's language, else English."""
+    """The answer in the officer's locale, else the question's language, else English; `lead`
+    (a line saying which earlier answer a follow-up was read with) comes first."""
     entry = ctx.content.faq.get(entry_id)
     if entry is None:
         await ctx.reply("errors.expired_choice")
@@ -120,6 +140,8 @@ async def _send_entry(
     ]
     shown = entry.answer_lang(ctx.locale, asked_lang)
     text = render_answer(entry, shown if shown != entry.lang else ctx.locale)
+    if lead:
+        text = lead + "\n\n" + text
     cited = await practices_citation(ctx.uow, entry.instruments, ctx.locale, ctx.content)
     if cited:
         text += "\n\n" + cited
@@ -130,13 +152,13 @@ async def _send_entry(
 @router.command("ask", group=True)
 async def ask(event: Incoming, ctx: Ctx) -> None:
     """`/ask <question>`: answer a financing question."""
-    await answer_question(ctx, event.args)
+    await answer_question(ctx, event.args, private=event.chat_kind == "dm")
 
 
 @router.text()
 async def free_text(event: Incoming, ctx: Ctx) -> None:
     """Free text in a private chat is a question."""
-    await answer_question(ctx, event.text)
+    await answer_question(ctx, event.text, private=event.chat_kind == "dm")
 
 
 @router.choice("faq")
@@ -233,15 +255,7 @@ async def unanswered_rows(
 
 async def feedback_counts(session: AsyncSession) -> dict[str, dict[str, int]]:
     """Per entry, how many officers answered "Was this helpful?" with yes and with no."""
-    stmt = (
-        select(FaqQuery.entry_id, FaqQuery.feedback, func.count())
-        .where(FaqQuery.entry_id.is_not(None), FaqQuery.feedback.in_(("yes", "no")))
-        .group_by(FaqQuery.entry_id, FaqQuery.feedback)
-    )
-    counts: dict[str, dict[str, int]] = {}
-    for entry_id, feedback, n in (await session.execute(stmt)).all():
-        counts.setdefault(str(entry_id), {"yes": 0, "no": 0})[str(feedback)] = int(n)
-    return counts
+    return await FaqQueryRepo(session).helpful_counts()
 
 
 async def candidate_rows(session: AsyncSession, limit: int = 5000) -> list[dict[str, Any]]:

@@ -31,6 +31,18 @@ top1 = share of on-topic rows with status answer/suggest and best.entry_id == la
 label among [best] + suggestions (best only for an answer); direct = answered directly and
 correctly / on-topic rows; refused_offtopic = share of off-topic rows with status unknown.
 
+Meaning (handlers.faq.semantic, when `attach_semantic` has loaded it): the entry score becomes
+`hybrid` = (1 - W_SEM) * lexical + W_SEM * 100 * (best cosine of the question with the entry's
+strings, multilingual Universal Sentence Encoder), decided with the HYBRID thresholds; until the
+encoder is loaded (or when it is off) the lexical score and T_* decide. `thresholds_for(lang)`
+picks them, per detected language where LEXICAL_BY_LANG / HYBRID_BY_LANG hold some.
+`benchmarks/faq_bench.py --calibrate --semantic --no-latency` (dev set below; 04:10 UTC, load
+~11): in-sample HYBRID 52.5/46.5/4 at W_SEM=0.5; 5-fold CV direct 0.834 (en 0.781, de 0.886,
+es 0.946, fr 0.812, it 0.944, nl 0.828, pl 0.828, pt 0.931), top1 0.909, refused 0.959,
+direct precision 0.970; nested 5-fold CV that also fits W_SEM in {0, .3, .4, .5, .6, .7} per
+training split (it picked 0.5 in four folds, 0.6 in one): direct 0.839 (en 0.790, de 0.886,
+es 0.919, fr 0.812, it 0.944, nl 0.828, pl 0.862, pt 0.931), precision 0.966.
+
 Calibration (`calibrate`): T_SUGGEST maximises top1 subject to refused_offtopic >= 0.95; then
 T_ANSWER and MARGIN (>= MIN_MARGIN) maximise the correct direct answers subject to direct-answer
 precision >= ANSWER_PRECISION (an off-topic answer counts as wrong).
@@ -62,6 +74,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -71,10 +84,12 @@ from rapidfuzz.utils import default_process
 
 from handlers.faq.content import INSTRUMENTS, FaqEntry, FaqLoad, SiblingGroup
 from handlers.faq.language import detect_language
+from handlers.faq.semantic import Encoder, SemanticLayer, load_encoder
 
 T_ANSWER = 49.0
 T_SUGGEST = 45.0
 MARGIN = 6.0
+W_SEM = 0.5  # share of the meaning score (100 * best cosine) in the hybrid entry score
 W_DICE = 0.5
 W_SET = 0.5  # share of token_set_ratio in the fuzzy part (the rest: token_sort)
 BETA = 1.0  # >1 weighs the coverage of the entry string over that of the query
@@ -86,6 +101,7 @@ TAG_WEIGHT = 0.9
 LANG_TIE = 3.0  # a base-language string this close to the best one decides the language
 REFUSAL_TARGET = 0.95
 ANSWER_PRECISION = 0.97  # the issue's floor: a wrong direct answer costs more than a did-you-mean
+MIN_LANG_ROWS = 25  # labelled rows a language needs for thresholds of its own
 MIN_MARGIN = 3.0  # calibration never picks a smaller margin: near-ties keep their "did you mean"
 LANGS = ("en", "fr", "de", "es", "it")
 W_BAG = 0.15  # share of the entry-level query coverage (all strings of an entry pooled)
@@ -158,6 +174,16 @@ class Thresholds:
     answer: float = T_ANSWER
     suggest: float = T_SUGGEST
     margin: float = MARGIN
+
+
+# Per-language decision thresholds (the question's detected language), on words alone and with
+# the semantic layer; fitted by `benchmarks/faq_bench.py --calibrate` (see the module docstring).
+# Per-language thresholds measured worse than one set for all languages (5-fold CV, both signal
+# modes: the languages other than English have 29-48 labelled rows, too few to fit three
+# thresholds each), so none are set; the mechanism stays for a larger dev set.
+LEXICAL_BY_LANG: dict[str, Thresholds] = {}
+HYBRID = Thresholds(answer=52.5, suggest=46.5, margin=4.0)
+HYBRID_BY_LANG: dict[str, Thresholds] = {}
 
 
 # --- normalisation -----------------------------------------------------------------------------
@@ -303,6 +329,7 @@ class FaqIndex:
         self.siblings: list[SiblingGroup] = []
         self._by_id = {e.id: i for i, e in enumerate(entries)}
         texts: list[str] = []
+        raw: list[str] = []
         langs: list[str | None] = []
         owner: list[int] = []
         weight: list[float] = []
@@ -311,11 +338,19 @@ class FaqIndex:
             for text, lang, w in _strings(entry):
                 toks = norm.tokens(text, lang or entry.lang) or fold(text).split() or [entry.id]
                 texts.append(" ".join(sorted(toks)))
+                raw.append(text)
                 langs.append(lang)
                 owner.append(i)
                 weight.append(w)
                 token_sets.append(frozenset(toks))
         self._texts = texts
+        self.raw_texts = raw
+        """The index strings as written (what the semantic layer encodes), in `_owner` order."""
+        self.semantic: SemanticLayer | None = None
+        self.semantic_weight = W_SEM
+        self.by_lang: dict[str, Thresholds] = dict(LEXICAL_BY_LANG)
+        self.hybrid: Thresholds = HYBRID
+        self.hybrid_by_lang: dict[str, Thresholds] = dict(HYBRID_BY_LANG)
         self._langs = langs
         self._owner = np.asarray(owner, dtype=np.int64)
         self._weight = np.asarray(weight, dtype=np.float64)
@@ -365,12 +400,56 @@ class FaqIndex:
                 return dict(group.ask), [i for i in group.entries if self.get(i) is not None]
         return None
 
-    def with_thresholds(self, thresholds: Thresholds) -> FaqIndex:
-        """The same index deciding with other thresholds (arrays shared)."""
+    def with_thresholds(
+        self, thresholds: Thresholds, by_lang: dict[str, Thresholds] | None = None
+    ) -> FaqIndex:
+        """The same index deciding with other thresholds, for every language unless `by_lang`
+        says otherwise, with or without the semantic layer (arrays shared)."""
         clone = object.__new__(FaqIndex)
         clone.__dict__.update(self.__dict__)
-        clone.thresholds = thresholds
+        clone.thresholds = clone.hybrid = thresholds
+        clone.by_lang = clone.hybrid_by_lang = dict(by_lang or {})
         return clone
+
+    def without_semantic(self) -> FaqIndex:
+        """The same index answering on words alone (arrays shared)."""
+        clone = object.__new__(FaqIndex)
+        clone.__dict__.update(self.__dict__)
+        clone.semantic = None
+        return clone
+
+    def attach_semantic(
+        self,
+        cache_dir: Path | None,
+        loader: Callable[[], Encoder] | None = None,
+        background: bool = True,
+    ) -> SemanticLayer:
+        """Give the index its meaning signal: loaded in a background thread (the FAQ answers
+        lexically meanwhile) or now; the entry vectors are cached in `cache_dir`."""
+        layer = SemanticLayer(
+            self.raw_texts,
+            self._owner.tolist(),
+            len(self.entries),
+            cache_dir,
+            loader or load_encoder,
+        )
+        self.semantic = layer
+        if background:
+            layer.start()
+        else:
+            layer.load()
+        return layer
+
+    @property
+    def hybrid_ready(self) -> bool:
+        """True when questions are scored on meaning as well as words."""
+        return self.semantic is not None and self.semantic.ready
+
+    def thresholds_for(self, lang: str | None) -> Thresholds:
+        """The decision thresholds for a question in `lang`, for the signals in use now."""
+        if self.hybrid_ready:
+            return self.hybrid_by_lang.get(lang or "", self.hybrid)
+        return self.by_lang.get(lang or "", self.thresholds)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -391,12 +470,18 @@ class FaqIndex:
         """The language `text` is written in (see handlers.faq.language), else `fallback`."""
         return detect_language(fold(text).split(), text, self.norm.by_lang, fallback)
 
-    def _query(self, text: str, k: int, fallback: str | None = None) -> _Query:
+    def entry_scores(
+        self, text: str, fallback: str | None = None
+    ) -> tuple[list[str], str | None, np.ndarray | None, np.ndarray | None]:
+        """(content tokens, question language, lexical score per entry, score per string).
+
+        The scores are None for a query with no content (or one lone word that is no key term).
+        """
         asked = self.detect(text, fallback)
         tokens = list(dict.fromkeys(self.norm.tokens(text, asked or "en")))
         short = len(tokens) < 2 and not (len(tokens) == 1 and tokens[0] in self.norm.key_terms)
         if not tokens or short or not self.entries:
-            return _Query(tokens, asked, [])
+            return tokens, asked, None, None
         n = len(self._texts)
         acc = np.zeros(n, dtype=np.float64)
         bag = np.zeros(len(self.entries), dtype=np.float64)
@@ -440,6 +525,16 @@ class FaqIndex:
             per_entry = (1.0 - W_BAG) * per_entry + W_BAG * 100.0 * bag / q_mass
         # The same for every entry: ranks stay, only the decision sees long questions fairer.
         per_entry = per_entry + length_bonus(len(tokens), LENGTH_FREE, LENGTH_BONUS)
+        return tokens, asked, per_entry, scores
+
+    def _query(self, text: str, k: int, fallback: str | None = None) -> _Query:
+        tokens, asked, per_entry, scores = self.entry_scores(text, fallback)
+        if per_entry is None or scores is None:
+            return _Query(tokens, asked, [])
+        meaning = self.semantic.similarity(text) if self.semantic is not None else None
+        if meaning is not None:
+            per_entry = hybrid(per_entry, meaning, self.semantic_weight)
+        n = len(self._texts)
         kk = min(k, len(per_entry))
         top = np.argpartition(-per_entry, kk - 1)[:kk]
         top = top[np.argsort(-per_entry[top], kind="stable")]
@@ -487,7 +582,7 @@ class FaqIndex:
     def search(self, text: str, lang: str | None = None) -> SearchResult:
         """Answer, suggest (top 3) or unknown, per the thresholds; with the question's language."""
         hits, asked = self._ranked(text, lang, 3)
-        result = decide(hits, self.thresholds)
+        result = decide(hits, self.thresholds_for(asked))
         return SearchResult(result.status, result.best, result.suggestions, asked)
 
     def related(self, entry_id: str, k: int = 2, lang: str | None = None) -> list[Hit]:
@@ -546,6 +641,11 @@ def _facets(entry: FaqEntry) -> dict[str, float]:
 def length_bonus(words: int, free: int, per_word: float) -> float:
     """Points added to every entry's score for a query of `words` distinct content words."""
     return per_word * max(0, words - free)
+
+
+def hybrid(lexical: np.ndarray, meaning: np.ndarray, weight: float) -> np.ndarray:
+    """Entry scores from both signals: (1 - weight) * words + weight * 100 * best cosine."""
+    return (1.0 - weight) * lexical + weight * 100.0 * meaning
 
 
 def decide(hits: Sequence[Hit], th: Thresholds) -> SearchResult:
@@ -656,36 +756,55 @@ def _grid(lo: float, hi: float, step: float) -> list[float]:
     return [round(lo + i * step, 2) for i in range(int((hi - lo) / step) + 1)]
 
 
-def calibrate_ranked(ranked: Sequence[tuple[list[Hit], str | None]]) -> Calibration:
-    """Grid search on precomputed rankings (see the module docstring for the objective)."""
-    on = [(h, lab) for h, lab in ranked if lab is not None]
-    off = [h for h, lab in ranked if lab is None]
-    best_top1, feasible = -1, []
-    for ts in _grid(20.0, 100.0, 0.5):
-        refused = sum(not h or h[0].score < ts for h in off)
-        if _share(refused, len(off)) < REFUSAL_TARGET and off:
-            continue
-        top1 = sum(bool(h) and h[0].score >= ts and h[0].entry_id == lab for h, lab in on)
-        if top1 > best_top1:
-            best_top1, feasible = top1, [ts]
-        elif top1 == best_top1:
-            feasible.append(ts)
+def fit_thresholds(ranked: Sequence[tuple[list[Hit], str | None]]) -> Thresholds:
+    """Grid search on precomputed rankings (see the module docstring for the objective).
+
+    Vectorised over the grid: each row is reduced to (best score, runner-up, best is right).
+    """
+    has = np.asarray([bool(h) for h, _ in ranked], dtype=bool)
+    s1 = np.asarray([h[0].score if h else -1.0 for h, _ in ranked], dtype=np.float64)
+    s2 = np.asarray([h[1].score if len(h) > 1 else 0.0 for h, _ in ranked], dtype=np.float64)
+    labelled = np.asarray([lab is not None for _, lab in ranked], dtype=bool)
+    right = np.asarray([bool(h) and h[0].entry_id == lab for h, lab in ranked], dtype=bool)
+    off = ~labelled
+    n_off = int(off.sum())
+    suggest_grid = np.asarray(_grid(20.0, 100.0, 0.5))
+    passes = has[None, :] & (s1[None, :] >= suggest_grid[:, None])
+    refused = (off[None, :] & ~passes).sum(axis=1)
+    top1 = (labelled & right)[None, :] & passes
+    hits1 = top1.sum(axis=1)
+    feasible_rows = (
+        (refused / n_off >= REFUSAL_TARGET) if n_off else np.ones(len(suggest_grid), bool)
+    )
+    if feasible_rows.any():
+        best = hits1[feasible_rows].max()
+        feasible = [float(t) for t in suggest_grid[feasible_rows & (hits1 == best)]]
+    else:
+        feasible = []
     t_suggest = statistics.median(feasible) if feasible else 100.0
-    best_key: tuple[int, float, float] = (-1, 0.0, 0.0)
+    answers = np.asarray(_grid(t_suggest, 100.0, 1.0))
+    margins = np.asarray(_grid(MIN_MARGIN, 30.0, 1.0))
+    base = has & (s1 >= t_suggest)
+    by_ta = base[None, :] & (s1[None, :] >= answers[:, None])  # (ta, row)
+    by_m = (s1 - s2)[None, :] >= margins[:, None]  # (m, row)
+    answered = by_ta[:, None, :] & by_m[None, :, :]  # (ta, m, row)
+    n_answered = answered.sum(axis=2)
+    good = (answered & (right & labelled)[None, None, :]).sum(axis=2)
+    ok = (n_answered == 0) | (good >= ANSWER_PRECISION * n_answered - 1e-9)
     choice = (max(t_suggest, 100.0), 100.0)
-    for ta in _grid(t_suggest, 100.0, 1.0):
-        for m in _grid(MIN_MARGIN, 30.0, 1.0):
-            th = Thresholds(ta, t_suggest, m)
-            outs = [(decide(h, th), lab) for h, lab in ranked]
-            answered = [(r, lab) for r, lab in outs if r.status == "answer"]
-            good = sum(r.best is not None and r.best.entry_id == lab for r, lab in answered)
-            if answered and good / len(answered) < ANSWER_PRECISION:
-                continue
-            key = (good, m, ta)
-            if key > best_key:
-                best_key, choice = key, (ta, m)
-    th = Thresholds(choice[0], t_suggest, choice[1])
-    return _figures(ranked, th)
+    best_key: tuple[int, float, float] = (-1, 0.0, 0.0)
+    for i, ta in enumerate(answers):
+        for j, m in enumerate(margins):
+            if ok[i, j]:
+                key = (int(good[i, j]), float(m), float(ta))
+                if key > best_key:
+                    best_key, choice = key, (float(ta), float(m))
+    return Thresholds(choice[0], t_suggest, choice[1])
+
+
+def calibrate_ranked(ranked: Sequence[tuple[list[Hit], str | None]]) -> Calibration:
+    """Thresholds fitted on precomputed rankings, with the figures they give on them."""
+    return _figures(ranked, fit_thresholds(ranked))
 
 
 def _figures(ranked: Sequence[tuple[list[Hit], str | None]], th: Thresholds) -> Calibration:
@@ -698,23 +817,49 @@ def calibrate(index: FaqIndex, rows: Sequence[Row]) -> Calibration:
     return calibrate_ranked([(index.rank(q, k=3), lab) for q, lab in rows])
 
 
+def fit_by_language(
+    ranked: Sequence[tuple[list[Hit], str | None]],
+    langs: Sequence[str | None],
+    min_rows: int = MIN_LANG_ROWS,
+) -> tuple[Thresholds, dict[str, Thresholds]]:
+    """Thresholds for all rows, and for each (detected) language with at least `min_rows`
+    labelled rows, fitted on that language's rows alone."""
+    pooled = fit_thresholds(ranked)
+    by_lang: dict[str, Thresholds] = {}
+    for lang in sorted({x for x in langs if x}):
+        mine = [r for r, x in zip(ranked, langs, strict=True) if x == lang]
+        if sum(lab is not None for _, lab in mine) >= min_rows:
+            by_lang[lang] = fit_thresholds(mine)
+    return pooled, by_lang
+
+
 def cross_validated_outcomes(
-    index: FaqIndex, rows: Sequence[Row], folds: int = 5
+    index: FaqIndex, rows: Sequence[Row], folds: int = 5, per_language: bool = False
 ) -> tuple[list[SearchResult], list[Calibration]]:
     """Each row's held-out decision, in row order, and the figures of each fold.
 
-    Row i is in fold i % folds; its thresholds are calibrated on the other folds only.
+    Row i is in fold i % folds; its thresholds are calibrated on the other folds only (with
+    `per_language`, per detected language of the question, as `search` would pick them).
     """
-    ranked = [(index.rank(q, k=3), lab) for q, lab in rows]
+    ranked: list[tuple[list[Hit], str | None]] = []
+    langs: list[str | None] = []
+    for q, lab in rows:
+        hits, asked = index._ranked(q, None, 3)
+        ranked.append((hits, lab))
+        langs.append(asked)
     per_fold: list[Calibration] = []
     outs: list[SearchResult | None] = [None] * len(rows)
     for f in range(folds):
-        train = [r for i, r in enumerate(ranked) if i % folds != f]
-        test = [(i, r) for i, r in enumerate(ranked) if i % folds == f]
-        th = calibrate_ranked(train).thresholds
-        per_fold.append(_figures([r for _, r in test], th))
-        for i, (hits, _) in test:
-            outs[i] = decide(hits, th)
+        train = [i for i in range(len(rows)) if i % folds != f]
+        test = [i for i in range(len(rows)) if i % folds == f]
+        if per_language:
+            th, by_lang = fit_by_language([ranked[i] for i in train], [langs[i] for i in train])
+        else:
+            th, by_lang = fit_thresholds([ranked[i] for i in train]), {}
+        fold_outs = [decide(ranked[i][0], by_lang.get(langs[i] or "", th)) for i in test]
+        per_fold.append(pooled_figures(fold_outs, [ranked[i][1] for i in test], th))
+        for i, out in zip(test, fold_outs, strict=True):
+            outs[i] = out
     return [o for o in outs if o is not None], per_fold
 
 

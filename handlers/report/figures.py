@@ -38,11 +38,13 @@ from storage.models import (
     Programme,
     Role,
 )
+from storage.repositories.faq import FaqQueryRepo
 from storage.uow import UnitOfWork
 
 WEEKS = 12
 DAYS = 30
 TOP_UNANSWERED = 10
+TOP_HELPFUL = 20
 ANNOUNCEMENTS = 20
 UNKNOWN = "unknown"
 
@@ -107,6 +109,15 @@ class AnnouncementFigures:
 
 
 @dataclass
+class Helpful:
+    """How officers rated one FAQ entry's answer ("Was this helpful?")."""
+
+    entry_id: str
+    yes: int
+    no: int
+
+
+@dataclass
 class Report:
     """Every figure of the dashboard; `to_json()` is what `peerbot report --json` prints."""
 
@@ -131,6 +142,7 @@ class Report:
     """The funders' indicators (`handlers.outcomes.rules.INDICATORS`), in total."""
     kpis_by_authority: list[dict[str, Any]] = field(default_factory=list)
     """The same indicators, one row per authority (the XLSX sheets)."""
+    faq_helpful: list[Helpful] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -292,6 +304,16 @@ def _faq_visible(uow: UnitOfWork, ids: set[int], default_id: int | None) -> Colu
     return visible
 
 
+async def _helpful(uow: UnitOfWork, ids: set[int]) -> list[Helpful]:
+    """Helpful counts per FAQ entry for these programmes' questions, most rated first."""
+    default = await uow.programmes.default()
+    visible = _faq_visible(uow, ids, default.id if default else None)
+    counts = await uow.get(FaqQueryRepo).helpful_counts(visible)
+    rows = [Helpful(entry, c["yes"], c["no"]) for entry, c in counts.items()]
+    rows.sort(key=lambda h: (-(h.yes + h.no), -h.no, h.entry_id))
+    return rows[:TOP_HELPFUL]
+
+
 async def _faq(
     uow: UnitOfWork, ids: set[int], now: datetime
 ) -> tuple[int, list[Count], list[Unanswered]]:
@@ -391,4 +413,5 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
         announcements=await _announcements(uow, programmes),
         kpis=kpis.totals,
         kpis_by_authority=kpis.by_authority,
+        faq_helpful=await _helpful(uow, ids),
     )

@@ -1,0 +1,54 @@
+"""FAQ questions asked: what the follow-up reading needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+
+from storage.models import FaqQuery
+from storage.repositories.base import Repository
+
+SHOWN = ("answer", "picked", "followup")
+"""Outcomes after which the officer has an entry's answer in front of them."""
+
+
+class FaqQueryRepo(Repository):
+    """The `faq_query` log."""
+
+    async def last_answer(self, identity_id: int, since: datetime) -> FaqQuery | None:
+        """The identity's latest question, if it was answered with an entry after `since`.
+
+        Only the latest one: a question that was not answered in between ends the context.
+        """
+        stmt = (
+            select(FaqQuery)
+            .where(FaqQuery.identity_id == identity_id)
+            .order_by(FaqQuery.created_at.desc(), FaqQuery.id.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).scalars().first()
+        if row is None or row.outcome not in SHOWN or row.entry_id is None:
+            return None
+        return row if _naive(row.created_at) >= _naive(since) else None
+
+    async def helpful_counts(
+        self, visible: ColumnElement[bool] | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Per entry, how many "Was this helpful?" replies were yes and no (of the questions
+        `visible` selects, e.g. one programme's)."""
+        stmt = select(FaqQuery.entry_id, FaqQuery.feedback, func.count()).where(
+            FaqQuery.entry_id.is_not(None), FaqQuery.feedback.in_(("yes", "no"))
+        )
+        if visible is not None:
+            stmt = stmt.where(visible)
+        stmt = stmt.group_by(FaqQuery.entry_id, FaqQuery.feedback)
+        counts: dict[str, dict[str, int]] = {}
+        for entry_id, feedback, n in (await self.session.execute(stmt)).all():
+            counts.setdefault(str(entry_id), {"yes": 0, "no": 0})[str(feedback)] = int(n)
+        return counts
+
+
+def _naive(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes, PostgreSQL aware ones: compare them as naive."""
+    return moment.replace(tzinfo=None)
