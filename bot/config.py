@@ -36,11 +36,10 @@ class Settings(BaseSettings):
     """/healthz reports 503 when the oldest unhandled update is older than this."""
     inbox_retention_days: float = Field(default=7.0, alias="PEERBOT_INBOX_RETENTION_DAYS", gt=0)
     """Handled updates (and their text) are deleted after this many days."""
-    faq_semantic: bool = Field(default=False, alias="PEERBOT_FAQ_SEMANTIC")
+    faq_semantic: bool = Field(default=True, alias="PEERBOT_FAQ_SEMANTIC")
     """The FAQ scores questions on meaning as well as words once its sentence encoder has loaded
-    in the background (entry vectors cached in PEERBOT_DATA_DIR/faq-vectors). Off unless set, so
-    the test suite's many `peerbot run` processes do not each spend ~3 s and 117 MB on it;
-    docker-compose.yml and .env.example turn it on."""
+    in the background (entry vectors cached in PEERBOT_DATA_DIR/faq-vectors; ~120 MB). The test
+    suite turns it off for its many bot processes (tests/conftest.py), except where it tests it."""
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -60,6 +60,9 @@ PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL"))
 # Programme folders a test installs go to a directory of this run, never the user's own
 # (~/.local/share/peerbot), and bot processes the tests start inherit it.
 os.environ.setdefault("PEERBOT_DATA_DIR", tempfile.mkdtemp(prefix="peerbot-test-data-"))
+# The FAQ's sentence encoder costs each bot process seconds and ~120 MB: the suite answers on
+# words, and tests/handlers/test_faq_semantic.py turns the meaning layer on where it tests it.
+os.environ.setdefault("PEERBOT_FAQ_SEMANTIC", "false")
 
 
 def pytest_report_header() -> str:

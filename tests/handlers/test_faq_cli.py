@@ -22,7 +22,7 @@ def test_faq_ask_answers_in_the_asked_language_and_says_which(env: dict[str, str
     [row] = json.loads(done.stdout)
     assert row["status"] == "answer" and row["id"] == "crowdfunding-what-is"
     assert row["question_lang"] == "nl" and row["lang"] == "es"
-    assert row["semantic"] is False  # PEERBOT_FAQ_SEMANTIC is off unless set
+    assert row["semantic"] is False  # the suite sets PEERBOT_FAQ_SEMANTIC=false (conftest)
     assert row["text"].startswith("La financiación colectiva")
     bad = peerbot("faq", "ask", "--lang", "xx", "what is ELENA?", env=env)
     assert bad.returncode == 2 and "--lang must be one of" in bad.stderr + bad.stdout
