@@ -269,22 +269,11 @@ class Core:
             else:
                 route = await self.router.dispatch(event, ctx)
                 outcome = "handled" if route else "ignored"
-            marks: list[tuple[int, str | None]] = []
             if item is not None:
                 claimed = await self._queue_replies(uow, ctx.outgoing, item.id, worker)
                 if not await uow.inbox.finish(item.id, worker):
                     raise LostClaim(f"inbox row {item.id} was taken by another worker")
-                # replies sent since the last commit are recorded with this one (no extra
-                # transaction; the next reply waits for this record, see replies.py)
-                marks = self.after_commit.take_sent()
-            try:
-                if marks:
-                    await uow.outbox.mark_sent_many(marks)
-                await uow.commit()
-            except BaseException:
-                self.after_commit.untake(marks)
-                raise
-            self.after_commit.recorded(marks)
+            await uow.commit()
         if item is not None:
             await self.after_commit.send_claimed(messenger, claimed, ctx.outgoing)
         else:

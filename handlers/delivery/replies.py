@@ -1,15 +1,12 @@
 """Replies after the commit: send what a handler asked for once its transaction is durable.
 
 On the inbox path the replies are outbox rows claimed by the worker that handled the update;
-they are sent here at once (not paced by the outbox's bulk budget: a person is waiting), one at
-a time per process in the order their handlers committed, and a reply's "sent" is recorded
-before the next one leaves. The record rides on the next handler's commit when one comes
-(`take_sent` / `recorded`), else the sender writes it itself a moment later. So a crash repeats
-at most `in_flight` replies (one by default): the one on the wire or sent but not yet recorded;
-the others are still claimed and unsent, and the outbox takes them back and sends them once.
-
-A reply that cannot be sent now goes back to the outbox with the rest of its handler's replies,
-which keeps their order and applies the outbox's retry, rate-limit and blocked-user rules.
+they are sent here at once (not paced by the outbox's bulk budget: a person is waiting) and
+recorded as sent in batches, so one UPDATE covers the replies of many updates. A reply that
+cannot be sent now goes back to the outbox with the rest of its handler's replies, which keeps
+their order and applies the outbox's retry, rate-limit and blocked-user rules. A crash between
+the commit and the record leaves the rows claimed by a dead worker: the outbox takes them back
+and sends them (at most one duplicate per crash, never a lost reply).
 """
 
 from __future__ import annotations
@@ -33,11 +30,9 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-FLUSH_DELAY = 0.005
-"""How long a sent reply waits for a handler's commit to carry its record before the sender
-writes the record itself (a busy process records for free; an idle one after 5 ms)."""
-IN_FLIGHT = 1
-"""Replies on the wire or sent-but-unrecorded at once per process: what a crash may repeat."""
+FLUSH_DELAY = 0.0
+"""Sent replies are recorded as soon as the loop is free: whatever was sent meanwhile goes into
+the same UPDATE, and a crash can repeat only the replies sent since the last record."""
 
 
 def reply_rows(outgoing: Sequence[Outgoing], batch: str) -> list[dict[str, Any]]:
@@ -69,17 +64,12 @@ class ReplySender:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         writing: Callable[[], contextlib.AbstractAsyncContextManager[Any]] | None = None,
-        in_flight: int = IN_FLIGHT,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.writing = writing or contextlib.nullcontext
-        self.in_flight = in_flight
         self._sent: list[tuple[int, str | None]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._recording: asyncio.Lock | None = None
-        self._gate: asyncio.Semaphore | None = None
-        self._unrecorded = 0
-        self._recorded_event: asyncio.Event | None = None
 
     async def send_direct(self, messenger: Messenger, outgoing: Sequence[Outgoing]) -> None:
         """Send replies of a directly handled event; what fails is handed to the outbox."""
@@ -96,60 +86,23 @@ class ReplySender:
     async def send_claimed(
         self, messenger: Messenger, row_ids: Sequence[int], outgoing: Sequence[Outgoing]
     ) -> None:
-        """Send the claimed reply rows of a handled inbox row, in order, each once the
-        replies sent before it are recorded."""
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(self.in_flight)
+        """Send the claimed reply rows of a handled inbox row, in order."""
         for index, (row_id, item) in enumerate(zip(row_ids, outgoing, strict=True)):
-            async with self._gate:
-                await self._wait_recorded()
-                try:
-                    message_id = await send_one(messenger, item)
-                except Undeliverable as exc:
-                    await self._record_undeliverable(row_id, str(exc))
-                    continue
-                except RateLimited as exc:
-                    await self._give_back(row_ids[index:], exc.retry_after, str(exc))
-                    return
-                except Exception as exc:  # noqa: BLE001 - the outbox retries what is left
-                    log.warning("reply %s failed (%s); left to the outbox", row_id, exc)
-                    await self._give_back(row_ids[index:], backoff(1).total_seconds(), repr(exc))
-                    return
-                self._sent.append((row_id, message_id))
-                self._unrecorded += 1
-                if self._flushing is None or self._flushing.done():
-                    self._flushing = asyncio.create_task(self._flush_soon())
-
-    async def _wait_recorded(self) -> None:
-        """Until fewer than `in_flight` sent replies wait for their record."""
-        while self._unrecorded >= self.in_flight:
-            if self._recorded_event is None:
-                self._recorded_event = asyncio.Event()
-            self._recorded_event.clear()
-            if self._flushing is None or self._flushing.done():
-                self._flushing = asyncio.create_task(self._flush_soon())
-            await self._recorded_event.wait()
-
-    def take_sent(self) -> list[tuple[int, str | None]]:
-        """The sent replies not yet recorded, for a handler's transaction to record with its
-        own commit; `recorded(batch)` after the commit, `untake(batch)` if it failed."""
-        batch, self._sent = self._sent, []
-        return batch
-
-    def recorded(self, batch: Sequence[tuple[int, str | None]]) -> None:
-        """These sent replies are now recorded: the next replies may go."""
-        if not batch:
-            return
-        self._unrecorded = max(0, self._unrecorded - len(batch))
-        if self._recorded_event is not None:
-            self._recorded_event.set()
-
-    def untake(self, batch: Sequence[tuple[int, str | None]]) -> None:
-        """A taken batch was not recorded after all (its transaction rolled back)."""
-        if batch:
-            self._sent[:0] = batch
-            if self._flushing is None or self._flushing.done():
-                self._flushing = asyncio.create_task(self._flush_soon())
+            try:
+                message_id = await send_one(messenger, item)
+            except Undeliverable as exc:
+                await self._record_undeliverable(row_id, str(exc))
+                continue
+            except RateLimited as exc:
+                await self._give_back(row_ids[index:], exc.retry_after, str(exc))
+                return
+            except Exception as exc:  # noqa: BLE001 - the outbox retries what is left
+                log.warning("reply %s failed (%s); left to the outbox", row_id, exc)
+                await self._give_back(row_ids[index:], backoff(1).total_seconds(), repr(exc))
+                return
+            self._sent.append((row_id, message_id))
+        if self._sent and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.create_task(self._flush_soon())
 
     async def flush(self) -> None:
         """Record every reply sent so far (also at shutdown); returns once they are recorded,
@@ -161,21 +114,16 @@ class ReplySender:
 
     async def _record_all(self) -> None:
         while self._sent:
-            async with self.writing():
-                batch = self.take_sent()  # a handler's commit may have taken them meanwhile
-                if not batch:
-                    return
-                try:
-                    async with UnitOfWork(self.sessionmaker) as uow:
-                        await uow.outbox.mark_sent_many(batch)
-                        await uow.commit()
-                except Exception:
-                    log.exception(
-                        "could not record %d sent replies; the outbox may resend them", len(batch)
-                    )
-                    self.recorded(batch)  # the lease takes them back: do not hold up the rest
-                    return
-            self.recorded(batch)
+            batch, self._sent = self._sent, []
+            try:
+                async with self.writing(), UnitOfWork(self.sessionmaker) as uow:
+                    await uow.outbox.mark_sent_many(batch)
+                    await uow.commit()
+            except Exception:
+                log.exception(
+                    "could not record %d sent replies; the outbox may resend them", len(batch)
+                )
+                return
 
     async def close(self) -> None:
         """Wait for the pending record."""
