@@ -2,7 +2,7 @@
 every question, which scanned the whole faq_query table.
 
 Revision ID: perf_faq_query_identity
-Revises: dashboard_session
+Revises: groups_cycles
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "perf_faq_query_identity"
-down_revision: str | None = "dashboard_session"
+down_revision: str | None = "groups_cycles"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
