@@ -498,6 +498,7 @@ class FaqQuery(Base):
     """A question asked and what the FAQ made of it."""
 
     __tablename__ = "faq_query"
+    __table_args__ = (Index("ix_faq_query_identity_created", "identity_id", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("identity.id", ondelete="SET NULL"))

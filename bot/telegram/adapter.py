@@ -224,6 +224,32 @@ class TelegramAdapter:
 
         Raises when the store cannot take it: the webhook then answers 503 and long polling
         does not confirm the offset, so Telegram delivers the update again."""
+        return (await self.ingest_many([data]))[0]
+
+    async def ingest_many(self, batch: list[dict[str, Any]]) -> list[str]:
+        """Store a batch of updates (a getUpdates answer) in one transaction; each one's fate
+        as `ingest` tells it. Raises when the store cannot take them (nothing is confirmed)."""
+        fates: list[str] = []
+        readable: list[tuple[int, Incoming, Update]] = []
+        for data in batch:
+            parsed = await self._read(data)
+            if isinstance(parsed, str):
+                fates.append(parsed)
+            else:
+                readable.append((len(fates), parsed[0], parsed[1]))
+                fates.append("stored")
+        news = await self.runtime.core.accept_many([event for _, event, _ in readable])
+        for (index, event, update), new in zip(readable, news, strict=True):
+            if not new:
+                self._remember(event.update_id, "duplicate")
+                fates[index] = "duplicate"
+            elif update.callback_query is not None:
+                self._spawn(self._answer(update.callback_query.id))
+        return fates
+
+    async def _read(self, data: dict[str, Any]) -> str | tuple[Incoming, Update]:
+        """The update's event, or its fate when there is none to handle ("malformed", kept
+        with its error; "ignored")."""
         update_id = data.get("update_id")
         try:
             update = Update.de_json(data, self.application.bot)
@@ -237,16 +263,10 @@ class TelegramAdapter:
             )
             self._remember(update_id, "malformed")
             return "malformed"
-        if event is None:
+        if event is None or update is None:
             self._remember(update_id, "ignored")
             return "ignored"
-        new = await self.runtime.core.accept(event)
-        if not new:
-            self._remember(update_id, "duplicate")
-        query = update.callback_query if update is not None else None
-        if query is not None and new:
-            self._spawn(self._answer(query.id))
-        return "stored" if new else "duplicate"
+        return event, update
 
     async def after(self, event: Incoming, outcome: str) -> None:
         """Record what became of a stored update once it was handled."""
@@ -292,11 +312,14 @@ class TelegramAdapter:
                     result = await bot.do_api_request(
                         "getUpdates", api_kwargs=params, read_timeout=POLL_TIMEOUT + 10
                     )
-                for data in result or []:
-                    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                        continue
-                    await self.ingest(data)
-                    offset = int(data["update_id"]) + 1
+                batch = [
+                    data
+                    for data in result or []
+                    if isinstance(data, dict) and isinstance(data.get("update_id"), int)
+                ]
+                if batch:  # stored together, then confirmed (offset) together
+                    await self.ingest_many(batch)
+                    offset = max(int(data["update_id"]) for data in batch) + 1
                 delay = 1.0
             except asyncio.CancelledError:
                 raise

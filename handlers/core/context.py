@@ -14,6 +14,8 @@ from handlers.core.replies import Choice, Reply
 from storage.models import Conversation, Identity, Officer, Programme
 from storage.uow import UnitOfWork
 
+_UNREAD = object()
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -49,6 +51,15 @@ class Ctx:
     outgoing: list[Outgoing] = field(default_factory=list)
     inbox_item_id: int | None = None
     """The inbox row being handled (None on the direct path)."""
+    recent_questions: int | None = None
+    """Questions asked in the rate limit's window, read with the caller (None: not read)."""
+    _state: Conversation | None | object = field(default=_UNREAD, repr=False)
+
+    def prefetch(self, state: Conversation | None, recent_questions: int | None) -> None:
+        """What the core read with the caller: the open flow (served to the first `state()`,
+        which routing asks for at once) and the recent questions count."""
+        self._state = state
+        self.recent_questions = recent_questions
 
     def t(self, key: str, /, **values: Any) -> str:
         """A message of the catalogue in the caller's language."""
@@ -119,10 +130,15 @@ class Ctx:
 
     async def state(self) -> Conversation | None:
         """The open multi-step flow of this identity."""
+        if self._state is not _UNREAD:
+            state, self._state = self._state, _UNREAD  # read with the caller; later ones re-read
+            return state  # type: ignore[return-value]
         return await self.uow.conversations.get(self.identity.id)
 
     async def set_state(self, flow: str, step: str, data: dict[str, Any]) -> None:
+        self._state = _UNREAD
         await self.uow.conversations.set(self.identity.id, flow, step, data)
 
     async def clear_state(self) -> None:
+        self._state = _UNREAD
         await self.uow.conversations.clear(self.identity.id)

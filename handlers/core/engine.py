@@ -34,7 +34,8 @@ from handlers.core.metrics import UPDATES
 from handlers.core.ports import Messenger
 from handlers.core.replies import Reply
 from handlers.core.router import Route, Router, router
-from storage.models import Identity, InboxItem, InboxStatus, Programme
+from storage.models import Identity, InboxItem, InboxStatus, Role
+from storage.repositories.officers import Caller
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def clean_name(text: str) -> str:
 # transaction, so a SQLite write lock is held for milliseconds and a few handlers can share the
 # single writer without starving one another on SQLite's busy handler.
 LAST_SEEN_PRECISION = timedelta(minutes=1)
+QUESTIONS_WINDOW = timedelta(minutes=10)
+"""The window of the questions rate limit (handlers/core/middleware.py), read with the caller."""
 MAX_CONCURRENT = 8
 SQLITE_CONCURRENT = 4
 
@@ -123,16 +126,30 @@ class Core:
 
         Raises when the store cannot take it: the adapter must then answer with an error so
         that the platform delivers the update again."""
-        key = event.update_id or f"local:{uuid.uuid4().hex}"
+        return (await self.accept_many([event]))[0]
+
+    async def accept_many(self, events: list[Incoming]) -> list[bool]:
+        """Store several updates in one transaction (a long-polling batch); which were new."""
+        if not events:
+            return []
         async with self.writing(), self.uow() as uow:
-            new = await uow.inbox.add(event.platform, key, event.conversation, event.to_json())
+            news = [
+                await uow.inbox.add(
+                    event.platform,
+                    event.update_id or f"local:{uuid.uuid4().hex}",
+                    event.conversation,
+                    event.to_json(),
+                )
+                for event in events
+            ]
             await uow.commit()
-        if new:
+        if any(news):
             for wake in self.accepted:
                 wake()
-        else:
-            UPDATES.labels(event.platform, "duplicate").inc()
-        return new
+        for event, new in zip(events, news, strict=True):
+            if not new:
+                UPDATES.labels(event.platform, "duplicate").inc()
+        return news
 
     async def accept_malformed(self, platform: str, key: str, raw: str, error: str) -> bool:
         """Keep an update that cannot be read, with its error, never to be handled (the
@@ -311,7 +328,19 @@ class Core:
     ) -> Ctx:
         """The caller's context. `write=False` reads only (an unknown caller gets an identity
         that is never stored), so a lookup outside a handler takes no write lock."""
-        if write:
+        since = self.clock.now() - QUESTIONS_WINDOW
+        found = await uow.identities.caller(event.platform, event.user_id, questions_since=since)
+        prefetched: Caller | None = found
+        if found is not None:
+            identity = found.identity
+            if write:
+                uow.identities.touch(
+                    identity,
+                    dm_chat_id=event.chat_id if event.chat_kind == "dm" else None,
+                    display_name=event.display_name,
+                    locale=event.locale,
+                )
+        elif write:  # first contact: stored now
             identity = await uow.identities.get_or_create(
                 event.platform,
                 event.user_id,
@@ -319,31 +348,27 @@ class Core:
                 display_name=event.display_name,
                 locale=event.locale,
             )
+            prefetched = await uow.identities.caller(event.platform, event.user_id, since)
+        else:
+            identity = Identity(platform=event.platform, user_id=event.user_id, locale=event.locale)
+        if write:
             now = self.clock.now()
             seen = identity.last_seen_at
             if seen is None or now - seen > LAST_SEEN_PRECISION or now < seen:
                 identity.last_seen_at = now  # "last seen" to the minute: no write per message
-        else:
-            found = await uow.identities.find(event.platform, event.user_id)
-            identity = found or Identity(
-                platform=event.platform, user_id=event.user_id, locale=event.locale
-            )
-        officer = await uow.officers.get(identity.officer_id) if identity.officer_id else None
-        programme = (
-            await uow.session.get(Programme, officer.programme_id)
-            if officer is not None and officer.programme_id
-            else None
-        )
-        coordinates = (
-            frozenset(await uow.officers.coordinated_programme_ids(officer))
-            if officer is not None
-            else frozenset()
-        )
+        officer = prefetched.officer if prefetched is not None else None
+        programme = prefetched.programme if prefetched is not None else None
+        coordinates: frozenset[int] = frozenset()
+        if officer is not None and prefetched is not None:
+            if prefetched.coordinates_by_membership:
+                coordinates = frozenset(await uow.officers.coordinated_programme_ids(officer))
+            elif officer.role == Role.COORDINATOR and officer.programme_id is not None:
+                coordinates = frozenset({officer.programme_id})
         content = self.content.for_programme(programme.slug if programme else None)
         locale = content.t.resolve(
             (officer.locale if officer else None) or identity.locale or self.default_locale
         )
-        return Ctx(
+        ctx = Ctx(
             event=event,
             messenger=messenger,
             uow=uow,
@@ -356,6 +381,9 @@ class Core:
             programme=programme,
             coordinates=coordinates,
         )
+        if prefetched is not None:
+            ctx.prefetch(prefetched.conversation, prefetched.questions_since)
+        return ctx
 
     async def apologise(self, event: Incoming, messenger: Messenger) -> None:
         """Tell the person something went wrong (best effort: never raises)."""

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import func, select
-
 from handlers.core.context import Ctx
+from handlers.core.engine import QUESTIONS_WINDOW
 from handlers.core.events import Incoming
 from handlers.core.router import Next, Route, router
-from storage.models import FaqQuery, OfficerStatus
+from storage.models import OfficerStatus
 
 
 @router.use
@@ -26,24 +23,19 @@ async def require_role(event: Incoming, ctx: Ctx, route: Route, call_next: Next)
 
 QUESTION_ROUTES = {"text", "ask"}
 QUESTIONS_PER_WINDOW = 20
-WINDOW = timedelta(minutes=10)
+WINDOW = QUESTIONS_WINDOW
 
 
 @router.use
 async def limit_questions(event: Incoming, ctx: Ctx, route: Route, call_next: Next) -> None:
     """At most 20 questions per 10 minutes per account, counted in the store (all processes)."""
     if route.name in QUESTION_ROUTES and not ctx.is_coordinator:
-        since = ctx.clock.now() - WINDOW
-        asked = await ctx.uow.session.scalar(
-            select(func.count())
-            .select_from(FaqQuery)
-            .where(
-                FaqQuery.identity_id == ctx.identity.id,
-                FaqQuery.created_at >= since,
-                FaqQuery.outcome != "picked",
+        asked = ctx.recent_questions  # read with the caller by the core
+        if asked is None:
+            asked = await ctx.uow.identities.questions_asked(
+                ctx.identity.id, ctx.clock.now() - WINDOW
             )
-        )
-        if (asked or 0) >= QUESTIONS_PER_WINDOW:
+        if asked >= QUESTIONS_PER_WINDOW:
             await ctx.reply("errors.slow_down")
             return
     await call_next()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
@@ -10,6 +12,8 @@ from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, sele
 from storage.models import (
     Authority,
     AuthorityKind,
+    Conversation,
+    FaqQuery,
     Identity,
     Membership,
     Officer,
@@ -185,8 +189,91 @@ class OfficerRepo(Repository):
         await self.session.flush()
 
 
+@dataclass
+class Caller:
+    """Who wrote, read in one query: their account, officer, home programme, open flow, and
+    whether they coordinate anything through a membership (then `coordinated_programme_ids`)."""
+
+    identity: Identity
+    officer: Officer | None
+    programme: Programme | None
+    conversation: Conversation | None
+    coordinates_by_membership: bool
+    questions_since: int | None = None
+    """Questions asked since the `since` given (not counting picked suggestions)."""
+
+
 class IdentityRepo(Repository):
     """Platform accounts (Slack, Telegram, console)."""
+
+    async def caller(
+        self, platform: str, user_id: str, questions_since: datetime | None = None
+    ) -> Caller | None:
+        """Everything the core needs about a known account, in one SELECT (None: unknown).
+
+        Every event starts here, so the officer, programme, open flow, coordinator role and
+        (with `questions_since`) the questions rate come with the identity instead of one
+        query each."""
+        coordinates = (
+            select(Membership.officer_id)
+            .where(
+                Membership.officer_id == Identity.officer_id, Membership.role == Role.COORDINATOR
+            )
+            .exists()
+        )
+        columns: list[Any] = [Identity, Officer, Programme, Conversation, coordinates]
+        if questions_since is not None:
+            columns.append(
+                select(func.count())
+                .where(
+                    FaqQuery.identity_id == Identity.id,
+                    FaqQuery.created_at >= questions_since,
+                    FaqQuery.outcome != "picked",
+                )
+                .scalar_subquery()
+            )
+        stmt = (
+            select(*columns)
+            .outerjoin(Officer, Officer.id == Identity.officer_id)
+            .outerjoin(Programme, Programme.id == Officer.programme_id)
+            .outerjoin(Conversation, Conversation.identity_id == Identity.id)
+            .where(Identity.platform == platform, Identity.user_id == user_id)
+        )
+        row = (await self.session.execute(stmt)).first()
+        if row is None:
+            return None
+        return Caller(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            bool(row[4]),
+            int(row[5] or 0) if questions_since is not None else None,
+        )
+
+    async def questions_asked(self, identity_id: int, since: datetime) -> int:
+        """Questions this account asked since then (picked suggestions not counted)."""
+        stmt = select(func.count()).where(
+            FaqQuery.identity_id == identity_id,
+            FaqQuery.created_at >= since,
+            FaqQuery.outcome != "picked",
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    def touch(
+        self,
+        identity: Identity,
+        dm_chat_id: str | None = None,
+        display_name: str | None = None,
+        locale: str | None = None,
+    ) -> None:
+        """What the platform tells about a known account (written with the next flush)."""
+        if dm_chat_id and identity.dm_chat_id != dm_chat_id:
+            identity.dm_chat_id = dm_chat_id
+        if display_name and not identity.display_name:
+            identity.display_name = display_name[:200]
+        if locale and not identity.locale:  # the first platform locale; /language may replace it
+            identity.locale = locale[:16]
 
     async def get(self, identity_id: int) -> Identity | None:
         return await self.session.get(Identity, identity_id)
@@ -215,12 +302,7 @@ class IdentityRepo(Repository):
             await self.session.execute(stmt)
             identity = await self.find(platform, user_id)
             assert identity is not None
-        if dm_chat_id and identity.dm_chat_id != dm_chat_id:
-            identity.dm_chat_id = dm_chat_id
-        if display_name and not identity.display_name:
-            identity.display_name = display_name[:200]
-        if locale and not identity.locale:  # the first platform locale; /language may replace it
-            identity.locale = locale[:16]
+        self.touch(identity, dm_chat_id, display_name, locale)
         await self.session.flush()
         return identity
 

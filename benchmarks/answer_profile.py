@@ -1,0 +1,134 @@
+"""Where one answered question goes: SQL statements and CPU per update, in process.
+
+N onboarded officers each ask "what is ELENA?"; every question is stored through `Core.accept`
+and handled by an `InboxWorker` with a messenger that answers at once (no platform, no network),
+so what is measured is peerbot's own path: inbox, claim, handler, replies after commit, record.
+Prints statements per update by kind (SELECT/INSERT/UPDATE…), CPU ms per update
+(`time.process_time`), and with `--profile` the top functions by cumulative time (cProfile).
+
+Run: `python benchmarks/answer_profile.py [--users 300] [--database-url postgresql+asyncpg://…]
+[--profile]` (default: a fresh SQLite file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import cProfile
+import io
+import json
+import pstats
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event  # noqa: E402
+
+from bot.app import build  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from handlers.core.events import Incoming  # noqa: E402
+from handlers.core.ports import Capabilities  # noqa: E402
+from handlers.core.replies import Reply  # noqa: E402
+from handlers.delivery.inbox import Door, InboxWorker  # noqa: E402
+from storage.uow import UnitOfWork  # noqa: E402
+from tests.outbox_load import fresh_database, seed_officers, telegram_chat  # noqa: E402
+
+QUESTION = "what is ELENA?"
+SORT = "tottime"
+
+
+@dataclass
+class Instant:
+    """A messenger that answers at once, as a platform with no latency would."""
+
+    platform: str = "telegram"
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities(edit=True))
+    sent: int = 0
+
+    async def send(self, chat_id: str, reply: Reply) -> str | None:
+        self.sent += 1
+        return str(self.sent)
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> str | None:
+        return message_id
+
+
+async def run(users: int, url: str | None, profile: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = await fresh_database(url, Path(tmp), "profile")
+        runtime = await build(Settings(database_url=db))  # type: ignore[call-arg]
+        try:
+            async with UnitOfWork(runtime.sessionmaker) as uow:
+                home = await uow.programmes.default_or_create()
+                await uow.commit()
+            await seed_officers(runtime.sessionmaker, users, "telegram", programme_id=home.id)
+            statements: collections.Counter[str] = collections.Counter()
+
+            @event.listens_for(runtime.engine.sync_engine, "before_cursor_execute")
+            def _count(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+                statements[sql.lstrip().split(None, 1)[0].upper()] += 1
+
+            messenger = Instant()
+            worker = InboxWorker(runtime.core, {"telegram": Door(messenger)})
+            profiler = cProfile.Profile() if profile else None
+            use0 = resource.getrusage(resource.RUSAGE_SELF)
+            main0 = time.thread_time()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
+            for i in range(users):
+                uid = telegram_chat(i)
+                event_ = Incoming(
+                    "telegram", uid, uid, text=QUESTION, update_id=f"q{i}", locale="en"
+                )
+                await runtime.core.accept(event_)
+            await worker.drain(within=600)
+            await worker.stop()
+            if profiler:
+                profiler.disable()
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            main = time.thread_time() - main0
+            use = resource.getrusage(resource.RUSAGE_SELF)
+            report: dict[str, Any] = {
+                "database": "postgresql" if url else "sqlite",
+                "updates": users,
+                "answered": messenger.sent,
+                "cpu_ms_per_update": round(1000 * cpu / users, 2),
+                "main_thread_cpu_ms_per_update": round(1000 * main / users, 2),
+                "system_cpu_ms_per_update": round(1000 * (use.ru_stime - use0.ru_stime) / users, 2),
+                "wall_per_second": round(users / wall, 1),
+                "statements_per_update": round(sum(statements.values()) / users, 2),
+                "by_kind": {k: round(v / users, 2) for k, v in statements.most_common()},
+            }
+            if profiler:
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats(SORT).print_stats(45)
+                report["profile"] = out.getvalue()
+            return report
+        finally:
+            await runtime.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    report = asyncio.run(run(args.users, args.database_url, args.profile))
+    text = report.pop("profile", None)
+    print(json.dumps(report, indent=1))
+    if text:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
