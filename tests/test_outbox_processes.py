@@ -85,17 +85,30 @@ async def test_a_sender_killed_mid_broadcast_loses_nothing_after_a_restart(
         await eventually(lambda: len(api.ok_calls("sendMessage")) >= 100, within=30)
         first.send_signal(signal.SIGKILL)
         await first.wait()
-        at_kill = len(api.ok_calls("sendMessage"))
+        delivered = {int(c.params["chat_id"]) for c in api.ok_calls("sendMessage")}
+        at_kill = len(delivered)
         assert at_kill < 300, "the sender finished before it could be killed"
         async with UnitOfWork(runtime.sessionmaker) as uow:
             stuck = await uow.session.scalar(
                 select(func.count()).where(Outbox.status == OutboxStatus.SENDING)
             )
+            recorded = {
+                int(chat)
+                for chat in await uow.session.scalars(
+                    select(Outbox.chat_id).where(Outbox.status == OutboxStatus.SENT)
+                )
+            }
         second = await finish(await sender(database_url, api, rate=60))
         per_chat = Counter(c.params["chat_id"] for c in api.ok_calls("sendMessage"))
     assert set(per_chat) == {int(telegram_chat(i)) for i in range(300)}, "a recipient was lost"
+    # The platform cannot deduplicate a send, so what was delivered but not yet recorded when
+    # the process died goes again; nothing recorded as sent ever does. How many were in that
+    # gap depends on how fast the machine records (one when idle, more when loaded).
+    in_flight = delivered - recorded
+    repeated = {int(chat) for chat, n in per_chat.items() if n > 1}
     duplicated = sum(n - 1 for n in per_chat.values())
-    assert duplicated <= 1, f"{duplicated} duplicates; only the message in flight may repeat"
+    assert repeated <= in_flight, f"{sorted(repeated - in_flight)} were recorded, yet sent again"
+    assert duplicated == len(repeated), "a message went more than twice"
     assert (stuck or 0) > 0  # the killed sender held claimed rows that the restart took back
     assert second["sent"] == 300 - at_kill + duplicated
     done = await report(runtime, ann_id)
