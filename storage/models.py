@@ -847,3 +847,17 @@ class GroupCheckIn(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     answer: Mapped[str | None] = mapped_column(String(16))
     answered_at: Mapped[datetime | None] = mapped_column()
+
+
+class AuditEntry(Base):
+    """One coordinator action taken in the console (who, when, what, in which programme);
+    kept so a programme can see who imported, approved, sent or answered what."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_programme_created", "programme_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -277,12 +276,6 @@ def unanswered(json_out: bool = typer.Option(False, "--json"), limit: int = 50) 
         typer.echo(f"#{r['id']:<5} {'⚑' if r['escalated'] else ' '} {r['text'][:100]}")
 
 
-def slug(text: str) -> str:
-    """A stable lowercase id from a question."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return "-".join(words[:6]) or "draft"
-
-
 @app.command("promote")
 def promote(
     query_id: int,
@@ -291,44 +284,17 @@ def promote(
     ),
 ) -> None:
     """Turn an answered question into a draft FAQ entry for a curator to complete."""
-    from storage.models import FaqQuery
+    from handlers.faq.service import draft_of, write_draft
 
     async def go(rt: Any) -> dict[str, Any] | None:
         from storage.uow import UnitOfWork
 
         async with UnitOfWork(rt.sessionmaker) as uow:
-            query = await uow.session.get(FaqQuery, query_id)
-            if query is None or not query.answer_text:
-                return None
-            taxonomy = rt.content.current.taxonomy
-            words = f"{query.text} {query.answer_text}"
-            return {
-                "id": slug(query.text),
-                "question": query.text,
-                "alternatives": [],
-                "answer": query.answer_text,
-                "sectors": [
-                    c for c in taxonomy.codes("sectors") if c.replace("_", " ") in words.lower()
-                ],
-                "instruments": taxonomy.match_many("instruments", query.text),
-                "tags": [],
-                "sources": [],
-                "lang": query.lang or "en",
-                "reviewed": None,
-            }
+            return await draft_of(uow, None, None, query_id, rt.content.current.taxonomy)
 
     draft = arun(with_runtime(settings(), go))
     if draft is None:
         fail(f"question #{query_id} does not exist or has no coordinator answer yet", 1)
         return
-    import yaml  # here, not at the top: every `peerbot` command would pay for it
-
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{draft['id']}.yaml"
-    path.write_text(
-        "# Draft from a coordinator's answer: add alternatives, sources, codes and a review date,\n"
-        "# then move it into content/faq/<topic>.yaml and run `peerbot content check`.\n"
-        + yaml.safe_dump([draft], allow_unicode=True, sort_keys=False),
-        encoding="utf-8",
-    )
+    path = write_draft(draft, out)
     typer.echo(f"wrote {path}")

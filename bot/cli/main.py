@@ -191,6 +191,9 @@ def officers_import(
         help="officers who belong to another programme move to this one "
         "(without it they join this one as well)",
     ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="only show what would be created, updated and rejected"
+    ),
 ) -> None:
     """Import officers from CSV; bad rows are reported by line, good rows kept."""
     s = settings()
@@ -200,7 +203,8 @@ def officers_import(
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text; save the CSV as UTF-8", 2)
-    from handlers.officers.roster import import_csv
+    from handlers.officers.service import import_roster, preview_roster
+    from storage.models import utcnow
 
     show = _progress_bar if sys.stderr.isatty() and not json_out else None
 
@@ -211,11 +215,18 @@ def officers_import(
         programme = programme or await uow.programmes.default_or_create()
         await uow.commit()
         taxonomy = _taxonomy(s.content_dir, programme.slug)
-        return await import_csv(uow, text, taxonomy, programme, move=move, progress=show)
+        if dry_run:
+            return await preview_roster(uow, None, programme, text, taxonomy)
+        return await import_roster(
+            uow, None, programme, text, taxonomy, utcnow(), move=move, progress=show
+        )
 
     report = arun(_with_db(s, go))
     if report is None:
         fail(f"no programme {programme_slug!r}; see `peerbot programmes list`", 2)
+    if dry_run:
+        _print_preview(file, report, json_out)
+        return
     if json_out:
         dump(
             {
@@ -235,6 +246,31 @@ def officers_import(
             f"{len(report.errors)} rejected"
         )
     if report.errors:
+        raise typer.Exit(1)
+
+
+def _print_preview(file: Path, preview: Any, json_out: bool) -> None:
+    """The dry run of an import: the same lines the console's preview shows."""
+    if json_out:
+        dump(
+            {
+                "new": [r.email for r in preview.new],
+                "updated": [r.email for r in preview.updated],
+                "rejected": [{"line": n, "reason": why} for n, why in preview.rejected],
+            }
+        )
+    else:
+        for r in preview.new:
+            typer.echo(f"new      line {r.line}: {r.email}")
+        for r in preview.updated:
+            typer.echo(f"updated  line {r.line}: {r.email}")
+        for n, why in preview.rejected:
+            typer.echo(f"{file}: line {n}: {why}", err=True)
+        typer.echo(
+            f"would import: {len(preview.new)} new, {len(preview.updated)} updated, "
+            f"{len(preview.rejected)} rejected (nothing written)"
+        )
+    if preview.rejected:
         raise typer.Exit(1)
 
 
@@ -405,9 +441,9 @@ def invites_create(
 
 def invite_state(used_at: Any, expires_at: Any, now: Any) -> str:
     """used | expired | unused, as `peerbot invites list` reports an invite."""
-    if used_at is not None:
-        return "used"
-    return "expired" if expires_at is not None and expires_at < now else "unused"
+    from handlers.officers.service import invite_state as state
+
+    return state(used_at, expires_at, now)
 
 
 @invites_app.command("list")

@@ -274,3 +274,6 @@ def add_dashboard_routes(app: web.Application, runtime: Runtime) -> None:
     app.router.add_get("/dashboard/report.json", report_json)
     app.router.add_post("/dashboard/login", login)
     app.router.add_post("/dashboard/logout", logout)
+    from bot.web.console import add_console_routes
+
+    add_console_routes(app, runtime)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
-from handlers.core.metrics import FAQ_COORDINATOR_ANSWERS, FAQ_QUESTIONS
+from handlers.core.metrics import FAQ_QUESTIONS
 from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.delivery.outbox import queue_to_officer
@@ -331,47 +331,21 @@ async def take_answer(event: Incoming, ctx: Ctx) -> None:
 
 
 async def deliver_answer(ctx: Ctx, query_id: int, text: str) -> None:
-    """Store a coordinator's answer and send it to the asker."""
+    """Store a coordinator's answer and send it to the asker (`handlers.faq.service`)."""
+    from handlers.faq.service import send_answer
+
     query = await ctx.uow.session.get(FaqQuery, query_id)
     visible = await unanswered_rows(ctx.uow.session, 1000, set(ctx.coordinates))
     if query is None or not text or query.id not in {q.id for q in visible}:
         await ctx.reply("faq.unanswered_missing", id=query_id)
         return
-    query.answer_text = text[:4000]
-    query.answered_by_id = ctx.officer.id if ctx.officer else None
-    query.answered_at = ctx.clock.now()
-    FAQ_COORDINATOR_ANSWERS.inc()
-    asker = await ctx.uow.officers.get(query.officer_id) if query.officer_id else None
-    delivered = False
-    if asker is not None:
-        delivered = await queue_to_officer(
-            ctx.uow,
-            ctx.content,
-            ctx.secret,
-            asker,
-            "faq.answer_from_coordinator",
-            idempotency_key=f"faq-answer:{query.id}",
-            values={"question": query.text[:300], "answer": text[:3000]},
-            purpose="faq",
-            ref_id=query.id,
-        )
-    elif query.identity_id is not None:
-        identity = await ctx.uow.identities.get(query.identity_id)
-        if identity is not None and identity.dm_chat_id:
-            body = ctx.content.t(
-                identity.locale,
-                "faq.answer_from_coordinator",
-                question=query.text[:300],
-                answer=text[:3000],
-            )
-            from handlers.delivery.outbox import payload
-
-            delivered = await ctx.uow.outbox.enqueue(
-                f"faq-answer:{query.id}",
-                identity.platform,
-                identity.dm_chat_id,
-                payload(body),
-                purpose="faq",
-                ref_id=query.id,
-            )
+    delivered = await send_answer(
+        ctx.uow,
+        ctx.content,
+        ctx.secret,
+        query,
+        text,
+        ctx.officer.id if ctx.officer else None,
+        ctx.clock.now(),
+    )
     await ctx.reply("faq.answer_sent" if delivered else "faq.answer_stored", id=query.id)

@@ -241,6 +241,38 @@ def parse_csv(text: str, taxonomy: Taxonomy) -> tuple[list[RosterRow], list[str]
     return rows, errors
 
 
+@dataclass
+class RosterPreview:
+    """What an import would do, written nowhere: rows to create, rows to update (by email),
+    rejected rows as (line, reason)."""
+
+    new: list[RosterRow] = field(default_factory=list)
+    updated: list[RosterRow] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def split_error(error: str) -> tuple[int, str]:
+    """`"line 7: missing email"` -> `(7, "missing email")` (line 0 when there is none)."""
+    head, sep, reason = error.partition(": ")
+    word, _, number = head.partition(" ")
+    if sep and word == "line" and number.isdigit():
+        return int(number), reason
+    return 0, error
+
+
+async def preview_csv(uow: UnitOfWork, text: str, taxonomy: Taxonomy) -> RosterPreview:
+    """A dry run of `import_csv`: the same checks, then new or updated by email; no write.
+
+    A row whose chat account belongs to another officer is only found when written, so the
+    import can still reject a row the preview accepted; it reports it the same way."""
+    rows, errors = parse_csv(text, taxonomy)
+    stored = await uow.get(RosterRepo).officers_by_email([r.email for r in rows])
+    preview = RosterPreview(rejected=sorted(split_error(e) for e in errors))
+    for row in rows:
+        (preview.updated if row.email in stored else preview.new).append(row)
+    return preview
+
+
 async def import_csv(
     uow: UnitOfWork,
     text: str,

@@ -1,0 +1,79 @@
+"""The coordinators' console under `/dashboard/p/<slug>/…`: roster, matching, pairs,
+questions, announcements, settings and the audit log, on the dashboard's sign-in.
+
+Pages call the feature services (`handlers/<feature>/service.py`) with the signed-in
+coordinator and the URL's programme; see `bot.web.console.base` for the checks every page
+and every POST goes through.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.web import HEADERS, authenticate
+from bot.web.console import announcements, matching, pairs, questions, roster, settings
+from bot.web.console.base import console_page, runtime_of
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    """`/dashboard/console`: the first programme the coordinator runs."""
+    viewer = await authenticate(request)
+    if viewer is None:
+        raise web.HTTPSeeOther("/dashboard", headers=HEADERS)
+    from storage.uow import UnitOfWork
+
+    async with UnitOfWork(runtime_of(request).sessionmaker) as uow:
+        mine = [p for p in await uow.programmes.list() if p.id in viewer.programme_ids]
+    raise web.HTTPSeeOther(f"/dashboard/p/{mine[0].slug}/roster", headers=HEADERS)
+
+
+async def script(request: web.Request) -> web.StreamResponse:
+    """The compose form's live recipient count (plain script, no build step)."""
+    return web.Response(
+        text=(STATIC / "console.js").read_text(encoding="utf-8"),
+        content_type="application/javascript",
+        headers={**HEADERS, "Cache-Control": "max-age=300"},
+    )
+
+
+async def _to_roster(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther(f"/dashboard/p/{request.match_info['slug']}/roster", headers=HEADERS)
+
+
+def add_console_routes(app: web.Application, runtime: Runtime) -> None:
+    """Mount the console (the dashboard's routes and runtime must be there already)."""
+    base = "/dashboard/p/{slug}"
+    get, post = app.router.add_get, app.router.add_post
+    get("/dashboard/console", home)
+    get("/dashboard/static/console.js", script)
+    get(base, _to_roster)
+    get(f"{base}/roster", console_page(roster.show))
+    post(f"{base}/roster/preview", console_page(roster.preview))
+    post(f"{base}/roster/apply", console_page(roster.apply))
+    get(f"{base}/matching", console_page(matching.show))
+    post(f"{base}/matching/propose", console_page(matching.propose))
+    post(f"{base}/matching/decide", console_page(matching.decide))
+    get(f"{base}/pairs", console_page(pairs.show))
+    get(base + "/pairs/{pid}", console_page(pairs.one))
+    post(base + "/pairs/{pid}/close", console_page(pairs.close))
+    get(f"{base}/questions", console_page(questions.show))
+    get(base + "/questions/{qid}", console_page(questions.one))
+    post(base + "/questions/{qid}/answer", console_page(questions.answer))
+    post(base + "/questions/{qid}/promote", console_page(questions.promote))
+    get(f"{base}/announcements", console_page(announcements.show))
+    get(f"{base}/announcements/reach.json", console_page(announcements.reach_json))
+    post(f"{base}/announcements/count", console_page(announcements.count))
+    post(f"{base}/announcements/send", console_page(announcements.send))
+    get(base + "/announcements/{aid}", console_page(announcements.report))
+    get(f"{base}/settings", console_page(settings.show))
+    post(f"{base}/settings", console_page(settings.save))
+    post(f"{base}/language", console_page(settings.language))
+    get(f"{base}/audit", console_page(settings.log))

@@ -1,0 +1,104 @@
+"""What the coordinators' console reads and writes beyond the feature repositories: the audit
+log, one programme's roster with its chat accounts, its invites, a question, a pair's check-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from storage.models import (
+    Announcement,
+    AuditEntry,
+    Authority,
+    CheckIn,
+    FaqQuery,
+    Invite,
+    Membership,
+    Officer,
+)
+from storage.repositories.base import Repository
+
+
+class AuditRepo(Repository):
+    """The console's audit log, newest first, always read for given programmes."""
+
+    async def add(
+        self,
+        programme_id: int,
+        officer_id: int | None,
+        action: str,
+        detail: dict[str, Any],
+        now: datetime,
+    ) -> AuditEntry:
+        entry = AuditEntry(
+            programme_id=programme_id,
+            officer_id=officer_id,
+            action=action,
+            detail=detail,
+            created_at=now,
+        )
+        self.session.add(entry)
+        await self.session.flush()
+        return entry
+
+    async def recent(
+        self, programme_ids: set[int], limit: int = 200
+    ) -> Sequence[tuple[AuditEntry, Officer | None]]:
+        stmt = (
+            select(AuditEntry, Officer)
+            .outerjoin(Officer, Officer.id == AuditEntry.officer_id)
+            .where(AuditEntry.programme_id.in_(programme_ids))
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+        return [(a, o) for a, o in (await self.session.execute(stmt)).all()]
+
+
+class ConsoleRepo(Repository):
+    """Reads scoped to one programme for the console's pages."""
+
+    async def roster(self, programme_id: int) -> Sequence[Officer]:
+        """The programme's officers (home or member) with their authority and chat accounts."""
+        members = select(Membership.officer_id).where(Membership.programme_id == programme_id)
+        stmt = (
+            select(Officer)
+            .where((Officer.programme_id == programme_id) | Officer.id.in_(members))
+            .options(selectinload(Officer.identities), selectinload(Officer.authority))
+            .order_by(Officer.name, Officer.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def invites(self, programme_id: int) -> Sequence[tuple[Invite, Authority]]:
+        """Join invites for the authorities that have an officer in the programme."""
+        members = select(Membership.officer_id).where(Membership.programme_id == programme_id)
+        authorities = select(Officer.authority_id).where(
+            (Officer.programme_id == programme_id) | Officer.id.in_(members)
+        )
+        stmt = (
+            select(Invite, Authority)
+            .join(Authority, Authority.id == Invite.authority_id)
+            .where(Invite.purpose == "join", Invite.authority_id.in_(authorities))
+            .order_by(Invite.id.desc())
+            .limit(500)
+        )
+        return [(i, a) for i, a in (await self.session.execute(stmt)).all()]
+
+    async def question(self, query_id: int) -> FaqQuery | None:
+        return await self.session.get(FaqQuery, query_id)
+
+    async def checkins(self, pair_id: int) -> Sequence[CheckIn]:
+        stmt = select(CheckIn).where(CheckIn.pair_id == pair_id).order_by(CheckIn.period)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def announcements(self, programme_id: int, limit: int = 50) -> Sequence[Announcement]:
+        stmt = (
+            select(Announcement)
+            .where(Announcement.programme_id == programme_id)
+            .order_by(Announcement.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
