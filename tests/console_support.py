@@ -22,7 +22,7 @@ from bot.http import make_web_app
 from storage.repositories.dashboard import DashboardTokenRepo
 from storage.uow import UnitOfWork
 from tests.conftest import CONTENT
-from tests.report_seed import seed
+from tests.report_seed import COORD_A, seed
 
 EVIL = "https://evil.example"
 
@@ -41,8 +41,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-async def site(database_url: str, tmp_path: Path) -> AsyncIterator[Site]:
+@pytest.fixture(name="site")
+async def site_fixture(database_url: str, tmp_path: Path) -> AsyncIterator[Site]:
     """The bot's web application with the seeded programmes alpha and beta."""
     data_dir = tmp_path / "data"
     settings = Settings(  # type: ignore[call-arg]
@@ -134,3 +134,24 @@ async def sign_in(site: Site, email: str) -> Browser:
     ) as resp:
         assert resp.status == 303, await resp.text()
     return Browser(site, http)
+
+
+MATCH_ROSTER = (
+    "name,email,authority,country,languages,sectors,wants,offers\n"
+    "Ana Novak,ana@ljubljana.si,Ljubljana,SI,en;sl,public_buildings,esco,\n"
+    "Marta Ruiz,marta@sevilla.es,Sevilla,ES,en;es,public_buildings,,esco\n"
+    "Jonas Berg,jonas@malmo.se,Malmö,SE,en;sv,public_lighting,epc,\n"
+    "Eva Kovac,eva@kosice.sk,Košice,SK,en;sk,public_lighting,,epc\n"
+    "Tomas Lind,tomas@tartu.ee,Tartu,EE,en;et,mobility,green_bond,\n"
+)
+"""Two learners each with a mentor for their instrument, and one nobody can help."""
+
+
+@pytest.fixture(name="alice")
+async def alice_fixture(site: Site) -> AsyncIterator[Browser]:
+    """Alice, coordinator of programme alpha, signed in."""
+    browser = await sign_in(site, COORD_A)
+    try:
+        yield browser
+    finally:
+        await browser.http.close()

@@ -4,17 +4,21 @@ anything of programme beta, whatever URL they type."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from storage.models import FaqQuery, Pair, PairStatus
 from storage.repositories.announcements import AnnouncementRepo
 from storage.repositories.console import AuditRepo
 from storage.repositories.pairs import MatchRepo, PairRepo
 from storage.uow import UnitOfWork
-from tests.console_support import EVIL, Browser, Site, sign_in, site, token_for  # noqa: F401
+from tests.console_support import (  # noqa: F401
+    EVIL,
+    Browser,
+    Site,
+    alice_fixture,
+    site_fixture,
+    token_for,
+)
 from tests.report_seed import BETA_SECRETS, COORD_A
 
 CONSOLE_PAGES = (
@@ -27,15 +31,6 @@ CONSOLE_PAGES = (
     "settings",
     "audit",
 )
-
-
-@pytest.fixture
-async def alice(site: Site) -> AsyncIterator[Browser]:
-    browser = await sign_in(site, COORD_A)
-    try:
-        yield browser
-    finally:
-        await browser.http.close()
 
 
 async def _beta(site: Site) -> dict[str, int]:
