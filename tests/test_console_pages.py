@@ -146,7 +146,7 @@ async def test_reasons_are_in_the_coordinators_language(alice: Browser) -> None:
     _, en = await alice.get(f"{A}/matching")
     await alice.post(f"{A}/language", {"lang": "fr", "back": f"{A}/matching"})
     _, fr = await alice.get(f"{A}/matching")
-    assert '<html lang="fr">' in fr and "Proposer une série" in fr
+    assert '<html lang="fr">' in fr and "Proposer un tour" in fr
     reasons_en = re.findall(r'<ul class="reasons">(.*?)</ul>', en, re.S)
     reasons_fr = re.findall(r'<ul class="reasons">(.*?)</ul>', fr, re.S)
     assert reasons_en and len(reasons_en) == len(reasons_fr) and reasons_en != reasons_fr

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.repositories.console import AuditRepo
-from storage.uow import UnitOfWork
+from storage.uow import UnitOfWork as UnitOfWork  # re-exported for the doors' type hints
 
 
 class NotAllowed(LookupError):

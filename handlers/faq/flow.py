@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.core.context import Ctx
@@ -17,9 +17,9 @@ from handlers.delivery.outbox import queue_to_officer
 from handlers.faq.content import render_answer
 from handlers.faq.rules import FOLLOWUP_WINDOW, in_context, needs_context
 from handlers.practices.flow import practices_citation
-from storage.models import FaqQuery, Officer
+from storage.models import FaqQuery
+from storage.repositories.console import QuestionRepo
 from storage.repositories.faq import FaqQueryRepo
-from storage.repositories.officers import OfficerRepo, ProgrammeRepo
 
 MAX_QUESTION = 1000
 ANSWER_FLOW = "faq_answer"
@@ -233,24 +233,7 @@ async def unanswered_rows(
     With `programme_ids`, only questions of those programmes' officers (and, for the first
     programme, of people who have not joined yet): one programme never sees another's.
     """
-    stmt = select(FaqQuery)
-    if programme_ids is not None:
-        members = select(Officer.id).where(OfficerRepo(session).in_programmes(programme_ids))
-        default = await ProgrammeRepo(session).default()
-        visible: ColumnElement[bool] = FaqQuery.officer_id.in_(members)
-        if default is not None and default.id in programme_ids:
-            visible = or_(visible, FaqQuery.officer_id.is_(None))
-        stmt = stmt.where(visible)
-    stmt = (
-        stmt.where(
-            FaqQuery.answer_text.is_(None),
-            FaqQuery.text != "",
-            or_(FaqQuery.outcome == "unknown", FaqQuery.feedback == "no", FaqQuery.escalated),
-        )
-        .order_by(FaqQuery.escalated.desc(), FaqQuery.created_at.desc())
-        .limit(limit)
-    )
-    return (await session.execute(stmt)).scalars().all()
+    return await QuestionRepo(session).unanswered(limit, programme_ids)
 
 
 async def feedback_counts(session: AsyncSession) -> dict[str, dict[str, int]]:

@@ -15,9 +15,8 @@ from handlers.core.content import Content
 from handlers.core.metrics import FAQ_COORDINATOR_ANSWERS
 from handlers.core.taxonomy import Taxonomy
 from handlers.delivery.outbox import payload, queue_to_officer
-from handlers.faq.flow import unanswered_rows
 from storage.models import FaqQuery
-from storage.repositories.console import ConsoleRepo
+from storage.repositories.console import QuestionRepo
 from storage.uow import UnitOfWork
 
 ANSWER_MAX = 4000
@@ -46,13 +45,13 @@ async def unanswered(
 ) -> list[Question]:
     """The programme's questions without an answer, escalated ones first."""
     authorize(who, programme_id)
-    return [_question(q) for q in await unanswered_rows(uow.session, limit, {programme_id})]
+    return [_question(q) for q in await uow.get(QuestionRepo).unanswered(limit, {programme_id})]
 
 
 async def _owned(uow: UnitOfWork, programme_id: int, query_id: int) -> FaqQuery:
     """The question when its asker belongs to the programme (an anonymous asker: the first
     programme's, as `unanswered_rows` has it); else `NotAllowed`."""
-    query = await uow.get(ConsoleRepo).question(query_id)
+    query = await uow.get(QuestionRepo).get(query_id)
     if query is None:
         raise NotAllowed(f"question {query_id}")
     if query.officer_id is not None:
@@ -191,7 +190,7 @@ async def draft_of(
     """The draft FAQ entry of an answered question (None: not answered yet). `who` None is
     the CLI, which may read any question."""
     if who is None:
-        query = await uow.get(ConsoleRepo).question(query_id)
+        query = await uow.get(QuestionRepo).get(query_id)
         if query is None:
             return None
     else:

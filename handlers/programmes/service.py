@@ -18,6 +18,15 @@ class Settings:
     languages: tuple[str, ...]
 
 
+async def coordinated(uow: UnitOfWork, who: Coordinator) -> list[Settings]:
+    """The programmes `who` coordinates, in creation order."""
+    return [
+        Settings(p.id, p.slug, p.name, tuple(p.languages or ["en"]))
+        for p in await uow.programmes.list()
+        if p.id in who.programme_ids
+    ]
+
+
 async def settings_of(uow: UnitOfWork, who: Coordinator, programme_id: int) -> Settings:
     """The programme's name and languages."""
     authorize(who, programme_id)

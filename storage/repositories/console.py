@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import selectinload
 
 from storage.models import (
@@ -21,6 +21,7 @@ from storage.models import (
     Officer,
 )
 from storage.repositories.base import Repository
+from storage.repositories.officers import OfficerRepo, ProgrammeRepo
 
 
 class AuditRepo(Repository):
@@ -87,9 +88,6 @@ class ConsoleRepo(Repository):
         )
         return [(i, a) for i, a in (await self.session.execute(stmt)).all()]
 
-    async def question(self, query_id: int) -> FaqQuery | None:
-        return await self.session.get(FaqQuery, query_id)
-
     async def checkins(self, pair_id: int) -> Sequence[CheckIn]:
         stmt = select(CheckIn).where(CheckIn.pair_id == pair_id).order_by(CheckIn.period)
         return (await self.session.execute(stmt)).scalars().all()
@@ -99,6 +97,43 @@ class ConsoleRepo(Repository):
             select(Announcement)
             .where(Announcement.programme_id == programme_id)
             .order_by(Announcement.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class QuestionRepo(Repository):
+    """Questions asked of the FAQ, as coordinators review them."""
+
+    async def get(self, query_id: int) -> FaqQuery | None:
+        return await self.session.get(FaqQuery, query_id)
+
+    async def unanswered(
+        self, limit: int = 20, programme_ids: set[int] | None = None
+    ) -> Sequence[FaqQuery]:
+        """Questions the FAQ could not answer (or answered unhelpfully) with no human answer
+        yet, escalated first.
+
+        With `programme_ids`, only questions of those programmes' officers (and, for the first
+        programme, of people who have not joined yet): one programme never sees another's.
+        """
+        stmt = select(FaqQuery)
+        if programme_ids is not None:
+            members = select(Officer.id).where(
+                OfficerRepo(self.session).in_programmes(programme_ids)
+            )
+            default = await ProgrammeRepo(self.session).default()
+            visible: ColumnElement[bool] = FaqQuery.officer_id.in_(members)
+            if default is not None and default.id in programme_ids:
+                visible = or_(visible, FaqQuery.officer_id.is_(None))
+            stmt = stmt.where(visible)
+        stmt = (
+            stmt.where(
+                FaqQuery.answer_text.is_(None),
+                FaqQuery.text != "",
+                or_(FaqQuery.outcome == "unknown", FaqQuery.feedback == "no", FaqQuery.escalated),
+            )
+            .order_by(FaqQuery.escalated.desc(), FaqQuery.created_at.desc())
             .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()

@@ -16,6 +16,8 @@ from aiohttp import web
 from bot.web import HEADERS, authenticate
 from bot.web.console import announcements, matching, pairs, questions, roster, settings
 from bot.web.console.base import console_page, runtime_of
+from handlers.audit.service import Coordinator
+from handlers.programmes.service import coordinated
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -28,10 +30,9 @@ async def home(request: web.Request) -> web.StreamResponse:
     viewer = await authenticate(request)
     if viewer is None:
         raise web.HTTPSeeOther("/dashboard", headers=HEADERS)
-    from storage.uow import UnitOfWork
-
-    async with UnitOfWork(runtime_of(request).sessionmaker) as uow:
-        mine = [p for p in await uow.programmes.list() if p.id in viewer.programme_ids]
+    who = Coordinator(viewer.officer.id, frozenset(viewer.programme_ids))
+    async with runtime_of(request).core.uow() as uow:
+        mine = await coordinated(uow, who)
     raise web.HTTPSeeOther(f"/dashboard/p/{mine[0].slug}/roster", headers=HEADERS)
 
 

@@ -20,9 +20,9 @@ from multidict import MultiDictProxy
 
 from bot.web import DASHBOARD_RUNTIME, HEADERS, Viewer, authenticate
 from bot.web.auth import CSRF_FIELD, csrf_matches, same_origin, with_csrf
-from handlers.audit.service import Coordinator, NotAllowed
+from handlers.audit.service import Coordinator, NotAllowed, UnitOfWork
 from handlers.core.content import Content
-from storage.uow import UnitOfWork
+from handlers.programmes.service import coordinated
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -74,7 +74,7 @@ class Page:
         return self.runtime.clock.now()
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.runtime.sessionmaker)
+        return self.runtime.core.uow()
 
 
 def runtime_of(request: web.Request) -> Runtime:
@@ -98,8 +98,9 @@ async def open_page(request: web.Request) -> Page:
     if viewer is None:
         raise web.HTTPSeeOther("/dashboard", headers=HEADERS)
     slug = request.match_info.get("slug", "")
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        mine = [p for p in await uow.programmes.list() if p.id in viewer.programme_ids]
+    who = Coordinator(viewer.officer.id, frozenset(viewer.programme_ids))
+    async with runtime.core.uow() as uow:
+        mine = await coordinated(uow, who)
     found = next((p for p in mine if p.slug == slug), None)
     if found is None:
         raise web.HTTPNotFound(text="Not found", headers=HEADERS)
@@ -108,7 +109,7 @@ async def open_page(request: web.Request) -> Page:
         request=request,
         runtime=runtime,
         viewer=viewer,
-        who=Coordinator(viewer.officer.id, frozenset(viewer.programme_ids)),
+        who=who,
         programme_id=found.id,
         slug=found.slug,
         name=found.name,
