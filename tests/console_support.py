@@ -155,3 +155,27 @@ async def alice_fixture(site: Site) -> AsyncIterator[Browser]:
         yield browser
     finally:
         await browser.http.close()
+
+
+async def add_practice(site: Site, email: str, title: str) -> int:
+    """A practice an officer shared, waiting for review; its id."""
+    from storage.models import GoodPractice
+    from storage.repositories.practices import PracticeRepo
+
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:
+        officer = await uow.officers.by_email(email)
+        assert officer is not None
+        practice = await uow.get(PracticeRepo).add(
+            GoodPractice(
+                officer_id=officer.id,
+                authority_id=officer.authority_id,
+                sector="public_lighting",
+                instruments=["esco"],
+                title=title,
+                summary="LED retrofit of 12,000 street lights paid from the energy savings.",
+                year=2023,
+                status="pending",
+            )
+        )
+        await uow.commit()
+        return practice.id

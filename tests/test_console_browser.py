@@ -199,4 +199,6 @@ async def test_a_coordinator_runs_the_programme_from_the_browser(
     assert len(seen["shots"]) == 12
     for path in seen["shots"]:
         image = Image.open(io.BytesIO(path.read_bytes()))
-        assert image.size[0] >= 1000 and len(set(image.convert("L").getdata())) > 10, path
+        assert image.size[0] >= 1000 and sum(1 for n in image.convert("L").histogram() if n) > 10, (
+            path
+        )

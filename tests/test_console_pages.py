@@ -22,6 +22,7 @@ from tests.console_support import (  # noqa: F401
     MATCH_ROSTER,
     Browser,
     Site,
+    add_practice,
     alice_fixture,
     site_fixture,
 )
@@ -267,10 +268,34 @@ async def test_settings_use_the_rules_of_programme_rename(site: Site, alice: Bro
     assert await audit_actions(alice) == ["programme.settings"]
 
 
+async def test_a_good_practice_is_approved_and_its_author_told(site: Site, alice: Browser) -> None:
+    mine = await add_practice(site, "a1@ghent.be", "Ghent street lighting ESCO")
+    theirs = await add_practice(site, "b1@valencia.es", "Valencia secret practice")
+    _, page = await alice.get(f"{A}/practices")
+    assert re.findall(r'<tr data-practice="(\d+)">', page) == [str(mine)]
+    assert "Valencia secret practice" not in page
+    status, _, location = await alice.post(f"{A}/practices/{mine}", {"action": "approve"})
+    assert status == 303 and location.endswith("done=approved")
+    status, _, _ = await alice.post(f"{A}/practices/{theirs}", {"action": "approve"})
+    assert status == 404
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:
+        from storage.repositories.practices import PracticeRepo
+
+        approved = await uow.get(PracticeRepo).get(mine)
+        untouched = await uow.get(PracticeRepo).get(theirs)
+        assert approved is not None and approved.status == "approved"
+        assert untouched is not None and untouched.status == "pending"
+        assert (await uow.outbox.counts("practice", mine))["pending"] == 1
+    _, page = await alice.get(f"{A}/practices")
+    assert 'id="no-practices"' in page
+    assert await audit_actions(alice) == ["practice.approve"]
+
+
 @pytest.mark.parametrize("lang", ["en", "fr", "de", "es", "it"])
 async def test_every_page_has_labels_and_speaks_each_language(alice: Browser, lang: str) -> None:
     await alice.post(f"{A}/language", {"lang": lang, "back": f"{A}/roster"})
-    for page_name in ("roster", "matching", "pairs", "questions", "announcements", "settings"):
+    pages = ("roster", "matching", "pairs", "questions", "announcements", "practices", "settings")
+    for page_name in pages:
         status, page = await alice.get(f"{A}/{page_name}")
         assert status == 200 and f'<html lang="{lang}">' in page
         assert "console." not in text_of(page)  # no message key left untranslated

@@ -28,6 +28,7 @@ CONSOLE_PAGES = (
     "questions",
     "announcements",
     "announcements/reach.json?audience=everyone",
+    "practices",
     "settings",
     "audit",
 )

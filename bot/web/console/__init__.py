@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.web import HEADERS, authenticate
-from bot.web.console import announcements, matching, pairs, questions, roster, settings
+from bot.web.console import (
+    announcements,
+    matching,
+    pairs,
+    practices,
+    questions,
+    roster,
+    settings,
+)
 from bot.web.console.base import console_page, runtime_of
 from handlers.audit.service import Coordinator
 from handlers.programmes.service import coordinated
@@ -74,6 +82,8 @@ def add_console_routes(app: web.Application, runtime: Runtime) -> None:
     post(f"{base}/announcements/count", console_page(announcements.count))
     post(f"{base}/announcements/send", console_page(announcements.send))
     get(base + "/announcements/{aid}", console_page(announcements.report))
+    get(f"{base}/practices", console_page(practices.show))
+    post(base + "/practices/{gid}", console_page(practices.decide))
     get(f"{base}/settings", console_page(settings.show))
     post(f"{base}/settings", console_page(settings.save))
     post(f"{base}/language", console_page(settings.language))

@@ -38,7 +38,16 @@ PAGE_HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-NAV = ("roster", "matching", "pairs", "questions", "announcements", "settings", "audit")
+NAV = (
+    "roster",
+    "matching",
+    "pairs",
+    "questions",
+    "announcements",
+    "practices",
+    "settings",
+    "audit",
+)
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
