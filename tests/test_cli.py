@@ -34,6 +34,7 @@ def test_console_greets_and_lists_commands(env: dict[str, str]) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_console_buttons_still_work_after_a_restart(env: dict[str, str]) -> None:
     first = peerbot("run", env=env, stdin="/start\n")
     assert first.returncode == 0 and "1. I agree" in first.stdout

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.app import Runtime, build
-from bot.cli.main import app, register_command_modules
+from bot.app import Runtime
 from bot.config import Settings
 from storage.models import Role
 from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger
 from tests.handlers.outreach import person
-
-runner = CliRunner()
-if not any(g.name == "broadcast" for g in app.registered_groups):
-    register_command_modules()
-
-
-def with_runtime(settings: Settings, fn: Callable[[Runtime], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        rt = await build(settings)
-        try:
-            return await fn(rt)
-        finally:
-            await rt.close()
-
-    return asyncio.run(go())
+from tests.support.cli import invoke as peerbot
+from tests.support.cli import with_runtime
 
 
 @pytest.fixture
@@ -45,11 +27,6 @@ def people(settings: Settings) -> Settings:
 
     with_runtime(settings, seed)
     return settings
-
-
-def peerbot(settings: Settings, *args: str, stdin: str | None = None) -> Any:
-    env = {"DATABASE_URL": settings.database_url, "LOG_LEVEL": "WARNING"}
-    return runner.invoke(app, list(args), env=env, input=stdin)
 
 
 def deliver(settings: Settings) -> dict[str, FakeMessenger]:

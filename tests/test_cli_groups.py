@@ -4,22 +4,14 @@ Telegram and introduces every member in their own language."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-from typer.testing import CliRunner
-
-from bot.app import Runtime, build
-from bot.cli.main import app, register_command_modules
+from bot.app import Runtime
 from bot.config import Settings
 from tests.handlers.peers import FORUM, SpaceMessenger, slack_like, talk, telegram_like
-
-runner = CliRunner()
-if not any(g.name == "groups" for g in app.registered_groups):
-    register_command_modules()
+from tests.support.cli import invoke as peerbot
+from tests.support.cli import with_runtime
 
 OFFICERS = """name,email,authority,country,role,languages,timezone,sectors,wants,offers,platform,platform_user_id,consent
 Pieter Janssens,pieter@gent.be,Ghent,BE,officer,en;nl;fr,Europe/Brussels,public_lighting,,epc,telegram,1001,yes
@@ -44,22 +36,6 @@ nora@oslo.no,epc,
 someone@nowhere.eu,epc,
 ivana@zagreb.hr,magic money,
 """
-
-
-def peerbot(settings: Settings, *args: str) -> Any:
-    env = {"DATABASE_URL": settings.database_url, "LOG_LEVEL": "WARNING"}
-    return runner.invoke(app, list(args), env=env)
-
-
-def with_runtime(settings: Settings, fn: Callable[[Runtime], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        rt = await build(settings)
-        try:
-            return await fn(rt)
-        finally:
-            await rt.close()
-
-    return asyncio.run(go())
 
 
 def test_a_cycle_from_applications_to_introduced_groups_on_both_platforms(

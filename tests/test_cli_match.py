@@ -4,22 +4,14 @@ Slack-Telegram pair talks across the bridge."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-from typer.testing import CliRunner
-
-from bot.app import Runtime, build
-from bot.cli.main import app, register_command_modules
+from bot.app import Runtime
 from bot.config import Settings
 from tests.handlers.peers import FORUM, SpaceMessenger, slack_like, talk, telegram_like, texts
-
-runner = CliRunner()
-if not any(g.name == "match" for g in app.registered_groups):
-    register_command_modules()
+from tests.support.cli import invoke as peerbot
+from tests.support.cli import with_runtime
 
 OFFICERS = """name,email,authority,country,role,languages,timezone,sectors,wants,offers,platform,platform_user_id,consent
 Anna Coordinator,anna@energy-cities.eu,Besançon,FR,coordinator,fr;en,Europe/Paris,cross_sector,,,slack,UANNA,yes
@@ -40,22 +32,6 @@ PRACTICES = """
   results: 60% less electricity, paid back in 12 years
   officer_email: pieter@gent.be
 """
-
-
-def peerbot(settings: Settings, *args: str) -> Any:
-    env = {"DATABASE_URL": settings.database_url, "LOG_LEVEL": "WARNING"}
-    return runner.invoke(app, list(args), env=env)
-
-
-def with_runtime(settings: Settings, fn: Callable[[Runtime], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        rt = await build(settings)
-        try:
-            return await fn(rt)
-        finally:
-            await rt.close()
-
-    return asyncio.run(go())
 
 
 def test_from_a_csv_to_introduced_pairs_that_talk_across_platforms(

@@ -11,6 +11,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from handlers.announcements.flow import send_announcements
 from storage.models import FaqQuery
 from storage.uow import UnitOfWork
@@ -22,6 +24,9 @@ BAD_ROWS = (
     "Nadia Berg,nadia@bergen.no,Bergen,Atlantis,en,mobility,,\n"  # line 7: unknown country
     "Ole Moe,,Oslo,NO,en,mobility,,\n"  # line 8: no email
 )
+
+
+pytestmark = pytest.mark.slow  # a real browser
 
 
 def _story(site: Site, token: str, roster: Path, shots: Path, loop: Any) -> dict[str, Any]:

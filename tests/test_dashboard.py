@@ -210,6 +210,7 @@ def _coloured_pixels(png: bytes, rect: dict[str, float]) -> tuple[int, int]:
     return ink, bar
 
 
+@pytest.mark.slow
 async def test_the_dashboard_in_a_real_browser_shows_the_report_figures(
     served: Served, database_url: str
 ) -> None:

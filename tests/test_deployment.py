@@ -215,6 +215,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 async def test_peerbot_run_stops_cleanly_on_sigterm(database_url: str, tmp_path: Path) -> None:
     """`docker stop` sends SIGTERM to the bot (PID 1 in the container, where an unhandled
     SIGTERM is ignored): it must stop its adapters and exit 0."""

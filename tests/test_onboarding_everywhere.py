@@ -14,6 +14,8 @@ import json
 import os
 import sys
 
+import pytest
+
 from bot.config import Settings
 from handlers.core.clock import FrozenClock
 from tests.adapters.test_slack import open_modal, running
@@ -51,6 +53,9 @@ CONSOLE_INPUT = [
     "14",  # Done
     "1",  # Skip the optional good practice
 ]
+
+
+pytestmark = pytest.mark.slow  # real bot processes
 
 
 async def peerbot(*args: str, database_url: str, stdin: str = "") -> tuple[int, str, str]:

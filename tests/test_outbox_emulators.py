@@ -6,6 +6,8 @@ import time
 from collections import Counter
 from dataclasses import replace
 
+import pytest
+
 from bot.app import Runtime
 from storage.models import Role
 from storage.repositories.announcements import AnnouncementRepo
@@ -24,6 +26,7 @@ from tests.outbox_load import (
 )
 
 
+@pytest.mark.slow
 async def test_an_announcement_reaches_1000_officers_on_both_platforms_exactly_once(
     runtime: Runtime,
 ) -> None:

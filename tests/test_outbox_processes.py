@@ -25,7 +25,7 @@ from tests.handlers.outreach import programme
 from tests.outbox_load import announce_to_everyone, seed_officers, telegram_chat
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.adversarial
+pytestmark = [pytest.mark.adversarial, pytest.mark.slow]
 
 
 async def announce_to(runtime: Runtime, officers: int) -> int:

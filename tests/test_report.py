@@ -231,6 +231,7 @@ def test_coordinators_token_rejects_a_bad_ttl(ttl: str, database_url: str) -> No
     assert done.returncode == 2
 
 
+@pytest.mark.slow
 async def test_coordinators_serve_shows_the_dashboard_without_a_chat_adapter(
     database_url: str,
 ) -> None:

@@ -488,17 +488,19 @@ def invites_list(
 
 
 def register_command_modules() -> None:
-    """Add the typer sub-apps of `bot/cli/<area>.py` (each exposes `NAME` and `app`)."""
+    """Add the typer sub-apps of `bot/cli/<area>.py` (each exposes `NAME` and `app`), once."""
     import importlib
     import pkgutil
 
     import bot.cli
 
+    known = {group.name for group in app.registered_groups}
     for info in sorted(pkgutil.iter_modules(bot.cli.__path__), key=lambda i: i.name):
         if info.name == "main":
             continue
         module = importlib.import_module(f"bot.cli.{info.name}")
-        app.add_typer(module.app, name=module.NAME)
+        if module.NAME not in known:
+            app.add_typer(module.app, name=module.NAME)
 
 
 def main() -> None:

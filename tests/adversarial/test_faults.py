@@ -48,7 +48,7 @@ from tests.fakes import FakeMessenger
 from tests.handlers.peers import officer
 from tests.handlers.test_checkins import active_pair, at, checkins
 
-pytestmark = pytest.mark.adversarial
+pytestmark = [pytest.mark.adversarial, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "content"

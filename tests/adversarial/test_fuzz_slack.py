@@ -32,7 +32,7 @@ from tests.adversarial.conftest import table_counts
 from tests.adversarial.test_fuzz_telegram import SPECIALS, ErrorLog, generate, huge_texts
 from tests.emulators.slack_api import APP_ID, TEAM_ID, SlackApiEmulator, SlackEvents
 
-pytestmark = pytest.mark.adversarial
+pytestmark = [pytest.mark.adversarial, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("PEERBOT_FUZZ_EXAMPLES", "2000"))  # deep run: 10000+
 REJECTABLE_SHARE = 0.3

@@ -31,7 +31,7 @@ from tests.adapters.test_telegram import SECRET_HEADER as HEADER
 from tests.adversarial.conftest import table_counts
 from tests.emulators.telegram_api import TelegramEmulator
 
-pytestmark = pytest.mark.adversarial
+pytestmark = [pytest.mark.adversarial, pytest.mark.slow]
 
 EXAMPLES = int(os.environ.get("PEERBOT_FUZZ_EXAMPLES", "2000"))  # deep run: 10000+
 REJECTABLE_SHARE = 0.3  # of EXAMPLES: inputs that must write nothing

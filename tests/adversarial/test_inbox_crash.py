@@ -24,7 +24,7 @@ from tests.conftest import PG_URL
 from tests.emulators.slack_api import SlackApiEmulator, SlackEvents
 from tests.emulators.telegram_api import TelegramEmulator
 
-pytestmark = pytest.mark.adversarial
+pytestmark = [pytest.mark.adversarial, pytest.mark.slow]
 
 BURST = 600
 SECRET = "s3cret-token"

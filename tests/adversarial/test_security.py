@@ -329,6 +329,7 @@ async def test_forget_erases_discussion_messages_and_the_bridge_stops_relaying(
 # -- no secret or token in the logs ----------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_no_token_or_secret_reaches_the_logs_of_a_running_bot(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -13,14 +13,17 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from bot.app import Runtime, build
 from bot.cli.main import app, register_command_modules
+from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 register_command_modules()
@@ -71,3 +74,22 @@ def peerbot(
     # called from an async test: the command runs its own event loop, so in another thread
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(_in_process, list(args), env, stdin).result()
+
+
+def invoke(settings: Settings, *args: str, stdin: str | None = None) -> Result:
+    """`peerbot ARGS` in this process on the test's database, as typer's runner reports it."""
+    env = {"DATABASE_URL": settings.database_url, "LOG_LEVEL": "WARNING"}
+    return CliRunner().invoke(app, list(args), input=stdin, env=env)
+
+
+def with_runtime(settings: Settings, fn: Callable[[Runtime], Awaitable[Any]]) -> Any:
+    """Run `fn` with a runtime of its own (as the running bot would), from a sync test."""
+
+    async def go() -> Any:
+        rt = await build(settings)
+        try:
+            return await fn(rt)
+        finally:
+            await rt.close()
+
+    return asyncio.run(go())
