@@ -27,6 +27,7 @@ def env(database_url: str) -> dict[str, str]:
     return {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
 
 
+@pytest.mark.slow  # `peerbot run`: a real process
 def test_console_greets_and_lists_commands(env: dict[str, str]) -> None:
     done = peerbot("run", env=env, stdin="/start\n/help\n")
     assert done.returncode == 0, done.stderr
@@ -43,6 +44,7 @@ def test_console_buttons_still_work_after_a_restart(env: dict[str, str]) -> None
     assert "What is your name?" in again.stdout
 
 
+@pytest.mark.slow  # `peerbot run`: a real process
 def test_console_as_demo_coordinator(env: dict[str, str]) -> None:
     done = peerbot("run", "--as", "coordinator", env=env, stdin="/stats\n")
     assert done.returncode == 0, done.stderr
@@ -136,6 +138,7 @@ def test_demo_reset_restores_the_demo(tmp_path: Path) -> None:
     assert len(json.loads(peerbot("officers", "list", "--json", env=env).stdout)) == 6
 
 
+@pytest.mark.slow  # `peerbot run`: a real process
 async def test_a_token_the_platform_rejects_is_one_clear_line_and_exit_2(
     env: dict[str, str],
 ) -> None:
