@@ -61,7 +61,6 @@ def accept(
     done = arun(with_runtime(s, go))
     if isinstance(done, str):
         fail(done, 2)
-        return
     bot_name = s.telegram_bot_username or "<your_bot>"
     links = {
         "code": done.code,

@@ -47,7 +47,6 @@ def token(
     result = arun(with_runtime(settings(), go))
     if isinstance(result, str):
         fail(result, 1)
-        return
     if json_out:
         dump(result)
         return
@@ -75,12 +74,10 @@ def revoke(
 
     if (token is None) == (email is None):
         fail("give exactly one of --token or --email", 2)
-        return
     if token == "-":
         token = sys.stdin.readline().strip()
     if token is not None and not token:
         fail("the token is empty", 2)
-        return
 
     async def go(rt: Any) -> dict[str, Any] | str:
         from storage.uow import UnitOfWork
@@ -102,7 +99,6 @@ def revoke(
     result = arun(with_runtime(settings(), go))
     if isinstance(result, str):
         fail(result, 1)
-        return
     if json_out:
         dump(result)
         return
@@ -138,7 +134,6 @@ def serve_dashboard(
         except OSError as exc:  # the port is taken or the address is not ours
             await runtime.close()
             fail(f"cannot listen on {where[0]}:{where[1]} ({exc.strerror or exc})", 1)
-            return
         typer.echo(f"dashboard on http://{where[0]}:{where[1]}/dashboard", err=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

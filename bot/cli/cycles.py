@@ -69,7 +69,6 @@ def create(
         data = arun(with_runtime(settings(), go))
     except Refused as exc:
         fail(str(exc), 2)
-        return
     if json_out:
         dump(data)
     else:
@@ -92,7 +91,6 @@ def list_(
         rows = arun(with_runtime(settings(), go))
     except Refused as exc:
         fail(str(exc), 2)
-        return
     if json_out:
         dump(rows)
         return
@@ -116,7 +114,6 @@ def apply_csv(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {path}: {exc}", 2)
-        return
 
     async def go(rt: Any) -> dict[str, Any]:
         async with rt.core.uow() as uow:
@@ -129,7 +126,6 @@ def apply_csv(
         data = arun(with_runtime(settings(), go))
     except Refused as exc:
         fail(str(exc), 2)
-        return
     if json_out:
         dump(data)
     else:

@@ -295,6 +295,5 @@ def promote(
     draft = arun(with_runtime(settings(), go))
     if draft is None:
         fail(f"question #{query_id} does not exist or has no coordinator answer yet", 1)
-        return
     path = write_draft(draft, out)
     typer.echo(f"wrote {path}")

@@ -61,7 +61,6 @@ def propose(
         data = arun(with_runtime(settings(), go))
     except service.Refused as exc:
         fail(str(exc), 2)
-        return
     if json_out:
         dump({k: data[k] for k in ("cycle", "groups", "unmatched", "figures")})
         return
@@ -95,7 +94,6 @@ def _decide(ids: list[int], all_: bool, cycle: int | None, approving: bool, json
         result = arun(with_runtime(settings(), go))
     except service.Refused as exc:
         fail(str(exc), 2)
-        return
     word = "approved" if approving else "rejected"
     if json_out:
         dump(result)
@@ -144,7 +142,6 @@ def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     data = arun(with_runtime(settings(), go))
     if data is None:
         fail(f"no group #{group_id}; see `peerbot groups propose`", 1)
-        return
     if json_out:
         dump(data)
     else:
@@ -166,7 +163,6 @@ def propose_session(
         times = [datetime.fromisoformat(s) for s in slot]
     except ValueError as exc:
         fail(f"--slot must be like 2027-01-12T10:00+01:00 ({exc})", 2)
-        return
     times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
 
     async def go(rt: Any) -> dict[str, Any]:
@@ -181,7 +177,6 @@ def propose_session(
         data = arun(with_runtime(settings(), go))
     except service.Refused as exc:
         fail(str(exc), 2)
-        return
     if json_out:
         dump(data)
     else:
@@ -205,7 +200,6 @@ def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--js
         data = arun(with_runtime(settings(), go))
     except service.Refused as exc:
         fail(str(exc), 2)
-        return
     if json_out:
         dump(data)
     else:

@@ -67,7 +67,6 @@ def propose_round(
         data = arun(with_runtime(settings(), go))
     except LookupError as exc:
         fail(str(exc), 2)
-        return
     if json_out:
         dump(data)
     else:
@@ -98,10 +97,8 @@ def show_round(
         data = arun(with_runtime(settings(), go))
     except LookupError as exc:
         fail(str(exc), 2)
-        return
     if data is None:
         fail("no such round; run `peerbot match propose` first", 1)
-        return
     if json_out:
         dump(data)
     else:
@@ -136,7 +133,6 @@ def _decide(
         result = arun(with_runtime(settings(), go))
     except LookupError as exc:
         fail(str(exc), 2)
-        return
     if json_out:
         dump(result)
     else:

@@ -97,7 +97,6 @@ def record(
     found = arun(with_runtime(settings(), go))
     if isinstance(found, str):
         fail(found, 2)
-        return
     if json_out:
         dump(found)
     else:

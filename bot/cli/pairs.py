@@ -31,7 +31,6 @@ def list_pairs(
 
     if status and set(status) - set(STATES):
         fail(f"unknown status in {status}; use {', '.join(STATES)}", 2)
-        return
     statuses = None if status else [s for s in PairStatus if s != PairStatus.PROPOSED]
 
     async def go(rt: Any) -> list[dict[str, Any]] | None:
@@ -51,7 +50,6 @@ def list_pairs(
     rows = arun(with_runtime(settings(), go))
     if rows is None:
         fail(f"no programme {programme!r}; see `peerbot programmes list`", 2)
-        return
     if json_out:
         dump(rows)
         return
@@ -99,7 +97,6 @@ def show_pair(pair_id: int, json_out: bool = typer.Option(False, "--json")) -> N
     data = arun(with_runtime(settings(), go))
     if data is None:
         fail(f"no pair #{pair_id}", 1)
-        return
     if json_out:
         dump(data)
         return

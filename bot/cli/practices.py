@@ -103,7 +103,6 @@ def import_practices(file: Path, json_out: bool = typer.Option(False, "--json"))
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text", 2)
-        return
 
     async def go(rt: Any) -> Any:
         async with UnitOfWork(rt.sessionmaker) as uow:

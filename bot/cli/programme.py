@@ -35,7 +35,6 @@ def create(
         for line in problems:
             typer.echo(line, err=True)
         fail(f"{folder}: {len(problems)} problem(s); nothing was created", 1)
-        return
     install(folder, s.data_dir, spec.slug)
 
     async def go(rt: Any) -> dict[str, Any]:
@@ -93,7 +92,6 @@ def rename_cmd(
     result = arun(with_runtime(settings(), go))
     if "error" in result:
         fail(f"{result['error']}; nothing was changed", 2)
-        return
     if json_out:
         dump(result)
     else:
@@ -122,5 +120,4 @@ def export_cmd(
     files = arun(with_runtime(s, go))
     if files is None:
         fail(f"no programme {slug!r}; see `peerbot programmes list`", 2)
-        return
     typer.echo(f"wrote {len(files)} file(s) to {out or Path(slug)}")

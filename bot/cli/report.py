@@ -44,7 +44,6 @@ def report(
     found = arun(with_runtime(settings(), go))
     if found is None:
         fail(f"no programme {programme!r}; see `peerbot programmes list`", 2)
-        return
     figures, content = found
     if html is not None:
         from bot.web.render import render_report, translator_for

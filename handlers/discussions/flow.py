@@ -486,10 +486,7 @@ async def send_digests(core: Core, messengers: dict[str, Messenger]) -> int:
             officer = await uow.officers.get(officer_id)
             if officer is None:
                 continue
-            programme = (
-                await uow.programmes.get(officer.programme_id) if officer.programme_id else None
-            )
-            content = core.content.for_programme(programme.slug if programme else None)
+            content = await core.content.of_programme(uow, officer.programme_id)
             locale = content.t.resolve(officer.locale)
             blocks = []
             for follow in follows:

@@ -68,8 +68,7 @@ async def run_group_checkins(core: Core, messengers: dict[str, Messenger]) -> in
             if asked_group is None or officer is None:
                 continue
             cycle = await uow.cycles.get(asked_group.cycle_id)
-            programme = await uow.cycles.programme(cycle.programme_id if cycle else None)
-            content = core.content.for_programme(programme.slug if programme else None)
+            content = await core.content.of_programme(uow, cycle.programme_id if cycle else None)
             locale = officer_locale(officer, content, preferred_identity(officer))
             asked += await queue_to_officer(
                 uow,

@@ -190,8 +190,7 @@ async def send_reminders(core: Core, messengers: dict[str, Messenger]) -> int:
                 continue
             group = await uow.groups.get(session.group_id)
             cycle = await uow.cycles.get(group.cycle_id) if group else None
-            programme = await uow.cycles.programme(cycle.programme_id if cycle else None)
-            content = core.content.for_programme(programme.slug if programme else None)
+            content = await core.content.of_programme(uow, cycle.programme_id if cycle else None)
             locale = officer_locale(officer, content, preferred_identity(officer))
             sent += await queue_to_officer(
                 uow,

@@ -130,8 +130,7 @@ async def _people(uow: UnitOfWork, pair: Pair) -> list[Officer]:
 
 
 async def _content_of(core: Core, uow: UnitOfWork, pair: Pair) -> Content:
-    programme = await uow.session.get(Programme, pair.programme_id) if pair.programme_id else None
-    return core.content.for_programme(programme.slug if programme else None)
+    return await core.content.of_programme(uow, pair.programme_id)
 
 
 async def send_due(core: Core, now: datetime) -> int:

@@ -61,8 +61,7 @@ async def remind_unanswered(core: Core, now: datetime) -> int:
             pair = await uow.get(PairRepo).get(pair_id)
             if pair is None or pair.status != PairStatus.INTRODUCED or pair.intro_reminded_at:
                 continue
-            programme = await uow.programmes.get(pair.programme_id) if pair.programme_id else None
-            content = core.content.for_programme(programme.slug if programme else None)
+            content = await core.content.of_programme(uow, pair.programme_id)
             waiting = False
             for _, officer in await _sides(uow, pair):
                 if working_slot(now, officer_zone(officer)) > now:
@@ -107,8 +106,7 @@ async def escalate_unanswered(core: Core, now: datetime) -> int:
             pair = await uow.get(PairRepo).get(pair_id)
             if pair is None or pair.status != PairStatus.INTRODUCED or pair.intro_escalated_at:
                 continue
-            programme = await uow.programmes.get(pair.programme_id) if pair.programme_id else None
-            content = core.content.for_programme(programme.slug if programme else None)
+            content = await core.content.of_programme(uow, pair.programme_id)
             learner = await uow.officers.get(pair.learner_id) if pair.learner_id else None
             mentor = await uow.officers.get(pair.mentor_id) if pair.mentor_id else None
             silent = [learner if side == "learner" else mentor for side in waiting_for(pair)]
