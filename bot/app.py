@@ -115,7 +115,9 @@ async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: A
         async with UnitOfWork(sessionmaker) as uow:
             secret = await uow.kv.secret()
             await uow.commit()
-    content = ContentStore(settings.content_dir, settings.data_dir / "programmes")
+    content = ContentStore(
+        settings.content_dir, settings.data_dir / "programmes", settings.data_dir / "cache"
+    )
     clock = clock or SystemClock()
     core = Core(
         sessionmaker,

@@ -35,7 +35,8 @@ async def test_a_created_programme_lives_in_the_data_directory(
     assert not (
         ROOT / "content" / "programmes" / "nordic"
     ).exists()  # the installation is untouched
-    assert [p.name for p in data.iterdir()] == ["programmes"]  # no staging left behind
+    # no staging left behind (the parsed-content cache may be there)
+    assert {p.name for p in data.iterdir()} <= {"programmes", "cache"}
 
     store = ContentStore(CONTENT, data / "programmes")
     assert NORDIC in {e.id for e in store.for_programme("nordic").faq.entries}

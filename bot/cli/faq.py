@@ -43,11 +43,11 @@ def _content(programme: str | None = None) -> Any:
 
     s = settings()
     if programme is None:
-        return load_content(s.content_dir)
+        return load_content(s.content_dir, cache_dir=s.data_dir / "cache")
     folder = installed_folder(programme, s.content_dir, s.data_dir)
     if folder is None:
         typer.echo(f"programme {programme!r} has no folder of its own: the base FAQ", err=True)
-    return load_content(s.content_dir, folder)
+    return load_content(s.content_dir, folder, s.data_dir / "cache")
 
 
 def result_json(question: str, result: Any, index: Any, lang: str | None) -> dict[str, Any]:

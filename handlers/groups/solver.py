@@ -24,10 +24,6 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_matrix
-
 LEARNER = "learner"
 MENTOR = "mentor"
 
@@ -276,6 +272,11 @@ def solve(problem: Problem, time_limit: float = 30.0, gap: float = 0.005) -> Sol
     When the time limit stops the search, the best groups found are returned with the bound;
     when it found none (huge instances), the greedy groups are.
     """
+    # scipy costs a second of start-up: only a process that forms groups pays for it
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
     started = time.perf_counter()
     s, w = problem.sizes, problem.weights
     inf = float("inf")
