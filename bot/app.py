@@ -139,7 +139,9 @@ async def run(settings: Settings, console_user: str | None = None) -> None:
     """Run every adapter whose credentials are set (one HTTP server for all); else the console."""
     runtime = await build(settings)
     if settings.faq_semantic:  # loads in a background thread; the FAQ answers on words meanwhile
-        runtime.content.enable_semantic(settings.data_dir / "faq-vectors")
+        from handlers.faq.content import with_meaning_layer
+
+        runtime.content.on_load(with_meaning_layer(settings.data_dir / "faq-vectors"))
     try:
         if not (settings.telegram_enabled or settings.slack_enabled):
             from bot.console.adapter import run_console

@@ -26,3 +26,15 @@ def load_handlers() -> None:
     importlib.import_module("handlers.core.middleware")
     for name in feature_modules():
         importlib.import_module(name)
+
+
+def load_content_parts() -> None:
+    """Register every feature's content part (its `handlers/<feature>/content.py`), without
+    the routes: a CLI command that only reads content does not import the whole bot."""
+    for info in pkgutil.iter_modules(handlers.__path__):
+        if info.ispkg and info.name not in NOT_FEATURES:
+            try:
+                importlib.import_module(f"handlers.{info.name}.content")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"handlers.{info.name}.content":
+                    raise

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.app import Runtime
 from handlers.core.content import ContentStore
+from handlers.faq.content import faq_index
 from tests.conftest import CONTENT
 from tests.handlers.test_programmes import nordic_folder
 from tests.support.cli import Completed
@@ -39,8 +40,8 @@ async def test_a_created_programme_lives_in_the_data_directory(
     assert {p.name for p in data.iterdir()} <= {"programmes", "cache"}
 
     store = ContentStore(CONTENT, data / "programmes")
-    assert NORDIC in {e.id for e in store.for_programme("nordic").faq.entries}
-    assert NORDIC not in {e.id for e in store.current.faq.entries}
+    assert NORDIC in {e.id for e in faq_index(store.for_programme("nordic")).entries}
+    assert NORDIC not in {e.id for e in faq_index(store.current).entries}
 
     listed = peerbot("faq", "list", "--programme", "nordic", "--json", database_url=database_url,
                      data=data)  # fmt: skip

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+from handlers.faq.content import faq_index
 
 NAME = "faq"
 app = typer.Typer(help="The financing FAQ.", no_args_is_help=True)
@@ -28,10 +29,10 @@ def _semantic(content: Any, on: bool | None) -> None:
     from handlers.faq.semantic import SemanticUnavailable
 
     s = settings()
-    if not (s.faq_semantic if on is None else on) or content.faq.hybrid_ready:
+    if not (s.faq_semantic if on is None else on) or faq_index(content).hybrid_ready:
         return
     try:
-        content.faq.attach_semantic(s.data_dir / "faq-vectors", background=False)
+        faq_index(content).attach_semantic(s.data_dir / "faq-vectors", background=False)
     except SemanticUnavailable as exc:
         fail(str(exc), 2)
 
@@ -98,7 +99,10 @@ def ask(
         fail(f"--lang must be one of en fr de es it, not {lang!r}", 2)
     content = _content(programme)
     _semantic(content, semantic)
-    rows = [result_json(q, content.faq.search(q, lang), content.faq, lang) for q in questions]
+    rows = [
+        result_json(q, faq_index(content).search(q, lang), faq_index(content), lang)
+        for q in questions
+    ]
     if json_out:
         dump(rows)
         return
@@ -128,7 +132,7 @@ def list_entries(
             return await feedback_counts(uow.session)
 
     entries = (
-        _content(programme).faq.entries
+        faq_index(_content(programme)).entries
         if programme
         else load_faq(settings().content_dir / "faq").entries
     )
@@ -203,9 +207,11 @@ def evaluate(
     _semantic(content, semantic)
     if skipped:
         typer.echo(f"{skipped} rows skipped: they still need a label (needs_label)")
-    reports = {"pipeline": run_eval(content.faq, rows)}
+    reports = {"pipeline": run_eval(faq_index(content), rows)}
     if baseline:
-        reports["baseline"] = run_eval(content.faq, rows, lambda q: baseline_search(content.faq, q))
+        reports["baseline"] = run_eval(
+            faq_index(content), rows, lambda q: baseline_search(faq_index(content), q)
+        )
     for name, report in reports.items():
         figures = asdict(report)
         typer.echo(
@@ -215,7 +221,9 @@ def evaluate(
             f"p50={figures['p50_ms']:.2f}ms p95={figures['p95_ms']:.2f}ms"
         )
     if cv:
-        outs, _ = cross_validated_outcomes(content.faq, rows, folds=5, per_language=per_language)
+        outs, _ = cross_validated_outcomes(
+            faq_index(content), rows, folds=5, per_language=per_language
+        )
         typer.echo("5-fold cross-validated, per language (direct = answered right / on-topic):")
         for lang, (n, fig) in figures_by_language(outs, [lab for _, lab in rows], langs).items():
             typer.echo(

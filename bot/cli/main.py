@@ -359,6 +359,7 @@ def content_check(
     """Validate content/; every problem with file and line; exit 1 if any."""
     s = settings()
     from handlers.core.content import load_content
+    from handlers.faq.content import faq_index
 
     root = folder or s.content_dir
     try:
@@ -381,7 +382,7 @@ def content_check(
                 problems.append(f"{root}/messages/{locale}.yaml: {key} has other placeholders")
     for p in problems:
         typer.echo(p)
-    entries = len(content.faq)
+    entries = len(faq_index(content))
     typer.echo(
         f"{entries} FAQ entries, {len(content.t.catalogues)} catalogues, {len(problems)} problems"
     )

@@ -1,4 +1,10 @@
-"""Load and validate `content/`: catalogues, taxonomy, FAQ; keep the last good copy."""
+"""Load and validate `content/`: catalogues, taxonomy and the features' parts; keep the last
+good copy.
+
+Core knows the catalogues and the taxonomy. What a feature reads from `content/` besides them
+(the FAQ is one) is a *content part*: the feature's `content.py` registers a `ContentPart`, and
+every load parses each registered part after the taxonomy. Core never names the feature.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +13,78 @@ import logging
 import os
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from handlers.core.i18n import Translator, load_catalogues
 from handlers.core.taxonomy import Taxonomy
-from handlers.faq.content import ContentProblem
 
 if TYPE_CHECKING:
-    from handlers.faq.search import FaqIndex
     from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class ContentProblem:
+    """Something wrong in a content file, at a 1-based line."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class ContentPart(Protocol):
+    """A feature's share of `content/`, parsed with the catalogues and reloaded with them."""
+
+    name: str
+    """The key of the part in `Content.parts`."""
+
+    def parse(
+        self, root: Path, programme: Path | None, taxonomy: Taxonomy
+    ) -> tuple[Any, list[ContentProblem]]:
+        """The parsed part of `root` (with a programme folder's additions) and its problems;
+        raises ValueError only when nothing usable can be made of it."""
+        ...
+
+    def keep_last_good(self, last: Any, fresh: Any, problems: list[ContentProblem]) -> Any:
+        """What a reload keeps: `fresh`, or `last` when the fresh copy lost too much."""
+        ...
+
+
+_PARTS: dict[str, ContentPart] = {}
+
+
+def register_part(part: ContentPart) -> None:
+    """Called by a feature's `content.py` when it is imported (one part per name)."""
+    _PARTS[part.name] = part
+
+
+def registered_parts() -> list[ContentPart]:
+    """Every feature's part; imports the features' `content` modules the first time."""
+    if not _PARTS:
+        import importlib
+
+        importlib.import_module("handlers.registry").load_content_parts()
+    return list(_PARTS.values())
+
+
 @dataclass
 class Content:
-    """Everything curated that the handlers read: messages, codes, the FAQ index."""
+    """Everything curated that the handlers read: messages, codes and the features' parts."""
 
     root: Path
     t: Translator
     taxonomy: Taxonomy
-    faq: FaqIndex
+    parts: dict[str, Any] = field(default_factory=dict)
     problems: list[ContentProblem] = field(default_factory=list)
 
 
@@ -42,11 +94,11 @@ _LOADED: dict[tuple[str, str | None], tuple[tuple[tuple[str, int, int], ...], Co
 
 def _stamp(root: Path, programme: Path | None) -> tuple[tuple[str, int, int], ...]:
     """Path, modification time and size of every file the content is read from."""
-    files: list[Path] = []
-    for base in (root / "messages", root / "faq", programme):
-        if base is not None and base.is_dir():
-            files += [p for p in base.rglob("*") if p.is_file()]
-    files.append(root / "taxonomy.yaml")
+    files = [
+        p for p in root.rglob("*") if p.relative_to(root).parts[0] != "programmes" and p.is_file()
+    ]
+    if programme is not None and programme.is_dir():
+        files += [p for p in programme.rglob("*") if p.is_file()]
     stamp = []
     for path in sorted(files):
         try:
@@ -134,11 +186,8 @@ def parse_content(root: Path, programme: Path | None = None) -> Content:
 
     A programme folder (`content/programmes/<slug>/`) may hold `taxonomy.yaml` (extra codes),
     `faq/*.yaml` (extra entries) and `messages/<locale>.yaml` (overridden messages).
-    Raises ValueError on a broken catalogue or taxonomy; FAQ problems are collected instead.
+    Raises ValueError on a broken catalogue or taxonomy; the parts' problems are collected.
     """
-    from handlers.faq.content import load_faq
-    from handlers.faq.search import FaqIndex
-
     catalogues = load_catalogues(root / "messages")
     if "en" not in catalogues:
         raise ValueError(f"{root / 'messages'}: the English catalogue en.yaml is missing")
@@ -152,21 +201,11 @@ def parse_content(root: Path, programme: Path | None = None) -> Content:
                 catalogues.setdefault(locale, {}).update(overrides)
         if (programme / "taxonomy.yaml").is_file():
             taxonomy = taxonomy.merged(Taxonomy.load(programme / "taxonomy.yaml"))
-    extra = frozenset(c for group in taxonomy.labels.values() for c in group)
-    faq = load_faq(root / "faq", extra_codes=extra)
-    if programme is not None and (programme / "faq").is_dir():
-        more = load_faq(programme / "faq", extra_codes=extra)
-        known = {e.id for e in faq.entries}
-        faq.entries += [e for e in more.entries if e.id not in known]
-        faq.problems += more.problems
-        faq.problems += [
-            ContentProblem(str(programme / "faq"), 1, f"id {e.id} already exists in the base FAQ")
-            for e in more.entries
-            if e.id in known
-        ]
-        for canonical, variants in more.synonyms.items():
-            faq.synonyms.setdefault(canonical, []).extend(variants)
-    return Content(root, Translator(catalogues), taxonomy, FaqIndex.build(faq), list(faq.problems))
+    content = Content(root, Translator(catalogues), taxonomy)
+    for part in registered_parts():
+        content.parts[part.name], problems = part.parse(root, programme, taxonomy)
+        content.problems += problems
+    return content
 
 
 class ContentStore:
@@ -181,8 +220,8 @@ class ContentStore:
         self.cache_dir = cache_dir
         """Where parsed content is pickled between processes (see `load_content`)."""
         self.current = load_content(root, cache_dir=cache_dir)
-        self.semantic_cache: Path | None = None
-        """Set by `enable_semantic`: every FAQ index loaded from then on gets the meaning layer."""
+        self.hooks: list[Callable[[Content], None]] = []
+        """Run on every content loaded, now and after each reload (see `on_load`)."""
         self.programmes: dict[str, Content] = {}
         for folder in self.programme_folders():
             try:
@@ -207,16 +246,12 @@ class ContentStore:
         programme = await uow.programmes.get(programme_id) if programme_id else None
         return self.for_programme(programme.slug if programme else None)
 
-    def enable_semantic(self, cache_dir: Path) -> None:
-        """Give every FAQ index (now and after each reload) its meaning layer, loaded in the
-        background with entry vectors cached in `cache_dir` (see handlers.faq.semantic)."""
-        self.semantic_cache = cache_dir
+    def on_load(self, hook: Callable[[Content], None]) -> None:
+        """Run `hook` on the content held now and on every content a reload brings (a feature
+        adds to its part what only a running bot needs, such as the FAQ's meaning layer)."""
+        self.hooks.append(hook)
         for content in [self.current, *self.programmes.values()]:
-            self._semantic(content)
-
-    def _semantic(self, content: Content) -> None:
-        if self.semantic_cache is not None and content.faq.semantic is None:
-            content.faq.attach_semantic(self.semantic_cache)
+            hook(content)
 
     def reload(self) -> list[str]:
         """Reload from disk; returns the problems found (empty when all is well)."""
@@ -230,11 +265,14 @@ class ContentStore:
                 self.programmes[folder.name] = load_content(self.root, folder, self.cache_dir)
             except (OSError, ValueError, yaml.YAMLError) as exc:
                 log.warning("programme content %s kept as it was: %s", folder, exc)
-        problems = [f"{p.file}:{p.line}: {p.message}" for p in fresh.problems]
-        if len(fresh.faq) < len(self.current.faq) and problems:
-            log.warning("content problems; keeping the last good FAQ (%d)", len(self.current.faq))
-            fresh.faq = self.current.faq
+        if fresh.problems:
+            for part in registered_parts():
+                if part.name in self.current.parts and part.name in fresh.parts:
+                    fresh.parts[part.name] = part.keep_last_good(
+                        self.current.parts[part.name], fresh.parts[part.name], fresh.problems
+                    )
         self.current = fresh
         for content in [self.current, *self.programmes.values()]:
-            self._semantic(content)
-        return problems
+            for hook in self.hooks:
+                hook(content)
+        return [str(p) for p in fresh.problems]

@@ -7,13 +7,14 @@ the line of the offending entry or key, taken from the composed YAML nodes.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlparse
 
 import yaml
@@ -26,7 +27,14 @@ from pydantic import (
     ValidationInfo,
 )
 
+from handlers.core.content import Content, ContentProblem, register_part
+from handlers.core.taxonomy import Taxonomy
 from handlers.core.yamlfile import SAFE_LOADER
+
+if TYPE_CHECKING:
+    from handlers.faq.search import FaqIndex
+
+log = logging.getLogger(__name__)
 
 SECTORS: frozenset[str] = frozenset(
     {"public_buildings", "private_buildings", "mobility", "public_lighting", "cross_sector"}
@@ -149,18 +157,6 @@ class FaqEntry(BaseModel):
             if lang and (lang == self.lang or lang in self.translations):
                 return lang
         return self.lang
-
-
-@dataclass(frozen=True)
-class ContentProblem:
-    """Something wrong in a content file, at a 1-based line."""
-
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
 
 
 @dataclass
@@ -520,3 +516,62 @@ def load_faq(folder: Path, extra_codes: frozenset[str] = frozenset()) -> FaqLoad
     if stopwords_path.is_file():
         out.stopwords = _load_table(stopwords_path, "stopwords", r"[a-z]{2}", out)
     return out
+
+
+class FaqPart:
+    """The FAQ as a part of `content/`: the base entries plus a programme folder's own."""
+
+    name = "faq"
+
+    def parse(
+        self, root: Path, programme: Path | None, taxonomy: Taxonomy
+    ) -> tuple[FaqIndex, list[ContentProblem]]:
+        from handlers.faq.search import FaqIndex
+
+        extra = frozenset(c for group in taxonomy.labels.values() for c in group)
+        faq = load_faq(root / "faq", extra_codes=extra)
+        if programme is not None and (programme / "faq").is_dir():
+            more = load_faq(programme / "faq", extra_codes=extra)
+            known = {e.id for e in faq.entries}
+            faq.entries += [e for e in more.entries if e.id not in known]
+            faq.problems += more.problems
+            faq.problems += [
+                ContentProblem(
+                    str(programme / "faq"), 1, f"id {e.id} already exists in the base FAQ"
+                )
+                for e in more.entries
+                if e.id in known
+            ]
+            for canonical, variants in more.synonyms.items():
+                faq.synonyms.setdefault(canonical, []).extend(variants)
+        return FaqIndex.build(faq), list(faq.problems)
+
+    def keep_last_good(
+        self, last: FaqIndex, fresh: FaqIndex, problems: list[ContentProblem]
+    ) -> FaqIndex:
+        """A reload that lost entries to broken files keeps the FAQ officers were reading."""
+        if problems and len(fresh) < len(last):
+            log.warning("content problems; keeping the last good FAQ (%d)", len(last))
+            return last
+        return fresh
+
+
+register_part(FaqPart())
+
+
+def faq_index(content: Content) -> FaqIndex:
+    """The FAQ index of a content (every content has one: the part is always registered)."""
+    index: FaqIndex = content.parts[FaqPart.name]
+    return index
+
+
+def with_meaning_layer(cache_dir: Path) -> Callable[[Content], None]:
+    """A `ContentStore.on_load` hook: every FAQ index gets its meaning layer, loaded in a
+    background thread (the FAQ answers on words meanwhile), entry vectors cached in `cache_dir`."""
+
+    def attach(content: Content) -> None:
+        index = faq_index(content)
+        if index.semantic is None:
+            index.attach_semantic(cache_dir)
+
+    return attach

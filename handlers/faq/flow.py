@@ -14,7 +14,7 @@ from handlers.core.metrics import FAQ_QUESTIONS
 from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.delivery.outbox import queue_to_officer
-from handlers.faq.content import render_answer
+from handlers.faq.content import faq_index, render_answer
 from handlers.faq.rules import FOLLOWUP_WINDOW, in_context, needs_context
 from handlers.practices.flow import practices_citation
 from storage.models import FaqQuery
@@ -58,14 +58,16 @@ async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
     if not question:
         await ctx.reply("faq.ask_what")
         return
-    result = ctx.content.faq.search(question, ctx.locale)
+    result = faq_index(ctx.content).search(question, ctx.locale)
     lead = None
-    if private and needs_context(ctx.content.faq, question, result):
+    if private and needs_context(faq_index(ctx.content), question, result):
         since = ctx.clock.now() - FOLLOWUP_WINDOW
         previous = await ctx.uow.get(FaqQueryRepo).last_answer(ctx.identity.id, since)
         before = _question(ctx, previous.entry_id) if previous and previous.entry_id else ""
         previous_id = previous.entry_id if previous else None
-        within = in_context(ctx.content.faq, before, previous_id, question, result, ctx.locale)
+        within = in_context(
+            faq_index(ctx.content), before, previous_id, question, result, ctx.locale
+        )
         if within is not None:
             result, lead = within, ctx.t("faq.in_context", question=before)
     FAQ_QUESTIONS.labels(result.status).inc()
@@ -82,7 +84,7 @@ async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
         await _send_entry(ctx, best.entry_id, query.id, result.lang, lead)
         return
     if result.status == "suggest":
-        siblings = ctx.content.faq.sibling_question(result)
+        siblings = faq_index(ctx.content).sibling_question(result)
         if siblings is not None:  # ESCO or EPC? ask the question that tells them apart
             ask, ids = siblings
             choices = [
@@ -111,7 +113,7 @@ async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
 
 def _question(ctx: Ctx, entry_id: str) -> str:
     """An entry's question in the officer's language ("" if the entry is gone)."""
-    entry = ctx.content.faq.get(entry_id)
+    entry = faq_index(ctx.content).get(entry_id)
     return entry.text_for(entry.answer_lang(ctx.locale))[0] if entry is not None else ""
 
 
@@ -124,7 +126,7 @@ async def _send_entry(
 ) -> None:
     """The answer in the officer's locale, else the question's language, else English; `lead`
     (a line saying which earlier answer a follow-up was read with) comes first."""
-    entry = ctx.content.faq.get(entry_id)
+    entry = faq_index(ctx.content).get(entry_id)
     if entry is None:
         await ctx.reply("errors.expired_choice")
         return
@@ -136,7 +138,7 @@ async def _send_entry(
         ]
     choices += [
         Choice(f"faq:show:{h.entry_id}", ctx.t("faq.related", question=shorten(h.question, 50)))
-        for h in ctx.content.faq.related(entry_id, 2)
+        for h in faq_index(ctx.content).related(entry_id, 2)
     ]
     shown = entry.answer_lang(ctx.locale, asked_lang)
     text = render_answer(entry, shown if shown != entry.lang else ctx.locale)

@@ -34,6 +34,7 @@ from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
+from handlers.faq.content import faq_index
 from handlers.pairing.leaving import DECLINE, leave_pair
 from handlers.pairing.reasons import render_reasons
 from handlers.pairing.view import LIVE, notify_coordinators, partner_of, topic_label, who
@@ -301,7 +302,7 @@ def icebreakers(content: Content, locale: str, topic: str) -> str:
 def faq_links(content: Content, topic: str, locale: str | None = None) -> list[tuple[str, str]]:
     """(entry id, question in the reader's language when translated) of FAQ entries on the topic."""
     found = []
-    for entry in getattr(content.faq, "entries", []):
+    for entry in faq_index(content).entries:
         if topic in entry.instruments and len(f"faq:show:{entry.id}") <= 53:
             found.append((entry.id, entry.text_for(locale)[0]))
     return found[:FAQ_LINKS]

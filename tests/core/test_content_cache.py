@@ -9,6 +9,7 @@ import pytest
 
 from handlers.core import content as content_module
 from handlers.core.content import load_content
+from handlers.faq.content import faq_index
 
 CONTENT = Path(__file__).resolve().parent.parent.parent / "content"
 
@@ -40,7 +41,7 @@ def test_a_second_process_reads_the_cache_instead_of_parsing(
     monkeypatch.setattr(content_module, "parse_content", no_parsing)
     again = load_content(folder, cache_dir=cache)
     assert again is not first
-    assert len(again.faq) == len(first.faq)
+    assert len(faq_index(again)) == len(faq_index(first))
     assert again.t("fr", "help.coordinators") == first.t("fr", "help.coordinators")
 
 
@@ -52,7 +53,7 @@ def test_a_changed_file_or_a_torn_cache_means_parsing_again(
     (pickled,) = cache.glob("content-*.pickle")
     pickled.write_bytes(b"not a pickle")
     _forget_parsed(monkeypatch)
-    assert len(load_content(folder, cache_dir=cache).faq) > 0  # a warning, no crash
+    assert len(faq_index(load_content(folder, cache_dir=cache))) > 0  # a warning, no crash
 
     en = folder / "messages" / "en.yaml"
     en.write_text(en.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
@@ -64,4 +65,4 @@ def test_a_changed_file_or_a_torn_cache_means_parsing_again(
 def test_an_unwritable_cache_is_only_skipped(folder: Path, tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("in the way", encoding="utf-8")
-    assert len(load_content(folder, cache_dir=blocked / "cache").faq) > 0
+    assert len(faq_index(load_content(folder, cache_dir=blocked / "cache"))) > 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.app import build
 from bot.config import Settings
 from handlers.core.clock import FrozenClock
+from handlers.faq.content import faq_index
 from handlers.programmes.content_watch import reload_changed_content
 from tests.fakes import FakeMessenger
 from tests.handlers.test_faq import add_coordinator
@@ -26,7 +27,7 @@ async def test_broken_faq_file_keeps_the_last_good_content(
     rt.messengers["fake"] = messenger
     try:
         await add_coordinator(rt)
-        before = len(rt.content.current.faq)
+        before = len(faq_index(rt.content.current))
         assert await reload_changed_content(rt.core, rt.messengers) == 0
         broken = next((content / "faq").glob("epc*.yaml"))
         broken.write_text(
@@ -34,10 +35,10 @@ async def test_broken_faq_file_keeps_the_last_good_content(
         )
         os.utime(broken, (broken.stat().st_atime + 10, broken.stat().st_mtime + 10))
         assert await reload_changed_content(rt.core, rt.messengers) == 1
-        assert len(rt.content.current.faq) == before
+        assert len(faq_index(rt.content.current)) == before
         await rt.tick()
         note = messenger.transcript("coord")
         assert "problem" in note and broken.name in note
-        assert rt.content.current.faq.search("what is ELENA?").status == "answer"
+        assert faq_index(rt.content.current).search("what is ELENA?").status == "answer"
     finally:
         await rt.close()
