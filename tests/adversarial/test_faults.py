@@ -92,11 +92,14 @@ class Child:
 
 
 def child_env(**settings: str) -> dict[str, str]:
-    """The test's environment without platform credentials, plus `settings`."""
+    """The test's environment without platform credentials, plus `settings`. The session's
+    data directory (with its parsed-content cache) and its FAQ meaning-layer switch carry
+    over, so a restarted child starts as fast as the tests' own runtimes."""
+    keep = ("PEERBOT_DATA_DIR", "PEERBOT_FAQ_SEMANTIC")
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "SLACK_", "PEERBOT_", "DATABASE_URL"))
+        if k in keep or not k.startswith(("TELEGRAM_", "SLACK_", "PEERBOT_", "DATABASE_URL"))
     }
     env.update(PYTHONPATH=str(ROOT), PEERBOT_CONTENT_DIR=str(CONTENT), **settings)
     return env
