@@ -25,6 +25,9 @@ from storage.repositories.outcomes import (
 )
 from storage.repositories.settings import KeyValueRepo
 
+SessionFactory = async_sessionmaker[AsyncSession]
+"""What opens database sessions: callers outside storage name it without naming SQLAlchemy."""
+
 R = TypeVar("R", bound=Repository)
 
 

@@ -65,9 +65,6 @@ FEATURES = {
 SQL_IN_HANDLERS_DEBT = {
     "handlers/announcements/audience.py",
     "handlers/announcements/polls.py",
-    "handlers/core/engine.py",
-    "handlers/delivery/outbox.py",
-    "handlers/delivery/replies.py",
     "handlers/faq/flow.py",
     "handlers/officers/roster.py",
     "handlers/pairing/checkins.py",

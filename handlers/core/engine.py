@@ -23,8 +23,6 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from handlers.core import choices as signed
 from handlers.core.clock import Clock, SystemClock
 from handlers.core.content import ContentStore
@@ -36,7 +34,7 @@ from handlers.core.replies import Reply
 from handlers.core.router import Route, Router, router
 from storage.models import Identity, InboxItem, InboxStatus, Role
 from storage.repositories.officers import Caller
-from storage.uow import UnitOfWork
+from storage.uow import SessionFactory, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +82,7 @@ class Core:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: SessionFactory,
         content: ContentStore,
         secret: bytes,
         clock: Clock | None = None,

@@ -34,9 +34,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from handlers.core import choices as signed
 from handlers.core.clock import Clock
 from handlers.core.content import Content
@@ -49,8 +46,9 @@ from handlers.core.ports import (
     Undeliverable,
 )
 from handlers.core.replies import Choice, Reply
+from storage.errors import database_down
 from storage.models import Identity, Officer, Outbox, OutboxStatus, utcnow
-from storage.uow import UnitOfWork
+from storage.uow import SessionFactory, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +64,6 @@ INCARNATION = uuid.uuid4().hex[:8]
 RECORD_PATIENCE = 60.0
 """How long recording a row waits for a lost database to come back (a sent row that is not
 recorded would otherwise be sent again once its lease runs out)."""
-
-
-def database_down(exc: BaseException) -> bool:
-    """A lost connection or a restarting server, not a bad statement."""
-    if isinstance(exc, IntegrityError | DataError | ProgrammingError):
-        return False
-    return isinstance(exc, OSError | DBAPIError)
 
 
 def preferred_identity(officer: Officer, platform: str | None = None) -> Identity | None:
@@ -221,7 +212,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: SessionFactory,
         messengers: Mapping[str, Messenger],
         batch: int = 50,
         concurrency: int = 30,

@@ -19,14 +19,12 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from handlers.core.context import Outgoing
 from handlers.core.ports import Messenger, RateLimited, Undeliverable
 from handlers.delivery.outbox import backoff, payload
 from storage.models import utcnow
 from storage.repositories.outbox import row as outbox_row
-from storage.uow import UnitOfWork
+from storage.uow import SessionFactory, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,7 @@ class ReplySender:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: SessionFactory,
         writing: Callable[[], contextlib.AbstractAsyncContextManager[Any]] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
