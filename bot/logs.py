@@ -10,9 +10,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -47,8 +45,10 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.slack_signing_secret,
         settings.slack_app_token,
     ]
-    with contextlib.suppress(ValueError, ArgumentError):
-        values.append(make_url(settings.database_url).password)  # type: ignore[arg-type]
+    with contextlib.suppress(ValueError):  # a URL that does not parse has no password to hide
+        password = urlsplit(settings.database_url).password
+        if password:
+            values += [password, unquote(password)]  # as written in the URL, and as sent
     return [v for v in values if v and len(v) >= 4]
 
 
