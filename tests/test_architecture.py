@@ -96,7 +96,6 @@ DOORS_TO_STORAGE_DEBT = {
     "bot/cli/programme.py",
     "bot/cli/report.py",
     "bot/demo.py",
-    "bot/web/__init__.py",
 }
 """Doors (CLI, web, adapters) that still import storage or sqlalchemy instead of a service."""
 

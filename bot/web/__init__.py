@@ -30,11 +30,8 @@ from bot.web.auth import (
     with_csrf,
 )
 from bot.web.render import render_login, render_report, translator_for
+from handlers.audit.sign_in import SignedIn, by_token, close_session, open_session, session_token
 from handlers.report.figures import Report, build_report
-from storage.models import Officer
-from storage.repositories.dashboard import DashboardTokenRepo
-from storage.repositories.dashboard_sessions import DashboardSessionRepo
-from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -61,7 +58,7 @@ HEADERS = {
 class Viewer:
     """A signed-in coordinator and the programmes they may see."""
 
-    officer: Officer
+    officer: SignedIn
     programme_ids: set[int]
     token_id: int
     csrf: str | None = None  # the session's CSRF token (None for a Bearer request)
@@ -79,21 +76,9 @@ async def _viewer(
     runtime: Runtime, token: str | None = None, token_id: int | None = None
 ) -> Viewer | None:
     """The coordinator behind a token (or a token row), or None."""
-    now = runtime.clock.now()
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        repo = uow.get(DashboardTokenRepo)
-        row = await repo.valid(token, now) if token else None
-        if row is None and token_id is not None:
-            row = await repo.get_valid(token_id, now)
-        officer = await uow.officers.get(row.officer_id) if row else None
-        if row is None or officer is None:
-            return None
-        ids = await uow.officers.coordinated_programme_ids(officer)
-        if not ids:
-            return None
-        row.last_used_at = now
-        await uow.commit()
-        return Viewer(officer, ids, row.id)
+    async with runtime.core.uow() as uow:
+        found = await by_token(uow, runtime.clock.now(), token, token_id)
+    return Viewer(found.officer, found.programme_ids, found.token_id) if found else None
 
 
 async def authenticate(request: web.Request) -> Viewer | None:
@@ -112,13 +97,13 @@ async def authenticate(request: web.Request) -> Viewer | None:
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         return None
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        session = await uow.get(DashboardSessionRepo).find(cookie, runtime.clock.now())
+    async with runtime.core.uow() as uow:
+        session = await session_token(uow, cookie, runtime.clock.now())
     if session is None:
         return None
-    viewer = await _viewer(runtime, token_id=session.token_id)
+    viewer = await _viewer(runtime, token_id=session[0])
     if viewer is not None:
-        viewer.csrf = session.csrf
+        viewer.csrf = session[1]
     return viewer
 
 
@@ -143,7 +128,7 @@ def _html(body: str, status: int = 200) -> web.Response:
 
 async def _report(runtime: Runtime, viewer: Viewer, slug: str | None) -> Report | None:
     """The viewer's figures, optionally for one of their programmes (None if not theirs)."""
-    async with UnitOfWork(runtime.sessionmaker) as uow:
+    async with runtime.core.uow() as uow:
         ids = viewer.programme_ids
         if slug:
             programme = await uow.programmes.by_slug(slug)
@@ -226,13 +211,8 @@ async def login(request: web.Request) -> web.Response:
         _throttle(request).failed(client_address(request))
         return _login_page(request, failed=True)
     now = runtime.clock.now()
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        row = await uow.get(DashboardTokenRepo).get_valid(viewer.token_id, now)
-        until = min(row.expires_at if row else now, now + SESSION)
-        sessions = uow.get(DashboardSessionRepo)
-        await sessions.prune(now)
-        cookie, _csrf = await sessions.open(viewer.token_id, until, now)
-        await uow.commit()
+    async with runtime.core.uow() as uow:
+        cookie, until = await open_session(uow, viewer.token_id, now, SESSION)
     lifetime = max(int((until - now).total_seconds()), 0)
     moved = web.HTTPSeeOther("/dashboard", headers=HEADERS)
     moved.set_cookie(
@@ -254,13 +234,11 @@ async def logout(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     form = await request.post()
     cookie = request.cookies.get(COOKIE, "")
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        sessions = uow.get(DashboardSessionRepo)
-        session = await sessions.find(cookie, runtime.clock.now()) if cookie else None
+    async with runtime.core.uow() as uow:
+        session = await session_token(uow, cookie, runtime.clock.now()) if cookie else None
         if session is not None:
-            _check_post(request, form.get(CSRF_FIELD), session.csrf)
-            await sessions.close(cookie)
-            await uow.commit()
+            _check_post(request, form.get(CSRF_FIELD), session[1])
+            await close_session(uow, cookie)
     moved = web.HTTPSeeOther("/dashboard", headers=HEADERS)
     moved.del_cookie(COOKIE, path="/dashboard")
     raise moved

@@ -1,0 +1,78 @@
+"""Signing coordinators in to the console: a token (from `peerbot coordinators token`) or a
+server-side session opened with one, to the coordinator and the programmes they run.
+
+The web door keeps cookies, CSRF and throttling; what a token or a session is worth is
+decided here, on the repositories, so the door never reaches storage itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from storage.repositories.dashboard import DashboardTokenRepo
+from storage.repositories.dashboard_sessions import DashboardSessionRepo
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The officer behind a valid token, as the console shows and checks them."""
+
+    id: int
+    name: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A valid token's coordinator and programmes."""
+
+    officer: SignedIn
+    programme_ids: set[int]
+    token_id: int
+
+
+async def by_token(
+    uow: UnitOfWork, now: datetime, token: str | None = None, token_id: int | None = None
+) -> Signature | None:
+    """The coordinator behind a token (or a token row still valid), marking the token used;
+    None for an unknown, expired or revoked token or an officer who coordinates nothing."""
+    repo = uow.get(DashboardTokenRepo)
+    row = await repo.valid(token, now) if token else None
+    if row is None and token_id is not None:
+        row = await repo.get_valid(token_id, now)
+    officer = await uow.officers.get(row.officer_id) if row else None
+    if row is None or officer is None:
+        return None
+    ids = await uow.officers.coordinated_programme_ids(officer)
+    if not ids:
+        return None
+    row.last_used_at = now
+    await uow.commit()
+    return Signature(SignedIn(officer.id, officer.name, officer.locale), set(ids), row.id)
+
+
+async def session_token(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[int, str] | None:
+    """(token id, CSRF token) of an open session, or None."""
+    session = await uow.get(DashboardSessionRepo).find(cookie, now)
+    return (session.token_id, session.csrf) if session is not None else None
+
+
+async def open_session(
+    uow: UnitOfWork, token_id: int, now: datetime, longest: timedelta
+) -> tuple[str, datetime]:
+    """A new session for a signed-in token: (cookie, until), never outliving the token."""
+    row = await uow.get(DashboardTokenRepo).get_valid(token_id, now)
+    until = min(row.expires_at if row else now, now + longest)
+    sessions = uow.get(DashboardSessionRepo)
+    await sessions.prune(now)
+    cookie, _csrf = await sessions.open(token_id, until, now)
+    await uow.commit()
+    return cookie, until
+
+
+async def close_session(uow: UnitOfWork, cookie: str) -> None:
+    """End a session on the server: its cookie is worthless from then on."""
+    await uow.get(DashboardSessionRepo).close(cookie)
+    await uow.commit()
