@@ -104,6 +104,15 @@ def _concurrency(url: str) -> int:
     return SQLITE_CONCURRENT if is_sqlite(url) else MAX_CONCURRENT
 
 
+async def prepare_database(url: str) -> None:
+    """Bring the database to the shipped migrations before anything uses it. At them already
+    (every restart but the first after a deploy), only the version table is read: Alembic's
+    full run, imports included, costs about a second even when there is nothing to do."""
+    from storage.versions import upgrade_if_behind
+
+    await upgrade_if_behind(url)
+
+
 async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: Any) -> Runtime:
     """Connect the store, load content and handlers, and make the core."""
     load_handlers()

@@ -43,3 +43,23 @@ async def database_heads(engine: AsyncEngine) -> set[str]:
             return {str(r[0]) for r in rows}
     except DBAPIError:
         return set()
+
+
+async def upgrade_if_behind(url: str, engine: AsyncEngine | None = None) -> None:
+    """Bring the database to the shipped migrations: when it is at them already, only the
+    version table is read; otherwise (or when unsure) Alembic's full upgrade runs."""
+    heads = shipped_heads()
+    own = engine is None
+    if engine is None:
+        from storage.db import make_engine
+
+        engine = make_engine(url)
+    try:
+        current = await database_heads(engine) if heads else set()
+    finally:
+        if own:
+            await engine.dispose()
+    if not heads or current != heads:
+        from storage.migrate import upgrade
+
+        await upgrade(url)

@@ -87,7 +87,6 @@ RAW_SESSION_DEBT = {
 
 DOORS_TO_STORAGE_DEBT = {
     "bot/cli/broadcast.py",
-    "bot/cli/coordinators.py",
     "bot/cli/faq.py",
     "bot/cli/main.py",
     "bot/cli/match.py",

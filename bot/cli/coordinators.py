@@ -20,29 +20,20 @@ def token(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Print a new dashboard token (shown once; only its hash is stored)."""
-    from storage.repositories.dashboard import DashboardTokenRepo
+    from handlers.audit.sign_in import NoToken, issue_token
 
     async def go(rt: Any) -> dict[str, Any] | str:
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            officer = await uow.officers.by_email(email)
-            if officer is None:
-                return f"no officer with e-mail {email!r}"
-            ids = await uow.officers.coordinated_programme_ids(officer)
-            slugs = sorted(p.slug for p in await uow.programmes.list() if p.id in ids)
-            if not slugs:
-                return f"{email} is not a coordinator of any programme; no token issued"
-            now = rt.clock.now()
-            expires = now + timedelta(days=ttl_days)
-            issued = await uow.get(DashboardTokenRepo).issue(officer.id, expires, now)
-            await uow.commit()
-            return {
-                "token": issued,
-                "officer_id": officer.id,
-                "programmes": slugs,
-                "expires_at": expires.isoformat(),
-            }
+        async with rt.core.uow() as uow:
+            try:
+                issued = await issue_token(uow, email, timedelta(days=ttl_days), rt.clock.now())
+            except NoToken as exc:
+                return str(exc)
+        return {
+            "token": issued.token,
+            "officer_id": issued.officer_id,
+            "programmes": issued.programmes,
+            "expires_at": issued.expires_at.isoformat(),
+        }
 
     result = arun(with_runtime(settings(), go))
     if isinstance(result, str):
@@ -70,7 +61,7 @@ def revoke(
     out at their next request (their sessions are deleted with the token)."""
     import sys
 
-    from storage.repositories.dashboard_sessions import DashboardRevocation
+    from handlers.audit.sign_in import NoToken, revoke_tokens
 
     if (token is None) == (email is None):
         fail("give exactly one of --token or --email", 2)
@@ -80,20 +71,11 @@ def revoke(
         fail("the token is empty", 2)
 
     async def go(rt: Any) -> dict[str, Any] | str:
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            repo = uow.get(DashboardRevocation)
-            if token is not None:
-                revoked = await repo.revoke_token(token)
-                if not revoked:
-                    return "no such token (already revoked, expired and removed, or mistyped)"
-            else:
-                officer = await uow.officers.by_email(email)
-                if officer is None:
-                    return f"no officer with e-mail {email!r}"
-                revoked = await repo.revoke_officer(officer.id)
-            await uow.commit()
+        async with rt.core.uow() as uow:
+            try:
+                revoked = await revoke_tokens(uow, token, email)
+            except NoToken as exc:
+                return str(exc)
             return {"revoked": revoked, "email": email}
 
     result = arun(with_runtime(settings(), go))
@@ -122,11 +104,10 @@ def serve_dashboard(
         import asyncio
         import signal
 
-        from bot.app import build
+        from bot.app import build, prepare_database
         from bot.http import make_web_app, serve
-        from storage.migrate import upgrade
 
-        await upgrade(s.database_url)
+        await prepare_database(s.database_url)
         runtime = await build(s)
         where = (host or s.http_host, port or s.http_port)
         try:

@@ -83,10 +83,9 @@ def dump(data: Any) -> None:
 
 
 async def with_runtime(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
-    from bot.app import build
-    from storage.migrate import upgrade
+    from bot.app import build, prepare_database
 
-    await upgrade(s.database_url)
+    await prepare_database(s.database_url)
     runtime = await build(s)
     try:
         return await fn(runtime)
@@ -108,12 +107,12 @@ def run(
 
     quiet = "WARNING" if console and s.log_level in ("DEBUG", "INFO") else s.log_level
     configure(quiet if console else s.log_level, s.log_format, secrets_of(s))
+    from bot.app import prepare_database
     from bot.app import run as run_bot
     from bot.demo import ensure_demo
-    from storage.migrate import upgrade
 
     async def go() -> None:
-        await upgrade(s.database_url)
+        await prepare_database(s.database_url)
         if console:
             await ensure_demo(s)
         console_user = user or ("coordinator" if as_ == "coordinator" else None)
@@ -132,27 +131,16 @@ def db_upgrade() -> None:
     typer.echo(f"database at migration {head}")
 
 
-async def _upgrade_if_behind(engine: Any, url: str) -> None:
-    """Upgrade the database unless it is at the shipped heads already (Alembic's full run,
-    imports included, costs about a second even when there is nothing to do)."""
-    from storage.versions import database_heads, shipped_heads
-
-    heads = shipped_heads()
-    if not heads or await database_heads(engine) != heads:
-        from storage.migrate import upgrade
-
-        await upgrade(url)
-
-
 async def _with_db(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     """Run `fn(uow)` on the upgraded database without building the bot: a listing or an import
     needs neither the adapters, the solver nor the catalogues, and starts in well under 1 s."""
     from storage.db import make_engine, make_sessionmaker
     from storage.uow import UnitOfWork
+    from storage.versions import upgrade_if_behind
 
     engine = make_engine(s.database_url)
     try:
-        await _upgrade_if_behind(engine, s.database_url)
+        await upgrade_if_behind(s.database_url, engine)
         async with UnitOfWork(make_sessionmaker(engine)) as uow:
             return await fn(uow)
     finally:

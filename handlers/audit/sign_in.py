@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storage.repositories.dashboard import DashboardTokenRepo
-from storage.repositories.dashboard_sessions import DashboardSessionRepo
+from storage.repositories.dashboard_sessions import DashboardRevocation, DashboardSessionRepo
 from storage.uow import UnitOfWork
 
 
@@ -76,3 +76,48 @@ async def close_session(uow: UnitOfWork, cookie: str) -> None:
     """End a session on the server: its cookie is worthless from then on."""
     await uow.get(DashboardSessionRepo).close(cookie)
     await uow.commit()
+
+
+class NoToken(LookupError):
+    """Why no token was issued or revoked, in words for the person at the terminal."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A new token (shown once: only its hash is stored) and what it opens."""
+
+    token: str
+    officer_id: int
+    programmes: list[str]
+    expires_at: datetime
+
+
+async def issue_token(uow: UnitOfWork, email: str, ttl: timedelta, now: datetime) -> Issued:
+    """A console token for a coordinator, valid for `ttl`; `NoToken` for anyone else."""
+    officer = await uow.officers.by_email(email)
+    if officer is None:
+        raise NoToken(f"no officer with e-mail {email!r}")
+    ids = await uow.officers.coordinated_programme_ids(officer)
+    slugs = sorted(p.slug for p in await uow.programmes.list() if p.id in ids)
+    if not slugs:
+        raise NoToken(f"{email} is not a coordinator of any programme; no token issued")
+    issued = await uow.get(DashboardTokenRepo).issue(officer.id, now + ttl, now)
+    await uow.commit()
+    return Issued(issued, officer.id, slugs, now + ttl)
+
+
+async def revoke_tokens(uow: UnitOfWork, token: str | None = None, email: str | None = None) -> int:
+    """Revoke one token, or every token of a coordinator (their sessions end with them);
+    the number revoked, or `NoToken` when there was nothing to revoke."""
+    repo = uow.get(DashboardRevocation)
+    if token is not None:
+        revoked = await repo.revoke_token(token)
+        if not revoked:
+            raise NoToken("no such token (already revoked, expired and removed, or mistyped)")
+    else:
+        officer = await uow.officers.by_email(email or "")
+        if officer is None:
+            raise NoToken(f"no officer with e-mail {email!r}")
+        revoked = await repo.revoke_officer(officer.id)
+    await uow.commit()
+    return revoked
