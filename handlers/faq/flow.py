@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,15 +59,18 @@ async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
     if not question:
         await ctx.reply("faq.ask_what")
         return
-    result = faq_index(ctx.content).search(question, ctx.locale)
+    index = faq_index(ctx.content)
+    # The search runs in a worker thread: the meaning layer's encoder spends milliseconds in
+    # numpy per question, which would otherwise stall every other officer's update.
+    result = await asyncio.to_thread(index.search, question, ctx.locale)
     lead = None
-    if private and needs_context(faq_index(ctx.content), question, result):
+    if private and needs_context(index, question, result):
         since = ctx.clock.now() - FOLLOWUP_WINDOW
         previous = await ctx.uow.get(FaqQueryRepo).last_answer(ctx.identity.id, since)
         before = _question(ctx, previous.entry_id) if previous and previous.entry_id else ""
         previous_id = previous.entry_id if previous else None
-        within = in_context(
-            faq_index(ctx.content), before, previous_id, question, result, ctx.locale
+        within = await asyncio.to_thread(
+            in_context, index, before, previous_id, question, result, ctx.locale
         )
         if within is not None:
             result, lead = within, ctx.t("faq.in_context", question=before)

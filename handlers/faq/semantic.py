@@ -132,6 +132,7 @@ class SemanticLayer:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._encoding = threading.Lock()
         self._recent: dict[str, np.ndarray] = {}
         """Vectors of recent questions: a question is searched more than once (alone and as a
         follow-up; the bench's cross-validation), and encoding it costs ~10 ms."""
@@ -182,12 +183,13 @@ class SemanticLayer:
         """The best cosine of `text` with each entry's strings (None until ready)."""
         if not self._ready.is_set() or self.encoder is None or self.vectors is None:
             return None
-        query = self._recent.get(text)
-        if query is None:
-            query = np.asarray(self.encoder.encode([text]), dtype=np.float32).reshape(-1)
-            if len(self._recent) >= RECENT:
-                self._recent.pop(next(iter(self._recent)))
-            self._recent[text] = query
+        with self._encoding:  # searches run in worker threads; the encoder and the cache are shared
+            query = self._recent.get(text)
+            if query is None:
+                query = np.asarray(self.encoder.encode([text]), dtype=np.float32).reshape(-1)
+                if len(self._recent) >= RECENT:
+                    self._recent.pop(next(iter(self._recent)))
+                self._recent[text] = query
         cos = self.vectors @ query
         if not len(cos):
             return np.zeros(self.n_entries, dtype=np.float64)
