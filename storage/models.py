@@ -691,6 +691,13 @@ class Application(Base):
     invite_code: Mapped[str | None] = mapped_column(String(64))
     accepted_at: Mapped[datetime | None] = mapped_column()
     accepted_by: Mapped[str | None] = mapped_column(String(200))
+    declined_at: Mapped[datetime | None] = mapped_column()
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme.id", ondelete="SET NULL"), index=True
+    )
+    """The programme whose coordinator accepted or declined it in the console (None from the
+    CLI, or while pending: a request belongs to no programme until someone decides)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,4 +1,5 @@
-"""`peerbot report --json | --html FILE`: the coordinators' figures, as on `/dashboard`."""
+"""`peerbot report --json | --html FILE | --xlsx FILE | --csv DIR`: the coordinators' figures,
+as on `/dashboard`; the funders' indicators as a workbook or as one CSV file per indicator."""
 
 from __future__ import annotations
 
@@ -20,14 +21,19 @@ def report(
     xlsx: Path = typer.Option(
         None, "--xlsx", help="write the funders' indicators here (one sheet per indicator)"
     ),
+    csv_dir: Path = typer.Option(
+        None,
+        "--csv",
+        help="write the funders' indicators into this folder, one CSV file per indicator",
+    ),
     programme: str = typer.Option(None, "--programme", help="programme slug (default: all)"),
     lang: str = typer.Option("en", "--lang", help="language of the HTML page"),
 ) -> None:
     """Participants, pair health, check-in answers, FAQ questions and announcements."""
     from handlers.report.figures import build_report
 
-    if not json_out and html is None and xlsx is None:
-        fail("say --json, --html FILE or --xlsx FILE", 2)
+    if not json_out and html is None and xlsx is None and csv_dir is None:
+        fail("say --json, --html FILE, --xlsx FILE or --csv DIR", 2)
 
     async def go(rt: Any) -> tuple[Any, Any] | None:
         from storage.uow import UnitOfWork
@@ -62,7 +68,7 @@ def report(
         if not json_out:
             typer.echo(f"wrote {html}")
     if xlsx is not None:
-        from handlers.outcomes.export import write_workbook
+        from handlers.outcomes.export import report_breakdowns, write_workbook
 
         try:
             write_workbook(
@@ -71,10 +77,22 @@ def report(
                 figures.kpis_by_authority,
                 figures.generated_at,
                 [p["slug"] for p in figures.programmes],
+                report_breakdowns(figures),
             )
         except OSError as exc:
             fail(f"cannot write {xlsx}: {exc.strerror}", 1)
         if not json_out:
             typer.echo(f"wrote {xlsx}")
+    if csv_dir is not None:
+        from handlers.outcomes.export import report_breakdowns, write_csv_files
+
+        try:
+            written = write_csv_files(
+                csv_dir, figures.kpis, figures.kpis_by_authority, report_breakdowns(figures)
+            )
+        except OSError as exc:
+            fail(f"cannot write into {csv_dir}: {exc.strerror}", 1)
+        if not json_out:
+            typer.echo(f"wrote {len(written)} CSV files into {csv_dir}")
     if json_out:
         dump(figures.to_json())

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from handlers.core.i18n import Translator
+from handlers.outcomes.rules import UNSPECIFIED
 from handlers.pairing.view import STATES
 from handlers.report.figures import DAYS, UNKNOWN, Count, Report
 
@@ -202,7 +203,11 @@ def render_report(
     """The whole page; `signed_in` adds the sign-out form of the live dashboard."""
     context = page_context(report, t, labels)
     return _env.get_template("report.html").render(
-        **context, signed_in=signed_in, lang=lang, kpi_text=lambda v: kpi_text(v, lang)
+        **context,
+        signed_in=signed_in,
+        lang=lang,
+        kpi_text=lambda v: kpi_text(v, lang),
+        sector_label=lambda code: t("kpi_unspecified") if code == UNSPECIFIED else labels(code),
     )
 
 

@@ -4,7 +4,7 @@ what an application must hold, and how the funders' indicators are computed and 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -225,7 +225,10 @@ INDICATORS: tuple[Indicator, ...] = (
         "EUR",
         "H2020 EE: investments in sustainable energy triggered (EUR); LIFE CET: additional "
         "funding leveraged (EUR)",
-        "Sum of the amounts recorded at the stage 'financed', one per authority and scheme.",
+        "Sum of the amounts recorded at the stage 'financed', one per authority and scheme; "
+        "broken down by the instrument recorded with it and by sector (the sector of the "
+        "authority's learning plan for that scheme, else of the mentor's practice it "
+        "replicates, else 'unspecified').",
     ),
     Indicator(
         "energy_savings_mwh_per_year",
@@ -285,6 +288,30 @@ class StageFact:
     co2_t: float | None
     pair_id: int | None
     practice_id: int | None
+    instrument: str | None = None
+
+
+UNSPECIFIED = "unspecified"
+"""The sector of an investment whose authority's plan is about another scheme and that
+replicates no practice: counted, never guessed."""
+
+
+def investment_breakdown(
+    stages: Iterable[StageFact], sector_of: Callable[[StageFact], str | None]
+) -> dict[int, dict[str, dict[str, float]]]:
+    """Per authority, the amounts of the stage 'financed' by instrument and by sector
+    (`{"instrument": {...}, "sector": {...}}`); each adds up to the authority's
+    investments_eur. `sector_of` names a stage's sector, None for `UNSPECIFIED`."""
+    found: dict[int, dict[str, dict[str, float]]] = {}
+    for row in stages:
+        if row.stage != FINANCED or not row.amount_eur:
+            continue
+        mine = found.setdefault(row.authority_id, {"instrument": {}, "sector": {}})
+        instrument = row.instrument or row.scheme
+        sector = sector_of(row) or UNSPECIFIED
+        mine["instrument"][instrument] = mine["instrument"].get(instrument, 0.0) + row.amount_eur
+        mine["sector"][sector] = mine["sector"].get(sector, 0.0) + row.amount_eur
+    return found
 
 
 def _latest_figure(rows: Sequence[StageFact], name: str) -> float:

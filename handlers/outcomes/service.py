@@ -22,6 +22,7 @@ from handlers.outcomes.rules import (
     StageFact,
     check_application,
     clean_url,
+    investment_breakdown,
     is_replication,
     outcome_figures,
     stage_rank,
@@ -313,6 +314,10 @@ class Kpis:
 
     totals: dict[str, Any]
     by_authority: list[dict[str, Any]] = field(default_factory=list)
+    investments_by_instrument: dict[str, int | float] = field(default_factory=dict)
+    """investments_eur by the instrument recorded at 'financed' (adds up to the total)."""
+    investments_by_sector: dict[str, int | float] = field(default_factory=dict)
+    """investments_eur by sector (`rules.investment_breakdown` says how it is found)."""
 
 
 async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpis:
@@ -349,10 +354,12 @@ async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpi
             r.co2_t,
             r.pair_id,
             r.practice_id,
+            r.instrument,
         )
         for r in await uow.outcomes.list(ids)
     ]
     figures = outcome_figures(stages)
+    breakdown = await _investment_breakdown(uow, ids, stages)
     scores: dict[int, list[int]] = defaultdict(list)
     all_scores: list[int] = []
     for survey in await uow.surveys.answered([p.id for p in pairs]):
@@ -389,6 +396,12 @@ async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpi
                 **{k: tidy(mine.get(k, 0.0)) for k in outcome_keys},
                 "satisfaction_mean": round(sum(marks) / len(marks), 2) if marks else None,
                 "satisfaction_n": len(marks),
+                **{
+                    f"investments_by_{part}": _tidy_sorted(
+                        breakdown.get(authority_id, {}).get(part, {})
+                    )
+                    for part in BREAKDOWNS
+                },
             }
         )
     totals: dict[str, Any] = {
@@ -405,7 +418,43 @@ async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpi
         "satisfaction_n": len(all_scores),
     }
     assert tuple(totals) == KPI_KEYS, "the totals follow rules.INDICATORS"
-    return Kpis(totals, rows)
+    summed: dict[str, dict[str, float]] = {part: {} for part in BREAKDOWNS}
+    for mine in breakdown.values():
+        for part in BREAKDOWNS:
+            for code, amount in mine[part].items():
+                summed[part][code] = summed[part].get(code, 0.0) + amount
+    return Kpis(
+        totals,
+        rows,
+        investments_by_instrument=_tidy_sorted(summed["instrument"]),
+        investments_by_sector=_tidy_sorted(summed["sector"]),
+    )
+
+
+BREAKDOWNS = ("instrument", "sector")
+"""The parts investments_eur is broken down by (`investments_by_<part>`)."""
+
+
+def _tidy_sorted(amounts: dict[str, float]) -> dict[str, int | float]:
+    return {code: tidy(amounts[code]) for code in sorted(amounts) if amounts[code]}
+
+
+async def _investment_breakdown(
+    uow: UnitOfWork, ids: Collection[int], stages: list[StageFact]
+) -> dict[int, dict[str, dict[str, float]]]:
+    """Investments by instrument and sector per authority: the sector of the authority's plan
+    when it is about the same scheme, else of the replicated practice."""
+    plans = {p.authority_id: p for p in await uow.plans.list(ids)} if ids else {}
+    practice_ids = {s.practice_id for s in stages if s.practice_id is not None}
+    practice_sector = await uow.kpis.practice_sectors(practice_ids)
+
+    def sector_of(stage: StageFact) -> str | None:
+        plan = plans.get(stage.authority_id)
+        if plan is not None and plan.scheme == stage.scheme:
+            return plan.sector
+        return practice_sector.get(stage.practice_id) if stage.practice_id else None
+
+    return investment_breakdown(stages, sector_of)
 
 
 def indicator_rows() -> list[dict[str, str]]:

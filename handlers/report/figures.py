@@ -143,6 +143,10 @@ class Report:
     kpis_by_authority: list[dict[str, Any]] = field(default_factory=list)
     """The same indicators, one row per authority (the XLSX sheets)."""
     faq_helpful: list[Helpful] = field(default_factory=list)
+    investments_by_instrument: dict[str, Any] = field(default_factory=dict)
+    """investments_eur by instrument code (adds up to kpis['investments_eur'])."""
+    investments_by_sector: dict[str, Any] = field(default_factory=dict)
+    """investments_eur by sector code, 'unspecified' when no sector is known."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -414,4 +418,6 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
         kpis=kpis.totals,
         kpis_by_authority=kpis.by_authority,
         faq_helpful=await _helpful(uow, ids),
+        investments_by_instrument=kpis.investments_by_instrument,
+        investments_by_sector=kpis.investments_by_sector,
     )

@@ -193,6 +193,19 @@ class ApplicationRepo(Repository):
             stmt = stmt.where(Application.status == status)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def for_programme(self, programme_id: int, limit: int = 500) -> Sequence[Application]:
+        """The pending requests (they belong to no programme yet) and those this programme's
+        coordinators decided, newest first."""
+        stmt = (
+            select(Application)
+            .where(
+                or_(Application.status == "pending", Application.programme_id == programme_id)
+            )
+            .order_by(Application.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def pending_for(self, email: str) -> Application | None:
         stmt = select(Application).where(
             func.lower(Application.email) == email.lower(), Application.status == "pending"
@@ -311,6 +324,15 @@ class KpiRepo(Repository):
             .distinct()
         )
         return [(int(g), int(a)) for g, a in (await self.session.execute(stmt)).all()]
+
+    async def practice_sectors(self, practice_ids: Collection[int]) -> dict[int, str]:
+        """The sector of each of these practices (the investments' breakdown by sector)."""
+        if not practice_ids:
+            return {}
+        stmt = select(GoodPractice.id, GoodPractice.sector).where(
+            GoodPractice.id.in_(list(practice_ids))
+        )
+        return {int(i): str(s) for i, s in (await self.session.execute(stmt)).all()}
 
     async def approved_practices(self, authority_ids: Collection[int]) -> Sequence[GoodPractice]:
         stmt = (
