@@ -1,5 +1,5 @@
-"""`peerbot applications list|accept`: authorities outside the programme asking to join
-(the public `/apply` form); accepting one creates its invite code."""
+"""`peerbot applications list|accept|decline`: authorities outside the programme asking to
+join (the public `/apply` form); accepting one creates its invite code."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ app = typer.Typer(help="Requests to join from the public /apply page.", no_args_
 
 @app.command("list")
 def list_applications(
-    status: str = typer.Option(None, "--status", help="pending | accepted"),
+    status: str = typer.Option(None, "--status", help="pending | accepted | declined"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """The requests received, oldest first."""
@@ -81,3 +81,33 @@ def accept(
             f"accepted #{done.application_id} {done.authority} ({done.country}); send "
             f"{done.email} the invite {done.code}  {links['telegram']}"
         )
+
+
+@app.command("decline")
+def decline(
+    application_id: int = typer.Argument(..., help="the application's number"),
+    reason: str = typer.Option(..., "--reason", help="why (kept with the request)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Decline a request with a reason; write to the requester yourself."""
+    from handlers.outcomes import service
+
+    async def go(rt: Any) -> dict[str, Any] | str:
+        async with rt.core.uow() as uow:
+            try:
+                row = await service.decline_application(
+                    uow, application_id, reason, rt.clock.now()
+                )
+            except service.Invalid as exc:
+                return rt.content.current.t("en", f"outcomes.errors.{exc.key}", **exc.values)
+            found = service.application_json(row)
+            await uow.commit()
+            return found
+
+    found = arun(with_runtime(settings(), go))
+    if isinstance(found, str):
+        fail(found, 2)
+    if json_out:
+        dump(found)
+    else:
+        typer.echo(f"declined #{found['id']} {found['authority']} ({found['country']})")

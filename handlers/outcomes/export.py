@@ -54,10 +54,7 @@ def tables(
         Table(
             DEFINITIONS,
             ["indicator", "unit", "funders' indicator", "how it is computed", "total"],
-            [
-                [i.key, i.unit, i.frameworks, i.method, totals.get(i.key)]
-                for i in INDICATORS
-            ],
+            [[i.key, i.unit, i.frameworks, i.method, totals.get(i.key)] for i in INDICATORS],
             None,
         )
     ]

@@ -419,9 +419,9 @@ async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpi
     }
     assert tuple(totals) == KPI_KEYS, "the totals follow rules.INDICATORS"
     summed: dict[str, dict[str, float]] = {part: {} for part in BREAKDOWNS}
-    for mine in breakdown.values():
+    for parts in breakdown.values():
         for part in BREAKDOWNS:
-            for code, amount in mine[part].items():
+            for code, amount in parts[part].items():
                 summed[part][code] = summed[part].get(code, 0.0) + amount
     return Kpis(
         totals,
@@ -530,6 +530,8 @@ def application_json(row: Application) -> dict[str, Any]:
         "consent_at": row.consent_at.isoformat(),
         "accepted_at": row.accepted_at.isoformat() if row.accepted_at else None,
         "invite_code": row.invite_code,
+        "declined_at": row.declined_at.isoformat() if row.declined_at else None,
+        "decline_reason": row.decline_reason,
     }
 
 
@@ -551,10 +553,16 @@ class Accepted:
 
 
 async def accept_application(
-    uow: UnitOfWork, application_id: int, by: str, now: datetime, days: int = INVITE_DAYS
+    uow: UnitOfWork,
+    application_id: int,
+    by: str,
+    now: datetime,
+    days: int = INVITE_DAYS,
+    programme_id: int | None = None,
 ) -> Accepted:
     """Accept a pending application: the authority is created if new and gets an invite code
-    (as `peerbot invites create` makes). Accepting twice is refused."""
+    (as `peerbot invites create` makes). Accepting twice is refused. `programme_id` is the
+    programme whose coordinator accepted it in the console."""
     row = await uow.applications.lock(application_id)
     if row is None:
         raise Invalid("no_application", id=application_id)
@@ -573,7 +581,35 @@ async def accept_application(
     )
     row.status, row.accepted_at, row.accepted_by = "accepted", now, by[:200]
     row.authority_id, row.invite_code = authority.id, code
+    row.programme_id = programme_id
     await uow.flush()
     return Accepted(
         row.id, authority.id, authority.name, authority.country, code, row.email, row.locale
     )
+
+
+REASON_LIMITS = (3, 1000)
+
+
+async def decline_application(
+    uow: UnitOfWork,
+    application_id: int,
+    reason: str,
+    now: datetime,
+    programme_id: int | None = None,
+) -> Application:
+    """Decline a pending application with a reason (kept with it, for the coordinators; the
+    requester is written to by a person). Deciding twice is refused."""
+    text = " ".join(reason.split())
+    low, high = REASON_LIMITS
+    if not low <= len(text) <= high:
+        raise Invalid("bad_reason", low=low, high=high)
+    row = await uow.applications.lock(application_id)
+    if row is None:
+        raise Invalid("no_application", id=application_id)
+    if row.status != "pending":
+        raise Invalid("not_pending", id=application_id, status=row.status)
+    row.status, row.declined_at, row.decline_reason = "declined", now, text
+    row.programme_id = programme_id  # who declined it is in the audit log (console) or nowhere (CLI)
+    await uow.flush()
+    return row

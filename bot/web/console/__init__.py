@@ -1,5 +1,6 @@
 """The coordinators' console under `/dashboard/p/<slug>/…`: roster, matching, pairs,
-questions, announcements, settings and the audit log, on the dashboard's sign-in.
+questions, announcements, practices, plans and outcomes, applications, settings and the audit
+log, on the dashboard's sign-in.
 
 Pages call the feature services (`handlers/<feature>/service.py`) with the signed-in
 coordinator and the URL's programme; see `bot.web.console.base` for the checks every page
@@ -16,7 +17,9 @@ from aiohttp import web
 from bot.web import HEADERS, authenticate
 from bot.web.console import (
     announcements,
+    applications,
     matching,
+    outcomes,
     pairs,
     practices,
     questions,
@@ -84,6 +87,14 @@ def add_console_routes(app: web.Application, runtime: Runtime) -> None:
     get(base + "/announcements/{aid}", console_page(announcements.report))
     get(f"{base}/practices", console_page(practices.show))
     post(base + "/practices/{gid}", console_page(practices.decide))
+    get(f"{base}/outcomes", console_page(outcomes.show))
+    post(f"{base}/outcomes/plan", console_page(outcomes.save_plan))
+    post(f"{base}/outcomes/stage", console_page(outcomes.save_stage))
+    get(f"{base}/outcomes/indicators.xlsx", console_page(outcomes.workbook))
+    get(base + "/outcomes/csv/{table}.csv", console_page(outcomes.table_csv))
+    get(f"{base}/applications", console_page(applications.show))
+    post(base + "/applications/{aid}/accept", console_page(applications.accept))
+    post(base + "/applications/{aid}/decline", console_page(applications.decline))
     get(f"{base}/settings", console_page(settings.show))
     post(f"{base}/settings", console_page(settings.save))
     post(f"{base}/language", console_page(settings.language))

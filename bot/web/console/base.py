@@ -45,6 +45,8 @@ NAV = (
     "questions",
     "announcements",
     "practices",
+    "outcomes",
+    "applications",
     "settings",
     "audit",
 )
