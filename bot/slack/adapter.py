@@ -13,8 +13,9 @@ validation errors (`response_action`). Their effects still go through the inbox:
 modal is stored as a form event like any other update.
 
 Listeners: `message` (DMs, channels, threads), `/peerbot <sub>` (replies go to the user's DM),
-`^choice-` buttons, `app_home_opened` (the profile on the App Home), and the onboarding modal
-(`/peerbot join`, the Home's Join/Edit buttons) whose submission is validated inline.
+`^choice-` buttons, `app_home_opened` (the profile on the App Home), the onboarding modal
+(`/peerbot join`, the Home's Join/Edit buttons) and the learning plan modal (`/peerbot plan`),
+whose submissions are validated inline.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import SettingsError
 from bot.slack import profile_surfaces
 from bot.slack.messenger import CONFIG, SlackMessenger
+from bot.slack.plan_modal import PLAN_CALLBACK, opens_plan, plan_modal, read_plan_modal
 from bot.slack.translate import (
     SLACKBOT,
     SlackUser,
@@ -72,6 +74,7 @@ from handlers.core.events import Incoming
 from handlers.core.ports import DeliveryError
 from handlers.core.taxonomy import EU_LANGUAGES
 from handlers.delivery.inbox import Door
+from handlers.outcomes.surfaces import plan_surface
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -307,6 +310,7 @@ class SlackAdapter:
         app.action(HOME_EDIT)(self._on_home_form)
         app.action(HOME_ASK)(self._on_home_ask)
         app.view(FORM_CALLBACK)(self._on_form)
+        app.view(PLAN_CALLBACK)(self._on_plan_form)
         # Everything else Slack may send is acknowledged (2xx) and left alone: Bolt would
         # answer 404, Slack retries failed deliveries and may turn the app's events off.
         anything = re.compile(".*")
@@ -369,7 +373,7 @@ class SlackAdapter:
     async def after(self, event: Incoming, outcome: str) -> None:
         """A stored profile form refreshes the App Home."""
         self.stats[f"form:{outcome}" if event.form is not None else outcome] += 1
-        if event.form is not None:
+        if event.form is not None and event.form.get("name") == "profile":
             await self.publish_home(event.user_id, event.chat_id)
 
     async def _on_message(
@@ -439,6 +443,9 @@ class SlackAdapter:
         raw = str(body.get("text") or "")
         async with self._busy():
             if opens_form(raw) and await self._open_form(user_id, body.get("trigger_id")):
+                await ack()
+                return
+            if opens_plan(raw) and await self._open_plan(user_id, body.get("trigger_id")):
                 await ack()
                 return
             where = str(body.get("channel_id") or user_id)
@@ -549,6 +556,69 @@ class SlackAdapter:
             update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
             event = text_incoming(user_id, user_id, "", None, update)
             form = {"name": "profile", "answers": data}
+            async with self._busy():
+                await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
+        await ack()
+
+    # -- the learning plan modal ---------------------------------------------------------
+
+    async def _open_plan(self, user_id: str, trigger_id: object) -> bool:
+        """views.open the plan modal; False (the chat's `/plan` then answers) for someone
+        without an authority, or when Slack refuses it."""
+        if not trigger_id:
+            return False
+        user = await self.users.user(user_id)
+        dm = await self.users.dm(user_id)
+        if dm is None:
+            return False
+        probe = text_incoming(user_id, dm, "", user, "")
+        surface = await plan_surface(self.runtime.core, probe, self.messenger)
+        if not surface.may_plan:
+            return False
+        content = self.runtime.content.current
+        view = plan_modal(
+            Texts(content, surface.locale),
+            Choices.of(content, surface.locale),
+            surface.plan,
+            {"dm": dm, "locale": surface.locale},
+        )
+        try:
+            await self.messenger.call(
+                lambda: self.client.views_open(trigger_id=str(trigger_id), view=view)
+            )
+        except DeliveryError as exc:
+            log.warning("views.open (plan) failed (%s); the chat's /plan answers", exc)
+            return False
+        return True
+
+    async def _on_plan_form(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """The submitted plan: inline errors, or the plan saved through the core."""
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except json.JSONDecodeError:
+            meta = {}
+        if not isinstance(meta, dict):
+            meta = {}
+        locale = str(meta.get("locale") or self.runtime.settings.default_locale)
+        content = self.runtime.content.current
+        values = (view.get("state") or {}).get("values") or {}
+        typed, errors = read_plan_modal(
+            values,
+            Texts(content, locale),
+            content.taxonomy.codes("instruments"),
+            content.taxonomy.codes("sectors"),
+            self.runtime.clock.now().date(),
+        )
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        user_id = str((body.get("user") or {}).get("id", ""))
+        if user_id:
+            update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
+            event = text_incoming(user_id, user_id, "", None, update)
+            form = {"name": "plan", "answers": typed}
             async with self._busy():
                 await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
         await ack()

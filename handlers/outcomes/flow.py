@@ -567,3 +567,32 @@ async def skip_comment(event: Incoming, ctx: Ctx) -> None:
     if state is not None and state.flow == SURVEY_COMMENT:
         await ctx.clear_state()
     await ctx.reply("outcomes.survey_thanks")
+
+
+@router.form("plan")
+async def submit_plan_form(ctx: Ctx, answers: dict[str, Any]) -> None:
+    """A whole plan at once (the Slack modal, checked there): saved as `/plan` saves it."""
+    from handlers.outcomes import forms
+
+    if ctx.officer is None or ctx.officer.authority_id is None:
+        await ctx.reply("outcomes.errors.no_authority")
+        return
+    typed = {k: str(v) for k, v in answers.items() if k in forms.PLAN_FIELDS and v is not None}
+    draft, problems = forms.read_plan(typed, ctx.clock.now().date())
+    if draft is None:
+        problem = next(iter(problems.values()))
+        await ctx.reply(problem.key, **problem.values)
+        return
+    tax = ctx.content.taxonomy
+    try:
+        plan = await service.set_plan(
+            ctx.uow,
+            ctx.officer,
+            draft,
+            schemes=tax.codes("instruments"),
+            sectors=tax.codes("sectors"),
+        )
+    except service.Invalid as exc:
+        await ctx.reply(f"outcomes.errors.{exc.key}", **exc.values)
+        return
+    await ctx.reply("outcomes.plan_saved", card=plan_card(ctx, plan))

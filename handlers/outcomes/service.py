@@ -84,6 +84,18 @@ def _authority_of(actor: Officer | None, authority_id: int | None, coordinator: 
     return wanted
 
 
+def check_plan(draft: PlanDraft, schemes: Collection[str], sectors: Collection[str]) -> None:
+    """Raise Invalid for a plan that cannot be kept (doors that validate inline call it too)."""
+    if draft.scheme not in schemes:
+        raise Invalid("unknown_scheme", scheme=draft.scheme)
+    if draft.sector not in sectors:
+        raise Invalid("unknown_sector", sector=draft.sector)
+    if draft.size_eur is not None and draft.size_eur <= 0:
+        raise Invalid("bad_amount")
+    if not 3 <= len(draft.next_step.strip()) <= 1000:
+        raise Invalid("bad_step")
+
+
 async def set_plan(
     uow: UnitOfWork,
     actor: Officer | None,
@@ -96,14 +108,7 @@ async def set_plan(
 ) -> LearningPlan:
     """Create or replace the learning plan of the actor's authority (or any, for a coordinator)."""
     target = _authority_of(actor, authority_id, coordinator)
-    if draft.scheme not in schemes:
-        raise Invalid("unknown_scheme", scheme=draft.scheme)
-    if draft.sector not in sectors:
-        raise Invalid("unknown_sector", sector=draft.sector)
-    if draft.size_eur is not None and draft.size_eur <= 0:
-        raise Invalid("bad_amount")
-    if not 3 <= len(draft.next_step.strip()) <= 1000:
-        raise Invalid("bad_step")
+    check_plan(draft, schemes, sectors)
     plan = await uow.plans.for_authority(target)
     if plan is None:
         plan = await uow.plans.add(
@@ -610,6 +615,8 @@ async def decline_application(
     if row.status != "pending":
         raise Invalid("not_pending", id=application_id, status=row.status)
     row.status, row.declined_at, row.decline_reason = "declined", now, text
-    row.programme_id = programme_id  # who declined it is in the audit log (console) or nowhere (CLI)
+    row.programme_id = (
+        programme_id  # who declined it is in the audit log (console) or nowhere (CLI)
+    )
     await uow.flush()
     return row
