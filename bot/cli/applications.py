@@ -95,9 +95,7 @@ def decline(
     async def go(rt: Any) -> dict[str, Any] | str:
         async with rt.core.uow() as uow:
             try:
-                row = await service.decline_application(
-                    uow, application_id, reason, rt.clock.now()
-                )
+                row = await service.decline_application(uow, application_id, reason, rt.clock.now())
             except service.Invalid as exc:
                 return rt.content.current.t("en", f"outcomes.errors.{exc.key}", **exc.values)
             found = service.application_json(row)

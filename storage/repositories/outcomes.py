@@ -198,9 +198,7 @@ class ApplicationRepo(Repository):
         coordinators decided, newest first."""
         stmt = (
             select(Application)
-            .where(
-                or_(Application.status == "pending", Application.programme_id == programme_id)
-            )
+            .where(or_(Application.status == "pending", Application.programme_id == programme_id))
             .order_by(Application.id.desc())
             .limit(limit)
         )

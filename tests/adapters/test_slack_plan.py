@@ -5,20 +5,25 @@ valid plan is saved through the same service as the chat's `/plan`, then prefill
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
+from bot.config import Settings
+from handlers.core.clock import FrozenClock
 from handlers.outcomes import service
 from storage.uow import UnitOfWork
-from tests.adapters.test_slack import (  # noqa: F401
+from tests.adapters.test_slack import (
     ANSWERS,
     DM1,
     Bot,
-    api,
-    bot,
     initial,
     open_modal,
+    running,
     stored_officers,
 )
+from tests.emulators.slack_api import SlackApiEmulator
 
 PLAN = {
     "scheme": "epc",
@@ -27,6 +32,14 @@ PLAN = {
     "next_step": "Draft the EPC tender with our legal team",
     "target_date": "31/03/2030",
 }
+
+
+@pytest.fixture
+async def bot(settings: Settings, clock: FrozenClock) -> AsyncIterator[Bot]:
+    async with SlackApiEmulator() as api:
+        api.add_user("U1", "Marie Dubois", tz="Europe/Brussels", locale="en-US")
+        async with running(settings, clock, api) as started:
+            yield started
 
 
 async def plan_modal(bot: Bot, user: str = "U1") -> dict[str, Any] | None:
