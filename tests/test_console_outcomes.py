@@ -13,6 +13,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from openpyxl import load_workbook
 
@@ -305,3 +306,31 @@ async def test_workbook_csv_files_and_json_agree(
 
     status, _ = await alice.get(f"{A}/outcomes/csv/nothing.csv")
     assert status == 404
+
+
+async def test_a_request_declined_with_peerbot_shows_in_the_console(
+    site: Site, alice: Browser
+) -> None:
+    lisboa = await apply_as(site, "Lisboa", "joao@lisboa.pt")
+
+    async def decline(reason: str) -> Any:
+        return await asyncio.to_thread(
+            peerbot, "applications", "decline", str(lisboa), "--reason", reason, "--json",
+            database_url=site.database_url,
+        )  # fmt: skip
+
+    refused = await decline("x")
+    assert refused.returncode == 2 and "3 to 1000 characters" in refused.stderr
+    done = await decline("  Already a member through its region  ")
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert (found["status"], found["decline_reason"]) == (
+        "declined",
+        "Already a member through its region",
+    )
+    assert (await decline("Once more, with feeling")).returncode == 2
+
+    status, page = await alice.get(f"{A}/applications")
+    declined = re.search(r'<table data-status="declined">.*?</table>', page, re.S)
+    assert declined and "Already a member through its region" in declined.group(0)
+    assert f'id="accept-{lisboa}"' not in page

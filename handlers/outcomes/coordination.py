@@ -154,7 +154,8 @@ async def figures(uow: UnitOfWork, who: Coordinator, programme_id: int) -> servi
 
 
 async def applications(uow: UnitOfWork, who: Coordinator, programme_id: int) -> list[Application]:
-    """The pending requests and those decided in this programme, newest first."""
+    """The requests of no programme (pending, or decided with `peerbot`) and those decided in
+    this programme, newest first."""
     authorize(who, programme_id)
     return list(await uow.applications.for_programme(programme_id))
 

@@ -194,11 +194,17 @@ class ApplicationRepo(Repository):
         return (await self.session.execute(stmt)).scalars().all()
 
     async def for_programme(self, programme_id: int, limit: int = 500) -> Sequence[Application]:
-        """The pending requests (they belong to no programme yet) and those this programme's
-        coordinators decided, newest first."""
+        """The requests of no programme (pending ones, and those decided with `peerbot`) and
+        those this programme's coordinators decided, newest first."""
         stmt = (
             select(Application)
-            .where(or_(Application.status == "pending", Application.programme_id == programme_id))
+            .where(
+                or_(
+                    Application.status == "pending",
+                    Application.programme_id.is_(None),
+                    Application.programme_id == programme_id,
+                )
+            )
             .order_by(Application.id.desc())
             .limit(limit)
         )

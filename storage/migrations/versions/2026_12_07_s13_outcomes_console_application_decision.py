@@ -1,7 +1,7 @@
 """Applications can be declined with a reason, and remember the programme whose coordinator
 decided them in the console.
 
-Revision ID: outcomes_console_application_decision
+Revision ID: application_decision
 Revises: console_audit_log
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "outcomes_console_application_decision"
+revision: str = "application_decision"
 down_revision: str | None = "console_audit_log"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
