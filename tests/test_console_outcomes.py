@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 
 from handlers.core.taxonomy import match_country
@@ -334,3 +335,20 @@ async def test_a_request_declined_with_peerbot_shows_in_the_console(
     declined = re.search(r'<table data-status="declined">.*?</table>', page, re.S)
     assert declined and "Already a member through its region" in declined.group(0)
     assert f'id="accept-{lisboa}"' not in page
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "de", "es", "it"])
+async def test_the_pages_have_labels_and_speak_each_language(
+    site: Site, alice: Browser, lang: str
+) -> None:
+    await apply_as(site, "Porto", "rita@porto.pt")
+    ghent = await authority_id(site, "a1@ghent.be")
+    await alice.post(f"{A}/language", {"lang": lang, "back": f"{A}/roster"})
+    for path in ("applications", f"outcomes?authority={ghent}"):
+        status, page = await alice.get(f"{A}/{path}")
+        assert status == 200 and f'<html lang="{lang}">' in page
+        shown = text_of(page)
+        for area in ("console.", "outcomes.", "dashboard."):
+            assert area not in shown, (path, area)  # no message key left untranslated
+        for field in re.findall(r'<(?:input|select|textarea)\b[^>]*\bid="([^"]+)"', page):
+            assert f'for="{field}"' in page, (path, field)
