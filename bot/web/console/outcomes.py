@@ -5,6 +5,7 @@ their H2020 / LIFE CET / Interreg names, how each is computed, and the XLSX and 
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -168,8 +169,16 @@ async def workbook(page: Page) -> web.StreamResponse:
     """The funders' workbook of this programme (as `peerbot report --xlsx --programme`)."""
     kpis, generated = await _figures(page)
     out = io.BytesIO()
-    export.write_workbook(
-        out, kpis.totals, kpis.by_authority, generated, [page.slug], _breakdowns(kpis)
+    # openpyxl takes seconds for a thousand authorities: off the event loop, which also
+    # answers Slack and Telegram within their deadlines.
+    await asyncio.to_thread(
+        export.write_workbook,
+        out,
+        kpis.totals,
+        kpis.by_authority,
+        generated,
+        [page.slug],
+        _breakdowns(kpis),
     )
     return _download(
         out.getvalue(),
