@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from bot.web.render import render_report, translator_for
 from handlers.core.taxonomy import match_country
 from handlers.outcomes import service
 from handlers.outcomes.export import BREAKDOWN_TABLES, DEFINITIONS, TOTAL
@@ -251,7 +252,14 @@ async def test_workbook_csv_files_and_json_agree(
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         alpha = await uow.programmes.by_slug("alpha")
         assert alpha is not None
-        report = (await build_report(uow, {alpha.id}, datetime.now(UTC))).to_json()
+        figures = await build_report(uow, {alpha.id}, datetime.now(UTC))
+    report = figures.to_json()
+    # The report page (`/dashboard`, `peerbot report --html`) shows the breakdown too.
+    content = site.runtime.content.current
+    html_page = render_report(figures, translator_for(content.t, "fr"), lang="fr")
+    assert 'data-instrument="green_bond" data-raw="800000"' in html_page
+    assert 'data-sector="unspecified" data-raw="3200000"' in html_page
+    assert "Investissements par instrument (EUR)" in html_page and "Secteur inconnu" in html_page
     assert report["kpis"]["investments_eur"] == 3_200_000
     assert report["investments_by_instrument"] == {"epc": 2_400_000, "green_bond": 800_000}
     assert report["investments_by_sector"] == {"unspecified": 3_200_000}  # no plan, no practice
