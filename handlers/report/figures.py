@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 
 from handlers.announcements.flow import status_json
 from handlers.faq.flow import unanswered_rows
+from handlers.groups.figures import cycles_report
 from handlers.outcomes.service import programme_kpis
 from handlers.pairing.checkins import LAPSE
 from handlers.pairing.view import ENDED, STATES, state, waiting_for
@@ -143,6 +144,9 @@ class Report:
     kpis_by_authority: list[dict[str, Any]] = field(default_factory=list)
     """The same indicators, one row per authority (the XLSX sheets)."""
     faq_helpful: list[Helpful] = field(default_factory=list)
+    cycles: list[dict[str, Any]] = field(default_factory=list)
+    """Per learning cycle: groups by scheme and module, attendance, health
+    (`handlers.groups.figures`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -414,4 +418,5 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
         kpis=kpis.totals,
         kpis_by_authority=kpis.by_authority,
         faq_helpful=await _helpful(uow, ids),
+        cycles=await cycles_report(uow, ids),
     )
