@@ -58,17 +58,19 @@ async def seating(uow: UnitOfWork, cycle: LearningCycle) -> Seating:
     found = await formation(uow, cycle, free_only=False)
     units = {u.id: u for u in found.problem.units}
     groups: dict[int, solver.Group] = {}
-    for group in await uow.groups.list(cycle.id, statuses=EDITABLE):
-        mentors: list[int] = []
-        learners: list[int] = []
-        for member, _ in await uow.groups.members(group.id):
-            side = mentors if member.role == solver.MENTOR else learners
-            if member.authority_id not in side:
-                side.append(member.authority_id)
-            if member.authority_id not in units:  # seated without an application: not judged
-                units[member.authority_id] = solver.Unit(
-                    member.authority_id,
-                    f"authority {member.authority_id}",
+    listed = list(await uow.groups.list(cycle.id, statuses=EDITABLE))
+    sides: dict[int, tuple[list[int], list[int]]] = {g.id: ([], []) for g in listed}
+    for group_id, authority_id, role in sorted(await uow.groups.seats(cycle.id, EDITABLE)):
+        side = sides[group_id][0 if role == solver.MENTOR else 1]
+        if authority_id not in side:
+            side.append(authority_id)
+    for group in listed:
+        mentors, learners = sides[group.id]
+        for authority_id in mentors + learners:
+            if authority_id not in units:  # seated without an application: not judged
+                units[authority_id] = solver.Unit(
+                    authority_id,
+                    f"authority {authority_id}",
                     "",
                     frozenset({group.language}),
                     wants=(group.scheme,),
