@@ -489,7 +489,7 @@ async def hand_over_seats(
         row: dict[str, Any] = {"group": group.id, "from": officer.email, "to": None}
         if taking is not None:
             row["to"] = taking.email
-            if taking.id not in sitting:
+            if taking.id not in sitting and group.status in LIVE:
                 await _announce_takeover(uow, content, secret, group, officer, taking)
         elif group.status in LIVE:
             authority = officer.authority.name if officer.authority else ""
