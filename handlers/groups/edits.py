@@ -53,6 +53,16 @@ async def _group(uow: UnitOfWork, who: Coordinator | None, group_id: int) -> Pee
     return group
 
 
+async def check_access(uow: UnitOfWork, who: Coordinator | None, group_id: int) -> None:
+    """`NotAllowed` unless the group is in a programme the coordinator runs."""
+    group = await uow.groups.get(group_id)
+    cycle = await uow.cycles.get(group.cycle_id) if group else None
+    if cycle is None:
+        raise NotAllowed(f"group {group_id}")
+    if who is not None:
+        authorize(who, cycle.programme_id)
+
+
 async def seating(uow: UnitOfWork, cycle: LearningCycle) -> Seating:
     """The cycle's proposed and live groups, checked against every application."""
     found = await formation(uow, cycle, free_only=False)

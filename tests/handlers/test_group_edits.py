@@ -252,3 +252,31 @@ async def test_a_colleague_takes_over_the_seat_and_the_history_stays_with_it(
         figures = await cycle_figures(uow, await service.find_cycle(uow, cycle_id))
     assert figures["vacant_seats"] == 0
     assert "already holds the seat" in await refused(runtime, "take_over", g["a"], newcomer.email)
+
+
+async def test_a_coordinator_edits_a_group_in_chat(
+    runtime: Runtime, messenger: FakeMessenger
+) -> None:
+    await coordinator(runtime)
+    ghent = await mentor(runtime, "Pieter Janssens", "Ghent", "BE")
+    lyon = await learner(runtime, "Marie Dubois", "Lyon", "FR")
+    zagreb = await learner(runtime, "Ivana Horvat", "Zagreb", "HR")
+    riga = await learner(runtime, "Ilze Ozola", "Riga", "LV")
+    cycle_id, g = await cycle_with_groups(runtime, {"a": [ghent, lyon, zagreb]})
+    await apply_all(runtime, cycle_id, [ghent, lyon, zagreb, riga])
+    anna = Talk(runtime.core, messenger, user_id="anna", name="Anna Coordinator")
+    a = g["a"]
+
+    assert "Use: /group ID to see a group" in await anna.say("/group")
+    said = await anna.say(f"/group {a}")
+    assert f"Group #{a} · Energy performance contracting (EPC) · proposed" in said
+    assert "Mentors: Ghent" in said and "Learners: Lyon, Zagreb" in said
+    said = await anna.say(f"/group {a} remove {zagreb.email}")
+    assert f"Nothing was changed: this change would break a rule: group #{a} (epc)" in said
+    said = await anna.say(f"/group #{a} add {riga.email}")
+    assert f"Done: group #{a} is changed." in said and "Learners: Lyon, Riga, Zagreb" in said
+    assert "There is no group #999" in await anna.say(f"/group 999 remove {riga.email}")
+
+    marie = Talk(runtime.core, messenger, user_id="marie", name="Marie Dubois")
+    await marie.say(f"/group {a} remove {riga.email}")  # officers cannot
+    assert ("learner", "Riga") in await seats(runtime, a)
