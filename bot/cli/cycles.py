@@ -134,3 +134,36 @@ def apply_csv(
             typer.echo(f"  {error}")
     if data["errors"]:
         raise typer.Exit(1)
+
+
+@app.command("report")
+def report(
+    cycle: int = typer.Option(None, "--cycle", help="cycle id (default: the latest)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """A cycle's groups by scheme and module, attendance and health (as in `peerbot report`)."""
+    from handlers.groups.figures import cycle_figures
+    from handlers.groups.service import Refused, find_cycle
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            return await cycle_figures(uow, await find_cycle(uow, cycle))
+
+    try:
+        data = arun(with_runtime(settings(), go))
+    except Refused as exc:
+        fail(str(exc), 2)
+    if json_out:
+        dump(data)
+        return
+    rate = data["checkin_answer_rate"]
+    typer.echo(
+        f"cycle {data['id']} ({data['name']}): {data['applications']} application(s); groups "
+        + (", ".join(f"{k} {v}" for k, v in data["groups_by_status"].items()) or "none")
+    )
+    typer.echo(f"  by scheme: {data['groups_by_scheme']}  by module: {data['groups_by_module']}")
+    typer.echo(
+        f"  check-ins answered: {data['checkins_answered']}/{data['checkins_asked']}"
+        f" ({'-' if rate is None else f'{rate:.0%}'}); sessions: {data['sessions']}; "
+        f"health: {data['health']}; vacant seats: {data['vacant_seats']}"
+    )

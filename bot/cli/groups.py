@@ -204,3 +204,166 @@ def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--js
         dump(data)
     else:
         typer.echo(f"session {data['session']} at {data['starts_at']} ({data['votes']} vote(s))")
+
+
+def _edit(what: str, run: Any) -> dict[str, Any]:
+    """Run one coordinator edit in a transaction; a refusal is one line and exit 2."""
+    from handlers.audit.service import NotAllowed
+    from handlers.groups import service
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            done: dict[str, Any] = await run(uow, rt)
+            await uow.commit()
+            return done
+
+    try:
+        return arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(f"cannot {what}: {exc}", 2)
+    except NotAllowed:
+        fail("no such group; see `peerbot groups propose` or `peerbot cycles report`", 1)
+
+
+def _said(data: dict[str, Any], line: str, json_out: bool) -> None:
+    if json_out:
+        dump(data)
+    else:
+        typer.echo(line)
+
+
+@app.command("move")
+def move(
+    group_id: int = typer.Argument(..., help="the group the authority is in"),
+    member: str = typer.Argument(
+        ..., help="an officer's e-mail (their authority) or an authority id"
+    ),
+    to: int = typer.Option(..., "--to", help="the group to move it to (same cycle)"),
+    role: str = typer.Option(None, "--as", help="mentor or learner (default: as before)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Move an authority's seat to another group; refused if a hard rule would break."""
+    from handlers.groups import edits
+
+    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+        return await edits.move_member(
+            uow,
+            None,
+            group_id,
+            member,
+            to,
+            rt.clock.now(),
+            rt.content.current,
+            rt.core.secret,
+            role=role,
+        )
+
+    data = _edit("move", run)
+    _said(
+        data,
+        f"moved {data['moved']} from #{data['from']} to #{data['to']} ({data['role']})",
+        json_out,
+    )
+
+
+@app.command("remove")
+def remove(
+    group_id: int = typer.Argument(...),
+    member: str = typer.Argument(
+        ..., help="an officer's e-mail (their authority) or an authority id"
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Take an authority out of a group; refused if the group would break a hard rule."""
+    from handlers.groups import edits
+
+    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+        return await edits.remove_member(
+            uow, None, group_id, member, rt.clock.now(), rt.content.current, rt.core.secret
+        )
+
+    data = _edit("remove", run)
+    _said(data, f"removed {data['removed']} from #{data['group']}", json_out)
+
+
+@app.command("add")
+def add(
+    group_id: int = typer.Argument(...),
+    member: str = typer.Argument(
+        ..., help="an officer's e-mail (their authority) or an authority id"
+    ),
+    role: str = typer.Option("learner", "--as", help="mentor or learner"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Seat an authority that applied to the cycle (e.g. an unmatched one) in a group."""
+    from handlers.groups import edits
+
+    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+        return await edits.add_member(
+            uow, None, group_id, member, role, rt.clock.now(), rt.content.current, rt.core.secret
+        )
+
+    data = _edit("add", run)
+    _said(data, f"added {data['added']} to #{data['group']} as {data['role']}", json_out)
+
+
+@app.command("swap-mentor")
+def swap_mentor(
+    group_id: int = typer.Argument(...),
+    old: str = typer.Argument(..., help="the mentor authority going (e-mail or id)"),
+    new: str = typer.Argument(..., help="the mentor authority coming (e-mail or id)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Replace a group's mentor authority by another that offers the scheme."""
+    from handlers.groups import edits
+
+    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+        return await edits.swap_mentor(
+            uow, None, group_id, old, new, rt.clock.now(), rt.content.current, rt.core.secret
+        )
+
+    data = _edit("swap the mentor", run)
+    _said(
+        data,
+        f"#{data['group']}: {data['mentor_in']} mentors instead of {data['mentor_out']}",
+        json_out,
+    )
+
+
+@app.command("takeover")
+def takeover(
+    group_id: int = typer.Argument(...),
+    email: str = typer.Argument(..., help="the officer who takes their authority's seat"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Give an officer their authority's seat in a group (its history stays with the seat)."""
+    from handlers.groups import edits
+
+    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+        return await edits.take_over(
+            uow, None, group_id, email, rt.clock.now(), rt.content.current, rt.core.secret
+        )
+
+    data = _edit("hand the seat over", run)
+    _said(
+        data, f"#{data['group']}: {data['to']} holds the seat (was {data['from'] or '-'})", json_out
+    )
+
+
+@app.command("leave")
+def leave(
+    email: str = typer.Argument(..., help="the officer who has left the programme for good"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record that an officer left for good; a colleague of their authority takes each seat."""
+    from handlers.groups import edits
+
+    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+        seats = await edits.officer_left(
+            uow, None, email, rt.clock.now(), rt.content.current, rt.core.secret
+        )
+        return {"officer": email, "seats": seats}
+
+    data = _edit("record the departure", run)
+    lines = [f"#{s['group']}: {s['to'] or 'vacant (coordinators told)'}" for s in data["seats"]]
+    _said(data, "\n".join([f"{email} has left"] + lines), json_out)

@@ -55,10 +55,12 @@ from bot.slack.translate import (
     mention_incoming,
     mentions,
     message_incoming,
+    opens_application,
     opens_form,
     text_incoming,
 )
 from bot.slack.views import (
+    APPLY_CALLBACK,
     FORM_CALLBACK,
     HOME_ASK,
     HOME_EDIT,
@@ -66,14 +68,17 @@ from bot.slack.views import (
     Choices,
     Prefill,
     Texts,
+    application_modal,
     home_view,
     profile_modal,
+    read_application_form,
     read_form,
 )
 from handlers.core.events import Incoming
 from handlers.core.ports import DeliveryError
 from handlers.core.taxonomy import EU_LANGUAGES
 from handlers.delivery.inbox import Door
+from handlers.groups.flow import read_application
 from handlers.outcomes.surfaces import plan_surface
 
 if TYPE_CHECKING:
@@ -311,6 +316,7 @@ class SlackAdapter:
         app.action(HOME_ASK)(self._on_home_ask)
         app.view(FORM_CALLBACK)(self._on_form)
         app.view(PLAN_CALLBACK)(self._on_plan_form)
+        app.view(APPLY_CALLBACK)(self._on_application)
         # Everything else Slack may send is acknowledged (2xx) and left alone: Bolt would
         # answer 404, Slack retries failed deliveries and may turn the app's events off.
         anything = re.compile(".*")
@@ -446,6 +452,10 @@ class SlackAdapter:
                 await ack()
                 return
             if opens_plan(raw) and await self._open_plan(user_id, body.get("trigger_id")):
+                await ack()
+                return
+            trigger = body.get("trigger_id")
+            if opens_application(raw) and await self._open_application(user_id, trigger):
                 await ack()
                 return
             where = str(body.get("channel_id") or user_id)
@@ -619,6 +629,68 @@ class SlackAdapter:
             update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
             event = text_incoming(user_id, user_id, "", None, update)
             form = {"name": "plan", "answers": typed}
+            async with self._busy():
+                await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
+        await ack()
+
+    # -- the cycle application modal -------------------------------------------------------
+
+    async def _open_application(self, user_id: str, trigger_id: object) -> bool:
+        """views.open the application to the open cycle; False when the caller cannot apply
+        (the chat flow then says why) or the modal cannot be shown."""
+        if not trigger_id:
+            return False
+        dm = await self.users.dm(user_id)
+        if dm is None:
+            return False
+        user = await self.users.user(user_id)
+        probe = text_incoming(user_id, dm, "", user, "")
+        form = await read_application(self.runtime.core, probe, self.messenger)
+        if form.refused is not None or form.cycle_id is None:
+            return False
+        content = self.runtime.content.current
+        view = application_modal(
+            Texts(content, form.locale),
+            Choices.of(content, form.locale),
+            form.cycle,
+            (form.starts, form.ends),
+            (form.wants, form.offers),
+            {"dm": dm, "locale": form.locale, "cycle": form.cycle_id},
+        )
+        try:
+            await self.messenger.call(
+                lambda: self.client.views_open(trigger_id=str(trigger_id), view=view)
+            )
+        except DeliveryError as exc:
+            log.warning("views.open failed (%s); falling back to the step-by-step flow", exc)
+            return False
+        return True
+
+    async def _on_application(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        """The submitted application: inline errors, or stored for the core to record."""
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except json.JSONDecodeError:
+            meta = {}
+        if not isinstance(meta, dict):
+            meta = {}
+        locale = str(meta.get("locale") or self.runtime.settings.default_locale)
+        content = self.runtime.content.current
+        values = (view.get("state") or {}).get("values") or {}
+        data, errors = read_application_form(
+            values, Texts(content, locale), Choices.of(content, locale)
+        )
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        user_id = str((body.get("user") or {}).get("id", ""))
+        cycle = meta.get("cycle")
+        if user_id and isinstance(cycle, int):
+            update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
+            event = text_incoming(user_id, user_id, "", None, update)
+            form = {"name": "cycle_apply", "answers": {**data, "cycle": cycle}}
             async with self._busy():
                 await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
         await ack()

@@ -182,6 +182,15 @@ def opens_form(text: str) -> bool:
     return len(words) == 1 and words[0].lstrip("/").lower() in FORM_WORDS
 
 
+APPLY_WORDS = frozenset({"cycle", "apply"})
+
+
+def opens_application(text: str) -> bool:
+    """`/peerbot cycle` (or apply): the application modal of the open learning cycle."""
+    words = text.split()
+    return len(words) == 1 and words[0].lstrip("/").lower() in APPLY_WORDS
+
+
 def command_incoming(
     body: dict[str, Any], dm_channel: str, user: SlackUser | None, text: str | None = None
 ) -> Incoming:

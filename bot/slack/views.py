@@ -331,3 +331,63 @@ def home_view(texts: Texts, profile_text: str | None) -> dict[str, Any]:
         }
     )
     return {"type": "home", "blocks": blocks}
+
+
+APPLY_CALLBACK = "peerbot-cycle-apply"
+
+
+def application_modal(
+    texts: Texts,
+    choices: Choices,
+    cycle: str,
+    dates: tuple[str, str],
+    prefill: tuple[tuple[str, ...], tuple[str, ...]],
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """The application to a learning cycle in one screen: schemes to learn, to mentor."""
+    wants, offers = prefill
+    intro = texts("groups.apply.intro", cycle=cycle, starts=dates[0], ends=dates[1])
+    return {
+        "type": "modal",
+        "callback_id": APPLY_CALLBACK,
+        "title": {"type": "plain_text", "text": texts.short("slack.apply_title", 24)},
+        "submit": {"type": "plain_text", "text": texts.short("slack.apply_submit", 24)},
+        "close": {"type": "plain_text", "text": texts.short("groups.apply.cancel", 24)},
+        "private_metadata": json.dumps(metadata)[:3000],
+        "blocks": [
+            {"type": "section", "block_id": "intro", "text": _pt(intro, 3000)},
+            _ranked(
+                _select(
+                    "wants", texts("slack.apply_wants"), choices.instruments, wants, True, True
+                ),
+                wants,
+            ),
+            _select("offers", texts("slack.apply_offers"), choices.instruments, offers, True, True),
+        ],
+    }
+
+
+def _ranked(block: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """Initial options in the officer's order of preference (the first is the first choice)."""
+    chosen = block["element"].get("initial_options")
+    if chosen:
+        chosen.sort(key=lambda o: order.index(o["value"]))
+    return block
+
+
+def read_application_form(
+    values: dict[str, Any], texts: Texts, choices: Choices
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The schemes chosen, and inline errors by block id: only offered schemes, and at least
+    one to learn or to mentor (the chat flow's rule)."""
+    allowed = {v for v, _ in choices.instruments}
+    data: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for block in ("wants", "offers"):
+        picked = _many(values, block)
+        if any(p not in allowed for p in picked):
+            errors[block] = texts("slack.option_invalid")
+        data[block] = picked
+    if not errors and not data["wants"] and not data["offers"]:
+        errors["wants"] = texts("groups.apply.refused.nothing_chosen")
+    return data, {k: v[:300] for k, v in errors.items()}

@@ -9,10 +9,13 @@ too ("EPC, green bonds"). Applying again replaces the earlier application.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from handlers.core.context import Ctx
+from handlers.core.engine import Core
 from handlers.core.events import Incoming
+from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
@@ -190,3 +193,70 @@ async def _step(ctx: Ctx, choice: str | None, text: str) -> None:
         await ctx.reply("groups.apply.saved" if new else "groups.apply.replaced", cycle=cycle.name)
         return
     await _summary(ctx, data)
+
+
+# -- the same application in one form (the Slack modal) ----------------------------------
+
+
+@dataclass(frozen=True)
+class ApplicationForm:
+    """What the one-screen application shows: the open cycle and the earlier answers, or the
+    message key saying why the caller cannot apply (then the chat flow answers instead)."""
+
+    locale: str
+    cycle_id: int | None = None
+    cycle: str = ""
+    starts: str = ""
+    ends: str = ""
+    wants: tuple[str, ...] = ()
+    offers: tuple[str, ...] = ()
+    refused: str | None = None
+
+
+async def read_application(core: Core, event: Incoming, messenger: Messenger) -> ApplicationForm:
+    """The caller's open cycle and application, read without a write lock (Slack's 3 s)."""
+    async with core.uow() as uow:
+        ctx = await core.context(event, messenger, uow, write=False)
+        if ctx.officer is None:
+            return ApplicationForm(ctx.locale, refused="errors.join_first")
+        why = service.may_apply(ctx.officer)
+        if why is not None:
+            return ApplicationForm(ctx.locale, refused=f"groups.apply.refused.{why}")
+        cycle = await _cycle(ctx)
+        if cycle is None:
+            return ApplicationForm(ctx.locale, refused="groups.apply.no_cycle")
+        earlier = await uow.cycles.application(cycle.id, ctx.officer.id)
+        known = set(ctx.content.taxonomy.codes("instruments"))
+        wants = list(earlier.wants) if earlier else [c for c in ctx.officer.wants if c in known]
+        return ApplicationForm(
+            ctx.locale,
+            cycle_id=cycle.id,
+            cycle=cycle.name,
+            starts=cycle.starts_on.date().isoformat(),
+            ends=cycle.ends_on.date().isoformat(),
+            wants=tuple(wants),
+            offers=tuple(earlier.offers) if earlier else (),
+        )
+
+
+@router.form("cycle_apply")
+async def submit_application_form(ctx: Ctx, answers: dict[str, Any]) -> None:
+    """A whole application at once (the Slack modal, validated there; checked again here)."""
+    if ctx.officer is None:
+        await ctx.reply("errors.join_first")
+        return
+    known = set(ctx.content.taxonomy.codes("instruments"))
+    wants = [c for c in answers.get("wants") or [] if c in known]
+    offers = [c for c in answers.get("offers") or [] if c in known]
+    raw = answers.get("cycle")
+    cycle = await ctx.uow.cycles.get(int(raw)) if isinstance(raw, int) else None
+    if cycle is None or cycle.programme_id not in await ctx.uow.officers.programme_ids(ctx.officer):
+        await ctx.reply("groups.apply.no_cycle")
+        return
+    try:
+        _, new = await service.apply(ctx.uow, cycle, ctx.officer, wants, offers, source="slack")
+    except service.Refused as exc:
+        await ctx.reply(f"groups.apply.refused.{exc}")
+        return
+    await ctx.clear_state()
+    await ctx.reply("groups.apply.saved" if new else "groups.apply.replaced", cycle=cycle.name)

@@ -235,11 +235,12 @@ class Formation:
     sectors: dict[int, Counter[str]]
 
 
-async def formation(uow: UnitOfWork, cycle: LearningCycle) -> Formation:
-    """Merge a cycle's applications per authority, minus seats already taken in live groups."""
+async def formation(uow: UnitOfWork, cycle: LearningCycle, free_only: bool = True) -> Formation:
+    """Merge a cycle's applications per authority, minus seats already taken in live groups
+    (all of them when not `free_only`: what coordinators' edits are checked against)."""
     settings = cycle.settings or {}
     sizes = solver.Sizes(**{**DEFAULT_SIZES, **settings.get("sizes", {})})
-    taken = await uow.groups.seats(cycle.id, LIVE)
+    taken = await uow.groups.seats(cycle.id, LIVE) if free_only else []
     learning = {a for _, a, role in taken if role == solver.LEARNER}
     mentoring = Counter(a for _, a, role in taken if role == solver.MENTOR)
     practices: dict[int, set[str]] = {}

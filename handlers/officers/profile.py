@@ -16,6 +16,7 @@ from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.core.taxonomy import country_name, language_name
+from handlers.groups.edits import hand_over_seats
 from handlers.onboarding import flow as onboarding
 from handlers.pairing.checkins import erase_officer_answers, officer_answers
 from storage.models import Officer, OfficerStatus, PairStatus
@@ -209,7 +210,8 @@ def forgotten_key(platform: str, user_id: str) -> str:
 async def forget_officer(ctx: Ctx, officer: Officer) -> None:
     """Erase an officer (GDPR Art. 17): profile, identities, state, queued messages, texts.
 
-    Open pairs close and the partner is told; the rest is the repository's erasure."""
+    Open pairs close and the partner is told; their group seats go to a colleague of their
+    authority (the group's history stays with the seat); the rest is the repository's erasure."""
 
     personal = ctx.uow.get(PersonalDataRepo)
     for pair in await personal.open_pairs(officer.id):
@@ -223,6 +225,7 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
                 idempotency_key=f"forget:{officer.id}:pair:{pair.id}",
                 values={"topic": ctx.content.taxonomy.label("instruments", pair.topic, "en")},
             )
+    await hand_over_seats(ctx.uow, ctx.content, ctx.secret, officer, ctx.clock.now())
     for identity in officer.identities:
         await ctx.uow.kv.put(forgotten_key(identity.platform, identity.user_id), "1")
         identity.display_name = None

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, exists, or_, select
 
 from handlers.announcements.flow import status_json
 from handlers.faq.flow import unanswered_rows
+from handlers.groups.figures import cycles_report
 from handlers.outcomes.service import programme_kpis
 from handlers.pairing.checkins import LAPSE
 from handlers.pairing.view import ENDED, STATES, state, waiting_for
@@ -147,6 +148,9 @@ class Report:
     """investments_eur by instrument code (adds up to kpis['investments_eur'])."""
     investments_by_sector: dict[str, Any] = field(default_factory=dict)
     """investments_eur by sector code, 'unspecified' when no sector is known."""
+    cycles: list[dict[str, Any]] = field(default_factory=list)
+    """Per learning cycle: groups by scheme and module, attendance, health
+    (`handlers.groups.figures`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -420,4 +424,5 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
         faq_helpful=await _helpful(uow, ids),
         investments_by_instrument=kpis.investments_by_instrument,
         investments_by_sector=kpis.investments_by_sector,
+        cycles=await cycles_report(uow, ids),
     )

@@ -16,6 +16,7 @@ from storage.models import (
     DiscussionMessage,
     FaqQuery,
     GoodPractice,
+    GroupMember,
     Identity,
     Invite,
     LearningPlan,
@@ -320,11 +321,11 @@ class PersonalDataRepo(Repository):
         await session.flush()
 
     async def _erase_authority(self, authority_id: int | None) -> None:
-        """The authority goes when no officer, practice or invite refers to it."""
+        """The authority goes when no officer, practice, invite or group seat refers to it."""
         if authority_id is None:
             return
         # an authority's plan and outcomes stay with it: they keep it too
-        for model in (Officer, GoodPractice, Invite, LearningPlan, OutcomeStage):
+        for model in (Officer, GoodPractice, Invite, LearningPlan, OutcomeStage, GroupMember):
             used = select(model.id).where(model.authority_id == authority_id).limit(1)
             if (await self.session.execute(used)).first() is not None:
                 return

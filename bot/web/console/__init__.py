@@ -1,6 +1,6 @@
 """The coordinators' console under `/dashboard/p/<slug>/…`: roster, matching, pairs,
-questions, announcements, practices, plans and outcomes, applications, settings and the audit
-log, on the dashboard's sign-in.
+cycles and groups, questions, announcements, practices, plans and outcomes, applications,
+settings and the audit log, on the dashboard's sign-in.
 
 Pages call the feature services (`handlers/<feature>/service.py`) with the signed-in
 coordinator and the URL's programme; see `bot.web.console.base` for the checks every page
@@ -18,6 +18,8 @@ from bot.web import HEADERS, authenticate
 from bot.web.console import (
     announcements,
     applications,
+    cycles,
+    groups,
     matching,
     outcomes,
     pairs,
@@ -76,6 +78,14 @@ def add_console_routes(app: web.Application, runtime: Runtime) -> None:
     get(f"{base}/pairs", console_page(pairs.show))
     get(base + "/pairs/{pid}", console_page(pairs.one))
     post(base + "/pairs/{pid}/close", console_page(pairs.close))
+    get(f"{base}/cycles", console_page(cycles.show))
+    post(f"{base}/cycles", console_page(cycles.create))
+    get(base + "/cycles/{cid}", console_page(cycles.one))
+    post(base + "/cycles/{cid}/apply", console_page(cycles.apply))
+    get(base + "/cycles/{cid}/groups", console_page(groups.show))
+    post(base + "/cycles/{cid}/groups/propose", console_page(groups.propose))
+    post(base + "/cycles/{cid}/groups/decide", console_page(groups.decide))
+    post(base + "/cycles/{cid}/groups/edit", console_page(groups.edit))
     get(f"{base}/questions", console_page(questions.show))
     get(base + "/questions/{qid}", console_page(questions.one))
     post(base + "/questions/{qid}/answer", console_page(questions.answer))

@@ -42,6 +42,7 @@ NAV = (
     "roster",
     "matching",
     "pairs",
+    "cycles",
     "questions",
     "announcements",
     "practices",
