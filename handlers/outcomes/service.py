@@ -19,10 +19,12 @@ from handlers.outcomes.rules import (
     INDICATORS,
     KPI_KEYS,
     STAGES,
+    STEP_ANSWERS,
     StageFact,
     check_application,
     clean_url,
     is_replication,
+    next_stage,
     outcome_figures,
     stage_rank,
     tidy,
@@ -118,6 +120,89 @@ async def set_plan(
 async def plan_of(uow: UnitOfWork, authority_id: int | None) -> LearningPlan | None:
     """The learning plan of an authority, if it has one."""
     return await uow.plans.for_authority(authority_id) if authority_id is not None else None
+
+
+# -- the plan's next step, asked at check-ins -------------------------------------------------
+
+
+async def own_plan(uow: UnitOfWork, officer: Officer) -> LearningPlan:
+    """The plan of the officer's own authority (Invalid when there is none)."""
+    plan = await plan_of(uow, officer.authority_id)
+    if plan is None:
+        raise Invalid("no_plan")
+    return plan
+
+
+async def step_to_ask(uow: UnitOfWork, officer: Officer) -> LearningPlan | None:
+    """The plan whose next step a check-in of this learner asks about, if there is one."""
+    plan = await plan_of(uow, officer.authority_id)
+    return plan if plan is not None and plan.next_step.strip() else None
+
+
+async def answer_plan_step(
+    uow: UnitOfWork, officer: Officer, answer: str, now: datetime
+) -> LearningPlan:
+    """Record how the next step of the officer's own authority stands (done, under way,
+    stuck); the step itself stays until a new one is set."""
+    if answer not in STEP_ANSWERS:
+        raise Invalid("bad_step_answer")
+    plan = await own_plan(uow, officer)
+    plan.step_status, plan.step_checked_at = answer, now
+    await uow.flush()
+    return plan
+
+
+async def plan_stage(uow: UnitOfWork, plan: LearningPlan) -> str | None:
+    """The most advanced stage the plan's authority recorded with the plan's scheme."""
+    rows = [r for r in await uow.outcomes.list([plan.authority_id]) if r.scheme == plan.scheme]
+    return max((r.stage for r in rows), key=stage_rank, default=None)
+
+
+@dataclass(frozen=True)
+class StageChoice:
+    """Where the plan's project stands and the stage a done step may lead to (None when the
+    next one needs its facts through /outcome, or when the last one is reached)."""
+
+    scheme: str
+    current: str | None
+    next: str | None
+
+
+async def stage_after_step(uow: UnitOfWork, officer: Officer) -> StageChoice:
+    """What a done step may advance: the stage after the current one, unless it is 'financed'
+    (that needs the amount, instrument and sources: /outcome asks for them)."""
+    plan = await own_plan(uow, officer)
+    current = await plan_stage(uow, plan)
+    following = next_stage(current)
+    return StageChoice(plan.scheme, current, None if following == FINANCED else following)
+
+
+async def advance_plan_stage(
+    uow: UnitOfWork, officer: Officer, stage: str, *, schemes: Collection[str], today: date
+) -> OutcomeStage:
+    """Record that the officer's own plan reached `stage`, the one after its current stage
+    (refused when that is not the next stage, or when it needs the facts of 'financed')."""
+    choice = await stage_after_step(uow, officer)
+    if choice.next is None or stage != choice.next:
+        raise Invalid("stage_not_next", stage=stage)
+    return await record_outcome(
+        uow, officer, OutcomeDraft(choice.scheme, stage, today), schemes=schemes, today=today
+    )
+
+
+async def set_next_step(
+    uow: UnitOfWork, officer: Officer, step: str, target_date: date | None, today: date
+) -> LearningPlan:
+    """Replace the next step (and its target date) of the officer's own plan."""
+    plan = await own_plan(uow, officer)
+    if not 3 <= len(step.strip()) <= 1000:
+        raise Invalid("bad_step")
+    if target_date is not None and target_date < today:
+        raise Invalid("past_target")
+    plan.next_step, plan.target_date = step.strip(), target_date
+    plan.step_status, plan.officer_id = None, officer.id
+    await uow.flush()
+    return plan
 
 
 # -- outcome stages --------------------------------------------------------------------------
