@@ -122,6 +122,70 @@ async def plan_of(uow: UnitOfWork, authority_id: int | None) -> LearningPlan | N
     return await uow.plans.for_authority(authority_id) if authority_id is not None else None
 
 
+# -- mentors see their learners' plans ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LearnerPlan:
+    """A learner authority's plan as a mentor (or a coordinator) sees it, and why they may."""
+
+    authority: str
+    country: str
+    via: str
+    """`pair`, `group` or `programme` (a coordinator sees every plan of their programmes)."""
+    ref_id: int | None
+    plan: LearningPlan
+
+
+async def learners_plans(
+    uow: UnitOfWork,
+    actor: Officer,
+    *,
+    coordinator: bool = False,
+    programme_ids: Collection[int] = (),
+) -> list[LearnerPlan]:
+    """The plans an officer may see as a mentor: those of the learner authorities of the pairs
+    they mentor and of the groups where they hold a mentor seat; a coordinator sees the plans
+    of every authority of the programmes they coordinate."""
+    links: list[tuple[str, int | None, int | None]]
+    if coordinator:
+        people = await uow.kpis.participants(programme_ids)
+        links = [("programme", None, p.authority_id) for p in people if p.authority_id]
+    else:
+        links = [(via, ref, a) for via, ref, a in await uow.plans.mentored_by(actor.id)]
+    ids = sorted({a for _, _, a in links if a is not None})
+    plans = {p.authority_id: p for p in await uow.plans.list(ids)} if ids else {}
+    names = {a.id: a for a in await uow.kpis.authorities(list(plans))} if plans else {}
+    found, seen = [], set()
+    for via, ref, authority_id in links:
+        plan = plans.get(authority_id) if authority_id is not None else None
+        if plan is None or (via, ref, authority_id) in seen or authority_id == actor.authority_id:
+            continue
+        seen.add((via, ref, authority_id))
+        authority = names.get(plan.authority_id)
+        found.append(
+            LearnerPlan(
+                authority.name if authority else "—",
+                authority.country if authority else "",
+                via,
+                ref,
+                plan,
+            )
+        )
+    return found
+
+
+async def plan_for_mentor(
+    uow: UnitOfWork, actor: Officer, authority_id: int, *, coordinator: bool = False
+) -> LearningPlan | None:
+    """One learner authority's plan, for its mentor (pair or group) or a coordinator only."""
+    if not coordinator and authority_id != actor.authority_id:
+        mentored = {a for _, _, a in await uow.plans.mentored_by(actor.id)}
+        if authority_id not in mentored:
+            raise NotAllowed(str(authority_id))
+    return await plan_of(uow, authority_id)
+
+
 # -- the plan's next step, asked at check-ins -------------------------------------------------
 
 

@@ -3,11 +3,13 @@ funders' figures are computed from."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Application,
@@ -49,6 +51,38 @@ class LearningPlanRepo(Repository):
         if authority_ids is not None:
             stmt = stmt.where(LearningPlan.authority_id.in_(list(authority_ids)))
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def mentored_by(self, officer_id: int) -> builtins.list[tuple[str, int, int]]:
+        """(`pair` or `group`, its id, learner authority id) for every live pair this officer
+        mentors and every running group where they hold a mentor seat."""
+        learner = aliased(Officer)
+        pairs = (
+            select(Pair.id, learner.authority_id)
+            .join(learner, learner.id == Pair.learner_id)
+            .where(
+                Pair.mentor_id == officer_id,
+                Pair.status.in_((PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE)),
+                learner.authority_id.is_not(None),
+            )
+            .order_by(Pair.id)
+        )
+        mentor_seat = aliased(GroupMember)
+        seats = (
+            select(GroupMember.group_id, GroupMember.authority_id)
+            .join(mentor_seat, mentor_seat.group_id == GroupMember.group_id)
+            .join(PeerGroup, PeerGroup.id == GroupMember.group_id)
+            .where(
+                mentor_seat.officer_id == officer_id,
+                mentor_seat.role == "mentor",
+                GroupMember.role == "learner",
+                PeerGroup.status.in_(("introduced", "active")),
+            )
+            .distinct()
+            .order_by(GroupMember.group_id, GroupMember.authority_id)
+        )
+        found = [("pair", p, a) for p, a in (await self.session.execute(pairs)).all() if a]
+        found += [("group", g, a) for g, a in (await self.session.execute(seats)).all()]
+        return found
 
 
 class OutcomeRepo(Repository):
