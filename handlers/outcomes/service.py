@@ -326,7 +326,8 @@ async def record_outcome(
     coordinator: bool = False,
 ) -> OutcomeStage:
     """Record (or correct) a stage of an authority with a scheme; a scheme the authority learnt
-    in a pair is linked to that pair and to the mentor's practice (a replication once adopted)."""
+    in a pair is linked to that pair and to the mentor's practice, one learnt in a learning group
+    to the practice of a mentor of the group (a replication once adopted)."""
     target = _authority_of(actor, authority_id, coordinator)
     check_outcome(draft, schemes, today)
     row = await uow.outcomes.find(target, draft.scheme, draft.stage)
@@ -359,6 +360,12 @@ async def record_outcome(
             else None
         )
         row.practice_id = practice.id if practice else None
+    else:  # learnt in a learning group: the practice of a mentor of that group
+        for mentor_id in await uow.outcomes.group_mentors(target, draft.scheme):
+            practice = await uow.outcomes.mentor_practice(mentor_id, draft.scheme)
+            if practice is not None:
+                row.practice_id = practice.id
+                break
     await uow.flush()
     return row
 

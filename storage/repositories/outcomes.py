@@ -125,6 +125,27 @@ class OutcomeRepo(Repository):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def group_mentors(self, authority_id: int, scheme: str) -> builtins.list[int]:
+        """Officers holding a mentor seat in a group on this scheme that met, where this
+        authority held a learner seat (latest group first)."""
+        learner_seat, mentor_seat = aliased(GroupMember), aliased(GroupMember)
+        stmt = (
+            select(mentor_seat.officer_id)
+            .join(PeerGroup, PeerGroup.id == mentor_seat.group_id)
+            .join(learner_seat, learner_seat.group_id == PeerGroup.id)
+            .where(
+                learner_seat.authority_id == authority_id,
+                learner_seat.role == "learner",
+                mentor_seat.role == "mentor",
+                mentor_seat.officer_id.is_not(None),
+                PeerGroup.scheme == scheme,
+                PeerGroup.introduced_at.is_not(None),
+            )
+            .order_by(PeerGroup.introduced_at.desc(), mentor_seat.id)
+        )
+        found = (await self.session.execute(stmt)).scalars().all()
+        return [int(o) for o in dict.fromkeys(found) if o is not None]
+
     async def mentor_practice(self, mentor_id: int, scheme: str) -> GoodPractice | None:
         """The mentor's approved practice using this scheme (the one being replicated)."""
         mentor = await self.session.get(Officer, mentor_id)
