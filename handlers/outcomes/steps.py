@@ -89,7 +89,7 @@ async def ask_stage(ctx: Ctx) -> None:
         )
         return
     await ctx.reply(
-        "outcomes_plans.done_stage",
+        "outcomes_plans.done_first" if choice.current is None else "outcomes_plans.done_stage",
         scheme=scheme,
         stage=current,
         next=stage_label(ctx.content, ctx.locale, choice.next),

@@ -119,7 +119,7 @@ async def test_lyon_plans_learns_from_ghent_is_financed_and_the_figures_agree(
     await runtime.tick()
     checkin = messenger.to("marie")[-1].reply
     assert "Your next step was “Draft the EPC tender with our legal team”" in checkin.text
-    assert "Has it now reached “Learning”" in await lyon.press("Done")
+    assert "reached its first stage, “Learning”" in await lyon.press("Done")
     assert "What is your next step" in await lyon.press("Yes")
     await lyon.say("Launch the EPC tender for 12,000 street lights")
     assert "Next step saved" in await lyon.say("31/05/2027")
