@@ -249,6 +249,12 @@ class GoodPractice(Base):
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(Text, default="")
     figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    investment_eur: Mapped[int | None] = mapped_column(BigInteger)
+    instrument_mix: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Share in % of the investment per instrument code (taxonomy), e.g. {"epc": 70}."""
+    savings_mwh: Mapped[float | None] = mapped_column(Float)
+    renewable_mwh: Mapped[float | None] = mapped_column(Float)
+    co2_t: Mapped[float | None] = mapped_column(Float)
     year: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -621,6 +627,9 @@ class LearningPlan(Base):
     size_eur: Mapped[int | None] = mapped_column(BigInteger)
     next_step: Mapped[str] = mapped_column(Text, default="")
     target_date: Mapped[date | None] = mapped_column(Date)
+    step_status: Mapped[str | None] = mapped_column(String(16))
+    """How the next step stands at the last check-in: done, under_way or stuck."""
+    step_checked_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -140,3 +140,66 @@ def export_practices(
 
     file.write_text(arun(with_runtime(settings(), go)), encoding="utf-8")
     typer.echo(f"wrote {file}")
+
+
+@app.command("figures")
+def practice_figures(
+    practice_id: int = typer.Argument(..., help="the practice's number (practices list)"),
+    amount: str = typer.Option(None, "--amount", help="investment in euros, e.g. 2400000 or 2.4M"),
+    mix: str = typer.Option(None, "--mix", help='shares in %, e.g. "epc=70,eu_funds=30"'),
+    savings: str = typer.Option(None, "--savings", help="energy saved, MWh per year"),
+    renewable: str = typer.Option(None, "--renewable", help="renewable energy, MWh per year"),
+    co2: str = typer.Option(None, "--co2", help="CO2 avoided, tonnes per year"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record a practice's investment, instrument mix and yearly results (checked first)."""
+    from handlers.outcomes.rules import parse_figure
+    from handlers.practices.files import practice_json
+    from handlers.practices.flow import parse_amount
+    from handlers.practices.rules import FigureError, PracticeFigures, parse_mix
+    from handlers.practices.service import set_figures
+
+    if all(v is None for v in (amount, mix, savings, renewable, co2)):
+        fail("give at least one of --amount, --mix, --savings, --renewable, --co2", 2)
+
+    def figure(text: str | None, option: str) -> float | None:
+        if text is None:
+            return None
+        value = parse_figure(text)
+        if value is None:
+            fail(f"{option} must be a number from 0 to 10,000,000, not {text!r}", 2)
+        return value
+
+    invested = parse_amount(amount) if amount is not None else None
+    if amount is not None and not invested:
+        fail(f"--amount must be an amount in euros such as 2400000 or 2.4M, not {amount!r}", 2)
+    yearly = (figure(savings, "--savings"), figure(renewable, "--renewable"), figure(co2, "--co2"))
+
+    async def go(rt: Any) -> dict[str, Any] | str:
+        content = rt.content.current
+        codes = content.taxonomy.codes("instruments")
+        try:
+            shares = parse_mix(mix, content.taxonomy) if mix is not None else None
+            async with rt.core.uow() as uow:
+                practice = await set_figures(
+                    uow, None, practice_id, PracticeFigures(invested, shares, *yearly), codes,
+                    coordinator=True,
+                )  # fmt: skip
+                await uow.commit()
+                return await practice_json(uow, practice)
+        except FigureError as exc:
+            return content.t("en", f"practice_figures.errors.{exc.key}", **exc.values)
+
+    row = arun(with_runtime(settings(), go))
+    if isinstance(row, str):
+        fail(row, 1 if row.startswith("There is no") else 2)
+    if json_out:
+        dump(row)
+    else:
+        mix_text = ", ".join(f"{k} {v}%" for k, v in (row["instrument_mix"] or {}).items())
+        typer.echo(
+            f"#{row['id']} {row['title']}: EUR {row['amount_eur'] or '-'}"
+            f" ({mix_text or 'no mix'}); per year: {row['savings_mwh_per_year'] or '-'} MWh saved, "
+            f"{row['renewable_mwh_per_year'] or '-'} MWh renewable, "
+            f"{row['co2_t_per_year'] or '-'} t CO2 avoided"
+        )

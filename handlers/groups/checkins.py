@@ -5,6 +5,10 @@ Every `checkin_days` after a group was introduced, each member is asked how the 
 question is asked once whatever the number of schedulers; a "stuck" answer is passed on to the
 coordinators. The health of a group is what its latest answered period says: stuck when anyone
 is stuck, slow when anyone is slow, good otherwise, silent when a period went unanswered.
+
+A learner member whose authority has a learning plan is asked about the plan's next step
+instead (done / under way / stuck); the answer is the member's check-in answer (a done or
+under-way step counts as going well) and goes on to `handlers.outcomes.steps`.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
+from handlers.outcomes import steps as plan_steps
+from handlers.outcomes.service import step_to_ask
 from handlers.pairing.view import notify_coordinators
 from storage.models import GroupCheckIn, OfficerStatus
 
 ANSWERS = ("good", "slow", "stuck")
+STEP_ANSWERS = ("done", "under_way", "stuck")
 BATCH = 200
 
 
@@ -39,6 +46,7 @@ def health(checkins: Sequence[GroupCheckIn]) -> str:
         for state in ("stuck", "slow", "good"):
             if state in answers:
                 return state
+        return "good"  # a plan's step done or under way
     return "new"
 
 
@@ -70,20 +78,31 @@ async def run_group_checkins(core: Core, messengers: dict[str, Messenger]) -> in
             cycle = await uow.cycles.get(asked_group.cycle_id)
             content = await core.content.of_programme(uow, cycle.programme_id if cycle else None)
             locale = officer_locale(officer, content, preferred_identity(officer))
+            scheme = content.taxonomy.label("instruments", asked_group.scheme, locale)
+            key, values = "groups.checkin.ask", {"scheme": scheme}
+            choices = [
+                Choice(f"gck:{checkin.id}:{a}", content.t(locale, f"groups.checkin.{a}"))
+                for a in ANSWERS
+            ]
+            seats = await uow.groups.members(asked_group.id)
+            learner = any(m.role == "learner" and m.officer_id == officer.id for m, _ in seats)
+            plan = await step_to_ask(uow, officer) if learner else None
+            if plan is not None:
+                key = "outcomes_plans.group_step_ask"
+                values = {**plan_steps.step_values(content, locale, plan), "group": scheme}
+                choices = [
+                    Choice(f"gck:{checkin.id}:{a}", content.t(locale, f"outcomes_plans.{a}"))
+                    for a in STEP_ANSWERS
+                ]
             asked += await queue_to_officer(
                 uow,
                 content,
                 core.secret,
                 officer,
-                "groups.checkin.ask",
+                key,
                 idempotency_key=f"gcheckin:{checkin.id}",
-                values={
-                    "scheme": content.taxonomy.label("instruments", asked_group.scheme, locale)
-                },
-                choices=[
-                    Choice(f"gck:{checkin.id}:{a}", content.t(locale, f"groups.checkin.{a}"))
-                    for a in ANSWERS
-                ],
+                values=values,
+                choices=choices,
                 purpose="group_checkin",
                 ref_id=asked_group.id,
             )
@@ -100,7 +119,7 @@ async def answer_checkin(event: Incoming, ctx: Ctx) -> None:
         checkin is None
         or ctx.officer is None
         or checkin.officer_id != ctx.officer.id
-        or answer not in ANSWERS
+        or answer not in (*ANSWERS, *STEP_ANSWERS)
     ):
         await ctx.reply("errors.expired_choice")
         return
@@ -122,4 +141,7 @@ async def answer_checkin(event: Incoming, ctx: Ctx) -> None:
             },
             ref_id=group.id,
         )
+    if answer in STEP_ANSWERS and await step_to_ask(ctx.uow, ctx.officer) is not None:
+        await plan_steps.after_answer(ctx, answer)
+        return
     await ctx.reply(f"groups.checkin.thanks_{answer}", edit=True)

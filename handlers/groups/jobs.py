@@ -24,6 +24,7 @@ from handlers.core.ports import Messenger
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
 from handlers.groups.rules import render_reasons
+from handlers.outcomes.mentors import learner_plan_line
 from handlers.pairing.intros import can_open_space, space_mode, space_parent
 from storage.models import GroupSpace, Identity, Officer, OfficerStatus, PeerGroup, Programme
 from storage.uow import UnitOfWork
@@ -183,6 +184,19 @@ def _roster(content: Content, locale: str, seats: list[Seat]) -> str:
     return "\n".join(lines)
 
 
+async def _learner_plans(uow: UnitOfWork, content: Content, locale: str, seats: list[Seat]) -> str:
+    """For a mentor's introduction: the learning plans of the group's learner authorities."""
+    lines, seen = [], set()
+    for s in seats:
+        authority = s.officer.authority
+        if s.role != "learner" or authority is None or authority.id in seen:
+            continue
+        seen.add(authority.id)
+        lines.append(await learner_plan_line(uow, content, locale, authority.id, authority.name))
+    found = "".join(lines).rstrip("\n")
+    return "\n\n" + found if found else ""
+
+
 async def _queue(
     uow: UnitOfWork,
     content: Content,
@@ -205,6 +219,8 @@ async def _queue(
         else:
             where = content.t(locale, "groups.intro.where_none")
         module = content.taxonomy.label("sectors", group.module, locale) if group.module else "—"
+        if seat.role == "mentor":
+            where += await _learner_plans(uow, content, locale, seats)
         await queue_to_officer(
             uow,
             content,

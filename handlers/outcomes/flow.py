@@ -26,7 +26,14 @@ from handlers.core.taxonomy import fold
 from handlers.core.typed_words import means
 from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
 from handlers.outcomes import service
-from handlers.outcomes.rules import FINANCED, STAGES, clean_url, parse_day, parse_figure
+from handlers.outcomes.rules import (
+    FINANCED,
+    STAGES,
+    clean_url,
+    is_replication,
+    parse_day,
+    parse_figure,
+)
 from handlers.pairing.view import topic_label
 from handlers.practices.flow import format_amount, parse_amount
 from storage.models import LearningPlan, OfficerStatus
@@ -351,7 +358,7 @@ async def _save_outcome(ctx: Ctx, data: dict[str, Any]) -> None:
         stage=_stage_label(ctx, row.stage),
         day=day_text(ctx.content.t, ctx.locale, row.reached_on),
     )
-    if row.pair_id is not None and row.stage in STAGES[STAGES.index("decision_taken") :]:
+    if is_replication(row.stage, row.pair_id, row.practice_id):
         await ctx.reply("outcomes.replication_noted", scheme=_scheme_label(ctx, row.scheme))
 
 

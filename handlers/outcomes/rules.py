@@ -19,6 +19,8 @@ STAGES = (
 )
 """From learning a scheme to a project built with it, in order."""
 FINANCED = "financed"
+STEP_ANSWERS = ("done", "under_way", "stuck")
+"""How a learner says their plan's next step stands when a check-in asks about it."""
 ADOPTED_FROM = STAGES.index("decision_taken")
 """A scheme counts as adopted (a replication, if learnt from a mentor) from a decision on."""
 
@@ -37,6 +39,14 @@ MAX_AMOUNT = 100_000_000_000
 def stage_rank(stage: str) -> int:
     """The position of a stage (ValueError for an unknown one)."""
     return STAGES.index(stage)
+
+
+def next_stage(current: str | None) -> str | None:
+    """The stage after `current` (the first one when nothing is recorded; None after the last)."""
+    if current is None:
+        return STAGES[0]
+    rank = stage_rank(current) + 1
+    return STAGES[rank] if rank < len(STAGES) else None
 
 
 def is_replication(stage: str, pair_id: int | None, practice_id: int | None) -> bool:

@@ -19,11 +19,13 @@ from handlers.outcomes.rules import (
     INDICATORS,
     KPI_KEYS,
     STAGES,
+    STEP_ANSWERS,
     StageFact,
     check_application,
     clean_url,
     investment_breakdown,
     is_replication,
+    next_stage,
     outcome_figures,
     stage_rank,
     tidy,
@@ -126,6 +128,153 @@ async def plan_of(uow: UnitOfWork, authority_id: int | None) -> LearningPlan | N
     return await uow.plans.for_authority(authority_id) if authority_id is not None else None
 
 
+# -- mentors see their learners' plans ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LearnerPlan:
+    """A learner authority's plan as a mentor (or a coordinator) sees it, and why they may."""
+
+    authority: str
+    country: str
+    via: str
+    """`pair`, `group` or `programme` (a coordinator sees every plan of their programmes)."""
+    ref_id: int | None
+    plan: LearningPlan
+
+
+async def learners_plans(
+    uow: UnitOfWork,
+    actor: Officer,
+    *,
+    coordinator: bool = False,
+    programme_ids: Collection[int] = (),
+) -> list[LearnerPlan]:
+    """The plans an officer may see as a mentor: those of the learner authorities of the pairs
+    they mentor and of the groups where they hold a mentor seat; a coordinator sees the plans
+    of every authority of the programmes they coordinate."""
+    links: list[tuple[str, int | None, int | None]]
+    if coordinator:
+        people = await uow.kpis.participants(programme_ids)
+        links = [("programme", None, p.authority_id) for p in people if p.authority_id]
+    else:
+        links = [(via, ref, a) for via, ref, a in await uow.plans.mentored_by(actor.id)]
+    ids = sorted({a for _, _, a in links if a is not None})
+    plans = {p.authority_id: p for p in await uow.plans.list(ids)} if ids else {}
+    names = {a.id: a for a in await uow.kpis.authorities(list(plans))} if plans else {}
+    found, seen = [], set()
+    for via, ref, authority_id in links:
+        plan = plans.get(authority_id) if authority_id is not None else None
+        if plan is None or (via, ref, authority_id) in seen or authority_id == actor.authority_id:
+            continue
+        seen.add((via, ref, authority_id))
+        authority = names.get(plan.authority_id)
+        found.append(
+            LearnerPlan(
+                authority.name if authority else "—",
+                authority.country if authority else "",
+                via,
+                ref,
+                plan,
+            )
+        )
+    return found
+
+
+async def plan_for_mentor(
+    uow: UnitOfWork, actor: Officer, authority_id: int, *, coordinator: bool = False
+) -> LearningPlan | None:
+    """One learner authority's plan, for its mentor (pair or group) or a coordinator only."""
+    if not coordinator and authority_id != actor.authority_id:
+        mentored = {a for _, _, a in await uow.plans.mentored_by(actor.id)}
+        if authority_id not in mentored:
+            raise NotAllowed(str(authority_id))
+    return await plan_of(uow, authority_id)
+
+
+# -- the plan's next step, asked at check-ins -------------------------------------------------
+
+
+async def own_plan(uow: UnitOfWork, officer: Officer) -> LearningPlan:
+    """The plan of the officer's own authority (Invalid when there is none)."""
+    plan = await plan_of(uow, officer.authority_id)
+    if plan is None:
+        raise Invalid("no_plan")
+    return plan
+
+
+async def step_to_ask(uow: UnitOfWork, officer: Officer) -> LearningPlan | None:
+    """The plan whose next step a check-in of this learner asks about, if there is one."""
+    plan = await plan_of(uow, officer.authority_id)
+    return plan if plan is not None and plan.next_step.strip() else None
+
+
+async def answer_plan_step(
+    uow: UnitOfWork, officer: Officer, answer: str, now: datetime
+) -> LearningPlan:
+    """Record how the next step of the officer's own authority stands (done, under way,
+    stuck); the step itself stays until a new one is set."""
+    if answer not in STEP_ANSWERS:
+        raise Invalid("bad_step_answer")
+    plan = await own_plan(uow, officer)
+    plan.step_status, plan.step_checked_at = answer, now
+    await uow.flush()
+    return plan
+
+
+async def plan_stage(uow: UnitOfWork, plan: LearningPlan) -> str | None:
+    """The most advanced stage the plan's authority recorded with the plan's scheme."""
+    rows = [r for r in await uow.outcomes.list([plan.authority_id]) if r.scheme == plan.scheme]
+    return max((r.stage for r in rows), key=stage_rank, default=None)
+
+
+@dataclass(frozen=True)
+class StageChoice:
+    """Where the plan's project stands and the stage a done step may lead to (None when the
+    next one needs its facts through /outcome, or when the last one is reached)."""
+
+    scheme: str
+    current: str | None
+    next: str | None
+
+
+async def stage_after_step(uow: UnitOfWork, officer: Officer) -> StageChoice:
+    """What a done step may advance: the stage after the current one, unless it is 'financed'
+    (that needs the amount, instrument and sources: /outcome asks for them)."""
+    plan = await own_plan(uow, officer)
+    current = await plan_stage(uow, plan)
+    following = next_stage(current)
+    return StageChoice(plan.scheme, current, None if following == FINANCED else following)
+
+
+async def advance_plan_stage(
+    uow: UnitOfWork, officer: Officer, stage: str, *, schemes: Collection[str], today: date
+) -> OutcomeStage:
+    """Record that the officer's own plan reached `stage`, the one after its current stage
+    (refused when that is not the next stage, or when it needs the facts of 'financed')."""
+    choice = await stage_after_step(uow, officer)
+    if choice.next is None or stage != choice.next:
+        raise Invalid("stage_not_next", stage=stage)
+    return await record_outcome(
+        uow, officer, OutcomeDraft(choice.scheme, stage, today), schemes=schemes, today=today
+    )
+
+
+async def set_next_step(
+    uow: UnitOfWork, officer: Officer, step: str, target_date: date | None, today: date
+) -> LearningPlan:
+    """Replace the next step (and its target date) of the officer's own plan."""
+    plan = await own_plan(uow, officer)
+    if not 3 <= len(step.strip()) <= 1000:
+        raise Invalid("bad_step")
+    if target_date is not None and target_date < today:
+        raise Invalid("past_target")
+    plan.next_step, plan.target_date = step.strip(), target_date
+    plan.step_status, plan.officer_id = None, officer.id
+    await uow.flush()
+    return plan
+
+
 # -- outcome stages --------------------------------------------------------------------------
 
 
@@ -183,7 +332,8 @@ async def record_outcome(
     coordinator: bool = False,
 ) -> OutcomeStage:
     """Record (or correct) a stage of an authority with a scheme; a scheme the authority learnt
-    in a pair is linked to that pair and to the mentor's practice (a replication once adopted)."""
+    in a pair is linked to that pair and to the mentor's practice, one learnt in a learning group
+    to the practice of a mentor of the group (a replication once adopted)."""
     target = _authority_of(actor, authority_id, coordinator)
     check_outcome(draft, schemes, today)
     row = await uow.outcomes.find(target, draft.scheme, draft.stage)
@@ -216,6 +366,12 @@ async def record_outcome(
             else None
         )
         row.practice_id = practice.id if practice else None
+    else:  # learnt in a learning group: the practice of a mentor of that group
+        for mentor_id in await uow.outcomes.group_mentors(target, draft.scheme):
+            practice = await uow.outcomes.mentor_practice(mentor_id, draft.scheme)
+            if practice is not None:
+                row.practice_id = practice.id
+                break
     await uow.flush()
     return row
 

@@ -19,6 +19,11 @@ What is due lives in the database: `pair.next_checkin_at` (the nominal time, eve
 
 Answers ("We met", "Meeting planned", "Stuck, need help", "End this pair") are stored per
 officer; "We met" asks what they learned; "Stuck" tells the coordinators at once.
+
+A learner whose authority has a learning plan is asked about the plan's next step instead
+("Your next step was X by <date>": done / under way / stuck, or end the pair); the answer is
+stored here like any other (`step_done`, `step_under_way`, `stuck`) and handed to
+`handlers.outcomes.steps`, which records it on the plan and offers the next step.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from handlers.core.router import router
 from handlers.core.typed_words import means
 from handlers.delivery.outbox import BULK, queue_to_officer
 from handlers.officers.pausing import pause_if_silent
+from handlers.outcomes import steps as plan_steps
+from handlers.outcomes.service import step_to_ask
 from handlers.pairing.leaving import END, leave_pair
 from handlers.pairing.view import (
     notify_coordinators,
@@ -54,6 +61,8 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 ANSWERS = ("met", "planned", "stuck", "end")
+STEP_ANSWERS = {"sdone": "done", "sway": "under_way", "sstuck": "stuck"}
+"""Choice actions of the plan-step question and the plan answers they mean."""
 REMIND_AFTER = timedelta(days=3)
 LAPSE = timedelta(days=6)
 """A check-in still unanswered this long after it went out counts as missed."""
@@ -120,6 +129,16 @@ def _choices(content: Content, locale: str, checkin_id: int) -> list[Choice]:
     return [Choice(f"chk:{a}:{checkin_id}", content.t(locale, f"checkin.{a}")) for a in ANSWERS]
 
 
+def _step_choices(content: Content, locale: str, checkin_id: int) -> list[Choice]:
+    return [
+        *(
+            Choice(f"chk:{action}:{checkin_id}", content.t(locale, f"outcomes_plans.{answer}"))
+            for action, answer in STEP_ANSWERS.items()
+        ),
+        Choice(f"chk:end:{checkin_id}", content.t(locale, "checkin.end")),
+    ]
+
+
 async def _people(uow: UnitOfWork, pair: Pair) -> list[Officer]:
     found = []
     for officer_id in (pair.learner_id, pair.mentor_id):
@@ -184,6 +203,17 @@ async def _ask(
     other = await uow.officers.get(other_id) if other_id else None
     locale = content.t.resolve(officer.locale)
     key = "checkin.reminder" if reminder else ("checkin.catch_up" if catch_up else "checkin.ask")
+    values = {
+        "name": officer.name,
+        "partner": who(other),
+        "topic": topic_label(content, locale, pair.topic),
+    }
+    choices = _choices(content, locale, checkin.id)
+    plan = await step_to_ask(uow, officer) if officer.id == pair.learner_id else None
+    if plan is not None:
+        key = "outcomes_plans.step_reminder" if reminder else "outcomes_plans.step_ask"
+        values |= plan_steps.step_values(content, locale, plan)
+        choices = _step_choices(content, locale, checkin.id)
     return int(
         await queue_to_officer(
             uow,
@@ -192,12 +222,8 @@ async def _ask(
             officer,
             key,
             idempotency_key=checkin_key(pair, checkin, officer, ":reminder" if reminder else ""),
-            values={
-                "name": officer.name,
-                "partner": who(other),
-                "topic": topic_label(content, locale, pair.topic),
-            },
-            choices=_choices(content, locale, checkin.id),
+            values=values,
+            choices=choices,
             purpose="checkin",
             ref_id=checkin.id,
             priority=BULK,
@@ -319,6 +345,14 @@ async def press_checkin(event: Incoming, ctx: Ctx) -> None:
     if action == "endyes":
         record(checkin, pair, me, "end", ctx.clock.now())
         await leave_pair(ctx, pair, me, other, END)
+        return
+    if action in STEP_ANSWERS:
+        answer = STEP_ANSWERS[action]
+        code = "stuck" if answer == "stuck" else f"step_{answer}"
+        record(checkin, pair, me, code, ctx.clock.now())
+        if answer == "stuck":
+            await tell_stuck(ctx, pair, checkin, me, other)
+        await plan_steps.after_answer(ctx, answer)
         return
     if action not in ANSWERS:
         await ctx.reply("errors.expired_choice")

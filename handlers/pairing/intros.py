@@ -35,10 +35,12 @@ from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
 from handlers.faq.content import faq_index
+from handlers.outcomes.mentors import learner_plan_line
 from handlers.pairing.leaving import DECLINE, leave_pair
 from handlers.pairing.reasons import render_reasons
 from handlers.pairing.view import LIVE, notify_coordinators, partner_of, topic_label, who
 from storage.models import (
+    Authority,
     GoodPractice,
     Identity,
     Officer,
@@ -348,6 +350,7 @@ async def _queue_introductions(
     practice = await mentor_practice(uow, pair)
     on = {s.platform for s in spaces}
     learner, mentor = members[0], members[1]
+    learner_authority = learner.officer.authority
     for me in members:
         other = mentor if me is learner else learner
         if me.identity is None or me.identity.dm_chat_id is None:
@@ -422,7 +425,12 @@ async def _queue_introductions(
                 ),
                 "questions": icebreakers(content, locale, pair.topic),
                 "where": where,
-                "practice": _practice_line(content, locale, practice),
+                "practice": _practice_line(content, locale, practice)
+                + (
+                    await _plan_line(uow, content, locale, learner_authority)
+                    if me is mentor
+                    else ""
+                ),
             },
             choices=choices,
             purpose="intro",
@@ -451,7 +459,8 @@ async def _queue_introductions(
                 topic=topic_label(content, locale, pair.topic),
                 reasons=_bullets(render_reasons(content.t, content.taxonomy, locale, pair.reasons)),
                 questions=icebreakers(content, locale, pair.topic),
-                practice=_practice_line(content, locale, practice),
+                practice=_practice_line(content, locale, practice)
+                + await _plan_line(uow, content, locale, learner_authority),
             )
             + bridged
         )
@@ -464,6 +473,15 @@ async def _queue_introductions(
             purpose="intro",
             ref_id=pair.id,
         )
+
+
+async def _plan_line(
+    uow: UnitOfWork, content: Content, locale: str, authority: Authority | None
+) -> str:
+    """The learner authority's learning plan, for the mentor (and the pair's shared space)."""
+    if authority is None:
+        return ""
+    return await learner_plan_line(uow, content, locale, authority.id, authority.name)
 
 
 def _bullets(lines: list[Any]) -> str:

@@ -1,8 +1,10 @@
 """Good practices as files: YAML import (validated first, written all or nothing) and export.
 
 The format is a list (or a mapping with a `practices` list) of items with `title`, `authority`,
-`country`, `sector`, `instruments`, and optionally `year`, `amount_eur`, `funding_mix`,
-`results`, `lessons`, `contact`, `officer_email` and `status` (default approved: a coordinator
+`country`, `sector`, `instruments`, and optionally `year`, `amount_eur` (the investment),
+`instrument_mix` (shares in % per instrument code, at most 100 in all), `savings_mwh_per_year`,
+`renewable_mwh_per_year`, `co2_t_per_year`, `funding_mix`, `results`, `lessons`, `contact`,
+`officer_email` and `status` (default approved: a coordinator
 loads a collection gathered elsewhere). Re-importing the same authority and title updates.
 """
 
@@ -19,13 +21,30 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from handlers.core.taxonomy import EUROPE, Taxonomy
+from handlers.practices.figures import apply_figures, figures_json
 from handlers.practices.flow import MIN_YEAR
+from handlers.practices.rules import (
+    MAX_INVESTMENT,
+    FigureError,
+    PracticeFigures,
+    check_figures,
+)
 from storage.models import GoodPractice, Officer, utcnow
 from storage.repositories.practices import APPROVED, PENDING, REJECTED, PracticeRepo
 from storage.uow import UnitOfWork
+
+FIGURE_PROBLEMS = {
+    "unknown_instrument": "instrument_mix: unknown instrument {instrument!r}",
+    "bad_share": "instrument_mix: the share of {instrument!r} must be a whole number from 1 to 100",
+    "mix_over_100": "instrument_mix: the shares add up to {total}, more than 100",
+    "bad_figure": "a yearly figure is negative or above 10 million",
+    "bad_investment": "amount_eur must be more than 0 and at most 100 billion",
+}
+"""The YAML import's wording (English, like its other problems) of the figure rules."""
 
 
 class PracticeItem(BaseModel):
@@ -39,7 +58,11 @@ class PracticeItem(BaseModel):
     sector: str
     instruments: list[str] = Field(min_length=1)
     year: int | None = Field(default=None, ge=MIN_YEAR, le=2100)
-    amount_eur: int | None = Field(default=None, ge=0)
+    amount_eur: int | None = Field(default=None, gt=0, le=MAX_INVESTMENT)
+    instrument_mix: dict[str, int] | None = None
+    savings_mwh: float | None = Field(default=None, alias="savings_mwh_per_year", ge=0)
+    renewable_mwh: float | None = Field(default=None, alias="renewable_mwh_per_year", ge=0)
+    co2_t: float | None = Field(default=None, alias="co2_t_per_year", ge=0)
     funding_mix: str | None = None
     summary: str = Field(default="", alias="results", max_length=4000)
     lessons: str | None = None
@@ -76,6 +99,20 @@ class PracticeItem(BaseModel):
         if unknown:
             raise ValueError(f"unknown instrument {', '.join(repr(c) for c in unknown)}")
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _figures(self, info: ValidationInfo) -> PracticeItem:
+        known = (info.context or {}).get("instruments")
+        try:
+            check_figures(self.figures(), known if known is not None else self.instrument_mix or {})
+        except FigureError as exc:
+            raise ValueError(FIGURE_PROBLEMS.get(exc.key, exc.key).format(**exc.values)) from exc
+        return self
+
+    def figures(self) -> PracticeFigures:
+        return PracticeFigures(
+            self.amount_eur, self.instrument_mix, self.savings_mwh, self.renewable_mwh, self.co2_t
+        )
 
     @field_validator("status")
     @classmethod
@@ -124,9 +161,9 @@ async def import_yaml(uow: UnitOfWork, text: str, taxonomy: Taxonomy) -> ImportR
             practice = PracticeItem.model_validate(item, context=context)
         except ValidationError as exc:
             for err in exc.errors():
-                where = ".".join(str(p) for p in err["loc"]) or "item"
+                where = ".".join(str(p) for p in err["loc"])
                 message = str(err["msg"]).removeprefix("Value error, ")
-                report.errors.append(f"item {index}: {where}: {message}")
+                report.errors.append(f"item {index}: {where + ': ' if where else ''}{message}")
             continue
         parsed.append((practice, officer))
     if report.errors:
@@ -146,10 +183,17 @@ async def import_yaml(uow: UnitOfWork, text: str, taxonomy: Taxonomy) -> ImportR
         row.year = item.year
         row.summary = item.summary
         row.status = item.status
+        row.investment_eur = item.amount_eur
+        row.instrument_mix = dict(item.instrument_mix) if item.instrument_mix else None
+        row.savings_mwh, row.renewable_mwh, row.co2_t = (
+            item.savings_mwh,
+            item.renewable_mwh,
+            item.co2_t,
+        )
+        apply_figures(row, PracticeFigures(instrument_mix=item.instrument_mix))
         row.figures = {
             k: v
             for k, v in (
-                ("amount_eur", item.amount_eur),
                 ("funding_mix", item.funding_mix),
                 ("lessons", item.lessons),
                 ("contact", item.contact),
@@ -174,7 +218,7 @@ async def practice_json(uow: UnitOfWork, practice: GoodPractice) -> dict[str, An
         "sector": practice.sector,
         "instruments": list(practice.instruments),
         "year": practice.year,
-        "amount_eur": figures.get("amount_eur"),
+        **figures_json(practice),
         "funding_mix": figures.get("funding_mix"),
         "results": practice.summary,
         "lessons": figures.get("lessons"),

@@ -26,6 +26,9 @@ from handlers.core.router import router
 from handlers.core.taxonomy import Taxonomy, fold
 from handlers.core.typed_words import means
 from handlers.delivery.outbox import queue_to_officer
+from handlers.outcomes.rules import parse_figure
+from handlers.practices.figures import citation_figures, investment_of, mix_text, results_text
+from handlers.practices.rules import FigureError, PracticeFigures, check_figures, extract_mix
 from storage.models import GoodPractice, Officer
 from storage.repositories.practices import APPROVED, PENDING, REJECTED, PracticeRepo
 from storage.uow import UnitOfWork
@@ -70,10 +73,13 @@ def practice_card(content: Content, locale: str, practice: GoodPractice, authori
         instruments=", ".join(tax.label("instruments", c, locale) for c in practice.instruments),
     )
     lines = [f"#{practice.id} {head}" if practice.id else head]
+    amount = format_amount(investment_of(practice), locale)
+    mix = mix_text(content, locale, practice.instrument_mix)
     parts = (
-        ("practices.card_amount", format_amount(figures.get("amount_eur"), locale)),
+        ("practices.card_amount", f"{amount} ({mix})" if amount and mix else amount),
         ("practices.card_funding", figures.get("funding_mix") or ""),
         ("practices.card_results", practice.summary or ""),
+        ("practice_figures.card_yearly", results_text(content, locale, practice)),
         ("practices.card_lessons", figures.get("lessons") or ""),
         ("practices.card_contact", figures.get("contact") or ""),
     )
@@ -224,8 +230,57 @@ async def take_amount(ctx: Ctx, data: dict[str, Any], choice: str | None, text: 
     if amount is None or amount <= 0:
         await ctx.reply("practices.amount_unclear", answer=text[:60])
         return False
+    if not await _checked(ctx, PracticeFigures(investment_eur=amount)):
+        return False
     data["amount_eur"] = amount
     return True
+
+
+async def _checked(ctx: Ctx, figures: PracticeFigures) -> bool:
+    """Whether figures pass the rules; if not, the officer is told why."""
+    try:
+        check_figures(figures, ctx.content.taxonomy.codes("instruments"))
+    except FigureError as exc:
+        await ctx.reply(f"practice_figures.errors.{exc.key}", **exc.values)
+        return False
+    return True
+
+
+async def ask_funding(ctx: Ctx, data: dict[str, Any]) -> None:
+    await ctx.reply("practices.ask_funding", choices=_nav(ctx, optional=True))
+
+
+async def take_funding(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    """The funding mix as written; the shares of named instruments are kept as figures."""
+    value = text.strip()
+    if not 3 <= len(value) <= 600 or value.startswith("/"):
+        await ctx.reply("practices.length", low=3, high=600)
+        return False
+    try:
+        mix = extract_mix(value, ctx.content.taxonomy)
+    except FigureError as exc:
+        await ctx.reply(f"practice_figures.errors.{exc.key}", **exc.values)
+        return False
+    if mix and not await _checked(ctx, PracticeFigures(instrument_mix=mix)):
+        return False
+    data["funding"] = value
+    data["instrument_mix"] = mix or None
+    return True
+
+
+def _figure_step(name: str) -> Step:
+    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+        await ctx.reply(f"practice_figures.ask_{name}", choices=_nav(ctx, optional=True))
+
+    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+        value = parse_figure(text)
+        if value is None:
+            await ctx.reply("practice_figures.errors.figure_unclear", answer=text[:30])
+            return False
+        data[name] = value
+        return True
+
+    return Step(name, ask, take, optional=True)
 
 
 async def ask_year(ctx: Ctx, data: dict[str, Any]) -> None:
@@ -291,8 +346,11 @@ STEPS: list[Step] = [
     Step("sector", ask_sector, take_sector),
     Step("instruments", ask_instruments, take_instruments),
     Step("amount", ask_amount, take_amount, optional=True),
-    _text_step("funding", 3, 600, optional=True),
+    Step("funding", ask_funding, take_funding, optional=True),
     _text_step("results", 10, 1500),
+    _figure_step("savings_mwh"),
+    _figure_step("renewable_mwh"),
+    _figure_step("co2_t"),
     Step("year", ask_year, take_year, optional=True),
     _text_step("lessons", 3, 1500, optional=True),
     Step("contact", ask_contact, take_contact, optional=True),
@@ -306,21 +364,27 @@ def _practice_of(ctx: Ctx, data: dict[str, Any]) -> GoodPractice:
     figures = {
         key: data[field_]
         for key, field_ in (
-            ("amount_eur", "amount_eur"),
             ("funding_mix", "funding"),
             ("lessons", "lessons"),
             ("contact", "contact"),
         )
         if data.get(field_)
     }
+    mix = data.get("instrument_mix") or None
+    instruments = list(data.get("instruments", []))
     return GoodPractice(
         authority_id=officer.authority_id if officer else None,
         officer_id=officer.id if officer else None,
         sector=data.get("sector", "cross_sector"),
-        instruments=list(data.get("instruments", [])),
+        instruments=[*instruments, *(c for c in mix or {} if c not in instruments)],
         title=data.get("title", ""),
         summary=data.get("results", ""),
         figures=figures,
+        investment_eur=data.get("amount_eur"),
+        instrument_mix=mix,
+        savings_mwh=data.get("savings_mwh"),
+        renewable_mwh=data.get("renewable_mwh"),
+        co2_t=data.get("co2_t"),
         year=data.get("year"),
         status=PENDING,
         created_at=ctx.clock.now(),
@@ -622,28 +686,26 @@ async def practices_citation(
     content: Content | None = None,
     limit: int = 3,
 ) -> str | None:
-    """'Cities that did this: Ghent — EPC for 40,000 street lights (2019); …' or None.
+    """'Cities that did this: Ghent — EPC for 40,000 street lights (2019): €12M via EPC,
+    1,200 MWh/year saved; …' or None.
 
     Approved practices sharing an instrument with an FAQ answer, most instruments in common
-    first, then the most recent. With `content` the line is the catalogue's
-    `practices.citation` in `locale`; without it, only the list of practices.
+    first, then the most recent; the repository selects only those, at most `limit`. With
+    `content` the line is the catalogue's `practices.citation` in `locale`, each practice with
+    its figures in the reader's number format; without it, only the list of practices.
     """
-    wanted = set(instruments)
-    if not wanted:
-        return None
-    found = [
-        p for p in await uow.get(PracticeRepo).list(status=APPROVED) if wanted & set(p.instruments)
-    ]
+    found = await uow.get(PracticeRepo).cited_for(instruments, limit)
     if not found:
         return None
-    found.sort(key=lambda p: (-len(wanted & set(p.instruments)), -(p.year or 0), p.id))
     items = []
-    for practice in found[:limit]:
-        authority = (
-            await uow.authorities.get(practice.authority_id) if practice.authority_id else None
-        )
+    for practice, authority in found:
         year = f" ({practice.year})" if practice.year else ""
-        name = authority.name if authority else "—"
-        items.append(f"{name} — {practice.title}{year}")
-    listed = "; ".join(items)
-    return content.t(locale, "practices.citation", items=listed) if content else listed
+        item = f"{authority.name if authority else '—'} — {practice.title}{year}"
+        figures = citation_figures(content, locale, practice) if content else ""
+        if content and figures:
+            item = content.t(locale, "practice_figures.cited", item=item, figures=figures)
+        items.append(item)
+    if content is None:
+        return "; ".join(items)
+    listed = content.t(locale, "practice_figures.separator").join(items)
+    return content.t(locale, "practices.citation", items=listed)

@@ -4,12 +4,16 @@ practices of the programme's officers are listed or reviewed."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
 from handlers.core.content import Content
+from handlers.practices.figures import apply_figures
 from handlers.practices.flow import review
+from handlers.practices.rules import FigureError, PracticeFigures, check_figures
+from storage.models import GoodPractice, Officer
 from storage.repositories.console import ConsoleRepo
 from storage.repositories.practices import PENDING, PracticeRepo
 from storage.uow import UnitOfWork
@@ -79,3 +83,33 @@ async def review_practice(
         await record(uow, who, programme_id, action, now, practice=practice_id)
     await uow.commit()
     return changed
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+async def set_figures(
+    uow: UnitOfWork,
+    actor: Officer | None,
+    practice_id: int,
+    figures: PracticeFigures,
+    instruments: Collection[str],
+    *,
+    coordinator: bool = False,
+) -> GoodPractice:
+    """Record a practice's investment, instrument mix and yearly results (a figure left None
+    keeps its value). Its author, an officer of its authority, or a coordinator (the CLI) only;
+    the mix's instruments join the practice's instruments."""
+    practice = await uow.get(PracticeRepo).get(practice_id)
+    if practice is None:
+        raise FigureError("no_practice", id=practice_id)
+    own = actor is not None and (
+        actor.id == practice.officer_id
+        or (actor.authority_id is not None and actor.authority_id == practice.authority_id)
+    )
+    if not (coordinator or own):
+        raise NotAllowed(f"practice {practice_id}")
+    check_figures(figures, instruments)
+    apply_figures(practice, figures)
+    await uow.flush()
+    return practice

@@ -3,11 +3,13 @@ funders' figures are computed from."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Application,
@@ -50,6 +52,38 @@ class LearningPlanRepo(Repository):
             stmt = stmt.where(LearningPlan.authority_id.in_(list(authority_ids)))
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def mentored_by(self, officer_id: int) -> builtins.list[tuple[str, int, int]]:
+        """(`pair` or `group`, its id, learner authority id) for every live pair this officer
+        mentors and every running group where they hold a mentor seat."""
+        learner = aliased(Officer)
+        pairs = (
+            select(Pair.id, learner.authority_id)
+            .join(learner, learner.id == Pair.learner_id)
+            .where(
+                Pair.mentor_id == officer_id,
+                Pair.status.in_((PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE)),
+                learner.authority_id.is_not(None),
+            )
+            .order_by(Pair.id)
+        )
+        mentor_seat = aliased(GroupMember)
+        seats = (
+            select(GroupMember.group_id, GroupMember.authority_id)
+            .join(mentor_seat, mentor_seat.group_id == GroupMember.group_id)
+            .join(PeerGroup, PeerGroup.id == GroupMember.group_id)
+            .where(
+                mentor_seat.officer_id == officer_id,
+                mentor_seat.role == "mentor",
+                GroupMember.role == "learner",
+                PeerGroup.status.in_(("introduced", "active")),
+            )
+            .distinct()
+            .order_by(GroupMember.group_id, GroupMember.authority_id)
+        )
+        found = [("pair", p, a) for p, a in (await self.session.execute(pairs)).all() if a]
+        found += [("group", g, a) for g, a in (await self.session.execute(seats)).all()]
+        return found
+
 
 class OutcomeRepo(Repository):
     """Outcome stages per authority and scheme."""
@@ -90,6 +124,27 @@ class OutcomeRepo(Repository):
             .limit(1)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def group_mentors(self, authority_id: int, scheme: str) -> builtins.list[int]:
+        """Officers holding a mentor seat in a group on this scheme that met, where this
+        authority held a learner seat (latest group first)."""
+        learner_seat, mentor_seat = aliased(GroupMember), aliased(GroupMember)
+        stmt = (
+            select(mentor_seat.officer_id)
+            .join(PeerGroup, PeerGroup.id == mentor_seat.group_id)
+            .join(learner_seat, learner_seat.group_id == PeerGroup.id)
+            .where(
+                learner_seat.authority_id == authority_id,
+                learner_seat.role == "learner",
+                mentor_seat.role == "mentor",
+                mentor_seat.officer_id.is_not(None),
+                PeerGroup.scheme == scheme,
+                PeerGroup.introduced_at.is_not(None),
+            )
+            .order_by(PeerGroup.introduced_at.desc(), mentor_seat.id)
+        )
+        found = (await self.session.execute(stmt)).scalars().all()
+        return [int(o) for o in dict.fromkeys(found) if o is not None]
 
     async def mentor_practice(self, mentor_id: int, scheme: str) -> GoodPractice | None:
         """The mentor's approved practice using this scheme (the one being replicated)."""

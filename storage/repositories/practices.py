@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import String, case, cast, func, literal, or_, select
 
-from storage.models import GoodPractice
+from storage.models import Authority, GoodPractice
 from storage.repositories.base import Repository
 
 PENDING = "pending"
@@ -58,3 +59,29 @@ class PracticeRepo(Repository):
             else GoodPractice.authority_id == authority_id,
         )
         return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def cited_for(
+        self, instruments: Collection[str], limit: int
+    ) -> builtins.list[tuple[GoodPractice, Authority | None]]:
+        """Approved practices using any of these instruments, with their authority: most
+        instruments in common first, then the most recent, at most `limit` (one query; the
+        instruments are matched in the JSON list's text, the same on SQLite and PostgreSQL)."""
+        codes = sorted(set(instruments))
+        if not codes or limit <= 0:
+            return []
+        listed = cast(GoodPractice.instruments, String)
+        uses = [listed.like(f'%"{_escaped(code)}"%', escape="\\") for code in codes]
+        common = sum((case((u, 1), else_=0) for u in uses), literal(0))
+        stmt = (
+            select(GoodPractice, Authority)
+            .outerjoin(Authority, Authority.id == GoodPractice.authority_id)
+            .where(GoodPractice.status == APPROVED, or_(*uses))
+            .order_by(common.desc(), func.coalesce(GoodPractice.year, 0).desc(), GoodPractice.id)
+            .limit(limit)
+        )
+        return [(p, a) for p, a in (await self.session.execute(stmt)).all()]
+
+
+def _escaped(code: str) -> str:
+    """A code inside a LIKE pattern: `_` and `%` are wildcards there."""
+    return code.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")

@@ -1,6 +1,7 @@
-"""From learning to investment: Lyon sets its learning plan, learns EPC from Ghent in a pair,
-answers the satisfaction survey when the pair closes, and records that its street-lighting
-project is financed with EUR 2.4 M through an EPC. The funders' figures in JSON, on the page and
+"""From learning to investment: Lyon sets its learning plan, learns EPC from Ghent in a pair
+(Ghent's officer sees the plan; the check-in asks about the plan's step), answers the
+satisfaction survey when the pair closes, and records that its street-lighting project is
+financed with EUR 2.4 M through an EPC; the FAQ then cites Ghent's practice with its figures. The funders' figures in JSON, on the page and
 in the XLSX workbook agree with each other and with the values worked out by hand."""
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from handlers.core.clock import FrozenClock
 from handlers.outcomes import service
 from handlers.outcomes.export import DEFINITIONS, TOTAL, write_workbook
 from handlers.outcomes.rules import INDICATORS, KPI_KEYS, check_application, parse_day, parse_figure
+from handlers.practices.rules import PracticeFigures
+from handlers.practices.service import set_figures
 from handlers.report.figures import build_report
 from storage.models import FaqQuery, Officer, Pair, PairStatus
 from storage.uow import UnitOfWork
@@ -100,8 +103,36 @@ async def test_lyon_plans_learns_from_ghent_is_financed_and_the_figures_agree(
     assert (plan.scheme, plan.sector, plan.size_eur) == ("epc", "public_lighting", 2_500_000)
     assert plan.target_date == date(2027, 3, 31)
 
-    # 2. the pair with Ghent ends; both are asked how useful it was, in their language
-    await closed_pair(runtime, marie, pieter)
+    # 2. the pair with Ghent runs: Pieter, the mentor, sees Lyon's plan; the check-in asks
+    # Marie about her step, which moves the project to "learning" and sets the next step
+    pair = await make_pair(runtime, marie, pieter, topic="epc", status=PairStatus.ACTIVE)
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        await uow.session.execute(
+            update(Pair)
+            .where(Pair.id == pair.id)
+            .values(activated_at=clock.now(), next_checkin_at=clock.now())
+        )
+        await uow.commit()
+    plans = await ghent.say("/plans")
+    assert "• Lyon, FR (pair #1): Energy performance contracting (EPC) for Public lighting" in plans
+    assert "Next step: “Draft the EPC tender with our legal team”" in plans
+    await runtime.tick()
+    checkin = messenger.to("marie")[-1].reply
+    assert "Your next step was “Draft the EPC tender with our legal team”" in checkin.text
+    assert "reached its first stage, “Learning”" in await lyon.press("Done")
+    assert "What is your next step" in await lyon.press("Yes")
+    await lyon.say("Launch the EPC tender for 12,000 street lights")
+    assert "Next step saved" in await lyon.say("31/05/2027")
+    assert "“Launch the EPC tender for 12,000 street lights”" in await ghent.say("/plans")
+
+    # 3. the pair with Ghent ends; both are asked how useful it was, in their language
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        await uow.session.execute(
+            update(Pair)
+            .where(Pair.id == pair.id)
+            .values(status=PairStatus.CLOSED, closed_at=clock.now(), close_reason="done")
+        )
+        await uow.commit()
     await runtime.tick()
     await runtime.tick()  # a second tick asks nobody twice
     asked = [t for t in messenger.transcript("marie").split("\n") if "has ended" in t]
@@ -112,7 +143,7 @@ async def test_lyon_plans_learns_from_ghent_is_financed_and_the_figures_agree(
     assert "One comment" in await ghent.press("5")
     assert "Thank you, your answer" in await ghent.press("Skip")
 
-    # 3. the coordinator records the council's decision, then Lyon records the financing
+    # 4. the coordinator records the council's decision, then Lyon records the financing
     async with UnitOfWork(runtime.sessionmaker) as uow:
         await service.record_outcome(
             uow,
@@ -166,6 +197,9 @@ async def test_lyon_plans_learns_from_ghent_is_financed_and_the_figures_agree(
         listed = await service.list_outcomes(uow)
     by_name = {row["authority"]: row for row in listed}
     assert by_name["Lyon"]["stage_by_scheme"] == {"epc": "financed"}
+    assert [s["stage"] for s in by_name["Lyon"]["stages"]] == [
+        "learning", "decision_taken", "financed",
+    ]  # fmt: skip
     financed = next(s for s in by_name["Lyon"]["stages"] if s["stage"] == "financed")
     assert financed["amount_eur"] == 2_400_000 and financed["instrument"] == "epc"
     assert financed["replication"] and financed["practice_id"] is not None
@@ -173,7 +207,7 @@ async def test_lyon_plans_learns_from_ghent_is_financed_and_the_figures_agree(
     assert by_name["Lyon"]["plan"]["scheme"] == "epc"
     assert not by_name["Helsinki"]["stages"][0]["replication"]
 
-    # 4. the funders' figures, worked out by hand
+    # 5. the funders' figures, worked out by hand
     home = await programme(runtime)
     async with UnitOfWork(runtime.sessionmaker) as uow:
         report = await build_report(uow, {home.id}, clock.now())
@@ -229,6 +263,20 @@ async def test_lyon_plans_learns_from_ghent_is_financed_and_the_figures_agree(
         assert sheet[-1] == (TOTAL, None, value) or sheet[-1][2] == value, key
         per_authority = {r[0]: r[2] for r in sheet[1:-1]}
         assert per_authority == {name: rows[name][key] for name in rows}, key
+
+    # 6. Ghent's practice carries its figures, and the FAQ cites them to Lyon
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        await set_figures(
+            uow, pieter, financed["practice_id"],
+            PracticeFigures(12_000_000, {"epc": 70, "eu_funds": 30}, 5_000.0, None, 1_250.0),
+            runtime.content.current.taxonomy.codes("instruments"),
+        )  # fmt: skip
+        await uow.commit()
+    answer = await lyon.say("/ask what is energy performance contracting?")
+    assert (
+        "Cities that did this: Ghent — EPC for 40,000 street lights (2019): €12M via EPC, "
+        "5,000 MWh/year saved, 1,250 t CO2/year avoided"
+    ) in answer
 
 
 async def test_an_officer_records_only_for_their_own_authority_and_stages_need_their_facts(
@@ -431,3 +479,51 @@ async def test_learning_groups_count_the_groups_that_met_and_each_authoritys_sea
     assert kpis.totals["learning_groups"] == 1
     seats = {row["authority"]: row["learning_groups"] for row in kpis.by_authority}
     assert seats == {"Lyon": 1, "Ghent": 1, "Helsinki": 0}
+
+
+async def test_a_scheme_learnt_in_a_group_replicates_a_group_mentors_practice(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    from storage.models import GroupMember, LearningCycle, PeerGroup
+
+    marie, pieter, aino = await people(runtime)
+    home = await programme(runtime)
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        cycle = LearningCycle(
+            programme_id=home.id, name="Cycle 1", starts_on=datetime(2026, 9, 1, tzinfo=UTC),
+            ends_on=datetime(2027, 3, 1, tzinfo=UTC), modules=["public_lighting"],
+        )  # fmt: skip
+        uow.add(cycle)
+        await uow.flush()
+        group = PeerGroup(
+            cycle_id=cycle.id, scheme="epc", introduced_at=clock.now(), status="introduced"
+        )
+        uow.add(group)
+        await uow.flush()
+        for who, role in ((pieter, "mentor"), (marie, "learner")):
+            assert who.authority_id is not None
+            uow.add(
+                GroupMember(
+                    group_id=group.id, authority_id=who.authority_id, officer_id=who.id, role=role
+                )
+            )
+        await uow.commit()
+    schemes = runtime.content.current.taxonomy.codes("instruments")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        financed = await service.record_outcome(
+            uow, marie,
+            service.OutcomeDraft(
+                "epc", "financed", clock.now().date(), amount_eur=2_400_000, instrument="epc",
+                sources="ESCO, ERDF",
+            ),
+            schemes=schemes, today=clock.now().date(),
+        )  # fmt: skip
+        learnt = await service.record_outcome(
+            uow, aino, service.OutcomeDraft("epc", "financed", clock.now().date(),
+            amount_eur=10, instrument="epc", sources="city"),
+            schemes=schemes, today=clock.now().date(),
+        )  # fmt: skip
+        shown = service.outcome_json(financed)
+        alone = service.outcome_json(learnt)
+    assert shown["pair_id"] is None and shown["practice_id"] is not None and shown["replication"]
+    assert alone["practice_id"] is None and not alone["replication"]  # Helsinki was not there

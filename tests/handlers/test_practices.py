@@ -36,18 +36,25 @@ async def test_a_mentor_shares_a_practice_and_a_coordinator_publishes_it(
     assert "invested" in pieter.last().text
     await pieter.say("about 12 million euros")
     await pieter.say("ESCO 70%, city budget 30%")
-    await pieter.say("60% less electricity, paid back in 12 years")
+    assert "MWh" in await pieter.say("60% less electricity, paid back in 12 years")
+    assert "could not read a figure" in await pieter.say("plenty")
+    assert "renewable" in await pieter.say("1 200 MWh")
+    await pieter.press("Skip")
+    assert "which year" in await pieter.say("300 t")
     await pieter.say("2019")
     await pieter.press("Skip")  # what they would do differently
     summary = await pieter.press("Pieter Janssens")
     assert "EPC for 40,000 street lights — Ghent (BE), 2019" in summary
-    assert "Invested: EUR 12,000,000" in summary and "Funding: ESCO 70%" in summary
+    assert "Invested: EUR 12,000,000 (ESCO models 70%)" in summary
+    assert "Funding: ESCO 70%" in summary
+    assert "Every year: 1,200 MWh/year saved, 300 t CO2/year avoided" in summary
     assert "Would do differently" not in summary
     assert "with the coordinators" in await pieter.press("Submit")
 
     [stored] = await practices(runtime)
     assert stored.status == "pending" and stored.instruments == ["epc", "esco"]
-    assert stored.figures["amount_eur"] == 12_000_000
+    assert stored.investment_eur == 12_000_000 and stored.instrument_mix == {"esco": 70}
+    assert (stored.savings_mwh, stored.renewable_mwh, stored.co2_t) == (1200, None, 300)
     assert "No published good practice" in await marie.say("/practices street lighting")
 
     await runtime.tick()  # the review request reaches the coordinator
@@ -87,6 +94,8 @@ async def test_the_share_flow_goes_back_skips_and_cancels(
     await giulia.say("skip")
     await giulia.say("skip")
     await giulia.say("Savings of EUR 1.9 million a year flow back into the fund.")
+    for _ in range(3):  # no yearly figures
+        await giulia.say("skip")
     assert "not a year" in await giulia.say("last year")
     await giulia.say("cancel")
     assert await practices(runtime) == []
@@ -168,6 +177,9 @@ practices:
     instruments: [epc, esco]
     year: 2019
     amount_eur: 12000000
+    instrument_mix: {esco: 70, eu_funds: 30}
+    savings_mwh_per_year: 1200
+    co2_t_per_year: 300.5
     results: 60% less electricity
   - title: Green bond for schools
     authority: Göteborg
@@ -190,6 +202,9 @@ BAD_YAML = """
   instruments: [magic_money]
 - {title: No instruments, authority: Oslo, country: NO, sector: mobility, instruments: []}
 - {title: Unknown person, authority: Oslo, country: NO, sector: mobility, instruments: [grant], officer_email: nobody@x.eu}
+- {title: Too much, authority: Oslo, country: NO, sector: mobility, instruments: [grant], instrument_mix: {grant: 80, epc: 50}}
+- {title: Negative, authority: Oslo, country: NO, sector: mobility, instruments: [grant], co2_t_per_year: -3, amount_eur: 0}
+- {title: Odd mix, authority: Oslo, country: NO, sector: mobility, instruments: [grant], instrument_mix: {gold: 10}}
 """
 
 
@@ -208,6 +223,10 @@ async def test_yaml_import_validates_everything_first_and_round_trips(
     assert "item 2: instruments: unknown instrument 'magic_money'" in errors
     assert "item 3: instruments" in errors
     assert "item 4: no officer with email 'nobody@x.eu'" in errors
+    assert "item 5: instrument_mix: the shares add up to 130, more than 100" in errors
+    assert "item 6: co2_t_per_year: Input should be greater than or equal to 0" in errors
+    assert "item 6: amount_eur: Input should be greater than 0" in errors
+    assert "item 7: instrument_mix: unknown instrument 'gold'" in errors
     assert "item 1" not in errors
 
     async with UnitOfWork(runtime.sessionmaker) as uow:
@@ -221,7 +240,11 @@ async def test_yaml_import_validates_everything_first_and_round_trips(
     assert (report.created, report.updated) == (0, 2)
     rows = await practices(runtime)
     assert [p.status for p in rows] == ["approved", "approved"]
-    assert rows[0].figures == {"amount_eur": 12000000}
+    assert rows[0].figures == {} and rows[0].investment_eur == 12_000_000
+    assert rows[0].instrument_mix == {"esco": 70, "eu_funds": 30}
+    assert rows[0].instruments == ["epc", "esco", "eu_funds"]
+    assert (rows[0].savings_mwh, rows[0].renewable_mwh, rows[0].co2_t) == (1200, None, 300.5)
+    assert "instrument_mix:" in exported and "co2_t_per_year: 300.5" in exported
     assert rows[1].officer_id is not None
     assert "Göteborg" in exported and "officer_email: marie@lyon.example" in exported
     async with UnitOfWork(runtime.sessionmaker) as uow:
