@@ -6,7 +6,7 @@ columns, so the FAQ can select and cite them. Amounts already typed into `figure
 are copied into `investment_eur`.
 
 Revision ID: s13_outcomes_chat_figures
-Revises: console_audit_log
+Revises: application_decision
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "s13_outcomes_chat_figures"
-down_revision: str | None = "console_audit_log"
+down_revision: str | None = "application_decision"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
