@@ -905,24 +905,11 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
         known = np.sort(edges.row * n_cols + edges.col)
         added, kept = [], [reserve]
         for block in sc.blocks(suspect):
-            e = sc.block(block)
-            at = np.minimum(np.searchsorted(known, e.row * n_cols + e.col), len(known) - 1)
-            e = e.take(known[at] != e.row * n_cols + e.col)  # still left out
-            gain = prices.reduced(e, _units(e, ties), learner, n_cols)
-            # per row: the PRICING_BATCH edges of highest reduced cost that could improve ...
-            order = np.lexsort((-gain, e.row))
-            e, gain = e.take(order), gain[order]
-            take = (gain > tolerance) & (_rank_in_row(e.row) < PRICING_BATCH)
-            added.append(e.take(take))
-            # ... and, of the rest, the RESERVE best scores; a bound on all the others
-            rest = e.take(~take)
-            rest = rest.take(np.lexsort((rest.col, -rest.score, rest.row)))
-            rank = _rank_in_row(rest.row)
-            kept.append(rest.take(rank < RESERVE))
-            beyond = rest.take(rank >= RESERVE)
-            price = np.where(multi[beyond.row], 0.0, prices.col[beyond.col])
-            base[block] = -np.inf
-            np.maximum.at(base, beyond.row, _units(beyond, ties) - price)
+            more, spare, base[block] = _price_block(
+                sc, block, known, prices, ties, learner, multi, tolerance
+            )
+            added.append(more)
+            kept.append(spare)
             epoch[block] = len(snapshots) - 1
         reserve = _Edges.concat(kept)
         if not any(len(a.row) for a in added):  # every suspect priced: nothing can improve
@@ -930,9 +917,70 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
         edges = _Edges.concat([edges, *added])
 
 
-def _rank_in_row(row: Ints) -> Ints:
-    """Position of each entry within its run of equal (sorted) rows."""
-    return np.arange(len(row)) - np.searchsorted(row, row, side="left")
+def _price_block(
+    sc: _Scorer,
+    block: Ints,
+    known: Ints,
+    prices: _Prices,
+    ties: _Ties,
+    learner: Ints,
+    multi: Bools,
+    tolerance: float,
+) -> tuple[_Edges, _Edges, Floats]:
+    """Price the left-out edges of a block of (sorted) rows, on dense rows x mentors arrays.
+
+    Returns, per row, the `PRICING_BATCH` edges of highest reduced cost above `tolerance` (to
+    add to the LP), the `RESERVE` best scores of the rest (kept aside, best first, ties by
+    lower column) and a bound on all the others: max (weight - mentor price), the price being
+    0 for a learner with several rows (its gates are priced apart). Dense arithmetic and
+    `argpartition` per row: no sort of the block's edges.
+    """
+    n_cols = sc.n_cols
+    score, topic = sc.dense(block)
+    b = len(block)
+    # edges already in the LP are not left out
+    lo, hi = np.searchsorted(known, [block[0] * n_cols, (block[-1] + 1) * n_cols])
+    kr, kc = np.divmod(known[lo:hi], n_cols)
+    at = np.minimum(np.searchsorted(block, kr), b - 1)
+    hit = block[at] == kr
+    score[at[hit], kc[hit]] = -np.inf
+    left = score > -np.inf
+    units = np.rint(np.where(left, score, 0.0) * UNIT)
+    cols = np.arange(n_cols)
+    weight = units + ties.of(block[:, None], cols[None, :])
+    row_price = prices.row[block]
+    gain = weight - row_price[:, None] - prices.col[None, :]
+    if len(prices.gate_keys):  # a gated (learner, mentor) pays its gate instead of the mentor
+        lb = learner[block]  # non-decreasing: rows are sorted by learner
+        g_l, g_c = np.divmod(prices.gate_keys, n_cols)
+        first = np.searchsorted(lb, g_l, side="left")
+        count = np.searchsorted(lb, g_l, side="right") - first
+        some = count > 0
+        count = count[some]
+        starts = np.repeat(first[some], count)
+        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        r, c = starts + offset, np.repeat(g_c[some], count)
+        gain[r, c] = weight[r, c] - row_price[r] - np.repeat(prices.gate[some], count)
+    gain[~left] = -np.inf
+    at_row = np.arange(b)[:, None]
+    # the PRICING_BATCH edges of highest reduced cost that could improve ...
+    k = min(PRICING_BATCH, n_cols)
+    top = np.argpartition(-gain, k - 1, axis=1)[:, :k] if k < n_cols else np.tile(cols, (b, 1))
+    ti, tj = np.nonzero(gain[at_row, top] > tolerance)
+    tc = top[ti, tj]
+    more = _Edges(block[ti], tc, score[ti, tc], topic[ti, tc].astype(np.int64))
+    left[ti, tc] = False
+    # ... and, of the rest, the RESERVE best scores (ties by lower column); a bound on the others
+    key = np.where(left, units.astype(np.int64) * n_cols + (n_cols - 1 - cols), -1)
+    k = min(RESERVE, n_cols)
+    top = np.argpartition(-key, k - 1, axis=1)[:, :k] if k < n_cols else np.tile(cols, (b, 1))
+    ri, rj = np.nonzero(key[at_row, top] >= 0)
+    rc = top[ri, rj]
+    spare = _Edges(block[ri], rc, score[ri, rc], topic[ri, rc].astype(np.int64))
+    left[ri, rc] = False
+    price = np.where(multi[block][:, None], 0.0, prices.col[None, :])
+    bound = np.where(left, weight - price, -np.inf).max(axis=1, initial=-np.inf)
+    return more, spare, bound
 
 
 def _greedy(prob: _Problem, edges: _Edges, learner: Ints) -> Bools:
