@@ -425,3 +425,35 @@ def test_bad_input_is_refused() -> None:
         solve_round([officer(1, "A"), officer(1, "B")], [])
     with pytest.raises(ValueError, match="topic > 0"):
         Weights(topic=0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_blocks_by_topic_score_every_feasible_pair_and_no_other(seed: int) -> None:
+    # the scorer only looks at the mentors who offer a block's topics: the edges it finds must
+    # be exactly the pairs the hard rules allow, checked here one pair at a time
+    people, requests = random_round(seed, 40, 25)
+    excluded = {(1, 41), (2, 45), (3, 50)}
+    edges = candidate_edges(people, requests, excluded=excluded)
+    by_id = {p.id: p for p in people}
+    found = {
+        (edges.rows[r], int(edges.mentor_ids[m]))
+        for r, m in zip(edges.edge_row.tolist(), edges.edge_mentor.tolist(), strict=True)
+    }
+    explicit = {(r.learner_id, r.topic) for r in requests if r.topic}
+    expected = set()
+    for learner_id, topic in edges.rows:
+        learner = by_id[learner_id]
+        # "any of my wants": the wants without an explicit request of their own
+        wanted = {topic} if topic else {w for w in learner.wants if (learner_id, w) not in explicit}
+        for mentor in people:
+            if (
+                mentor.offers & wanted
+                and mentor.languages & learner.languages
+                and mentor.authority_id != learner.authority_id
+                and mentor.id != learner.id
+                and (learner_id, mentor.id) not in excluded
+                and mentor.capacity > mentor.active_pairs
+            ):
+                expected.add(((learner_id, topic), mentor.id))
+    assert found == expected
+    assert len(set(edges.rows)) == len(edges.rows)
