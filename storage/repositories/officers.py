@@ -381,9 +381,11 @@ class RosterRepo(Repository):
         one `executemany` call on SQLite); their ids by e-mail."""
         if not values:
             return {}
-        await self.session.execute(insert(Officer.__table__), list(values))  # type: ignore[arg-type]
-        stored = await self.officers_by_email([str(v["email"]) for v in values])
-        return {email: row.id for email, row in stored.items()}
+        table = Officer.__table__
+        stmt = insert(table).returning(Officer.id, Officer.email)  # type: ignore[arg-type]
+        # ids come back with the insert: no second look-up by e-mail
+        rows = await self.session.execute(stmt, list(values))
+        return {str(email).lower(): id_ for id_, email in rows}
 
     async def update_officers(self, values: Sequence[dict[str, Any]]) -> None:
         """Update officers by primary key (one executemany; each dict carries `id`)."""
