@@ -7,7 +7,6 @@ import random
 import pytest
 
 import handlers.groups.solver as groups_solver
-
 from handlers.groups.solver import (
     NO_LANGUAGE,
     NO_LEARNERS,
