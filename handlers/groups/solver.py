@@ -898,6 +898,44 @@ class _Spread:
         self.learning.update(draft.learners)
         return True
 
+    def relocate(self) -> None:
+        """Seat a learner left out in a group it cannot join (full, or a learner of its country
+        there) by moving one learner of that group to another group it wants and fits."""
+        by_scheme: dict[str, list[_Draft]] = defaultdict(list)
+        for d in self.drafts:
+            by_scheme[d.scheme].append(d)
+        s = self.p.sizes
+        left = [u for u in self.p.units if u.wants and u.id not in self.learning]
+        left.sort(key=lambda u: (self.options[u.id], u.id))
+        for u in left:
+            if u.id in self.learning:
+                continue
+            for d in (d for scheme in u.wants for d in by_scheme[scheme]):
+                if d.language not in u.languages or not self._fits(d, u):
+                    continue
+                full = len(d.learners) >= s.max_learners
+                blockers = [v for v in d.learners if full or self.units[v].country == u.country]
+                if self._move_one(d, u, blockers, by_scheme):
+                    break
+
+    def _move_one(
+        self, d: _Draft, u: Unit, blockers: list[int], by_scheme: dict[str, list[_Draft]]
+    ) -> bool:
+        for v in blockers:
+            d.learners.remove(v)
+            self.learning.discard(v)
+            if self._can_learn(d, u):
+                unit = self.units[v]
+                for target in (t for sc in unit.wants for t in by_scheme[sc] if t is not d):
+                    if self._can_learn(target, unit):
+                        target.learners.append(v)
+                        d.learners.append(u.id)
+                        self.learning.update((u.id, v))
+                        return True
+            d.learners.append(v)
+            self.learning.add(v)
+        return False
+
     def groups(self) -> list[Group]:
         return [
             Group(d.scheme, d.language, tuple(sorted(d.mentors)), tuple(sorted(d.learners)))
@@ -907,13 +945,16 @@ class _Spread:
 
 def spread(problem: Problem) -> Solution:
     """A fast heuristic: open as many small groups as the scarcest learners allow, seat the
-    learners left where they add the most, then add co-mentors (what greedy, filling the most
-    wanted scheme to the brim first, misses)."""
+    learners left where they add the most, open more groups by moving learners out of groups
+    above `min_learners`, seat a learner left out in a full group by moving one of its learners
+    on, then add co-mentors (what greedy, filling the most wanted scheme to the brim first,
+    misses). Every step keeps every hard constraint."""
     started = time.perf_counter()
     state = _Spread(problem)
     state.open_groups()
     state.fill()
     while state.open_by_moving():
         state.fill()
+    state.relocate()
     state.co_mentors()
     return _finish(problem, state.groups(), "spread", started)

@@ -174,11 +174,13 @@ def test_the_strengthened_model_still_finds_the_brute_force_optimum(seed: int) -
     assert violations(problem, best.groups) == []
 
 
+@pytest.mark.parametrize("sizes", [Sizes(1, 2, 3, 6), Sizes(1, 1, 2, 3)])
 @pytest.mark.parametrize("seed", range(12))
 def test_the_spread_heuristic_keeps_every_hard_constraint_and_explains_the_rest(
-    seed: int,
+    seed: int, sizes: Sizes
 ) -> None:
-    problem = random_programme(seed, 40, Sizes(1, 2, 3, 6))
+    # small groups fill up: learners get moved on to seat others (relocate) on some seeds
+    problem = random_programme(seed, 40, sizes)
     found = spread(problem)
 
     assert violations(problem, found.groups) == []
