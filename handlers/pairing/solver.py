@@ -14,7 +14,8 @@ at most `capacity - active_pairs` learners per mentor, and never two pairs betwe
 learner and mentor (a learner with several topic requests gets several distinct mentors).
 
 Solver (exact, sparse). No dense request x mentor matrix is ever built: `_Scorer` scores the
-feasible edges a block of rows at a time (vectorised numpy; sets as bitsets, AND + popcount).
+feasible edges a block of rows at a time (vectorised numpy; sets as bitsets, AND + popcount),
+rows grouped by requested topic and scored only against the mentors who offer it.
 Column generation: each request starts with its `SHORTLIST` best edges (the `RESERVE` next ones
 kept aside); a min-cost flow (OR-Tools `SimpleMinCostFlow`) solves that sparse problem: request
 -> mentor (capacity: free slots) -> sink, "not paired" request -> sink, and for a (learner,
@@ -25,7 +26,8 @@ problem solved again. When none is left the prices prove the result optimal over
 edges (reduced costs left sum to < 0.3 grid unit over any matching, tie terms < 0.1): the total
 score is the exact optimum on the 1e-4 score grid. Checked against `scipy.optimize.milp` in the
 tests and in benchmarks/matching_bench.py. A row whose best left-out edge cannot beat its own
-price (minus any fall of mentor prices since it was last scanned) is never rescored.
+price (minus any fall of mentor prices since it was last scanned) is never rescored; pricing
+works on the dense block (argpartition per row), never sorting a block's edges.
 
 Ties go to lower learner and mentor ids through a perturbation (< 0.1 grid unit in total); on
 very big rounds it falls below float precision and exact ties are then settled by the solver,
