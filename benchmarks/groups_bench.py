@@ -166,7 +166,7 @@ def main() -> None:
     base = greedy(big)
     print(f"{args.big} authorities / ~{big_officers} officers:")
     print(
-        f"  MILP:   {seconds:6.2f} s wall ({big_cpu:.2f} s CPU, {large.method}), "
+        f"  solve:  {seconds:6.2f} s wall ({big_cpu:.2f} s CPU, {large.method}), "
         f"{len(large.groups)} groups, "
         f"objective {large.objective:.2f}, gap {_gap(large)}, "
         f"broken: {len(violations(big, large.groups))}"
