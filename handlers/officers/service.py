@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from handlers.announcements.reach import never_started
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
@@ -23,6 +23,7 @@ from handlers.officers.roster import (
     import_csv,
     preview_csv,
 )
+from handlers.pairing.view import zone
 from storage.models import Invite, Officer, Programme
 from storage.repositories.console import ConsoleRepo
 from storage.uow import UnitOfWork
@@ -164,7 +165,8 @@ class OfficerView:
     values: dict[str, str]
     status: str
     paused_reason: str | None
-    paused_until: datetime | None
+    paused_until: date | None
+    """The day the pause ends, in the officer's time zone."""
     consent: bool
     platforms: tuple[str, ...]
     not_started: bool
@@ -201,11 +203,18 @@ async def officer_view(
         values=values,
         status=o.status.value,
         paused_reason=o.paused_reason,
-        paused_until=o.paused_until,
+        paused_until=_local_day(o.paused_until, o),
         consent=o.consent_at is not None,
         platforms=tuple(sorted({i.platform for i in o.identities})),
         not_started=bool(o.identities) and all(never_started(i) for i in o.identities),
     )
+
+
+def _local_day(when: datetime | None, officer: Officer) -> date | None:
+    if when is None:
+        return None
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return aware.astimezone(zone(officer)).date()
 
 
 async def edit_officer(
