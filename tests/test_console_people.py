@@ -301,3 +301,18 @@ async def test_the_new_pages_have_labels_and_speak_each_language(
         assert "console." not in text_of(page), path
         for field in re.findall(r'<(?:input|select|textarea)\b[^>]*\bid="([^"]+)"', page):
             assert f'for="{field}"' in page, (path, field)
+
+
+async def test_pairs_by_state_show_each_check_in(alice: Browser) -> None:
+    _, page = await alice.get(f"{A}/pairs")
+    active = re.search(r'<table data-state="active">.*?</table>', page, re.S)
+    stalled = re.search(r'<table data-state="stalled">.*?</table>', page, re.S)
+    assert active and stalled
+    assert re.findall(r'data-answer="([a-z]*)"', active.group(0)) == ["met", "met"]
+    assert "1. We met" in text_of(active.group(0))
+    # one stalled pair never answered twice, the other said it is stuck
+    answers = re.findall(r'data-answer="([a-z]*)"', stalled.group(0))
+    assert sorted(answers) == ["", "", "stuck"]
+    await alice.post(f"{A}/language", {"lang": "it", "back": f"{A}/pairs"})
+    _, page = await alice.get(f"{A}/pairs")
+    assert "1. Ci siamo incontrati" in text_of(page)

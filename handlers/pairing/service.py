@@ -117,10 +117,18 @@ async def decide(
 async def pairs(
     uow: UnitOfWork, who: Coordinator, programme_id: int, now: datetime
 ) -> list[dict[str, Any]]:
-    """The programme's pairs (proposals left out) with their state, as `peerbot pairs list`."""
+    """The programme's pairs (proposals left out) with their state, as `peerbot pairs list`,
+    each with its check-in history (`history`: period, due date and answer, oldest first)."""
     authorize(who, programme_id)
     statuses = [s for s in PairStatus if s != PairStatus.PROPOSED]
-    return await pairs_json(uow, now, programme_id, statuses)
+    rows = await pairs_json(uow, now, programme_id, statuses)
+    history = await uow.get(ConsoleRepo).checkins_of([r["id"] for r in rows])
+    for row in rows:
+        row["history"] = [
+            {"period": c.period, "due_at": c.due_at, "answer": c.answer}
+            for c in history.get(row["id"], [])
+        ]
+    return rows
 
 
 async def pair_history(

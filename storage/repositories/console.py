@@ -120,6 +120,19 @@ class ConsoleRepo(Repository):
         stmt = select(CheckIn).where(CheckIn.pair_id == pair_id).order_by(CheckIn.period)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def checkins_of(self, pair_ids: Sequence[int]) -> dict[int, list[CheckIn]]:
+        """Check-ins of many pairs, oldest first, in one query per thousand pairs."""
+        found: dict[int, list[CheckIn]] = {}
+        for lo in range(0, len(pair_ids), 1000):
+            stmt = (
+                select(CheckIn)
+                .where(CheckIn.pair_id.in_(list(pair_ids[lo : lo + 1000])))
+                .order_by(CheckIn.pair_id, CheckIn.period)
+            )
+            for c in (await self.session.execute(stmt)).scalars():
+                found.setdefault(c.pair_id, []).append(c)
+        return found
+
     async def announcements(self, programme_id: int, limit: int = 50) -> Sequence[Announcement]:
         stmt = (
             select(Announcement)

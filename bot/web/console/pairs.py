@@ -8,6 +8,7 @@ from aiohttp import web
 from bot.web.console.base import Page, posted, render, see_other
 from bot.web.console.matching import worded_options
 from handlers.pairing import service
+from handlers.pairing.checkins import ANSWERS
 from handlers.pairing.view import STATES
 
 
@@ -23,7 +24,7 @@ async def show(page: Page) -> web.StreamResponse:
     async with page.uow() as uow:
         rows = await service.pairs(uow, page.who, page.programme_id, page.now())
     groups = [(s, [r for r in rows if r["state"] == s]) for s in STATES if s != "proposed"]
-    return render(page, "pairs.html", groups=[(s, g) for s, g in groups if g])
+    return render(page, "pairs.html", groups=[(s, g) for s, g in groups if g], answers=ANSWERS)
 
 
 async def one(
@@ -51,6 +52,7 @@ async def one(
         history=history,
         reasons=service.CLOSE_REASONS,
         shown_reasons=(*service.CLOSE_REASONS, service.REASSIGNED),
+        answers=ANSWERS,
         nudgeable=pair["status"] in ("introduced", "active"),
         options=worded_options(page, options),
         errors={field: error} if error else {},
