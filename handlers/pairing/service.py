@@ -229,17 +229,26 @@ async def _options(
     ]
 
 
+CHOICES_SHOWN = 20
+"""Mentor choices a page lists (the best ones; swap and reassign accept any eligible one)."""
+
+
 async def mentor_choices(
-    uow: UnitOfWork, who: Coordinator, programme_id: int, pair_id: int, now: datetime
+    uow: UnitOfWork,
+    who: Coordinator,
+    programme_id: int,
+    pair_id: int,
+    now: datetime,
+    limit: int = CHOICES_SHOWN,
 ) -> list[MentorOption]:
     """Who else could mentor this pair's learner, best first: for a proposal (swap) or a live
     pair (reassign); empty for any other pair."""
     authorize(who, programme_id)
     pair = await _pair_of(uow, programme_id, pair_id)
     if pair.status == PairStatus.PROPOSED:
-        return await _options(uow, programme_id, pair, now, with_round=True)
+        return (await _options(uow, programme_id, pair, now, with_round=True))[:limit]
     if pair.status in LIVE:
-        return await _options(uow, programme_id, pair, now, with_round=False)
+        return (await _options(uow, programme_id, pair, now, with_round=False))[:limit]
     return []
 
 

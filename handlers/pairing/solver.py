@@ -1143,7 +1143,13 @@ def mentor_options(
 ) -> list[Proposal]:
     """Every mentor who could take this one request under the round's hard rules, best score
     first (ties by mentor id), each with the score and reasons a round would give: the choice
-    a coordinator has when swapping a proposal's mentor or reassigning a learner."""
+    a coordinator has when swapping a proposal's mentor or reassigning a learner.
+
+    A mentor must offer the topic (the first hard rule), and a pair's score depends on its two
+    people only, so the others are left out before scoring: 20,000 officers cost what their
+    few hundred mentors on that topic cost."""
+    if request.topic is not None:
+        people = [p for p in people if p.id == request.learner_id or request.topic in p.offers]
     prob = _prepare(people, [request], practices, excluded, weights)
     if not prob.rows:
         return []
