@@ -5,8 +5,8 @@ Run: `python benchmarks/mentor_choices_bench.py [--sizes 500,2000,20000] [--requ
 Uses the synthetic population of `matching_bench.py` (same seed); prints, per size, the median
 and worst wall milliseconds per request over `--requests` learners, the median CPU
 milliseconds (`time.process_time`: on a shared machine wall time mostly measures the load),
-and how many mentors were offered on average. The page itself also reads the round (`flow.round_input`), which
-`propose_bench.py` times on its own.
+and how many mentors were offered on average. The page itself also reads the round
+(`flow.round_input`), which `propose_bench.py` times on its own.
 """
 
 from __future__ import annotations
