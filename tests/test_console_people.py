@@ -87,6 +87,8 @@ async def test_an_officer_is_edited_with_the_rosters_rules(site: Site, alice: Br
         assert saved.wants == ["epc"] and saved.offers == ["esco"]
         assert saved.authority is not None and saved.authority.country == "BE"
     assert await audit_actions(alice) == ["officer.edit"]
+    _, page = await alice.get(f"{A}/audit")
+    assert "fields=authority,email,job_title,languages,name,offers,sectors,wants" in page
 
 
 async def test_a_coordinator_pauses_and_resumes_an_officer(site: Site, alice: Browser) -> None:

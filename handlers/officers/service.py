@@ -241,7 +241,7 @@ async def edit_officer(
     before = await officer_view(uow, who, programme_id, officer_id)
     officer.name = v["name"]
     officer.email = v["email"]
-    officer.authority_id = authority.id
+    officer.authority = authority
     officer.job_title = v["job_title"]
     officer.languages = v["languages"]
     officer.timezone = v["timezone"] or officer.timezone
