@@ -120,6 +120,18 @@ async def test_a_coordinator_pauses_and_resumes_an_officer(site: Site, alice: Br
     assert 'id="no-consent"' in page and 'id="resume-submit"' not in page
     status, _, location = await alice.post(f"{A}/roster/officers/{refused}/resume", {})
     assert location.endswith("done=not_paused")
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:
+        told = (
+            (
+                await uow.session.execute(
+                    select(Outbox).where(Outbox.purpose == "pause").order_by(Outbox.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [r.officer_id for r in told] == [pid, pid]
+    assert "coordinators" in told[0].payload["text"] and "Welcome back" in told[1].payload["text"]
     assert await audit_actions(alice) == ["officer.resume", "officer.pause"]
 
 

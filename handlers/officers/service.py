@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from handlers.announcements.reach import never_started
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
+from handlers.core.content import Content
 from handlers.core.taxonomy import Taxonomy
+from handlers.delivery.outbox import queue_to_officer
 from handlers.officers.edit import FIELDS as EDIT_FIELDS
 from handlers.officers.edit import Problem, check_profile
 from handlers.officers.fields import NAME_MIN, TEXT_MAX, clean_text, country_code, text_problem
@@ -259,6 +261,8 @@ async def edit_officer(
 
 async def pause_officer(
     uow: UnitOfWork,
+    content: Content,
+    secret: bytes,
     who: Coordinator,
     programme_id: int,
     officer_id: int,
@@ -266,12 +270,22 @@ async def pause_officer(
     now: datetime,
 ) -> bool:
     """Pause an active officer of the programme (no check-ins, introductions or matching) until
-    `until` or until resumed; False when they are not active. `until` must be in the future."""
+    `until` or until resumed, and tell them in their language; False when they are not
+    active. `until` must be in the future."""
     officer = await _member(uow, who, programme_id, officer_id)
     if until is not None and until <= now:
         raise ValueError("past")
     if not pause_by_coordinator(officer, until):
         return False
+    await queue_to_officer(
+        uow,
+        content,
+        secret,
+        officer,
+        "pause.by_coordinators",
+        idempotency_key=f"officer:{officer.id}:paused_by_coordinator:{now.isoformat()}",
+        purpose="pause",
+    )
     detail: dict[str, object] = {"officer": officer.id}
     if until is not None:
         detail["until"] = until.date().isoformat()
@@ -281,12 +295,29 @@ async def pause_officer(
 
 
 async def resume_officer(
-    uow: UnitOfWork, who: Coordinator, programme_id: int, officer_id: int, now: datetime
+    uow: UnitOfWork,
+    content: Content,
+    secret: bytes,
+    who: Coordinator,
+    programme_id: int,
+    officer_id: int,
+    now: datetime,
 ) -> bool:
-    """Bring back a paused officer of the programme who consented; False otherwise."""
+    """Bring back a paused officer of the programme who consented, and welcome them back in
+    their language; False otherwise."""
     officer = await _member(uow, who, programme_id, officer_id)
     if not resume_by_coordinator(officer):
         return False
+    await queue_to_officer(
+        uow,
+        content,
+        secret,
+        officer,
+        "pause.resumed",
+        idempotency_key=f"officer:{officer.id}:resumed_by_coordinator:{now.isoformat()}",
+        values={"name": officer.name},
+        purpose="pause",
+    )
     await record(uow, who, programme_id, "officer.resume", now, officer=officer.id)
     await uow.commit()
     return True

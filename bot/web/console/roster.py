@@ -153,7 +153,14 @@ async def pause(page: Page) -> web.StreamResponse:
     async with page.uow() as uow:
         try:
             paused = await service.pause_officer(
-                uow, page.who, page.programme_id, oid, until, page.now()
+                uow,
+                page.content,
+                page.runtime.core.secret,
+                page.who,
+                page.programme_id,
+                oid,
+                until,
+                page.now(),
             )
         except ValueError:
             return await officer(page, 400, errors={"until": page.t("pause_error_past")})
@@ -165,7 +172,15 @@ async def resume(page: Page) -> web.StreamResponse:
     await posted(page)
     oid = _officer_id(page)
     async with page.uow() as uow:
-        resumed = await service.resume_officer(uow, page.who, page.programme_id, oid, page.now())
+        resumed = await service.resume_officer(
+            uow,
+            page.content,
+            page.runtime.core.secret,
+            page.who,
+            page.programme_id,
+            oid,
+            page.now(),
+        )
     raise see_other(page, f"roster/officers/{oid}?done={'resumed' if resumed else 'not_paused'}")
 
 
