@@ -240,6 +240,11 @@ async def test_swap_reasons_are_in_the_coordinators_language(site: Site, alice: 
 async def test_a_live_pair_is_reassigned_to_another_mentor(site: Site, alice: Browser) -> None:
     pid, mentor, other = await _proposed(site, alice)
     await alice.post(f"{A}/matching/decide", {"action": "approve", "pair": str(pid)})
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:  # both on Slack
+        for n, officer in enumerate((await officer_id(site, "ana@ljubljana.si"), mentor)):
+            identity = await uow.identities.get_or_create("slack", f"U{n}", f"D{n}")
+            identity.officer_id = officer
+        await uow.commit()
     _, page = await alice.get(f"{A}/pairs/{pid}")
     assert re.findall(r'<tr data-mentor="(\d+)">', page) == [str(other)]
     status, page, _ = await alice.post(f"{A}/pairs/{pid}/reassign", {"mentor": str(mentor)})
@@ -253,6 +258,15 @@ async def test_a_live_pair_is_reassigned_to_another_mentor(site: Site, alice: Br
     assert old.status == PairStatus.CLOSED and old.close_reason == "reassigned"
     assert new.status == PairStatus.APPROVED and new.mentor_id == other
     assert new.learner_id == old.learner_id and new.topic == old.topic
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:
+        told = {
+            r.officer_id: r.payload["text"]
+            for r in (await uow.session.execute(select(Outbox).where(Outbox.purpose == "pair")))
+            .scalars()
+            .all()
+        }
+    assert set(told) == {old.learner_id, mentor}  # the learner and the former mentor
+    assert "another mentor" in told[old.learner_id] and "Thank you" in told[mentor]
     status, _, _ = await alice.post(f"{A}/pairs/{pid}/reassign", {"mentor": str(other)})
     assert status == 400  # ended already
     assert (await audit_actions(alice))[:2] == ["pair.reassign", "match.approve"]

@@ -20,7 +20,7 @@ from handlers.pairing.reasons import reasons_json
 from handlers.pairing.solver import Request, mentor_options
 from handlers.pairing.unmatched import CODES
 from handlers.pairing.view import LIVE, checkin_json, pairs_json
-from storage.models import Pair, PairStatus
+from storage.models import Officer, Pair, PairStatus
 from storage.repositories.console import ConsoleRepo
 from storage.repositories.pairs import MatchRepo, PairRepo
 from storage.uow import UnitOfWork
@@ -298,6 +298,8 @@ async def swap_mentor(
 
 async def reassign_pair(
     uow: UnitOfWork,
+    content: Content,
+    secret: bytes,
     who: Coordinator,
     programme_id: int,
     pair_id: int,
@@ -305,8 +307,9 @@ async def reassign_pair(
     now: datetime,
 ) -> int:
     """End a live pair (reason `reassigned`) and pair its learner with another mentor among
-    `mentor_choices`, approved at once (the introductions job introduces them); the new
-    pair's id. `NotEligible` when the mentor cannot take them or the pair is not live."""
+    `mentor_choices`, approved at once (the introductions job introduces them); the learner
+    and the former mentor are told, each in their language. The new pair's id.
+    `NotEligible` when the mentor cannot take them or the pair is not live."""
     authorize(who, programme_id)
     pair = await _pair_of(uow, programme_id, pair_id)
     if pair.status not in LIVE:
@@ -346,6 +349,7 @@ async def reassign_pair(
             approved_at=now,
         )
     )
+    await _tell_reassigned(uow, content, secret, pair, new)
     await record(
         uow,
         who,
@@ -358,6 +362,63 @@ async def reassign_pair(
     )
     await uow.commit()
     return new.id
+
+
+async def _tell_reassigned(
+    uow: UnitOfWork, content: Content, secret: bytes, old: Pair, new: Pair
+) -> None:
+    learner = await uow.officers.get(old.learner_id) if old.learner_id else None
+    mentor = await uow.officers.get(old.mentor_id) if old.mentor_id else None
+    for me, other, key in ((learner, mentor, "to_learner"), (mentor, learner, "to_old_mentor")):
+        if me is None or other is None:
+            continue
+        await _queue_worded(
+            uow,
+            content,
+            secret,
+            me,
+            f"reassign.{key}",
+            old.topic,
+            other.name,
+            idempotency_key=f"pair:{old.id}:reassigned:{me.id}",
+            purpose="pair",
+            ref_id=new.id,
+        )
+
+
+async def _queue_worded(
+    uow: UnitOfWork,
+    content: Content,
+    secret: bytes,
+    me: Officer,
+    key: str,
+    topic: str | None,
+    partner: str,
+    *,
+    idempotency_key: str,
+    purpose: str,
+    ref_id: int,
+) -> bool:
+    """Queue `key` to an officer with the topic's label in their own language."""
+    locale = officer_locale(me, content, preferred_identity(me))
+    area = key.split(".", 1)[0]
+    label = (
+        content.taxonomy.label("instruments", topic, locale)
+        if topic
+        else content.t(locale, f"{area}.any_topic")
+    )
+    text = content.t(locale, key, name=me.name, partner=partner, topic=label)
+    return await queue_to_officer(
+        uow,
+        content,
+        secret,
+        me,
+        key,
+        idempotency_key=idempotency_key,
+        text=text,
+        purpose=purpose,
+        ref_id=ref_id,
+    )
 
 
 # -- nudging a pair ----------------------------------------------------------------------------
@@ -387,21 +448,15 @@ async def nudge_pair(
     for me, other, role in ((learner, mentor, "learner"), (mentor, learner, "mentor")):
         if me is None or other is None:
             continue
-        locale = officer_locale(me, content, preferred_identity(me))
-        topic = (
-            content.taxonomy.label("instruments", pair.topic, locale)
-            if pair.topic
-            else content.t(locale, "nudge.any_topic")
-        )
-        text = content.t(locale, f"nudge.to_{role}", name=me.name, partner=other.name, topic=topic)
-        queued += await queue_to_officer(
+        queued += await _queue_worded(
             uow,
             content,
             secret,
             me,
             f"nudge.to_{role}",
+            pair.topic,
+            other.name,
             idempotency_key=f"nudge:{pair.id}:{now.date().isoformat()}:{me.id}",
-            text=text,
             purpose="nudge",
             ref_id=pair.id,
         )

@@ -105,7 +105,14 @@ async def reassign(page: Page) -> web.StreamResponse:
     async with page.uow() as uow:
         try:
             new = await service.reassign_pair(
-                uow, page.who, page.programme_id, pid, int(raw), page.now()
+                uow,
+                page.content,
+                page.runtime.core.secret,
+                page.who,
+                page.programme_id,
+                pid,
+                int(raw),
+                page.now(),
             )
         except service.NotEligible:
             return await one(page, 400, page.t("swap_error_not_eligible"), "mentor")
