@@ -187,13 +187,21 @@ async def _pair_of(uow: UnitOfWork, programme_id: int, pair_id: int) -> Pair:
 
 
 async def _options(
-    uow: UnitOfWork, programme_id: int, pair: Pair, now: datetime, *, with_round: bool
+    uow: UnitOfWork,
+    programme_id: int,
+    pair: Pair,
+    now: datetime,
+    *,
+    with_round: bool,
+    lock: bool = False,
 ) -> list[MentorOption]:
     """Mentors for the pair's learner and topic under the round's hard rules (language, other
     authority, capacity, never a pair that was live, closed or declined), minus the pair's own
     mentor; `with_round`: the other proposals of its round hold their mentors' slots too."""
     if pair.learner_id is None or pair.topic is None:
         return []
+    if lock:  # a change: one writer of mentor slots at a time (rounds take the same lock)
+        await uow.get(PairRepo).lock_rounds(programme_id)
     data = await flow.round_input(uow, programme_id, now)
     held: Counter[int] = Counter()
     if with_round and pair.round_id is not None:
@@ -273,7 +281,7 @@ async def swap_mentor(
     chosen = next(
         (
             o
-            for o in await _options(uow, programme_id, pair, now, with_round=True)
+            for o in await _options(uow, programme_id, pair, now, with_round=True, lock=True)
             if o.mentor_id == mentor_id
         ),
         None,
@@ -317,7 +325,7 @@ async def reassign_pair(
     chosen = next(
         (
             o
-            for o in await _options(uow, programme_id, pair, now, with_round=False)
+            for o in await _options(uow, programme_id, pair, now, with_round=False, lock=True)
             if o.mentor_id == mentor_id
         ),
         None,
