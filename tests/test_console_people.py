@@ -344,3 +344,17 @@ async def test_pairs_by_state_show_each_check_in(alice: Browser) -> None:
     await alice.post(f"{A}/language", {"lang": "it", "back": f"{A}/pairs"})
     _, page = await alice.get(f"{A}/pairs")
     assert "1. Ci siamo incontrati" in text_of(page)
+
+
+async def test_an_officer_who_joined_in_chat_needs_no_email(site: Site, alice: Browser) -> None:
+    pid = await officer_id(site, "a3@milano.it")
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:
+        giulia = await uow.officers.get(pid)
+        assert giulia is not None
+        giulia.email = None
+        await uow.commit()
+    form = {**GOOD, "name": "Giulia Rossi", "email": "", "authority": "Milano", "country": "IT"}
+    status, _, _ = await alice.post(f"{A}/roster/officers/{pid}", form)
+    assert status == 303
+    saved = await load(site, Officer, pid)
+    assert isinstance(saved, Officer) and saved.email is None and saved.name == "Giulia Rossi"

@@ -81,12 +81,9 @@ def check_profile(form: Mapping[str, str], taxonomy: Taxonomy) -> Checked:
     done.values["name"] = name
 
     email = raw["email"].strip().lower()
-    if "email" not in too_long:
-        if not email:
-            done.problems["email"] = Problem("required")
-        elif fields.email_problem(email):
-            done.problems["email"] = Problem("email")
-    done.values["email"] = email
+    if "email" not in too_long and email and fields.email_problem(email):
+        done.problems["email"] = Problem("email")
+    done.values["email"] = email or None  # officers who joined in chat may have none
 
     for what, required in (("authority", True), ("job_title", False)):
         value = fields.clean_text(raw[what])

@@ -233,7 +233,7 @@ async def edit_officer(
     officer = await _member(uow, who, programme_id, officer_id)
     checked = check_profile(form, taxonomy)
     v = checked.values
-    if "email" not in checked.problems:
+    if "email" not in checked.problems and v["email"]:
         other = await uow.officers.by_email(v["email"])
         if other is not None and other.id != officer.id:
             checked.problems["email"] = Problem("email_taken")
