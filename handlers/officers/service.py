@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from handlers.announcements.reach import never_started
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
@@ -17,7 +17,7 @@ from handlers.delivery.outbox import queue_to_officer
 from handlers.officers.edit import FIELDS as EDIT_FIELDS
 from handlers.officers.edit import Problem, check_profile
 from handlers.officers.fields import NAME_MIN, TEXT_MAX, clean_text, country_code, text_problem
-from handlers.officers.pausing import pause_by_coordinator, resume_by_coordinator
+from handlers.officers.pausing import LONGEST, pause_by_coordinator, resume_by_coordinator
 from handlers.officers.roster import (
     ImportReport,
     Progress,
@@ -266,16 +266,22 @@ async def pause_officer(
     who: Coordinator,
     programme_id: int,
     officer_id: int,
-    until: datetime | None,
+    until: date | None,
     now: datetime,
 ) -> bool:
-    """Pause an active officer of the programme (no check-ins, introductions or matching) until
-    `until` or until resumed, and tell them in their language; False when they are not
-    active. `until` must be in the future."""
+    """Pause an active officer of the programme (no check-ins, introductions or matching)
+    until the start of day `until` in their time zone, or until resumed, and tell them in
+    their language; False when they are not active. `until` follows `/pause until DATE`'s
+    rule (after today, within a year), else `ValueError`."""
     officer = await _member(uow, who, programme_id, officer_id)
-    if until is not None and until <= now:
-        raise ValueError("past")
-    if not pause_by_coordinator(officer, until):
+    ends = None
+    if until is not None:
+        tz = zone(officer)
+        today = now.astimezone(tz).date()
+        if until <= today or until > today + LONGEST:
+            raise ValueError("date")
+        ends = datetime.combine(until, time(0), tz)
+    if not pause_by_coordinator(officer, ends):
         return False
     await queue_to_officer(
         uow,
@@ -288,7 +294,7 @@ async def pause_officer(
     )
     detail: dict[str, object] = {"officer": officer.id}
     if until is not None:
-        detail["until"] = until.date().isoformat()
+        detail["until"] = until.isoformat()
     await record(uow, who, programme_id, "officer.pause", now, **detail)
     await uow.commit()
     return True

@@ -4,9 +4,7 @@ their profile (the roster's field rules) and pause or resume them."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
@@ -137,19 +135,13 @@ async def save_officer(page: Page) -> web.StreamResponse:
 
 
 async def pause(page: Page) -> web.StreamResponse:
-    """Pause the officer, until a date (their own time zone's midnight) or until resumed."""
+    """Pause the officer until a date (as `/pause until DATE` reads it) or until resumed."""
     form = await posted(page)
     oid = _officer_id(page)
     text = str(form.get("until") or "").strip()[:40]
-    until = None
-    if text:
-        day = parse_day(text)
-        async with page.uow() as uow:
-            found = await service.officer_view(uow, page.who, page.programme_id, oid)
-        if day is None:
-            return await officer(page, 400, errors={"until": page.t("pause_error_date")})
-        tz = zone_of(found.values.get("timezone", ""))
-        until = datetime.combine(day, time(0), tz)
+    until = parse_day(text) if text else None
+    if text and until is None:
+        return await officer(page, 400, errors={"until": page.t("pause_error_date")})
     async with page.uow() as uow:
         try:
             paused = await service.pause_officer(
@@ -163,7 +155,7 @@ async def pause(page: Page) -> web.StreamResponse:
                 page.now(),
             )
         except ValueError:
-            return await officer(page, 400, errors={"until": page.t("pause_error_past")})
+            return await officer(page, 400, errors={"until": page.t("pause_error_when")})
     raise see_other(page, f"roster/officers/{oid}?done={'paused' if paused else 'not_active'}")
 
 
@@ -182,10 +174,3 @@ async def resume(page: Page) -> web.StreamResponse:
             page.now(),
         )
     raise see_other(page, f"roster/officers/{oid}?done={'resumed' if resumed else 'not_paused'}")
-
-
-def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name) if name else ZoneInfo("Europe/Brussels")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/Brussels")
