@@ -182,6 +182,7 @@ async def test_the_roster_lists_who_has_not_pressed_start(alice: Browser) -> Non
     names = re.findall(r'">([^<]+)</a>', waiting.group(1))
     # Pieter, Lena (and the paused ones) are on Telegram and never wrote; Giulia also has Slack.
     assert "Pieter" in names and "Lena" in names and "Giulia" not in names
+    assert "Gone" not in names  # left the programme
 
 
 async def _proposed(site: Site, alice: Browser) -> tuple[int, int, int]:
