@@ -230,6 +230,8 @@ class Invite(Base):
     purpose: Mapped[str] = mapped_column(String(16), default="join")
     authority_id: Mapped[int | None] = mapped_column(ForeignKey("authority.id", ondelete="CASCADE"))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"))
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    """The programme a join invite adds its officer to (None: the default programme)."""
     expires_at: Mapped[datetime | None] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -74,7 +74,6 @@ SQL_IN_HANDLERS_DEBT = {
 
 RAW_SESSION_DEBT = {
     "bot/cli/faq.py",
-    "bot/cli/main.py",
     "bot/cli/pairs.py",
     "bot/demo.py",
     "handlers/announcements/audience.py",

@@ -46,3 +46,17 @@ async def test_invites_are_listed_as_used_unused_or_expired(
     assert [r["code"] for r in unused["invites"]] == [third]
     bad = peerbot("invites", "list", "--state", "lost", database_url=database_url)
     assert bad.returncode == 2 and "unknown state" in bad.stderr
+
+
+async def test_invites_create_refuses_an_unknown_country(database_url: str) -> None:
+    bad = peerbot(
+        "invites", "create", "--authority", "Ghent", "--country", "Atlantis",
+        database_url=database_url,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "unknown country 'Atlantis'" in bad.stderr
+    named = peerbot(
+        "invites", "create", "--authority", "Gent", "--country", "Belgium", "--json",
+        database_url=database_url,
+    )  # fmt: skip
+    assert named.returncode == 0, named.stderr
+    assert json.loads(named.stdout)["invites"][0]["telegram"].startswith("https://t.me/")

@@ -383,42 +383,33 @@ def invites_create(
     authority: str = typer.Option(..., help="authority name"),
     country: str = typer.Option(..., help="ISO country code of the authority"),
     count: int = typer.Option(1, min=1, max=500),
-    days: int = typer.Option(30, min=1, help="days the codes stay valid"),
+    days: int = typer.Option(30, min=1, max=366, help="days the codes stay valid"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create one-time invite codes tied to an authority, with Telegram deep links."""
     s = settings()
-    import secrets
-    from datetime import timedelta
-
-    from handlers.core.taxonomy import match_country
-    from storage.models import Invite, utcnow
+    from handlers.officers.service import InviteProblems, create_invites, telegram_link
     from storage.uow import UnitOfWork
 
-    code_country = match_country(country)
-    if code_country is None:
-        fail(f"unknown country {country!r}", 2)
-
-    async def go(rt: Any) -> list[str]:
+    async def go(rt: Any) -> list[str] | InviteProblems:
         async with UnitOfWork(rt.sessionmaker) as uow:
-            auth = await uow.authorities.get_or_create(authority, code_country or "")
-            codes = [secrets.token_urlsafe(9) for _ in range(count)]
-            for code in codes:
-                uow.session.add(
-                    Invite(
-                        code=code,
-                        purpose="join",
-                        authority_id=auth.id,
-                        expires_at=utcnow() + timedelta(days=days),
-                    )
+            try:
+                return await create_invites(
+                    uow, None, None, authority, country, rt.clock.now(), count=count, days=days
                 )
-            await uow.commit()
-            return codes
+            except InviteProblems as exc:
+                return exc
 
     codes = arun(with_runtime(s, go))
-    bot_name = s.telegram_bot_username or "<your_bot>"
+    if isinstance(codes, InviteProblems):
+        wrong = {"authority": authority, "country": country, "days": days}
+        fail("; ".join(f"unknown {k} {wrong.get(k)!r}" for k in sorted(codes.problems)), 2)
     rows = [
-        {"code": c, "telegram": f"https://t.me/{bot_name}?start={c}", "slack": f"/peerbot join {c}"}
+        {
+            "code": c,
+            "telegram": telegram_link(s.telegram_bot_username, c),
+            "slack": f"/peerbot join {c}",
+        }
         for c in codes
     ]
     if json_out:
@@ -444,9 +435,10 @@ def invites_list(
     if state is not None and state not in ("used", "unused", "expired"):
         fail(f"unknown state {state!r}; use used, unused or expired", 2)
     s = settings()
-    bot_name = s.telegram_bot_username or "<your_bot>"
+    bot_name = s.telegram_bot_username
 
     async def go(rt: Any) -> list[dict[str, Any]]:
+        from handlers.officers.service import telegram_link
         from storage.repositories.invite_status import InviteListRepo
         from storage.uow import UnitOfWork
 
@@ -462,7 +454,7 @@ def invites_list(
                 "created_at": i.created_at.isoformat(),
                 "expires_at": i.expires_at.isoformat() if i.expires_at else None,
                 "used_at": i.used_at.isoformat() if i.used_at else None,
-                "telegram": f"https://t.me/{bot_name}?start={i.code}",
+                "telegram": telegram_link(bot_name, i.code),
             }
             for i, a in rows
         ]

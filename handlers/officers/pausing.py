@@ -3,8 +3,10 @@
 A paused officer (`officer.status = paused`) gets no check-in, reminder or introduction and is
 left out of matching; their pairs stay as they are. `paused_reason` says who paused them:
 `own` (`/pause`), `silent` (three check-ins in a row left unanswered; the check-in job calls
-`pause_if_silent`). An officer imported with `consent=no` is paused with no reason and cannot
-`/resume` themselves. The `resume_paused` job brings back those whose date has come.
+`pause_if_silent`), `coordinator` (from the coordinators' console: `pause_by_coordinator`).
+An officer imported with `consent=no` is paused with no reason; neither they nor one a
+coordinator paused can `/resume` themselves. The `resume_paused` job brings back those whose
+date has come.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from storage.repositories.followups import PauseRepo
 from storage.repositories.pairs import CheckInRepo
 from storage.uow import UnitOfWork
 
-OWN, SILENT = "own", "silent"
+OWN, SILENT, COORDINATOR = "own", "silent", "coordinator"
 SILENT_CHECKINS = 3
 """Check-ins in a row an officer leaves unanswered before they are paused."""
 LONGEST = timedelta(days=366)
@@ -90,7 +92,7 @@ async def resume(event: Incoming, ctx: Ctx) -> None:
     if me.status == OfficerStatus.ACTIVE:
         await ctx.reply("pause.not_paused")
         return
-    if me.paused_reason is None:
+    if me.paused_reason in (None, COORDINATOR):
         await ctx.reply("pause.by_coordinators")
         return
     _unpause(me)
@@ -101,6 +103,26 @@ def _unpause(officer: Officer) -> None:
     officer.status = OfficerStatus.ACTIVE
     officer.paused_reason = None
     officer.paused_until = None
+
+
+def pause_by_coordinator(officer: Officer, until: datetime | None) -> bool:
+    """A coordinator pauses an active officer (until a date, or until they resume them); the
+    officer cannot `/resume` themselves. False when the officer is not active."""
+    if officer.status != OfficerStatus.ACTIVE:
+        return False
+    officer.status = OfficerStatus.PAUSED
+    officer.paused_reason = COORDINATOR
+    officer.paused_until = until
+    return True
+
+
+def resume_by_coordinator(officer: Officer) -> bool:
+    """A coordinator brings back a paused officer who consented; False otherwise (an import
+    with `consent=no` stays paused until the officer agrees in chat)."""
+    if officer.status != OfficerStatus.PAUSED or officer.consent_at is None:
+        return False
+    _unpause(officer)
+    return True
 
 
 @job("resume_paused")

@@ -293,9 +293,13 @@ async def _go(ctx: Ctx, data: dict[str, Any], index: int, direction: int = 1) ->
     await ctx.set_state(FLOW, step.name, data)
 
 
-async def begin(ctx: Ctx, invite_authority_id: int | None = None) -> None:
-    """Start (or restart) onboarding for the caller."""
+async def begin(
+    ctx: Ctx, invite_authority_id: int | None = None, invite_programme_id: int | None = None
+) -> None:
+    """Start (or restart) onboarding for the caller; an invite may name their programme."""
     data: dict[str, Any] = {}
+    if invite_programme_id is not None:
+        data["programme_id"] = invite_programme_id
     if invite_authority_id is not None:
         authority = await ctx.uow.authorities.get(invite_authority_id)
         if authority is not None:
@@ -374,7 +378,12 @@ async def finish(ctx: Ctx, data: dict[str, Any]) -> None:
         authority_id = authority.id
     officer = ctx.officer
     if officer is None:
-        programme = ctx.programme or await ctx.uow.programmes.default_or_create()
+        invited = data.get("programme_id")
+        programme = (
+            ctx.programme
+            or (await ctx.uow.programmes.get(int(invited)) if invited else None)
+            or await ctx.uow.programmes.default_or_create()
+        )
         officer = Officer(name=data["name"], role=Role.OFFICER, programme_id=programme.id)
         await ctx.uow.officers.add(officer)
     officer.name = fields.clean_text(data["name"]) or officer.name

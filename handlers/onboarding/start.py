@@ -45,15 +45,15 @@ async def start(event: Incoming, ctx: Ctx) -> None:
         return
     if not code and await onboarding.resume(ctx):
         return
-    authority_id = None
+    authority_id = programme_id = None
     if code:
         invite = await _invite(ctx, code)
         if invite is None:
             await ctx.reply("start.invite_invalid")
         else:
-            authority_id = invite.authority_id
+            authority_id, programme_id = invite.authority_id, invite.programme_id
     await ctx.reply("start.welcome")
-    await onboarding.begin(ctx, invite_authority_id=authority_id)
+    await onboarding.begin(ctx, invite_authority_id=authority_id, invite_programme_id=programme_id)
 
 
 async def _invite(ctx: Ctx, code: str) -> Invite | None:

@@ -1207,3 +1207,41 @@ def candidate_edges(
         edge_mentor=e.col,
         edge_score=e.score,
     )
+
+
+def mentor_options(
+    people: Sequence[Person],
+    request: Request,
+    practices: Sequence[Practice] = (),
+    excluded: Set[tuple[int, int]] = frozenset(),
+    weights: Weights = Weights(),
+) -> list[Proposal]:
+    """Every mentor who could take this one request under the round's hard rules, best score
+    first (ties by mentor id), each with the score and reasons a round would give: the choice
+    a coordinator has when swapping a proposal's mentor or reassigning a learner.
+
+    A mentor must offer the topic (the first hard rule), and a pair's score depends on its two
+    people only, so the others are left out before scoring: 20,000 officers cost what their
+    few hundred mentors on that topic cost."""
+    if request.topic is not None:
+        people = [p for p in people if p.id == request.learner_id or request.topic in p.offers]
+    prob = _prepare(people, [request], practices, excluded, weights)
+    if not prob.rows:
+        return []
+    row = prob.rows[0]
+    e = prob.scorer.edges(np.arange(1))
+    found = []
+    for col, score, t in zip(e.col.tolist(), e.score.tolist(), e.topic.tolist(), strict=True):
+        mentor = prob.mentors[int(prob.active[col])]
+        topic = prob.instruments[int(t)]
+        found.append(
+            Proposal(
+                row.learner.id,
+                mentor.id,
+                topic,
+                round(float(score), SCORE_DECIMALS),
+                _reasons(prob, row, mentor, topic),
+            )
+        )
+    found.sort(key=lambda p: (-p.score, p.mentor_id))
+    return found

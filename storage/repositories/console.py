@@ -79,18 +79,59 @@ class ConsoleRepo(Repository):
         authorities = select(Officer.authority_id).where(
             (Officer.programme_id == programme_id) | Officer.id.in_(members)
         )
+        mine = or_(
+            Invite.programme_id == programme_id,
+            Invite.programme_id.is_(None) & Invite.authority_id.in_(authorities),
+        )
         stmt = (
             select(Invite, Authority)
             .join(Authority, Authority.id == Invite.authority_id)
-            .where(Invite.purpose == "join", Invite.authority_id.in_(authorities))
+            .where(Invite.purpose == "join", mine)
             .order_by(Invite.id.desc())
             .limit(500)
         )
         return [(i, a) for i, a in (await self.session.execute(stmt)).all()]
 
+    async def invite(self, programme_id: int, invite_id: int) -> Invite | None:
+        """One join invite, when the programme's invite list shows it."""
+        found = await self.session.get(Invite, invite_id)
+        if found is None or found.purpose != "join":
+            return None
+        if found.programme_id == programme_id:
+            return found
+        shown = {i.id for i, _ in await self.invites(programme_id)}
+        return found if found.programme_id is None and found.id in shown else None
+
+    async def add_invite(self, invite: Invite) -> Invite:
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def officer(self, programme_id: int, officer_id: int) -> Officer | None:
+        """An officer of the programme (home or member), else None."""
+        members = select(Membership.officer_id).where(Membership.programme_id == programme_id)
+        stmt = select(Officer).where(
+            Officer.id == officer_id,
+            (Officer.programme_id == programme_id) | Officer.id.in_(members),
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def checkins(self, pair_id: int) -> Sequence[CheckIn]:
         stmt = select(CheckIn).where(CheckIn.pair_id == pair_id).order_by(CheckIn.period)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def checkins_of(self, pair_ids: Sequence[int]) -> dict[int, list[CheckIn]]:
+        """Check-ins of many pairs, oldest first, in one query per thousand pairs."""
+        found: dict[int, list[CheckIn]] = {}
+        for lo in range(0, len(pair_ids), 1000):
+            stmt = (
+                select(CheckIn)
+                .where(CheckIn.pair_id.in_(list(pair_ids[lo : lo + 1000])))
+                .order_by(CheckIn.pair_id, CheckIn.period)
+            )
+            for c in (await self.session.execute(stmt)).scalars():
+                found.setdefault(c.pair_id, []).append(c)
+        return found
 
     async def announcements(self, programme_id: int, limit: int = 50) -> Sequence[Announcement]:
         stmt = (

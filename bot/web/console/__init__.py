@@ -20,6 +20,7 @@ from bot.web.console import (
     applications,
     cycles,
     groups,
+    invites,
     matching,
     outcomes,
     pairs,
@@ -72,12 +73,22 @@ def add_console_routes(app: web.Application, runtime: Runtime) -> None:
     get(f"{base}/roster", console_page(roster.show))
     post(f"{base}/roster/preview", console_page(roster.preview))
     post(f"{base}/roster/apply", console_page(roster.apply))
+    get(base + "/roster/officers/{oid}", console_page(roster.officer))
+    post(base + "/roster/officers/{oid}", console_page(roster.save_officer))
+    post(base + "/roster/officers/{oid}/pause", console_page(roster.pause))
+    post(base + "/roster/officers/{oid}/resume", console_page(roster.resume))
+    post(f"{base}/roster/invites", console_page(invites.create))
+    post(base + "/roster/invites/{iid}/revoke", console_page(invites.revoke))
     get(f"{base}/matching", console_page(matching.show))
     post(f"{base}/matching/propose", console_page(matching.propose))
     post(f"{base}/matching/decide", console_page(matching.decide))
+    get(base + "/matching/pairs/{pid}", console_page(matching.swap_form))
+    post(base + "/matching/pairs/{pid}/swap", console_page(matching.swap))
     get(f"{base}/pairs", console_page(pairs.show))
     get(base + "/pairs/{pid}", console_page(pairs.one))
     post(base + "/pairs/{pid}/close", console_page(pairs.close))
+    post(base + "/pairs/{pid}/nudge", console_page(pairs.nudge))
+    post(base + "/pairs/{pid}/reassign", console_page(pairs.reassign))
     get(f"{base}/cycles", console_page(cycles.show))
     post(f"{base}/cycles", console_page(cycles.create))
     get(base + "/cycles/{cid}", console_page(cycles.one))

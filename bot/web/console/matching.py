@@ -1,5 +1,6 @@
 """Matching page: propose a round, review its pairs (scores and reasons in the coordinator's
-language), approve or reject one or all, and see who was left unmatched and why."""
+language), approve or reject one or all, swap a proposal's mentor for another eligible one,
+and see who was left unmatched and why."""
 
 from __future__ import annotations
 
@@ -79,3 +80,61 @@ async def decide(page: Page) -> web.StreamResponse:
             uow, page.who, page.programme_id, ids, approve, page.now(), every=every
         )
     raise see_other(page, f"matching?done={'approved' if approve else 'rejected'}")
+
+
+def _pair_id(page: Page) -> int:
+    raw = page.request.match_info.get("pid", "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+def worded_options(page: Page, options: list[service.MentorOption]) -> list[dict[str, Any]]:
+    """Mentor choices with their reasons in the coordinator's language."""
+    content, locale = page.content, page.locale
+    return [
+        {
+            "id": o.mentor_id,
+            "name": o.name,
+            "authority": o.authority,
+            "score": o.score,
+            "topic_label": content.taxonomy.label("instruments", o.topic, locale),
+            "worded": render_reasons(content.t, content.taxonomy, locale, o.reasons),
+        }
+        for o in options
+    ]
+
+
+async def swap_form(page: Page, status: int = 200, error: str | None = None) -> web.Response:
+    """A proposal and the other mentors who could take its learner, best first."""
+    pid = _pair_id(page)
+    async with page.uow() as uow:
+        options = await service.mentor_choices(uow, page.who, page.programme_id, pid, page.now())
+        found = await service.latest_round(uow, page.who, page.programme_id)
+    worded = _worded(page, found)
+    pair = next((p for p in (worded or {}).get("pairs", []) if p["id"] == pid), None)
+    if pair is None or pair["status"] != "proposed":
+        raise web.HTTPNotFound()
+    return render(
+        page,
+        "swap.html",
+        status,
+        pair=pair,
+        options=worded_options(page, options),
+        errors={"mentor": error} if error else {},
+    )
+
+
+async def swap(page: Page) -> web.StreamResponse:
+    """Give the proposal the chosen mentor (it stays to review)."""
+    form = await posted(page)
+    pid = _pair_id(page)
+    raw = str(form.get("mentor") or "")
+    if not raw.isdigit() or len(raw) > 12:
+        return await swap_form(page, 400, page.t("swap_error_choose"))
+    async with page.uow() as uow:
+        try:
+            await service.swap_mentor(uow, page.who, page.programme_id, pid, int(raw), page.now())
+        except service.NotEligible:
+            return await swap_form(page, 400, page.t("swap_error_not_eligible"))
+    raise see_other(page, "matching?done=swapped")
