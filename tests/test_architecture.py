@@ -68,7 +68,6 @@ SQL_IN_HANDLERS_DEBT = {
     "handlers/faq/flow.py",
     "handlers/officers/roster.py",
     "handlers/pairing/checkins.py",
-    "handlers/report/figures.py",
 }
 """Modules of handlers/ that still build SQL themselves instead of asking a repository."""
 
@@ -80,7 +79,6 @@ RAW_SESSION_DEBT = {
     "handlers/announcements/polls.py",
     "handlers/faq/flow.py",
     "handlers/pairing/checkins.py",
-    "handlers/report/figures.py",
 }
 """Modules outside storage/ that still reach the unit of work's raw session."""
 

@@ -18,28 +18,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select
-
 from handlers.announcements.flow import status_json
-from handlers.faq.flow import unanswered_rows
 from handlers.groups.figures import cycles_report
 from handlers.outcomes.service import programme_kpis
 from handlers.pairing.checkins import LAPSE
 from handlers.pairing.view import ENDED, STATES, state, waiting_for
-from storage.models import (
-    Announcement,
-    CheckIn,
-    FaqQuery,
-    Membership,
-    Officer,
-    OfficerStatus,
-    Outbox,
-    Pair,
-    PairStatus,
-    Programme,
-    Role,
-)
-from storage.repositories.faq import FaqQueryRepo
+from storage.models import CheckIn, FaqQuery, Pair, PairStatus, Programme
+from storage.repositories.report import ReportRepo
 from storage.uow import UnitOfWork
 
 WEEKS = 12
@@ -182,35 +167,6 @@ async def programme_scope(uow: UnitOfWork, programme_ids: Collection[int]) -> li
     return [p for p in await uow.programmes.list() if p.id in ids]
 
 
-def _members(uow: UnitOfWork, ids: set[int]) -> ColumnElement[bool]:
-    return uow.officers.in_programmes(ids)
-
-
-def _coordinating(ids: set[int]) -> ColumnElement[bool]:
-    """Officers who coordinate one of these programmes (they are not participants)."""
-    by_membership = select(Membership.officer_id).where(
-        Membership.programme_id.in_(ids), Membership.role == Role.COORDINATOR
-    )
-    return or_(
-        (Officer.role == Role.COORDINATOR) & Officer.programme_id.in_(ids),
-        Officer.id.in_(by_membership),
-    )
-
-
-async def _participants(uow: UnitOfWork, ids: set[int]) -> Sequence[Officer]:
-    stmt = (
-        select(Officer)
-        .where(
-            _members(uow, ids),
-            ~_coordinating(ids),
-            Officer.status != OfficerStatus.LEFT,
-            Officer.consent_at.is_not(None),
-        )
-        .order_by(Officer.id)
-    )
-    return (await uow.session.execute(stmt)).scalars().all()
-
-
 def _as_of(pair: Pair, checkins: Sequence[CheckIn], at: datetime) -> tuple[Pair, CheckIn | None]:
     """A detached copy of a pair and of its latest check-in as they stood at `at`."""
     status = pair.status
@@ -251,17 +207,7 @@ async def _pairs(
     uow: UnitOfWork, ids: set[int], now: datetime
 ) -> tuple[dict[str, int], list[WeekHealth], dict[str, int]]:
     """Pairs by state now and week by week, and introductions waiting for one or both."""
-    stmt = select(Pair).where(Pair.programme_id.in_(ids)).order_by(Pair.id)
-    pairs = list((await uow.session.execute(stmt)).scalars().all())
-    by_pair: dict[int, list[CheckIn]] = {p.id: [] for p in pairs}
-    if pairs:
-        rows = await uow.session.execute(
-            select(CheckIn)
-            .where(CheckIn.pair_id.in_(list(by_pair)))
-            .order_by(CheckIn.pair_id, CheckIn.period)
-        )
-        for checkin in rows.scalars():
-            by_pair[checkin.pair_id].append(checkin)
+    pairs, by_pair = await uow.get(ReportRepo).pairs_with_checkins(ids)
     now_counts = Counter(state(p, by_pair[p.id][-1] if by_pair[p.id] else None) for p in pairs)
     weeks = []
     for label, at in week_ends(now):
@@ -284,13 +230,7 @@ async def _checkins(
     uow: UnitOfWork, ids: set[int], now: datetime
 ) -> tuple[int, int, list[CheckinWeek]]:
     """Check-ins actually put to the pair (an outbox row exists) and how many were answered."""
-    asked_row = exists().where(Outbox.purpose == "checkin", Outbox.ref_id == CheckIn.id)
-    stmt = (
-        select(CheckIn.due_at, CheckIn.answered_at)
-        .join(Pair, Pair.id == CheckIn.pair_id)
-        .where(Pair.programme_id.in_(ids), CheckIn.sent_at.is_not(None), asked_row)
-    )
-    rows = (await uow.session.execute(stmt)).all()
+    rows = await uow.get(ReportRepo).asked_checkins(ids)
     labels = [label for label, _ in week_ends(now)]
     asked: Counter[str] = Counter()
     answered: Counter[str] = Counter()
@@ -303,20 +243,10 @@ async def _checkins(
     return len(rows), total_answered, weekly
 
 
-def _faq_visible(uow: UnitOfWork, ids: set[int], default_id: int | None) -> ColumnElement[bool]:
-    """The same visibility as `handlers.faq.flow.unanswered_rows`: questions of these officers."""
-    members = select(Officer.id).where(_members(uow, ids))
-    visible: ColumnElement[bool] = FaqQuery.officer_id.in_(members)
-    if default_id is not None and default_id in ids:
-        visible = or_(visible, FaqQuery.officer_id.is_(None))
-    return visible
-
-
 async def _helpful(uow: UnitOfWork, ids: set[int]) -> list[Helpful]:
     """Helpful counts per FAQ entry for these programmes' questions, most rated first."""
     default = await uow.programmes.default()
-    visible = _faq_visible(uow, ids, default.id if default else None)
-    counts = await uow.get(FaqQueryRepo).helpful_counts(visible)
+    counts = await uow.get(ReportRepo).helpful_counts(ids, default.id if default else None)
     rows = [Helpful(entry, c["yes"], c["no"]) for entry, c in counts.items()]
     rows.sort(key=lambda h: (-(h.yes + h.no), -h.no, h.entry_id))
     return rows[:TOP_HELPFUL]
@@ -328,18 +258,14 @@ async def _faq(
     default = await uow.programmes.default()
     first = now.date() - timedelta(days=DAYS - 1)
     since = datetime.combine(first, time(0), now.tzinfo)
-    stmt = select(FaqQuery.created_at).where(
-        _faq_visible(uow, ids, default.id if default else None),
-        FaqQuery.created_at >= since,
-        FaqQuery.created_at <= now,
-        FaqQuery.outcome != "picked",
-    )
-    days = Counter(d.date().isoformat() for d in (await uow.session.execute(stmt)).scalars())
+    report = uow.get(ReportRepo)
+    asked = await report.question_times(ids, default.id if default else None, since, now)
+    days = Counter(d.date().isoformat() for d in asked)
     per_day = [Count((first + timedelta(days=n)).isoformat(), 0) for n in range(DAYS)]
     for bar in per_day:
         bar.count = days.get(bar.key, 0)
     groups: dict[str, list[FaqQuery]] = {}
-    for query in await unanswered_rows(uow.session, 500, ids):
+    for query in await report.unanswered(ids, 500):
         groups.setdefault(" ".join(query.text.casefold().split()), []).append(query)
     top = [
         Unanswered(
@@ -359,14 +285,8 @@ async def _announcements(
     uow: UnitOfWork, programmes: Sequence[Programme]
 ) -> list[AnnouncementFigures]:
     slugs = {p.id: p.slug for p in programmes}
-    stmt = (
-        select(Announcement)
-        .where(Announcement.programme_id.in_(list(slugs)))
-        .order_by(Announcement.id.desc())
-        .limit(ANNOUNCEMENTS)
-    )
     found = []
-    for ann in (await uow.session.execute(stmt)).scalars().all():
+    for ann in await uow.get(ReportRepo).recent_announcements(set(slugs), ANNOUNCEMENTS):
         report = await status_json(uow, ann)
         found.append(
             AnnouncementFigures(
@@ -389,14 +309,19 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
     """Every dashboard figure for these programmes (an empty set gives empty figures)."""
     programmes = await programme_scope(uow, programme_ids)
     ids = {p.id for p in programmes}
-    officers = await _participants(uow, ids) if ids else []
+    reads = uow.get(ReportRepo)
+    officers = await reads.participants(ids) if ids else []
     countries: Counter[str] = Counter()
     sectors: Counter[str] = Counter()
+    for _, country, their_sectors in officers:
+        countries[country or UNKNOWN] += 1
+        sectors.update(set(their_sectors) or {UNKNOWN})
+    accounts: dict[int, set[str]] = {}
+    for officer_id, platform in await reads.participant_platforms(ids) if ids else []:
+        accounts.setdefault(officer_id, set()).add(platform)
     platforms: Counter[str] = Counter()
-    for officer in officers:
-        countries[officer.authority.country if officer.authority else UNKNOWN] += 1
-        sectors.update(set(officer.sectors or []) or {UNKNOWN})
-        platforms.update({i.platform for i in officer.identities} or {"none"})
+    for officer_id, _, _ in officers:
+        platforms.update(accounts.get(officer_id) or {"none"})
     pairs_now, pairs_weeks, waiting = await _pairs(uow, ids, now)
     asked, answered, checkin_weeks = await _checkins(uow, ids, now)
     faq_total, faq_days, top = await _faq(uow, ids, now)
