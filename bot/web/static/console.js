@@ -70,5 +70,4 @@
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(ask, 300);
   });
-  if (!document.getElementById("reach-total")) { ask(); }
 })();
