@@ -178,5 +178,6 @@ def test_bars_are_as_long_as_their_count() -> None:
     chart = bar_chart([("EPC", 4), ("ESCO", 1), ("Grants", 0)])
     assert [b.width for b in chart.bars] == [BAR_SPACE, BAR_SPACE // 4, 0]
     assert [b.share for b in chart.bars] == [80, 20, 0]
+    assert [b.share for b in bar_chart([("A", 2), ("B", 1)], base=2).bars] == [100, 50]
     assert chart.bars[1].y > chart.bars[0].y
     assert [b.width for b in bar_chart([("A", 0)]).bars] == [0]

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-LABEL_WIDTH = 220
+LABEL_WIDTH = 280
 BAR_SPACE = 360
+VALUE_SPACE = 110  # room right of the longest bar for "12 (100 %)"
+LABEL_CHARS = 32  # longer labels are cut with … (the table below has them whole)
 ROW = 28
 BAR = 18
 
@@ -19,7 +21,7 @@ class Bar:
     value: int
     y: int
     width: int
-    share: int  # per cent of all answers counted in the chart
+    share: int  # per cent of `base` (those who answered), else of all values
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,15 @@ class Chart:
     width: int
     height: int
     label_width: int = LABEL_WIDTH
+    label_chars: int = LABEL_CHARS
     bar_height: int = BAR
 
 
-def bar_chart(items: Sequence[tuple[str, int]]) -> Chart:
-    """Bars in the order given, the longest as wide as `BAR_SPACE`; a zero gets no bar."""
+def bar_chart(items: Sequence[tuple[str, int]], base: int | None = None) -> Chart:
+    """Bars in the order given, the longest as wide as `BAR_SPACE`; a zero gets no bar.
+    Shares are of `base` (several options may be ticked: they need not add up to 100)."""
     top = max((v for _, v in items), default=0)
-    total = sum(v for _, v in items)
+    total = base or sum(v for _, v in items)
     bars = tuple(
         Bar(
             label=label,
@@ -45,4 +49,4 @@ def bar_chart(items: Sequence[tuple[str, int]]) -> Chart:
         )
         for i, (label, value) in enumerate(items)
     )
-    return Chart(bars, LABEL_WIDTH + BAR_SPACE + 60, max(1, len(items)) * ROW)
+    return Chart(bars, LABEL_WIDTH + BAR_SPACE + VALUE_SPACE, max(1, len(items)) * ROW)

@@ -149,7 +149,9 @@ async def results(page: Page) -> web.StreamResponse:
         page,
         "survey.html",
         s=found,
-        charts=[(key, title, items, bar_chart(items)) for key, title, items in charts],
+        charts=[
+            (key, title, items, bar_chart(items, found["answered"])) for key, title, items in charts
+        ],
         closes=moment(
             page, datetime.fromisoformat(found["closes_at"]) if found["closes_at"] else None
         ),
