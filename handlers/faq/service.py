@@ -20,7 +20,7 @@ from storage.repositories.console import QuestionRepo
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from handlers.faq.search import Normaliser
+    from handlers.faq.search import FaqIndex
 
 ANSWER_MAX = 4000
 DRAFT_HEADER = (
@@ -52,15 +52,16 @@ async def unanswered(
 
 
 async def unanswered_groups(
-    uow: UnitOfWork, who: Coordinator, programme_id: int, norm: Normaliser, limit: int = 200
+    uow: UnitOfWork, who: Coordinator, programme_id: int, index: FaqIndex, limit: int = 200
 ) -> list[list[Question]]:
     """The programme's unanswered questions in groups that ask the same thing (see
-    `handlers.faq.grouping`), the group with an escalated or the oldest question first."""
+    `handlers.faq.grouping`: the FAQ matcher's normalisation and its best entry), in the
+    order of `unanswered` (a group where its first question is)."""
     from handlers.faq.grouping import Asked, group_questions  # the matcher loads numpy
 
     found = await unanswered(uow, who, programme_id, limit)
     by_id = {q.id: q for q in found}
-    groups = group_questions([Asked(q.id, q.text, q.lang) for q in found], norm)
+    groups = group_questions([Asked(q.id, q.text, q.lang) for q in found], index.norm, index)
     return [[by_id[i] for i in ids] for ids in groups]
 
 

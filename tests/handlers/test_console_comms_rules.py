@@ -52,6 +52,20 @@ def test_grouping_does_not_chain_through_a_middle_question(content: Content) -> 
     assert group_questions(asked[1:], content.faq.norm) == [[2, 3]]
 
 
+def test_with_the_faq_index_paraphrases_of_one_entry_are_grouped(content: Content) -> None:
+    asked = [
+        Asked(1, "can someone explain EPC to me in simple words", "en"),
+        Asked(2, "how does energy performance contracting work in simple terms", "en"),
+        Asked(3, "What is ELENA?", "en"),
+        Asked(4, "how do I apply for ELENA", "en"),  # another entry: kept apart
+        Asked(5, "best pizza in Naples", "en"),  # no entry near it
+        Asked(6, "pizza places in Naples", "en"),
+    ]
+    norm = content.faq.norm
+    assert group_questions(asked, norm) == [[1], [2], [3], [4], [5], [6]]
+    assert group_questions(asked, norm, content.faq) == [[1, 2], [3], [4], [5], [6]]
+
+
 def test_each_asker_gets_the_answer_in_their_language_where_it_was_translated() -> None:
     tr = {"it": "Una ESCO …", "fr": ""}
     assert answer_for(["it", "en"], "An ESCO …", "en", tr) == "Una ESCO …"

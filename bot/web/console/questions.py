@@ -29,9 +29,7 @@ def drafts_folder(page: Page) -> Any:
 async def show(page: Page, status: int = 200, **values: Any) -> web.Response:
     """The unanswered questions of the programme, grouped when they ask the same thing."""
     async with page.uow() as uow:
-        groups = await service.unanswered_groups(
-            uow, page.who, page.programme_id, page.content.faq.norm
-        )
+        groups = await service.unanswered_groups(uow, page.who, page.programme_id, page.content.faq)
     return render(
         page,
         "questions.html",
@@ -70,10 +68,11 @@ async def answer_group(page: Page) -> web.StreamResponse:
                 translations,
             )
         except ValueError:
+            key = "answer_error_empty" if ids else "group_none"
             return await show(
                 page,
                 400,
-                errors={"group": group, "text": page.t("answer_error_empty")},
+                errors={"group": group, "text": page.t(key)},
                 typed=text,
                 typed_lang=lang,
                 typed_tr=translations,
