@@ -386,3 +386,31 @@ async def test_the_new_pages_have_labels_and_speak_the_language(
         assert "console." not in text_of(page), path
         for field in re.findall(r'<(?:input|select|textarea)\b[^>]*\bid="([^"]+)"', page):
             assert f'for="{field}"' in page, (path, field)
+
+
+async def test_the_new_pages_need_sign_in_and_hide_beta(site: Site, alice: Browser) -> None:
+    beta = await _beta_announcement(site)
+    mine = await add_practice(site, "a1@ghent.be", "Ghent street lighting ESCO")
+    pages = ("surveys", f"practices/{mine}/edit", "settings")
+    async with aiohttp.ClientSession() as http:
+        for page in pages:
+            async with http.get(f"{site.url}{A}/{page}", allow_redirects=False) as resp:
+                assert resp.status == 303 and resp.headers["Location"] == "/dashboard", page
+    for page in pages:
+        status, body = await alice.get(f"/dashboard/p/beta/{page}")
+        assert status == 404, page
+    for url in (f"{A}/surveys/{beta}", f"{A}/announcements/{beta}"):
+        status, body = await alice.get(url)
+        assert status == 404 and "Beta-only" not in body, url
+    forged = [
+        ("/dashboard/p/beta/surveys/send", {"text": "x", "question": "Which?", "kind": "text"}),
+        (f"/dashboard/p/beta/announcements/{beta}/cancel", {}),
+        (f"/dashboard/p/beta/practices/{mine}/edit", {"title": "Taken over"}),
+    ]
+    for path, data in forged:
+        status, _, _ = await alice.post(path, data)
+        assert status == 404, path
+    for path, data in forged[1:]:
+        status, _, _ = await alice.post(path.replace("/beta/", "/alpha/"), data, csrf=None)
+        assert status == 403, path
+    assert await audit_actions(alice) == []

@@ -200,6 +200,15 @@ async def create(
     )
 
 
+def cancel_scheduled(ann: Announcement) -> bool:
+    """Stop an announcement that has not started going out (chat, CLI and console alike);
+    whether it was stopped (False once it is sending, done or cancelled)."""
+    if ann.status != SCHEDULED:
+        return False
+    ann.status = CANCELLED
+    return True
+
+
 def scope_of(ann: Announcement) -> list[int] | None:
     scope = (ann.audience or {}).get("scope")
     return [int(p) for p in scope] if scope is not None else None
@@ -764,8 +773,7 @@ async def _manage(ctx: Ctx, action: str, ann_id: int) -> None:
             return
         results = await results_json(ctx.uow, ann, ctx.clock.now(), ctx.content.taxonomy)
         await ctx.send(results_text(results, ctx.content, ctx.locale, ctx.clock.now()))
-    elif ann.status == SCHEDULED:
-        ann.status = CANCELLED
+    elif cancel_scheduled(ann):
         await ctx.reply("broadcast.cancelled_id", id=ann.id)
     else:
         state = ctx.t(f"announcement_state.{ann.status}")

@@ -20,7 +20,7 @@ from handlers.audit.service import Coordinator, NotAllowed, authorize, record
 from handlers.core.content import Content
 from handlers.core.taxonomy import Taxonomy
 from storage.models import Announcement
-from storage.repositories.announcements import CANCELLED, SCHEDULED, AnnouncementRepo
+from storage.repositories.announcements import AnnouncementRepo
 from storage.repositories.console import ConsoleRepo
 from storage.uow import UnitOfWork
 
@@ -187,9 +187,8 @@ async def cancel(
     ann = await uow.get(AnnouncementRepo).locked(announcement_id)
     if ann is None or ann.programme_id != programme_id:
         raise NotAllowed(f"announcement {announcement_id}")
-    if ann.status != SCHEDULED:
+    if not bc.cancel_scheduled(ann):
         raise ValueError(str(ann.status))
-    ann.status = CANCELLED
     await record(uow, who, programme_id, "announcement.cancel", now, announcement=ann.id)
     await uow.commit()
 
