@@ -374,13 +374,32 @@ async def test_check_ins_and_channels_are_validated_and_saved(site: Site, alice:
     assert await audit_actions(alice) == ["programme.channels"]
 
 
-@pytest.mark.parametrize("lang", ["fr", "de"])
+@pytest.mark.parametrize("lang", ["en", "fr", "de", "es", "it"])
 async def test_the_new_pages_have_labels_and_speak_the_language(
     site: Site, alice: Browser, lang: str
 ) -> None:
     practice = await add_practice(site, "a1@ghent.be", "Ghent street lighting ESCO")
+    survey = {
+        "text": "Survey",
+        "question": "What do you need?",
+        "kind": "text",
+        "closes_at": _local(datetime.now(UTC) + timedelta(days=3)),
+        "audience": "everyone",
+    }
+    _, _, location = await alice.post(f"{A}/surveys/send", survey)
+    survey_id = location.rsplit("/", 1)[1]
     await alice.post(f"{A}/language", {"lang": lang, "back": f"{A}/roster"})
-    for path in ("surveys", "questions", "settings", f"practices/{practice}/edit", "announcements"):
+    pages = (
+        "surveys",
+        f"surveys/{survey_id}",
+        f"announcements/{survey_id}",
+        "questions",
+        "settings",
+        f"practices/{practice}/edit",
+        "announcements",
+        "audit",
+    )
+    for path in pages:
         status, page = await alice.get(f"{A}/{path}")
         assert status == 200 and f'<html lang="{lang}">' in page, path
         assert "console." not in text_of(page), path
