@@ -23,6 +23,7 @@ from pathlib import Path
 
 from handlers.core.content import load_content
 from handlers.faq import grouping
+from handlers.faq.content import faq_index
 from handlers.faq.grouping import Asked, group_questions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--thresholds", action="store_true")
     args = parser.parse_args()
-    index = load_content(ROOT / "content").faq
+    index = faq_index(load_content(ROOT / "content"))
     norm = index.norm
     lines = (ROOT / "tests" / "data" / "faq_dev.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]

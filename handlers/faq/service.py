@@ -4,11 +4,12 @@ entry. Authorization inside: a question of another programme is `NotAllowed`."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
 from handlers.core.content import Content
@@ -18,9 +19,6 @@ from handlers.delivery.outbox import officer_locale, payload, queue_to_officer
 from storage.models import FaqQuery
 from storage.repositories.console import QuestionRepo
 from storage.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from handlers.faq.search import FaqIndex
 
 ANSWER_MAX = 4000
 DRAFT_HEADER = (
@@ -52,16 +50,20 @@ async def unanswered(
 
 
 async def unanswered_groups(
-    uow: UnitOfWork, who: Coordinator, programme_id: int, index: FaqIndex, limit: int = 200
+    uow: UnitOfWork, who: Coordinator, programme_id: int, content: Content, limit: int = 200
 ) -> list[list[Question]]:
     """The programme's unanswered questions in groups that ask the same thing (see
     `handlers.faq.grouping`: the FAQ matcher's normalisation and its best entry), in the
-    order of `unanswered` (a group where its first question is)."""
-    from handlers.faq.grouping import Asked, group_questions  # the matcher loads numpy
+    order of `unanswered` (a group where its first question is). The matching runs in a
+    worker thread, as the chat's FAQ searches do: new questions cost milliseconds each."""
+    from handlers.faq.content import faq_index  # the matcher loads numpy
+    from handlers.faq.grouping import Asked, group_questions
 
+    index = faq_index(content)
     found = await unanswered(uow, who, programme_id, limit)
     by_id = {q.id: q for q in found}
-    groups = group_questions([Asked(q.id, q.text, q.lang) for q in found], index.norm, index)
+    asked = [Asked(q.id, q.text, q.lang) for q in found]
+    groups = await asyncio.to_thread(group_questions, asked, index.norm, index)
     return [[by_id[i] for i in ids] for ids in groups]
 
 

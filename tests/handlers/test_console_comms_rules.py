@@ -13,6 +13,7 @@ import pytest
 from bot.web.console.charts import BAR_SPACE, bar_chart
 from handlers.announcements.service import SurveyProblem, results_csv, survey_poll
 from handlers.core.content import Content, load_content
+from handlers.faq.content import faq_index
 from handlers.faq.grouping import Asked, group_questions
 from handlers.faq.service import answer_for
 from handlers.practices.service import PracticeForm, PracticeProblem, check_practice
@@ -38,7 +39,14 @@ def test_questions_that_ask_the_same_thing_are_grouped(content: Content) -> None
         Asked(9, "?!", None),
         Asked(10, "??", None),
     ]
-    assert group_questions(asked, content.faq.norm) == [[1, 3, 6], [2, 5], [4], [7, 8], [9], [10]]
+    assert group_questions(asked, faq_index(content).norm) == [
+        [1, 3, 6],
+        [2, 5],
+        [4],
+        [7, 8],
+        [9],
+        [10],
+    ]
 
 
 def test_grouping_does_not_chain_through_a_middle_question(content: Content) -> None:
@@ -48,8 +56,8 @@ def test_grouping_does_not_chain_through_a_middle_question(content: Content) -> 
         Asked(2, "revolving fund for schools, hospitals and museums", "en"),
         Asked(3, "revolving fund for schools and hospitals", "en"),
     ]
-    assert group_questions(asked, content.faq.norm) == [[1, 2], [3]]
-    assert group_questions(asked[1:], content.faq.norm) == [[2, 3]]
+    assert group_questions(asked, faq_index(content).norm) == [[1, 2], [3]]
+    assert group_questions(asked[1:], faq_index(content).norm) == [[2, 3]]
 
 
 def test_with_the_faq_index_paraphrases_of_one_entry_are_grouped(content: Content) -> None:
@@ -61,9 +69,9 @@ def test_with_the_faq_index_paraphrases_of_one_entry_are_grouped(content: Conten
         Asked(5, "best pizza in Naples", "en"),  # no entry near it
         Asked(6, "pizza places in Naples", "en"),
     ]
-    norm = content.faq.norm
+    norm = faq_index(content).norm
     assert group_questions(asked, norm) == [[1], [2], [3], [4], [5], [6]]
-    assert group_questions(asked, norm, content.faq) == [[1, 2], [3], [4], [5], [6]]
+    assert group_questions(asked, norm, faq_index(content)) == [[1, 2], [3], [4], [5], [6]]
 
 
 def test_each_asker_gets_the_answer_in_their_language_where_it_was_translated() -> None:

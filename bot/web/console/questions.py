@@ -29,7 +29,7 @@ def drafts_folder(page: Page) -> Any:
 async def show(page: Page, status: int = 200, **values: Any) -> web.Response:
     """The unanswered questions of the programme, grouped when they ask the same thing."""
     async with page.uow() as uow:
-        groups = await service.unanswered_groups(uow, page.who, page.programme_id, page.content.faq)
+        groups = await service.unanswered_groups(uow, page.who, page.programme_id, page.content)
     return render(
         page,
         "questions.html",
