@@ -200,6 +200,8 @@ async def test_a_survey_is_answered_charted_and_downloaded(site: Site, alice: Br
     assert '<svg role="img"' in chart.group(0) and "<desc" in chart.group(0)
     assert 'id="chart-options-table"' in chart.group(0)  # the text alternative
     assert 'id="chart-needs"' in page  # EPC and green bonds map to instruments
+    sectors = re.search(r'<table id="by-sector">.*?</table>', page, re.S)
+    assert sectors and "Public lighting" in sectors.group(0)  # Pieter's sectors, by label
     assert "3 of " in text_of(page)
 
     async with alice.http.get(f"{site.url}{A}/surveys/{ann_id}/answers.csv") as resp:

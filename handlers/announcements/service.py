@@ -234,7 +234,8 @@ async def surveys(
     uow: UnitOfWork, who: Coordinator, programme_id: int, limit: int = 30
 ) -> list[dict[str, Any]]:
     """The programme's latest surveys (announcements carrying a question), newest first."""
-    return [a for a in await recent(uow, who, programme_id, limit) if a["question"]]
+    found = [a for a in await recent(uow, who, programme_id, 10 * limit) if a["question"]]
+    return found[:limit]
 
 
 async def results(
