@@ -87,6 +87,13 @@ async def test_an_announcement_is_scheduled_in_the_coordinators_time_and_cancell
     # one text area per programme language, side by side; the others folded away
     assert 'name="tr_fr"' in side and 'name="tr_it"' in side and 'name="tr_fr"' not in more
     assert 'name="tr_de"' in more and "Asia/Tokyo" in compose
+    assert re.search(r'<option value="en" selected>', compose)
+    # in French, the text is French by default and English is one of the translations
+    await alice.post(f"{A}/language", {"lang": "fr", "back": f"{A}/announcements"})
+    _, page = await alice.get(f"{A}/announcements")
+    compose = page.split('id="compose"', 1)[1].split('id="more-langs"', 1)[0]
+    assert re.search(r'<option value="fr" selected>', compose) and 'name="tr_en"' in compose
+    await alice.post(f"{A}/language", {"lang": "en", "back": f"{A}/announcements"})
 
     soon = datetime.now(UTC) + timedelta(days=2)
     typed = {"text": "Study visit", "lang": "en", "tr_fr": "Visite d'étude", "audience": "everyone"}

@@ -37,11 +37,14 @@ class Languages:
 
 
 async def languages(page: Page, main: str | None = None) -> Languages:
-    """The programme's languages first (the first one is the text's unless `main` says)."""
+    """The programme's languages first; the text's is `main` (as typed), else the
+    coordinator's when the programme writes in it, else the programme's first."""
     async with page.uow() as uow:
         found = await settings_of(uow, page.who, page.programme_id)
     ours = tuple(dict.fromkeys(found.languages or ("en",)))
-    chosen = main if main in (*ours, *UI_LANGS) else ours[0]
+    if main not in (*ours, *UI_LANGS):
+        main = page.locale if page.locale in ours else ours[0]
+    chosen = str(main)
     side = tuple(code for code in ours if code != chosen)
     more = tuple(code for code in UI_LANGS if code not in ours and code != chosen)
     names = {

@@ -35,7 +35,7 @@ async def show(page: Page, status: int = 200, **values: Any) -> web.Response:
         "questions.html",
         status,
         groups=groups,
-        langs_of=await languages(page, values.pop("typed_lang", None) or page.locale),
+        langs_of=await languages(page, values.pop("typed_lang", None)),
         done=page.request.query.get("done", ""),
         counts={k: page.request.query.get(k, "0") for k in ("sent", "stored", "skipped")},
         **values,
