@@ -6,6 +6,7 @@ reached."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,8 @@ from handlers.announcements.flow import parse_when
 from handlers.core.date_phrases import moment_text
 from handlers.core.taxonomy import language_name
 from handlers.programmes.service import settings_of
+
+TRANSLATION_FIELD = re.compile(r"tr_[a-z]{2,3}")
 
 
 @dataclass(frozen=True)
@@ -158,16 +161,21 @@ async def reach_json(page: Page) -> web.StreamResponse:
     )
 
 
+def translations_in(form: Any) -> dict[str, str]:
+    """The `tr_<language code>` fields of a form that are filled in, by language code."""
+    return {
+        str(key)[3:]: str(value)
+        for key, value in form.items()
+        if TRANSLATION_FIELD.fullmatch(str(key)) and str(value).strip()
+    }
+
+
 def typed(form: Any) -> tuple[str, str, str, dict[str, str], dict[str, Any]]:
     """The text, its language, the audience, the translations, and all of it to show again."""
     text = str(form.get("text") or "")
     lang = str(form.get("lang") or "en")
     audience = str(form.get("audience") or "")
-    translations = {
-        str(key)[3:]: str(value)
-        for key, value in form.items()
-        if str(key).startswith("tr_") and len(str(key)) <= 6 and str(value).strip()
-    }
+    translations = translations_in(form)
     return (
         text,
         lang,

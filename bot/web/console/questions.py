@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.web.console.announcements import languages
+from bot.web.console.announcements import languages, translations_in
 from bot.web.console.base import Page, posted, render, see_other
 from handlers.faq import service
 
@@ -49,9 +49,7 @@ async def answer_group(page: Page) -> web.StreamResponse:
     ids = [int(v) for v in form.getall("question", []) if str(v).isdigit()]
     text = str(form.get("text") or "")
     lang = str(form.get("lang") or "en")
-    translations = {
-        str(k)[3:]: str(v) for k, v in form.items() if str(k).startswith("tr_") and len(k) <= 6
-    }
+    translations = translations_in(form)
     group = str(form.get("group") or "")
     async with page.uow() as uow:
         try:
