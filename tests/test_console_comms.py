@@ -156,6 +156,11 @@ async def test_the_live_count_is_broken_down_by_platform_and_language(
 
 async def test_a_survey_is_answered_charted_and_downloaded(site: Site, alice: Browser) -> None:
     await _set_up(site)
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:
+        giulia = await uow.officers.by_email("a3@milano.it")
+        assert giulia is not None
+        giulia.locale = "it"
+        await uow.commit()
     now = datetime.now(UTC)
     good = {
         "text": "A short survey for the next cycle",
@@ -165,6 +170,8 @@ async def test_a_survey_is_answered_charted_and_downloaded(site: Site, alice: Br
         "options": "EPC\r\nESCO\r\nGreen bonds",
         "closes_at": _local(now + timedelta(days=3)),
         "audience": "everyone",
+        "tr_it": "Un breve sondaggio per il prossimo ciclo",
+        "qtr_it": "Quale strumento dovrebbe trattare il prossimo workshop?",
     }
     status, page, _ = await alice.post(
         f"{A}/surveys/send",
@@ -182,6 +189,18 @@ async def test_a_survey_is_answered_charted_and_downloaded(site: Site, alice: Br
     assert status == 303, location
     ann_id = int(location.rsplit("/", 1)[1])
     await send_announcements(site.runtime.core, {})
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:
+        rows = (
+            await uow.session.execute(
+                Outbox.__table__.select().where(Outbox.purpose == "announcement")
+            )
+        ).all()
+        sent = {r.officer_id: r.payload["text"] for r in rows if r.ref_id == ann_id}
+        giulia_id = (await uow.officers.by_email("a3@milano.it")).id  # type: ignore[union-attr]
+        assert "Quale strumento" in sent[giulia_id] and "breve sondaggio" in sent[giulia_id]
+        assert len(sent) >= 2 and all(
+            "Which instrument" in t for o, t in sent.items() if o != giulia_id
+        )
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         repo = uow.get(AnnouncementRepo)
         for email, choice, text in (

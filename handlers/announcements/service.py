@@ -154,10 +154,17 @@ class SurveyProblem(ValueError):
         self.fields = fields
 
 
-def survey_poll(question: str, kind: str, options: list[str], content: Content) -> dict[str, Any]:
+def survey_poll(
+    question: str,
+    kind: str,
+    options: list[str],
+    content: Content,
+    translations: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The stored question of a survey with the chat flow's rules (`/broadcast`): a question
     of at least 3 characters, a kind among `flow.KINDS`, 2 to `flow.MAX_OPTIONS` options
-    unless answers are written; `SurveyProblem` names the fields that are wrong."""
+    unless answers are written; `SurveyProblem` names the fields that are wrong. The question's
+    `translations` (language code -> text) reach officers as `flow.question_for` picks."""
     wrong: dict[str, str] = {}
     kept = [o.strip() for o in options if o.strip()]
     if len(question.strip()) < 3:
@@ -168,7 +175,13 @@ def survey_poll(question: str, kind: str, options: list[str], content: Content) 
         wrong["options"] = "survey_options_error"
     if wrong:
         raise SurveyProblem(wrong)
-    return bc.make_poll(question, kind, kept if kind != "text" else [], content)
+    poll = bc.make_poll(question, kind, kept if kind != "text" else [], content)
+    translated = {
+        k: " ".join(v.split())[:500] for k, v in (translations or {}).items() if v.strip()
+    }
+    if translated:
+        poll["translations"] = translated  # each officer reads it in their language
+    return poll
 
 
 async def _owned(uow: UnitOfWork, programme_id: int, announcement_id: int) -> Announcement:

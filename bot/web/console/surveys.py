@@ -18,6 +18,8 @@ from bot.web.console.charts import bar_chart
 from handlers.announcements import service
 from handlers.announcements.flow import KINDS, MAX_OPTIONS
 
+QUESTION_FIELD = re.compile(r"qtr_[a-z]{2,3}")
+
 
 async def _page(page: Page, status: int = 200, **values: Any) -> web.Response:
     shown = await compose_values(page, values)
@@ -48,6 +50,11 @@ def _survey_typed(form: Any) -> dict[str, Any]:
         "typed_kind": str(form.get("kind") or ""),
         "typed_options": "\n".join(options),
         "typed_closes_at": str(form.get("closes_at") or ""),
+        "typed_qtr": {
+            str(k)[4:]: str(v)
+            for k, v in form.items()
+            if QUESTION_FIELD.fullmatch(str(k)) and str(v).strip()
+        },
     }
 
 
@@ -77,7 +84,7 @@ async def send(page: Page) -> web.StreamResponse:
     elif closes_at <= (send_at or page.now()):
         errors["closes_at"] = page.t("closes_before_sending")
     try:
-        poll = service.survey_poll(question, kind, options, page.content)
+        poll = service.survey_poll(question, kind, options, page.content, values["typed_qtr"])
     except service.SurveyProblem as exc:
         poll = None
         errors |= {k: page.t(v, max=MAX_OPTIONS) for k, v in exc.fields.items()}
