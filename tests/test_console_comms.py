@@ -175,10 +175,11 @@ async def test_a_survey_is_answered_charted_and_downloaded(site: Site, alice: Br
     }
     status, page, _ = await alice.post(
         f"{A}/surveys/send",
-        {**good, "question": "?", "options": "EPC", "closes_at": _local(now + timedelta(days=3))},
+        {**good, "question": "?", "options": "EPC", "lang": "xx"},
     )
     assert status == 400
     assert 'id="question-error"' in page and 'id="options-error"' in page
+    assert 'id="lang-error"' in page
     status, page, _ = await alice.post(
         f"{A}/surveys/send",
         {**good, "send_at": _local(now + timedelta(days=4))},  # closes before it goes

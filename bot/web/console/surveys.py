@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.web import HEADERS
-from bot.web.console.announcements import compose_values, moment, typed, when_of
+from bot.web.console.announcements import compose_values, languages, moment, typed, when_of
 from bot.web.console.base import UI_LANGS, Page, posted, render, see_other
 from bot.web.console.charts import bar_chart
 from handlers.announcements import service
@@ -75,6 +75,8 @@ async def send(page: Page) -> web.StreamResponse:
     errors: dict[str, str] = {}
     if not text.strip():
         errors["text"] = page.t("text_error")
+    if lang not in (await languages(page, lang)).all:
+        errors["lang"] = page.t("lang_error")
     send_at, wrong = when_of(page, str(form.get("send_at") or ""))
     if wrong:
         errors["send_at"] = wrong
