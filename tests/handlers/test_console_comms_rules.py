@@ -203,3 +203,27 @@ def test_bars_are_as_long_as_their_count() -> None:
     assert [b.share for b in bar_chart([("A", 2), ("B", 1)], base=2).bars] == [100, 50]
     assert chart.bars[1].y > chart.bars[0].y
     assert [b.width for b in bar_chart([("A", 0)]).bars] == [0]
+
+
+def test_an_officer_reads_the_survey_question_in_the_language_of_its_message() -> None:
+    from handlers.announcements.flow import question_for, text_for
+    from storage.models import Announcement, Officer
+
+    ann = Announcement(
+        text="A short survey",
+        lang="en",
+        translations={"it": "Un breve sondaggio", "fr": ""},
+        poll={"question": "Which?", "translations": {"it": "Quale?", "de": "Welche?"}},
+    )
+    italian = Officer(name="Giulia", locale="it", languages=[])
+    german = Officer(name="Jonas", locale="de", languages=[])  # no German message: English
+    french = Officer(name="Marie", locale=None, languages=["fr", "it"])  # empty fr: it
+    assert (text_for(ann, italian, None), question_for(ann, italian, None)) == (
+        "Un breve sondaggio",
+        "Quale?",
+    )
+    assert (text_for(ann, german, None), question_for(ann, german, None)) == (
+        "A short survey",
+        "Which?",
+    )
+    assert question_for(ann, french, None) == "Quale?"
