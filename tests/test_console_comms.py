@@ -335,10 +335,11 @@ async def test_a_practice_is_corrected_with_the_chat_rules_before_approval(
         "results": "LED retrofit of 12,000 street lights paid from the energy savings.",
         "amount": "a lot",
         "year": "1800",
+        "co2_t": "plenty",
     }
     status, page, _ = await alice.post(f"{A}/practices/{mine}/edit", bad)
     assert status == 400
-    for field in ("title", "instruments", "amount", "year"):
+    for field in ("title", "instruments", "amount", "year", "co2_t"):
         assert f'id="{field}-error"' in page, field
     assert 'value="LED"' in page  # what was typed comes back
     good: dict[str, str | list[str]] = {
@@ -348,6 +349,8 @@ async def test_a_practice_is_corrected_with_the_chat_rules_before_approval(
         "year": "2022",
         "instruments": ["esco", "epc"],
         "lessons": "Bundle the districts in one tender.",
+        "savings_mwh": "1800 MWh",
+        "co2_t": "",
     }
     status, _, location = await alice.post(f"{A}/practices/{mine}/edit", form_of(**good))
     assert status == 303 and location.endswith("done=edited")
@@ -362,7 +365,9 @@ async def test_a_practice_is_corrected_with_the_chat_rules_before_approval(
         assert edited is not None and untouched is not None
         assert edited.title == "Ghent LED street lighting through an ESCO"
         assert edited.instruments == ["esco", "epc"] and edited.year == 2022
-        assert edited.figures["amount_eur"] == 2_500_000 and edited.status == "pending"
+        assert edited.investment_eur == 2_500_000 and edited.status == "pending"
+        assert edited.figures["lessons"] == "Bundle the districts in one tender."
+        assert edited.savings_mwh == 1800.0 and edited.instrument_mix is None
         assert untouched.title == "Valencia secret practice"
     assert await audit_actions(alice) == ["practice.edit"]
 

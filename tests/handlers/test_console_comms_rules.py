@@ -157,7 +157,34 @@ def test_an_edited_practice_follows_the_chat_rules(content: Content) -> None:
         "year",
         "contact",
     }
-    assert caught.value.fields["title"] == ("practice_length_error", {"low": 5, "high": 200})
+    assert caught.value.fields["title"] == (
+        "console.practice_length_error",
+        {"low": 5, "high": 200},
+    )
+    # the figures follow `peerbot practices figures`: a mix over 100 %, results as numbers
+    mixed = PracticeForm(
+        id=1,
+        title="Ghent LED retrofit",
+        sector="public_lighting",
+        instruments=("esco",),
+        funding="ESCO 80%, EU funds 40%",
+        results="12,000 street lights replaced, paid from the savings.",
+        savings_mwh="lots",
+    )
+    with pytest.raises(PracticeProblem) as caught:
+        check_practice(mixed, content.taxonomy, 2026)
+    assert caught.value.fields == {"savings_mwh": ("console.practice_figure_error", {})}
+    mixed = PracticeForm(**{**mixed.__dict__, "savings_mwh": "1 200,5"})
+    with pytest.raises(PracticeProblem) as caught:
+        check_practice(mixed, content.taxonomy, 2026)
+    assert caught.value.fields["funding"][0] == "practice_figures.errors.mix_over_100"
+    values = check_practice(
+        PracticeForm(**{**mixed.__dict__, "funding": "ESCO 60%, EU funds 40%"}),
+        content.taxonomy,
+        2026,
+    )
+    assert values["instrument_mix"] == {"esco": 60, "eu_funds": 40}
+    assert values["instruments"] == ["esco", "eu_funds"] and values["savings_mwh"] == 1200.5
 
 
 def test_a_survey_question_follows_the_chat_rules(content: Content) -> None:
