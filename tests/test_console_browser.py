@@ -1,13 +1,15 @@
 """The coordinators' console in a real headless Chromium (Debian's chromium + chromedriver,
 via Selenium): a coordinator signs in, imports a roster whose two bad rows are rejected (and
 fixes one in the form), proposes and approves a round, sends an announcement with the live
-recipient count, reads its delivery report, then answers and promotes an unanswered question.
+recipient count, reads its delivery report, sends a survey and sees its bar chart drawn once
+officers answered, then answers and promotes an unanswered question.
 A screenshot of every step is written under the test's temporary folder."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 
 from handlers.announcements.flow import send_announcements
 from storage.models import FaqQuery
+from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.console_support import MATCH_ROSTER, Site, site_fixture, token_for  # noqa: F401
 from tests.report_seed import COORD_A
@@ -27,6 +30,18 @@ BAD_ROWS = (
 
 
 pytestmark = pytest.mark.slow  # a real browser
+
+
+async def _answer(site: Site, survey_id: int, picks: dict[str, list[int]]) -> None:
+    """Officers answer the survey (as their buttons would), email -> options ticked."""
+    now = datetime.now(UTC)
+    async with UnitOfWork(site.runtime.sessionmaker) as uow:
+        for email, ticked in picks.items():
+            officer = await uow.officers.by_email(email)
+            assert officer is not None
+            answer = await uow.get(AnnouncementRepo).answer_or_new(survey_id, officer.id, now)
+            answer.choices = ticked
+        await uow.commit()
 
 
 def _story(site: Site, token: str, roster: Path, shots: Path, loop: Any) -> dict[str, Any]:
@@ -125,6 +140,28 @@ def _story(site: Site, token: str, roster: Path, shots: Path, loop: Any) -> dict
         ]
         shot("delivery-report")
 
+        # A survey; once officers have answered, its results are a bar chart drawn in the page.
+        click("nav-surveys")
+        driver.find_element(By.ID, "text").send_keys("Help us plan the spring workshops")
+        driver.find_element(By.ID, "question").send_keys("Which instrument should we cover?")
+        driver.find_element(By.ID, "kind-multi").click()
+        driver.find_element(By.ID, "options").send_keys("EPC\nESCO\nGreen bonds")
+        closes = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+        driver.execute_script(
+            "arguments[0].value = arguments[1]", driver.find_element(By.ID, "closes_at"), closes
+        )
+        click("survey-submit")
+        survey_id = int(driver.current_url.rsplit("/", 1)[1])
+        asyncio.run_coroutine_threadsafe(send_announcements(site.runtime.core, {}), loop).result(60)
+        picks = {"a2@leuven.be": [0, 2], "a3@milano.it": [0]}  # the two reached
+        asyncio.run_coroutine_threadsafe(_answer(site, survey_id, picks), loop).result(60)
+        driver.refresh()
+        seen["bars"] = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#chart-options g.bar')).map("
+            "g => [g.dataset.label, g.querySelector('rect').getBoundingClientRect().width])"
+        )
+        shot("survey-chart")
+
         # Answer the escalated question, then promote it to the FAQ.
         click("nav-questions")
         link = driver.find_element(By.XPATH, "//tr[td[contains(., 'What is ELENA?')]]//a")
@@ -182,11 +219,18 @@ async def test_a_coordinator_runs_the_programme_from_the_browser(
     assert seen["ann_status"] == "sending"
     assert ("Pieter", "not_started") in seen["not_reached"]
     assert ("Tomas Lind", "unreachable") in seen["not_reached"]
+    # the chart drew: a bar per option, as long as its count (EPC 2, ESCO 0, green bonds 1)
+    labels = [label for label, _ in seen["bars"]]
+    widths = [width for _, width in seen["bars"]]
+    assert labels == ["EPC", "ESCO", "Green bonds"], seen["bars"]
+    assert widths[0] > widths[2] > 0 and widths[1] == 0
+    assert abs(widths[0] - 2 * widths[2]) <= 2
     assert seen["empty_error"] and "ELENA" in seen["draft"]
     assert seen["answered"] and seen["promoted"]
     assert seen["audit"] == [
         "faq.promote",
         "faq.answer",
+        "survey.send",
         "announcement.send",
         "match.approve",
         "match.propose",
@@ -201,7 +245,7 @@ async def test_a_coordinator_runs_the_programme_from_the_browser(
     # One screenshot per step, each a real picture of a page.
     from PIL import Image
 
-    assert len(seen["shots"]) == 12
+    assert len(seen["shots"]) == 13
     for path in seen["shots"]:
         image = Image.open(io.BytesIO(path.read_bytes()))
         assert image.size[0] >= 1000 and sum(1 for n in image.convert("L").histogram() if n) > 10, (

@@ -258,13 +258,10 @@ def list_announcements(
 @app.command("cancel")
 def cancel(announcement_id: int) -> None:
     """Cancel a scheduled announcement before it goes out."""
-    from storage.repositories.announcements import CANCELLED, SCHEDULED
+    from handlers.announcements.flow import cancel_scheduled
 
     async def fn(rt: Any, uow: Any, ann: Any) -> str:
-        if ann.status != SCHEDULED:
-            return str(ann.status)
-        ann.status = CANCELLED
-        return CANCELLED
+        return "cancelled" if cancel_scheduled(ann) else str(ann.status)
 
     outcome = _load(announcement_id, fn)
     if outcome != "cancelled":

@@ -71,22 +71,32 @@ KINDS = ("single", "multi", "text")
 # -- rendering for a recipient -------------------------------------------------------------
 
 
-def text_for(ann: Announcement, officer: Officer, identity: Identity | None) -> str:
-    """The announcement in the officer's language when a translation was given."""
-    translations = {str(k): str(v) for k, v in (ann.translations or {}).items() if v}
+def reading_lang(ann: Announcement, officer: Officer, identity: Identity | None) -> str:
+    """The language an officer reads an announcement in: theirs (profile, then chat app) when
+    it is the original's or a translation's, else one they work in, else the original's."""
+    translations = {str(k) for k, v in (ann.translations or {}).items() if v}
     wanted = [officer.locale, identity.locale if identity else None]
     for lang in [w.split("-")[0].lower() for w in wanted if w]:
-        if lang == ann.lang:
-            return ann.text
-        if lang in translations:
-            return translations[lang]
+        if lang == ann.lang or lang in translations:
+            return lang
     spoken = [str(c) for c in officer.languages]
     if ann.lang in spoken or not spoken:
-        return ann.text
-    for lang in spoken:
-        if lang in translations:
-            return translations[lang]
-    return ann.text
+        return ann.lang
+    return next((lang for lang in spoken if lang in translations), ann.lang)
+
+
+def text_for(ann: Announcement, officer: Officer, identity: Identity | None) -> str:
+    """The announcement in the officer's language when a translation was given."""
+    lang = reading_lang(ann, officer, identity)
+    return ann.text if lang == ann.lang else str((ann.translations or {})[lang])
+
+
+def question_for(ann: Announcement, officer: Officer, identity: Identity | None) -> str:
+    """A survey's question in the language the officer reads the announcement in, when the
+    coordinator translated it (`poll["translations"]`), else as written."""
+    poll = ann.poll or {}
+    translated = (poll.get("translations") or {}).get(reading_lang(ann, officer, identity))
+    return str(translated or poll.get("question") or "")
 
 
 def when_text(
@@ -146,7 +156,8 @@ def render(
         return text, [], False
     poll = ann.poll
     closes = when_text(ann.closes_at, officer.timezone, locale, content.t)
-    text += "\n\n" + t(f"poll.ask_{poll.get('kind', 'single')}", question=poll["question"])
+    question = question_for(ann, officer, identity)
+    text += "\n\n" + t(f"poll.ask_{poll.get('kind', 'single')}", question=question)
     if ann.closes_at is not None:
         text += "\n" + t("poll.closes", when=closes)
     choices, multi = poll_choices(ann, t, answer)
@@ -198,6 +209,15 @@ async def create(
             created_at=now,
         )
     )
+
+
+def cancel_scheduled(ann: Announcement) -> bool:
+    """Stop an announcement that has not started going out (chat, CLI and console alike);
+    whether it was stopped (False once it is sending, done or cancelled)."""
+    if ann.status != SCHEDULED:
+        return False
+    ann.status = CANCELLED
+    return True
 
 
 def scope_of(ann: Announcement) -> list[int] | None:
@@ -764,8 +784,7 @@ async def _manage(ctx: Ctx, action: str, ann_id: int) -> None:
             return
         results = await results_json(ctx.uow, ann, ctx.clock.now(), ctx.content.taxonomy)
         await ctx.send(results_text(results, ctx.content, ctx.locale, ctx.clock.now()))
-    elif ann.status == SCHEDULED:
-        ann.status = CANCELLED
+    elif cancel_scheduled(ann):
         await ctx.reply("broadcast.cancelled_id", id=ann.id)
     else:
         state = ctx.t(f"announcement_state.{ann.status}")

@@ -1,19 +1,25 @@
 """Announcement use cases shared by `peerbot broadcast` and the console: how many officers an
-audience reaches (by platform and by language), queue an announcement, its delivery report.
+audience reaches (by platform and by language), queue an announcement or a survey (now or at a
+given time), cancel one before it goes, its delivery report, a survey's results and their CSV.
 Authorization inside: the programme must be the coordinator's, and an announcement of
 another programme is `NotAllowed`."""
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from handlers.announcements import flow as bc
+from handlers.announcements import polls
 from handlers.announcements.audience import Audience, parse_audience, programme_ids, select_chunk
 from handlers.announcements.reach import NO_ACCOUNT, why_not
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
+from handlers.core.content import Content
 from handlers.core.taxonomy import Taxonomy
+from storage.models import Announcement
 from storage.repositories.announcements import AnnouncementRepo
 from storage.repositories.console import ConsoleRepo
 from storage.uow import UnitOfWork
@@ -91,13 +97,21 @@ async def send(
     lang: str = "en",
     translations: dict[str, str] | None = None,
     send_at: datetime | None = None,
+    poll: dict[str, Any] | None = None,
+    closes_at: datetime | None = None,
 ) -> int:
-    """Queue an announcement to the programme's audience (as `peerbot broadcast create`);
-    the `announcements` job sends it when due. Its id. `ValueError("empty")` for no text."""
+    """Queue an announcement (with `poll`: a survey, see `survey_poll`) to the programme's
+    audience, as `peerbot broadcast create`; the `announcements` job sends it when due
+    (`send_at`, else now). Its id. `ValueError("empty")` for no text, `ValueError("past")`
+    for a sending time gone by, `ValueError("closes")` for a survey closing before it goes."""
     authorize(who, programme_id)
     body = text.strip()
     if not body:
         raise ValueError("empty")
+    if send_at is not None and send_at <= now:
+        raise ValueError("past")
+    if poll is not None and (closes_at is None or closes_at <= (send_at or now)):
+        raise ValueError("closes")
     wanted = await audience_of(uow, audience_text, taxonomy)
     kept = {k: v.strip() for k, v in (translations or {}).items() if v and v.strip() and k != lang}
     ann = await bc.create(
@@ -111,19 +125,85 @@ async def send(
         lang=lang,
         translations=kept,
         send_at=send_at,
+        poll=poll,
+        closes_at=closes_at if poll is not None else None,
     )
+    action = "survey" if poll is not None else "announcement"
+    when = {"send_at": send_at.isoformat()} if send_at is not None else {}
     await record(
         uow,
         who,
         programme_id,
-        "announcement.send",
+        f"{action}.{'schedule' if send_at is not None else 'send'}",
         now,
         announcement=ann.id,
         audience=wanted.text(),
         recipients=ann.recipients,
+        **when,
     )
     await uow.commit()
     return ann.id
+
+
+class SurveyProblem(ValueError):
+    """What is wrong with a survey's question, per form field (`question`, `kind`,
+    `options`), as message keys."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(", ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+def survey_poll(
+    question: str,
+    kind: str,
+    options: list[str],
+    content: Content,
+    translations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The stored question of a survey with the chat flow's rules (`/broadcast`): a question
+    of at least 3 characters, a kind among `flow.KINDS`, 2 to `flow.MAX_OPTIONS` options
+    unless answers are written; `SurveyProblem` names the fields that are wrong. The question's
+    `translations` (language code -> text) reach officers as `flow.question_for` picks."""
+    wrong: dict[str, str] = {}
+    kept = [o.strip() for o in options if o.strip()]
+    if len(question.strip()) < 3:
+        wrong["question"] = "survey_question_error"
+    if kind not in bc.KINDS:
+        wrong["kind"] = "survey_kind_error"
+    elif kind != "text" and not 2 <= len(kept) <= bc.MAX_OPTIONS:
+        wrong["options"] = "survey_options_error"
+    if wrong:
+        raise SurveyProblem(wrong)
+    poll = bc.make_poll(question, kind, kept if kind != "text" else [], content)
+    translated = {
+        k: " ".join(v.split())[:500] for k, v in (translations or {}).items() if v.strip()
+    }
+    if translated:
+        poll["translations"] = translated  # each officer reads it in their language
+    return poll
+
+
+async def _owned(uow: UnitOfWork, programme_id: int, announcement_id: int) -> Announcement:
+    ann = await uow.get(AnnouncementRepo).get(announcement_id)
+    if ann is None or ann.programme_id != programme_id:
+        raise NotAllowed(f"announcement {announcement_id}")
+    return ann
+
+
+async def cancel(
+    uow: UnitOfWork, who: Coordinator, programme_id: int, announcement_id: int, now: datetime
+) -> None:
+    """Cancel a scheduled announcement before the job picks it up (as `/broadcast cancel`
+    and `peerbot broadcast cancel`); `ValueError(<status>)` once it is sending or done."""
+    authorize(who, programme_id)
+    ann = await uow.get(AnnouncementRepo).locked(announcement_id)
+    if ann is None or ann.programme_id != programme_id:
+        raise NotAllowed(f"announcement {announcement_id}")
+    if not bc.cancel_scheduled(ann):
+        raise ValueError(str(ann.status))
+    await record(uow, who, programme_id, "announcement.cancel", now, announcement=ann.id)
+    await uow.commit()
 
 
 async def report(
@@ -131,9 +211,7 @@ async def report(
 ) -> dict[str, Any]:
     """The delivery report (`peerbot broadcast status`) with the text and who was not reached."""
     authorize(who, programme_id)
-    ann = await uow.get(AnnouncementRepo).get(announcement_id)
-    if ann is None or ann.programme_id != programme_id:
-        raise NotAllowed(f"announcement {announcement_id}")
+    ann = await _owned(uow, programme_id, announcement_id)
     return {
         **await bc.status_json(uow, ann),
         "text": ann.text,
@@ -142,6 +220,7 @@ async def report(
         "status": ann.status,
         "audience": Audience.from_json(ann.audience).text(),
         "send_at": ann.send_at,
+        "question": (ann.poll or {}).get("question"),
     }
 
 
@@ -157,6 +236,63 @@ async def recent(
             "status": a.status,
             "recipients": a.recipients,
             "at": a.send_at,
+            "question": (a.poll or {}).get("question"),
+            "closes_at": a.closes_at,
         }
         for a in await uow.get(ConsoleRepo).announcements(programme_id, limit)
     ]
+
+
+async def surveys(
+    uow: UnitOfWork, who: Coordinator, programme_id: int, limit: int = 30
+) -> list[dict[str, Any]]:
+    """The programme's latest surveys (announcements carrying a question), newest first."""
+    found = [a for a in await recent(uow, who, programme_id, 10 * limit) if a["question"]]
+    return found[:limit]
+
+
+async def results(
+    uow: UnitOfWork,
+    who: Coordinator,
+    programme_id: int,
+    announcement_id: int,
+    now: datetime,
+    taxonomy: Taxonomy,
+) -> dict[str, Any]:
+    """A survey's results (`peerbot broadcast results --json`); `NotAllowed` for another
+    programme's announcement or one without a question."""
+    authorize(who, programme_id)
+    ann = await _owned(uow, programme_id, announcement_id)
+    if not ann.poll:
+        raise NotAllowed(f"survey {announcement_id}")
+    return await polls.results_json(uow, ann, now, taxonomy)
+
+
+CSV_FIELDS = ("name", "authority", "country", "sectors", "choices", "text", "answered_at")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def results_csv(found: dict[str, Any]) -> str:
+    """One row per answer of `results`: who (name, authority, country, sectors), the options
+    picked (`;`-separated), the written answer, when; formulas neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    for row in found["answers"]:
+        writer.writerow(
+            [
+                _cell(str(row.get("name") or "")),
+                _cell(str(row.get("authority") or "")),
+                _cell(str(row.get("country") or "")),
+                ";".join(row.get("sectors") or []),
+                _cell(";".join(row.get("choices") or [])),
+                _cell(str(row.get("text") or "")),
+                str(row.get("answered_at") or ""),
+            ]
+        )
+    return out.getvalue()

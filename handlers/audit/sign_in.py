@@ -22,6 +22,7 @@ class SignedIn:
     id: int
     name: str
     locale: str | None
+    timezone: str = "UTC"  # where the console shows and reads times (scheduling, closing)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ async def by_token(
         return None
     row.last_used_at = now
     await uow.commit()
-    return Signature(SignedIn(officer.id, officer.name, officer.locale), set(ids), row.id)
+    return Signature(
+        SignedIn(officer.id, officer.name, officer.locale, officer.timezone), set(ids), row.id
+    )
 
 
 async def session_token(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[int, str] | None:

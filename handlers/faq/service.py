@@ -4,6 +4,7 @@ entry. Authorization inside: a question of another programme is `NotAllowed`."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ from handlers.audit.service import Coordinator, NotAllowed, authorize, record
 from handlers.core.content import Content
 from handlers.core.metrics import FAQ_COORDINATOR_ANSWERS
 from handlers.core.taxonomy import Taxonomy
-from handlers.delivery.outbox import payload, queue_to_officer
+from handlers.delivery.outbox import officer_locale, payload, queue_to_officer
 from storage.models import FaqQuery
 from storage.repositories.console import QuestionRepo
 from storage.uow import UnitOfWork
@@ -46,6 +47,24 @@ async def unanswered(
     """The programme's questions without an answer, escalated ones first."""
     authorize(who, programme_id)
     return [_question(q) for q in await uow.get(QuestionRepo).unanswered(limit, {programme_id})]
+
+
+async def unanswered_groups(
+    uow: UnitOfWork, who: Coordinator, programme_id: int, content: Content, limit: int = 200
+) -> list[list[Question]]:
+    """The programme's unanswered questions in groups that ask the same thing (see
+    `handlers.faq.grouping`: the FAQ matcher's normalisation and its best entry), in the
+    order of `unanswered` (a group where its first question is). The matching runs in a
+    worker thread, as the chat's FAQ searches do: new questions cost milliseconds each."""
+    from handlers.faq.content import faq_index  # the matcher loads numpy
+    from handlers.faq.grouping import Asked, group_questions
+
+    index = faq_index(content)
+    found = await unanswered(uow, who, programme_id, limit)
+    by_id = {q.id: q for q in found}
+    asked = [Asked(q.id, q.text, q.lang) for q in found]
+    groups = await asyncio.to_thread(group_questions, asked, index.norm, index)
+    return [[by_id[i] for i in ids] for ids in groups]
 
 
 async def _owned(uow: UnitOfWork, programme_id: int, query_id: int) -> FaqQuery:
@@ -138,6 +157,79 @@ async def answer(
     await record(uow, who, programme_id, "faq.answer", now, question=query_id, sent=delivered)
     await uow.commit()
     return delivered
+
+
+async def _asker_langs(uow: UnitOfWork, content: Content, query: FaqQuery) -> list[str]:
+    """The languages to answer a question's asker in, best first: the officer's (or their
+    chat app's), then the language the question was written in."""
+    found: list[str] = []
+    asker = await uow.officers.get(query.officer_id) if query.officer_id else None
+    if asker is not None:
+        found.append(officer_locale(asker, content))
+    elif query.identity_id:
+        identity = await uow.identities.get(query.identity_id)
+        if identity is not None and identity.locale:
+            found.append(content.t.resolve(identity.locale))
+    if query.lang:
+        found.append(query.lang.split("-")[0].lower())
+    return found
+
+
+def answer_for(langs: list[str], text: str, lang: str, translations: dict[str, str]) -> str:
+    """The answer in the first of `langs` it was written in (`text` is in `lang`), else
+    `text`."""
+    for wanted in langs:
+        if wanted == lang:
+            return text
+        if translations.get(wanted, "").strip():
+            return translations[wanted].strip()
+    return text
+
+
+async def answer_group(
+    uow: UnitOfWork,
+    content: Content,
+    secret: bytes,
+    who: Coordinator,
+    programme_id: int,
+    query_ids: list[int],
+    text: str,
+    now: datetime,
+    lang: str = "en",
+    translations: dict[str, str] | None = None,
+) -> dict[str, int]:
+    """Answer several questions of the programme at once (a group of the same question):
+    each asker gets, through the bot, the translation in their language where one is given,
+    else `text`. Questions answered meanwhile are left as they are. Counts `sent`, `stored`
+    (no chat account), `skipped`. `ValueError("empty")` for no text or no question;
+    `NotAllowed` when one is not the programme's."""
+    authorize(who, programme_id)
+    cleaned = text.strip()
+    if not cleaned or not query_ids:
+        raise ValueError("empty")
+    kept = {k: v.strip() for k, v in (translations or {}).items() if v and v.strip()}
+    queries = [await _owned(uow, programme_id, q) for q in dict.fromkeys(query_ids)]
+    counts = {"sent": 0, "stored": 0, "skipped": 0}
+    for query in queries:
+        if query.answer_text:
+            counts["skipped"] += 1
+            continue
+        langs = await _asker_langs(uow, content, query)
+        body = answer_for(langs, cleaned, lang, kept)
+        sent = await send_answer(uow, content, secret, query, body, who.officer_id, now)
+        counts["sent" if sent else "stored"] += 1
+    await record(
+        uow,
+        who,
+        programme_id,
+        "faq.answer_group",
+        now,
+        questions=[q.id for q in queries],
+        translations=sorted(kept),
+        **counts,
+    )
+    await uow.commit()
+    return counts
 
 
 def slug(text: str) -> str:

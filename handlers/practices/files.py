@@ -26,9 +26,9 @@ from pydantic import (
 
 from handlers.core.taxonomy import EUROPE, Taxonomy
 from handlers.practices.figures import apply_figures, figures_json
-from handlers.practices.flow import MIN_YEAR
 from handlers.practices.rules import (
     MAX_INVESTMENT,
+    MIN_YEAR,
     FigureError,
     PracticeFigures,
     check_figures,

@@ -28,7 +28,16 @@ from handlers.core.typed_words import means
 from handlers.delivery.outbox import queue_to_officer
 from handlers.outcomes.rules import parse_figure
 from handlers.practices.figures import citation_figures, investment_of, mix_text, results_text
-from handlers.practices.rules import FigureError, PracticeFigures, check_figures, extract_mix
+from handlers.practices.rules import (
+    LENGTHS,
+    FigureError,
+    PracticeFigures,
+    check_figures,
+    clean_text,
+    extract_mix,
+    text_ok,
+    year_ok,
+)
 from storage.models import GoodPractice, Officer
 from storage.repositories.practices import APPROVED, PENDING, REJECTED, PracticeRepo
 from storage.uow import UnitOfWork
@@ -36,7 +45,6 @@ from storage.uow import UnitOfWork
 FLOW = "share"
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
 BACK_WORDS = {"back", "retour", "zuruck", "atras", "indietro"}
-MIN_YEAR = 1950
 SEARCH_CUTOFF = 0.6
 SEARCH_LIMIT = 5
 STOP_WORDS = {
@@ -113,13 +121,15 @@ def _nav(ctx: Ctx, optional: bool = False, back: bool = True) -> list[Choice]:
     return [*nav, Choice("shr:cancel", ctx.t("practices.cancel"))]
 
 
-def _text_step(name: str, low: int, high: int, optional: bool = False) -> Step:
+def _text_step(name: str, optional: bool = False) -> Step:
+    low, high = LENGTHS[name]
+
     async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
         await ctx.reply(f"practices.ask_{name}", choices=_nav(ctx, optional, name != "title"))
 
     async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
-        value = " ".join(text.split()) if name == "title" else text.strip()
-        if not low <= len(value) <= high or value.startswith("/"):
+        value = clean_text(name, text)
+        if not text_ok(name, value):
             await ctx.reply("practices.length", low=low, high=high)
             return False
         data[name] = value
@@ -252,9 +262,10 @@ async def ask_funding(ctx: Ctx, data: dict[str, Any]) -> None:
 
 async def take_funding(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
     """The funding mix as written; the shares of named instruments are kept as figures."""
-    value = text.strip()
-    if not 3 <= len(value) <= 600 or value.startswith("/"):
-        await ctx.reply("practices.length", low=3, high=600)
+    value = clean_text("funding", text)
+    if not text_ok("funding", value):
+        low, high = LENGTHS["funding"]
+        await ctx.reply("practices.length", low=low, high=high)
         return False
     try:
         mix = extract_mix(value, ctx.content.taxonomy)
@@ -290,7 +301,7 @@ async def ask_year(ctx: Ctx, data: dict[str, Any]) -> None:
 async def take_year(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
     found = re.search(r"\b(19|20)\d{2}\b", text)
     year = int(found.group(0)) if found else 0
-    if not MIN_YEAR <= year <= ctx.clock.now().year + 5:
+    if not year_ok(year, ctx.clock.now().year):
         await ctx.reply("practices.year_unclear", answer=text[:20])
         return False
     data["year"] = year
@@ -311,9 +322,10 @@ def _own_contact(ctx: Ctx) -> str:
 
 
 async def take_contact(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
-    value = _own_contact(ctx) if choice == "me" else " ".join(text.split())
-    if not 3 <= len(value) <= 200:
-        await ctx.reply("practices.length", low=3, high=200)
+    value = _own_contact(ctx) if choice == "me" else clean_text("contact", text)
+    if not text_ok("contact", value):
+        low, high = LENGTHS["contact"]
+        await ctx.reply("practices.length", low=low, high=high)
         return False
     data["contact"] = value
     return True
@@ -342,17 +354,17 @@ async def take_confirm(ctx: Ctx, data: dict[str, Any], choice: str | None, text:
 
 
 STEPS: list[Step] = [
-    _text_step("title", 5, 200),
+    _text_step("title"),
     Step("sector", ask_sector, take_sector),
     Step("instruments", ask_instruments, take_instruments),
     Step("amount", ask_amount, take_amount, optional=True),
     Step("funding", ask_funding, take_funding, optional=True),
-    _text_step("results", 10, 1500),
+    _text_step("results"),
     _figure_step("savings_mwh"),
     _figure_step("renewable_mwh"),
     _figure_step("co2_t"),
     Step("year", ask_year, take_year, optional=True),
-    _text_step("lessons", 3, 1500, optional=True),
+    _text_step("lessons", optional=True),
     Step("contact", ask_contact, take_contact, optional=True),
     Step("confirm", ask_confirm, take_confirm),
 ]

@@ -1,7 +1,9 @@
-"""Pure rules of a good practice's figures: the investment, the instrument mix (shares of the
-investment per taxonomy instrument) and the yearly results, read the way officers write them
-and checked before anything is stored. Chat, `peerbot practices figures` and the YAML import
-apply the same checks; a refusal names its message key (`practices.errors.<key>`)."""
+"""Pure rules of a good practice: the lengths of its texts and a plausible year (the chat flow
+`/share` and the console's edit form alike), and its figures: the investment, the instrument
+mix (shares of the investment per taxonomy instrument) and the yearly results, read the way
+officers write them and checked before anything is stored. Chat, `peerbot practices figures`
+and the YAML import apply the same checks; a refusal names its message key
+(`practices.errors.<key>`)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,36 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+LENGTHS: dict[str, tuple[int, int]] = {
+    "title": (5, 200),
+    "funding": (3, 600),
+    "results": (10, 1500),
+    "lessons": (3, 1500),
+    "contact": (3, 200),
+}
+"""Characters allowed per text field (low, high)."""
+OPTIONAL = ("funding", "lessons", "contact")
+MIN_YEAR = 1950
+YEARS_AHEAD = 5
 MAX_INVESTMENT = 100_000_000_000
 MAX_FIGURE = 10_000_000.0
 _SHARE = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s*%?")
 _PARTS = re.compile(r"[;,+\n]|\s/\s")
+
+
+def clean_text(name: str, text: str) -> str:
+    """A text field as stored: the title and the contact on one line, the others trimmed."""
+    return " ".join(text.split()) if name in ("title", "contact") else text.strip()
+
+
+def text_ok(name: str, value: str) -> bool:
+    """Whether a cleaned text fits its field (and is not a chat command)."""
+    low, high = LENGTHS[name]
+    return low <= len(value) <= high and not value.startswith("/")
+
+
+def year_ok(year: int, this_year: int) -> bool:
+    return MIN_YEAR <= year <= this_year + YEARS_AHEAD
 
 
 class InstrumentMatcher(Protocol):

@@ -1,4 +1,5 @@
-"""Programme settings shared by `peerbot programme rename` and the console."""
+"""Programme settings shared by `peerbot programme rename` and the console: name and
+languages; check-in cadence, Slack channel and Telegram forum chat (`rules`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
+from handlers.programmes import rules
 from handlers.programmes.folder import rename
 from storage.uow import UnitOfWork
 
@@ -16,6 +18,9 @@ class Settings:
     slug: str
     name: str
     languages: tuple[str, ...]
+    checkin_days: int = 14
+    slack_channel_id: str | None = None
+    telegram_chat_id: int | None = None
 
 
 async def coordinated(uow: UnitOfWork, who: Coordinator) -> list[Settings]:
@@ -33,7 +38,15 @@ async def settings_of(uow: UnitOfWork, who: Coordinator, programme_id: int) -> S
     found = next((p for p in await uow.programmes.list() if p.id == programme_id), None)
     if found is None:
         raise NotAllowed(f"programme {programme_id}")
-    return Settings(found.id, found.slug, found.name, tuple(found.languages or ["en"]))
+    return Settings(
+        found.id,
+        found.slug,
+        found.name,
+        tuple(found.languages or ["en"]),
+        found.checkin_days,
+        found.slack_channel_id,
+        found.telegram_chat_id,
+    )
 
 
 async def rename_programme(
@@ -59,3 +72,60 @@ async def rename_programme(
     )
     await uow.commit()
     return Settings(found.id, found.slug, found.name, tuple(found.languages))
+
+
+class ChannelProblem(ValueError):
+    """Fields refused by `rules` (`checkin_days`, `slack_channel`, `telegram_chat`)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
+async def set_channels(
+    uow: UnitOfWork,
+    who: Coordinator,
+    programme_id: int,
+    checkin_days: str,
+    slack_channel: str,
+    telegram_chat: str,
+    now: datetime,
+) -> Settings:
+    """Set the check-in cadence, the Slack channel and the Telegram forum chat where the
+    programme's discussions and introductions go (empty: none); `ChannelProblem` names the
+    values `rules` refuses."""
+    authorize(who, programme_id)
+    found = await uow.programmes.get(programme_id)
+    if found is None:
+        raise NotAllowed(f"programme {programme_id}")
+    days = rules.checkin_days(checkin_days)
+    slack = rules.slack_channel(slack_channel)
+    forum = rules.telegram_forum(telegram_chat)
+    if days is None or slack is None or forum is None:
+        raise ChannelProblem(
+            [
+                name
+                for name, value in (
+                    ("checkin_days", days),
+                    ("slack_channel", slack),
+                    ("telegram_chat", forum),
+                )
+                if value is None
+            ]
+        )
+    found.checkin_days = days
+    found.slack_channel_id = slack or None
+    found.telegram_chat_id = forum if isinstance(forum, int) else None
+    await uow.flush()
+    await record(
+        uow,
+        who,
+        programme_id,
+        "programme.channels",
+        now,
+        checkin_days=days,
+        slack_channel=slack or None,
+        telegram_chat=found.telegram_chat_id,
+    )
+    await uow.commit()
+    return await settings_of(uow, who, programme_id)

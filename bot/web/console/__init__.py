@@ -28,6 +28,7 @@ from bot.web.console import (
     questions,
     roster,
     settings,
+    surveys,
 )
 from bot.web.console.base import console_page, runtime_of
 from handlers.audit.service import Coordinator
@@ -106,7 +107,16 @@ def add_console_routes(app: web.Application, runtime: Runtime) -> None:
     post(f"{base}/announcements/count", console_page(announcements.count))
     post(f"{base}/announcements/send", console_page(announcements.send))
     get(base + "/announcements/{aid}", console_page(announcements.report))
+    post(base + "/announcements/{aid}/cancel", console_page(announcements.cancel))
+    get(f"{base}/surveys", console_page(surveys.show))
+    post(f"{base}/surveys/count", console_page(surveys.count))
+    post(f"{base}/surveys/send", console_page(surveys.send))
+    get(base + "/surveys/{aid}", console_page(surveys.results))
+    get(base + "/surveys/{aid}/answers.csv", console_page(surveys.answers_csv))
+    post(f"{base}/questions/answer-group", console_page(questions.answer_group))
     get(f"{base}/practices", console_page(practices.show))
+    get(base + "/practices/{gid}/edit", console_page(practices.edit))
+    post(base + "/practices/{gid}/edit", console_page(practices.save))
     post(base + "/practices/{gid}", console_page(practices.decide))
     get(f"{base}/outcomes", console_page(outcomes.show))
     post(f"{base}/outcomes/plan", console_page(outcomes.save_plan))
@@ -118,5 +128,6 @@ def add_console_routes(app: web.Application, runtime: Runtime) -> None:
     post(base + "/applications/{aid}/decline", console_page(applications.decline))
     get(f"{base}/settings", console_page(settings.show))
     post(f"{base}/settings", console_page(settings.save))
+    post(f"{base}/settings/channels", console_page(settings.channels))
     post(f"{base}/language", console_page(settings.language))
     get(f"{base}/audit", console_page(settings.log))

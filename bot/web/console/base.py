@@ -45,6 +45,7 @@ NAV = (
     "cycles",
     "questions",
     "announcements",
+    "surveys",
     "practices",
     "outcomes",
     "applications",

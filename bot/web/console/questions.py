@@ -1,5 +1,7 @@
-"""Questions page: what the FAQ could not answer; answer one (the bot sends it to the asker)
-and promote the answered question to a draft FAQ entry, previewed first."""
+"""Questions page: what the FAQ could not answer, grouped by similarity (the FAQ matcher's
+normalisation, `handlers.faq.grouping`); answer one (the bot sends it to the asker) or a whole
+group at once, with translations (each asker gets theirs), and promote an answered question
+to a draft FAQ entry, previewed first."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.web.console.announcements import languages, translations_in
 from bot.web.console.base import Page, posted, render, see_other
 from handlers.faq import service
 
@@ -23,11 +26,57 @@ def drafts_folder(page: Page) -> Any:
     return page.runtime.settings.data_dir / "faq-drafts" / page.slug
 
 
-async def show(page: Page) -> web.StreamResponse:
-    """The unanswered questions of the programme."""
+async def show(page: Page, status: int = 200, **values: Any) -> web.Response:
+    """The unanswered questions of the programme, grouped when they ask the same thing."""
     async with page.uow() as uow:
-        rows = await service.unanswered(uow, page.who, page.programme_id)
-    return render(page, "questions.html", questions=rows)
+        groups = await service.unanswered_groups(uow, page.who, page.programme_id, page.content)
+    return render(
+        page,
+        "questions.html",
+        status,
+        groups=groups,
+        langs_of=await languages(page, values.pop("typed_lang", None)),
+        done=page.request.query.get("done", ""),
+        counts={k: page.request.query.get(k, "0") for k in ("sent", "stored", "skipped")},
+        **values,
+    )
+
+
+async def answer_group(page: Page) -> web.StreamResponse:
+    """Answer every question of a group; each asker gets the answer in their language when
+    a translation of it was given."""
+    form = await posted(page)
+    ids = [int(v) for v in form.getall("question", []) if str(v).isdigit()]
+    text = str(form.get("text") or "")
+    lang = str(form.get("lang") or "en")
+    translations = translations_in(form)
+    group = str(form.get("group") or "")
+    async with page.uow() as uow:
+        try:
+            counts = await service.answer_group(
+                uow,
+                page.content,
+                page.runtime.core.secret,
+                page.who,
+                page.programme_id,
+                ids,
+                text,
+                page.now(),
+                lang,
+                translations,
+            )
+        except ValueError:
+            key = "answer_error_empty" if ids else "group_none"
+            return await show(
+                page,
+                400,
+                errors={"group": group, "text": page.t(key)},
+                typed=text,
+                typed_lang=lang,
+                typed_tr=translations,
+            )
+    query = "&".join(f"{k}={v}" for k, v in counts.items())
+    raise see_other(page, f"questions?done=group&{query}")
 
 
 async def _one(page: Page, status: int = 200, **values: Any) -> web.Response:

@@ -1,5 +1,5 @@
-"""Settings page (name and languages, as `peerbot programme rename`), the audit log, and the
-console's own language."""
+"""Settings page (name and languages, as `peerbot programme rename`; check-in cadence, Slack
+channel and Telegram forum chat), the audit log, and the console's own language."""
 
 from __future__ import annotations
 
@@ -9,13 +9,21 @@ from bot.web import HEADERS
 from bot.web.auth import secure_request
 from bot.web.console.base import LANG_COOKIE, UI_LANGS, Page, posted, render, see_other
 from handlers.audit import service as audit
-from handlers.programmes import service
+from handlers.programmes import rules, service
 
 
 async def show(page: Page, status: int = 200, **values: object) -> web.Response:
     async with page.uow() as uow:
         found = await service.settings_of(uow, page.who, page.programme_id)
-    return render(page, "settings.html", status, s=found, ui_langs=UI_LANGS, **values)
+    return render(
+        page,
+        "settings.html",
+        status,
+        s=found,
+        ui_langs=UI_LANGS,
+        days=rules.CHECKIN_DAYS,
+        **values,
+    )
 
 
 async def save(page: Page) -> web.StreamResponse:
@@ -38,6 +46,35 @@ async def save(page: Page) -> web.StreamResponse:
         except ValueError as exc:
             return await show(page, 400, errors={"name": page.t("name_refused", why=str(exc))})
     raise see_other(page, "settings?done=saved")
+
+
+CHANNEL_ERRORS = {
+    "checkin_days": "checkin_days_error",
+    "slack_channel": "slack_channel_error",
+    "telegram_chat": "telegram_chat_error",
+}
+
+
+async def channels(page: Page) -> web.StreamResponse:
+    """Set the check-in cadence, the Slack channel and the Telegram forum chat."""
+    form = await posted(page)
+    typed = {k: str(form.get(k) or "") for k in CHANNEL_ERRORS}
+    async with page.uow() as uow:
+        try:
+            await service.set_channels(
+                uow,
+                page.who,
+                page.programme_id,
+                typed["checkin_days"],
+                typed["slack_channel"],
+                typed["telegram_chat"],
+                page.now(),
+            )
+        except service.ChannelProblem as exc:
+            low, high = rules.CHECKIN_DAYS
+            errors = {k: page.t(CHANNEL_ERRORS[k], low=low, high=high) for k in exc.fields}
+            return await show(page, 400, errors=errors, typed=typed)
+    raise see_other(page, "settings?done=channels")
 
 
 async def language(page: Page) -> web.StreamResponse:
