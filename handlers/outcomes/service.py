@@ -498,7 +498,7 @@ async def programme_kpis(uow: UnitOfWork, programme_ids: Collection[int]) -> Kpi
     seats = await uow.kpis.group_seats(programme_ids) if programme_ids else []
     groups_per = Counter(authority for _, authority in seats)
     practices = Counter(p.authority_id for p in await uow.kpis.approved_practices(ids))
-    answered = await uow.kpis.questions_answered(list(officer_authority))
+    answered = await uow.kpis.questions_answered(programme_ids)
     questions_per: Counter[int] = Counter()
     for officer_id, n in answered.items():
         owner = officer_authority.get(officer_id)

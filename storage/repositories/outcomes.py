@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import aliased
 
 from storage.models import (
@@ -330,20 +330,23 @@ class KpiRepo(Repository):
         ids = set(programme_ids)
         if not ids:
             return []
-        members = select(Membership.officer_id).where(Membership.programme_id.in_(ids))
         stmt = (
             select(Officer.id, Officer.authority_id, Authority.name, Authority.country)
             .outerjoin(Authority, Authority.id == Officer.authority_id)
-            .where(
-                or_(Officer.programme_id.in_(ids), Officer.id.in_(members)),
-                ~self._coordinating(ids),  # type: ignore[operator]
-                Officer.status != OfficerStatus.LEFT,
-                Officer.consent_at.is_not(None),
-            )
+            .where(*self._participating(ids))
             .order_by(Officer.id)
         )
         rows = (await self.session.execute(stmt)).all()
         return [Participant(r[0], r[1], r[2] or "", r[3] or "") for r in rows]
+
+    def _participating(self, ids: set[int]) -> list[ColumnElement[bool]]:
+        members = select(Membership.officer_id).where(Membership.programme_id.in_(ids))
+        return [
+            or_(Officer.programme_id.in_(ids), Officer.id.in_(members)),
+            ~self._coordinating(ids),  # type: ignore[operator]
+            Officer.status != OfficerStatus.LEFT,
+            Officer.consent_at.is_not(None),
+        ]
 
     async def pairs(self, programme_ids: Collection[int]) -> list[PairFact]:
         """Pairs of these programmes whose both sides accepted (active, or closed after)."""
@@ -404,9 +407,13 @@ class KpiRepo(Repository):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def questions_answered(self, officer_ids: Collection[int]) -> dict[int, int]:
-        """Per officer: questions the FAQ answered (directly or by a picked suggestion, not
-        marked unhelpful) plus those a coordinator answered."""
+    async def questions_answered(self, programme_ids: Collection[int]) -> dict[int, int]:
+        """Per participant of these programmes: questions the FAQ answered (directly or by a
+        picked suggestion, not marked unhelpful) plus those a coordinator answered."""
+        ids = set(programme_ids)
+        if not ids:
+            return {}
+        officers = select(Officer.id).where(*self._participating(ids))
         answered = or_(
             and_(
                 FaqQuery.outcome.in_(("answer", "picked")),
@@ -416,7 +423,7 @@ class KpiRepo(Repository):
         )
         stmt = (
             select(FaqQuery.officer_id, func.count())
-            .where(FaqQuery.officer_id.in_(list(officer_ids)), answered)
+            .where(FaqQuery.officer_id.in_(officers), answered)
             .group_by(FaqQuery.officer_id)
         )
         rows = (await self.session.execute(stmt)).all()
