@@ -136,7 +136,7 @@ def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
 
     async def go(rt: Any) -> dict[str, Any] | None:
         async with rt.core.uow() as uow:
-            found = await service.show(uow, group_id)
+            found = await service.show(uow, group_id, rt.clock.now())
             return _worded(found, rt.content.current) if found else None
 
     data = arun(with_runtime(settings(), go))
@@ -146,6 +146,13 @@ def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
         dump(data)
     else:
         _print_group(data)
+        silence = data["silence"]
+        why = f" ({silence['why']})" if silence["why"] else ""
+        escalated = f", coordinators told {data['escalated_at']}" if data["escalated_at"] else ""
+        typer.echo(
+            f"        health: {data['state']}{why}; idle {silence['idle_days']} day(s), "
+            f"{silence['unanswered']} check-in(s) unanswered{escalated}"
+        )
 
 
 @app.command("session")

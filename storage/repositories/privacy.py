@@ -17,6 +17,7 @@ from storage.models import (
     FaqQuery,
     GoodPractice,
     GroupMember,
+    GroupNote,
     Identity,
     Invite,
     LearningPlan,
@@ -246,7 +247,8 @@ class PersonalDataRepo(Repository):
         """Delete the officer and what they wrote; keep anonymous traces the figures need.
 
         Conversations and unsent messages go; sent messages keep no body or chat; relayed
-        copies of their discussion messages lose their text; FAQ questions keep only the
+        copies of their discussion, pair and group messages lose their text, their group
+        notes go; FAQ questions keep only the
         outcome; unpublished practices go, published ones lose the contact; the authority
         goes when nothing else refers to it (its name is what they typed)."""
         session = self.session
@@ -279,6 +281,11 @@ class PersonalDataRepo(Repository):
             relays = Outbox.idempotency_key.like(f"relay:{discussion_id}:{platform}:{message_id}:%")
             await session.execute(delete(Outbox).where(relays, Outbox.status.in_(_UNSENT)))
             await session.execute(update(Outbox).where(relays).values(payload={}))
+        # pair and group relays are keyed by their author (handlers/delivery/relay.py)
+        authored = Outbox.idempotency_key.like(f"%:relay:o{officer.id}:%")
+        await session.execute(delete(Outbox).where(authored, Outbox.status.in_(_UNSENT)))
+        await session.execute(update(Outbox).where(authored).values(payload={}))
+        await session.execute(delete(GroupNote).where(GroupNote.author_id == officer.id))
         await session.execute(
             update(FaqQuery)
             .where(FaqQuery.officer_id == officer.id)
