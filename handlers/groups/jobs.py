@@ -229,14 +229,18 @@ async def _queue(
                 where = content.t(locale, "groups.intro.where_topic", link=link)
             else:
                 where = content.t(locale, "groups.intro.where_space")
-            away = sorted(
-                {str(s.platform) for s in seats if s.platform not in (None, space.platform)}
+            bridged_to = sorted(
+                {
+                    str(s.platform)
+                    for s in seats
+                    if s.platform in on and s.platform != space.platform
+                }
             )
-            if away and any(p in on for p in away):
+            if bridged_to:
                 where += "\n" + content.t(
                     locale,
                     "groups.life.where_bridged",
-                    platforms=", ".join(p.capitalize() for p in away),
+                    platforms=", ".join(p.capitalize() for p in bridged_to),
                 )
         else:
             where = content.t(locale, "groups.intro.where_none")
