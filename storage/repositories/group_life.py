@@ -58,9 +58,9 @@ class GroupLifeRepo(Repository):
             .join(GroupMember, GroupMember.group_id == PeerGroup.id)
             .where(GroupMember.officer_id == officer_id, PeerGroup.status.in_(LIVE))
             .order_by(PeerGroup.id.desc())
-            .distinct()
         )
-        return (await self.session.execute(stmt)).scalars().all()
+        found = (await self.session.execute(stmt)).scalars().all()
+        return list({g.id: g for g in found}.values())  # one seat per officer, but be sure
 
     async def seat(self, group_id: int, officer_id: int) -> GroupMember | None:
         stmt = select(GroupMember).where(
