@@ -31,6 +31,7 @@ from storage.models import (
     PollAnswer,
     Programme,
     SatisfactionSurvey,
+    StudyVisit,
 )
 from storage.repositories.base import Repository
 
@@ -241,6 +242,31 @@ class PersonalDataRepo(Repository):
                 for m, d in messages
             ],
             "discussions_followed": sorted(followed),
+            "group_notes": [
+                {"group": n.group_id, "text": n.text, "written_at": n.created_at.isoformat()}
+                for n in (
+                    await session.execute(
+                        select(GroupNote).where(GroupNote.author_id == oid).order_by(GroupNote.id)
+                    )
+                ).scalars()
+            ],
+            "study_visits": [
+                {
+                    "group": v.group_id,
+                    "visitors": v.visitors,
+                    "place": v.place,
+                    "dates": v.dates,
+                    "purpose": v.purpose,
+                    "status": v.status,
+                }
+                for v in (
+                    await session.execute(
+                        select(StudyVisit)
+                        .where(StudyVisit.officer_id == oid)
+                        .order_by(StudyVisit.id)
+                    )
+                ).scalars()
+            ],
         }
 
     async def erase(self, officer: Officer) -> None:
@@ -285,7 +311,19 @@ class PersonalDataRepo(Repository):
         authored = Outbox.idempotency_key.like(f"%:relay:o{officer.id}:%")
         await session.execute(delete(Outbox).where(authored, Outbox.status.in_(_UNSENT)))
         await session.execute(update(Outbox).where(authored).values(payload={}))
+        notes = await session.execute(
+            select(GroupNote.group_id, GroupNote.id).where(GroupNote.author_id == officer.id)
+        )
+        for group_id, note_id in notes.all():  # posted to the group's spaces (groups/meetings)
+            posted = Outbox.idempotency_key.like(f"group:{group_id}:note:{note_id}:%")
+            await session.execute(delete(Outbox).where(posted, Outbox.status.in_(_UNSENT)))
+            await session.execute(update(Outbox).where(posted).values(payload={}))
         await session.execute(delete(GroupNote).where(GroupNote.author_id == officer.id))
+        await session.execute(  # the visit stays the group's; who asked and who travels go
+            update(StudyVisit)
+            .where(StudyVisit.officer_id == officer.id)
+            .values(officer_id=None, visitors="")
+        )
         await session.execute(
             update(FaqQuery)
             .where(FaqQuery.officer_id == officer.id)

@@ -152,6 +152,11 @@ async def test_a_group_split_across_slack_and_telegram_talks_both_ways_and_forge
             await runtime.tick()
             assert len(sl.messages_to(channel)) == before
 
+            # a note written in the topic itself is the group's, and goes to the channel too
+            await in_topic.handle(text="/notes Gent's guarantee fund: 2 MEUR", thread_id=str(topic))
+            await runtime.tick()
+            assert any("Gent's guarantee fund" in m.text for m in sl.messages_to(channel))
+
             # /forget: what Pieter had relayed loses its text; he is relayed no more
             pieter_dm = Talk(
                 runtime.core, telegram, user_id="1001", name="Pieter", platform="telegram",  # type: ignore[arg-type]
@@ -165,6 +170,10 @@ async def test_a_group_split_across_slack_and_telegram_talks_both_ways_and_forge
             async with UnitOfWork(runtime.sessionmaker) as uow:
                 rows = (await uow.session.execute(select(Outbox))).scalars().all()
             assert not any("guarantee" in json.dumps(r.payload) for r in rows)
+            async with UnitOfWork(runtime.sessionmaker) as uow:
+                from handlers.groups.meetings import list_notes
+
+                assert await list_notes(uow, group_id, None) == []  # his note went too
             assert any(
                 r.idempotency_key.startswith(f"group:{group_id}:relay:o{pieter.id}:") for r in rows
             )
@@ -186,3 +195,104 @@ async def test_a_group_split_across_slack_and_telegram_talks_both_ways_and_forge
     assert shown is not None and shown["state"] == "active"
     assert set(shown["spaces"]) == {"slack", "telegram"}
     assert home.id
+
+
+async def test_notes_attendance_and_a_study_visit_over_both_platforms(runtime: Runtime) -> None:
+    from datetime import timedelta
+
+    from handlers.groups import sessions
+    from storage.models import Role
+
+    await programme(runtime)
+    pieter = await person(
+        runtime, "Pieter Janssens", platform="telegram", user_id="1001", authority="Gent"
+    )
+    giulia = await person(runtime, "Giulia Rossi", user_id="UGIULIA", authority="Milano")
+    eleni = await person(
+        runtime, "Eleni Pappa", platform="telegram", user_id="1002", authority="Patras"
+    )
+    await person(runtime, "Anna Coordinator", user_id="UANNA", role=Role.COORDINATOR)
+    group_id = await approved_group(runtime, [pieter, giulia, eleni])
+    starts = runtime.clock.now() + timedelta(days=1, hours=4)  # Wednesday 14:00 UTC
+
+    async with (
+        TelegramEmulator(global_rate=None, per_chat_rate=None) as tg,
+        SlackApiEmulator(auto_users=True) as sl,
+    ):
+        tg.add_forum(int(FORUM))
+        telegram, close_tg = await telegram_messenger(tg.base_url)
+        slack, close_sl = await slack_messenger(sl.base_url)
+        telegram.capabilities = replace(telegram.capabilities, topics=True)
+        telegram.discussion_chat_id = FORUM
+        runtime.messengers.update(telegram=telegram, slack=slack)
+        try:
+            await runtime.tick()
+            [channel] = [c for c, v in sl.channels.items() if v["private"]]
+            [topic] = list(tg.chats[int(FORUM)].topics)
+
+            # notes from a private chat reach both spaces and stay with the group
+            pieter_dm = Talk(
+                runtime.core, telegram, user_id="1001", name="Pieter", platform="telegram",  # type: ignore[arg-type]
+            )  # fmt: skip
+            await pieter_dm.handle(text="/notes Kick-off: Gent shows its EPC contract <b>first</b>")
+            await runtime.tick()
+            posted = "📝 Notes from Pieter Janssens:\nKick-off: Gent shows its EPC contract"
+            assert any(m.text.startswith(posted) for m in tg.bot_messages(int(FORUM)))
+            assert any(m.text.startswith(posted) and "&lt;b&gt;" in m.text
+                       for m in sl.messages_to(channel))  # fmt: skip
+            giulia_dm = Talk(
+                runtime.core, slack, user_id="UGIULIA", name="G", platform="slack",  # type: ignore[arg-type]
+            )  # fmt: skip
+            await giulia_dm.handle(text="/notes")
+            await runtime.tick()
+            assert "Kick-off: Gent shows" in sl.last(sl.dm_channel("UGIULIA")).text
+
+            # the mentor records attendance with Telegram buttons after the session
+            async with runtime.core.uow() as uow:
+                made = await sessions.propose_session(
+                    uow, runtime.content.current, runtime.core.secret, group_id, [starts],
+                    runtime.clock.now(),
+                )  # fmt: skip
+                await sessions.schedule_session(
+                    uow, runtime.content.current, runtime.core.secret, made["session"],
+                    runtime.clock.now(),
+                )  # fmt: skip
+                await uow.commit()
+            runtime.clock.set(starts + timedelta(hours=1))  # type: ignore[attr-defined]
+            await runtime.tick()
+            for name in ("Pieter Janssens", "Eleni Pappa"):
+                message, data = tg.find_button(1001, name)
+                await pieter_dm.handle(choice=data, message_id=str(message.message_id))
+            message, data = tg.find_button(1001, "Done")
+            await pieter_dm.handle(choice=data, message_id=str(message.message_id))
+            await runtime.tick()
+            assert "Attendance recorded: 2 of 3 members were there" in tg.shown(1001)[-1]
+            assert tg.calls_to("editMessageText")  # the ticks edit the question in place
+            async with runtime.core.uow() as uow:
+                from handlers.groups.meetings import attendance_json
+
+                marks = await attendance_json(uow, made["session"])
+            assert {m["name"]: m["present"] for m in marks["members"]} == {
+                "Pieter Janssens": True, "Giulia Rossi": False, "Eleni Pappa": True,
+            }  # fmt: skip
+
+            # a Slack member asks for a study visit; the Slack coordinator approves it
+            for said in ("/visit", "Giulia Rossi (Milano)", "Gent", "3-4 June 2027",
+                         "See the EPC's street lights and the monitoring."):  # fmt: skip
+                await giulia_dm.handle(text=said)
+            message, button = sl.find_button(sl.dm_channel("UGIULIA"), "Send")
+            await giulia_dm.handle(choice=str(button["value"]), message_id=message.ts)
+            await runtime.tick()
+            request, approve = sl.find_button(sl.dm_channel("UANNA"), "Approve")
+            assert f"Study visit request from group #{group_id}" in request.text
+            anna = Talk(
+                runtime.core, slack, user_id="UANNA", name="Anna", platform="slack",  # type: ignore[arg-type]
+            )  # fmt: skip
+            await anna.handle(choice=str(approve["value"]), message_id=request.ts)
+            await runtime.tick()
+            told = "approved the study visit to Gent (3-4 June 2027)"
+            assert any(told in t for t in tg.shown(1001)) and any(told in t for t in tg.shown(1002))
+            assert told in sl.transcript(sl.dm_channel("UGIULIA"))
+        finally:
+            await close_tg()
+            await close_sl()
