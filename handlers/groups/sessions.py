@@ -149,8 +149,8 @@ async def schedule_session(
     group = await uow.groups.get(session.group_id)
     for officer in await _members(uow, session.group_id):
         for kind in REMINDERS:
-            due = reminder_time(kind, starts, officer.timezone)
-            if due is not None and now < due < starts:
+            due = reminder_time(kind, starts, officer.timezone, now)
+            if due is not None and now <= due < starts:
                 await uow.groups.add_reminder(session.id, officer.id, kind, due)
         locale = officer_locale(officer, content, preferred_identity(officer))
         await queue_to_officer(
@@ -196,8 +196,11 @@ async def send_reminders(core: Core, messengers: dict[str, Messenger]) -> int:
             content = await core.content.of_programme(uow, cycle.programme_id if cycle else None)
             locale = officer_locale(officer, content, preferred_identity(officer))
             key = f"groups.session.reminder_{reminder.kind}"
-            if reminder.kind == "day" and days_ahead(now, session.starts_at, officer.timezone) > 1:
-                key = "groups.session.reminder_ahead"  # moved back to the last working day
+            if reminder.kind == "day":  # moved to working hours: say when in the right words
+                ahead = days_ahead(now, session.starts_at, officer.timezone)
+                key = {0: "groups.session.reminder_today", 1: key}.get(
+                    ahead, "groups.session.reminder_ahead"
+                )
             sent += await queue_to_officer(
                 uow,
                 content,

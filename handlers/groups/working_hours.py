@@ -29,20 +29,42 @@ def is_working_time(moment: datetime, zone: ZoneInfo) -> bool:
     return local.weekday() in WORKING_DAYS and WORK_START <= local.time() < WORK_END
 
 
-def reminder_time(kind: str, starts_at: datetime, timezone: str | None) -> datetime | None:
+def next_working_moment(moment: datetime, zone: ZoneInfo) -> datetime:
+    """`moment` when it is working time, else 09:00 of the next working day, in UTC."""
+    if is_working_time(moment, zone):
+        return moment.astimezone(UTC)
+    local = moment.astimezone(zone)
+    day = local.date() if local.time() < WORK_START else local.date() + timedelta(days=1)
+    while day.weekday() not in WORKING_DAYS:
+        day += timedelta(days=1)
+    return datetime.combine(day, WORK_START, zone).astimezone(UTC)
+
+
+def reminder_time(
+    kind: str, starts_at: datetime, timezone: str | None, now: datetime | None = None
+) -> datetime | None:
     """When a reminder of `kind` ('day' or 'hour') before a session goes out, in UTC; None
-    when it must not be sent."""
+    when it must not be sent.
+
+    A session scheduled so late that its day reminder's working moment has passed gets it at
+    the next working moment, if that is still more than an hour before the session (else the
+    hour reminder, or nothing at night, is all there is)."""
     zone = member_zone(timezone)
     if kind == "hour":
         due = starts_at - timedelta(hours=1)
         return due.astimezone(UTC) if is_working_time(due, zone) else None
     due = starts_at - timedelta(days=1)
     if is_working_time(due, zone):
-        return due.astimezone(UTC)
-    day = starts_at.astimezone(zone).date() - timedelta(days=1)
-    while day.weekday() not in WORKING_DAYS:
-        day -= timedelta(days=1)
-    return datetime.combine(day, WORK_START, zone).astimezone(UTC)
+        found = due.astimezone(UTC)
+    else:
+        day = starts_at.astimezone(zone).date() - timedelta(days=1)
+        while day.weekday() not in WORKING_DAYS:
+            day -= timedelta(days=1)
+        found = datetime.combine(day, WORK_START, zone).astimezone(UTC)
+    if now is not None and found <= now:
+        soonest = next_working_moment(now, zone)
+        return soonest if soonest < starts_at - timedelta(hours=1) else None
+    return found
 
 
 def days_ahead(now: datetime, starts_at: datetime, timezone: str | None) -> int:

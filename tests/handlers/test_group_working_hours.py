@@ -118,3 +118,45 @@ async def test_reminders_reach_three_time_zones_at_their_own_working_times(
             ("eleni", f"Your {scheme} group meets in an hour: Mon 30 Nov 2026, 10:00 ({ATHENS}).")
         ],
     }
+
+
+def test_a_session_scheduled_late_is_still_announced_in_working_hours() -> None:
+    # scheduled on Tuesday 19:00 UTC (21:00 in Athens) for Wednesday 19:30 in Athens: Tuesday
+    # 09:00 has passed, the hour reminder (18:30) would be after work: Wednesday 09:00 it is
+    now = utc(2026, 12, 1, 19, 0)
+    assert reminder_time("day", WEDNESDAY_1730_UTC, ATHENS, now) == utc(2026, 12, 2, 7, 0)
+    assert reminder_time("hour", WEDNESDAY_1730_UTC, ATHENS, now) is None
+    # scheduled on Saturday for Monday 08:00 in Lisbon: no working moment left before it
+    saturday = utc(2026, 11, 28, 12, 0)
+    assert reminder_time("day", MONDAY_8_UTC, LISBON, saturday) is None
+    # in working hours now: at once
+    tuesday = utc(2026, 12, 1, 12, 0)
+    assert reminder_time("day", WEDNESDAY_1730_UTC, PARIS, tuesday) == tuesday
+
+
+async def test_a_late_session_is_announced_the_same_morning_as_today(
+    runtime: Runtime, messenger: FakeMessenger, clock: FrozenClock
+) -> None:
+    eleni = await officer(runtime, "Eleni Pappa", authority="Patras", country="GR", timezone=ATHENS)
+    group_id = await introduced_group(runtime, [eleni])
+    clock.set(utc(2026, 12, 1, 19, 0))
+    async with runtime.core.uow() as uow:
+        made = await sessions.propose_session(
+            uow, runtime.content.current, runtime.core.secret, group_id, [WEDNESDAY_1730_UTC],
+            clock.now(),
+        )  # fmt: skip
+        await sessions.schedule_session(
+            uow, runtime.content.current, runtime.core.secret, made["session"], clock.now()
+        )
+        await uow.commit()
+    await runtime.tick()
+    before = len(messenger.sent)
+    clock.set(utc(2026, 12, 2, 6, 59))
+    await runtime.tick()
+    assert len(messenger.sent) == before  # 08:59 in Athens
+    clock.set(utc(2026, 12, 2, 7, 0))
+    await runtime.tick()
+    assert messenger.to("eleni")[-1].reply.text == (
+        "Reminder: your Energy performance contracting (EPC) group meets today, "
+        f"Wed 2 Dec 2026, 19:30 ({ATHENS})."
+    )
