@@ -1,7 +1,7 @@
 """Group life: space invite links, activity and escalation, attendance, notes, study visits.
 
 Revision ID: groups_spaces_sessions
-Revises: s13_outcomes_chat_figures
+Revises: console_people_invite_programme
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "groups_spaces_sessions"
-down_revision: str | None = "s13_outcomes_chat_figures"
+down_revision: str | None = "console_people_invite_programme"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
