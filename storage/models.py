@@ -777,6 +777,10 @@ class PeerGroup(Base):
     introduced_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     close_reason: Mapped[str | None] = mapped_column(String(32))
+    last_activity_at: Mapped[datetime | None] = mapped_column()
+    """The latest sign of life: a message in a space, a check-in answer, attendance, a note."""
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    """When coordinators were told the group went silent (cleared when it comes back)."""
 
 
 class GroupMember(Base):
@@ -805,6 +809,8 @@ class GroupSpace(Base):
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str | None] = mapped_column(String(64))
     thread_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    invite_link: Mapped[str | None] = mapped_column(String(300))
+    """Telegram: a link that lets members join the forum supergroup (a bot cannot add them)."""
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -850,6 +856,57 @@ class SessionReminder(Base):
     kind: Mapped[str] = mapped_column(String(8))
     due_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class SessionAttendance(Base):
+    """Whether one member attended a held session, as the mentor or a coordinator recorded."""
+
+    __tablename__ = "session_attendance"
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("group_session.id", ondelete="CASCADE"), primary_key=True
+    )
+    officer_id: Mapped[int] = mapped_column(
+        ForeignKey("officer.id", ondelete="CASCADE"), primary_key=True
+    )
+    present: Mapped[bool] = mapped_column(Boolean)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupNote(Base):
+    """Notes or a summary kept with a group (of one session or of the group as a whole)."""
+
+    __tablename__ = "group_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("peer_group.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("group_session.id", ondelete="SET NULL")
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StudyVisit(Base):
+    """A member's request for a study visit; the programme's coordinators approve or decline."""
+
+    __tablename__ = "study_visit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("peer_group.id", ondelete="CASCADE"), index=True
+    )
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+    visitors: Mapped[str] = mapped_column(String(300))
+    place: Mapped[str] = mapped_column(String(200))
+    dates: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("officer.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column()
 
 
 class GroupCheckIn(Base):

@@ -136,7 +136,7 @@ def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
 
     async def go(rt: Any) -> dict[str, Any] | None:
         async with rt.core.uow() as uow:
-            found = await service.show(uow, group_id)
+            found = await service.show(uow, group_id, rt.clock.now())
             return _worded(found, rt.content.current) if found else None
 
     data = arun(with_runtime(settings(), go))
@@ -146,6 +146,13 @@ def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
         dump(data)
     else:
         _print_group(data)
+        silence = data["silence"]
+        why = f" ({silence['why']})" if silence["why"] else ""
+        escalated = f", coordinators told {data['escalated_at']}" if data["escalated_at"] else ""
+        typer.echo(
+            f"        health: {data['state']}{why}; idle {silence['idle_days']} day(s), "
+            f"{silence['unanswered']} check-in(s) unanswered{escalated}"
+        )
 
 
 @app.command("session")
@@ -367,3 +374,119 @@ def leave(
     data = _edit("record the departure", run)
     lines = [f"#{s['group']}: {s['to'] or 'vacant (coordinators told)'}" for s in data["seats"]]
     _said(data, "\n".join([f"{email} has left"] + lines), json_out)
+
+
+@app.command("attendance")
+def attendance(
+    session_id: int,
+    present: list[str] = typer.Option([], "--present", help="email of a member who came"),
+    absent: list[str] = typer.Option([], "--absent", help="email of a member who did not"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Record (or, without --present/--absent, show) who attended a session that took place."""
+    from handlers.groups import meetings, service
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            if not present and not absent:
+                return await meetings.attendance_json(uow, session_id)
+            people = await meetings.officers_by_email(uow, [*present, *absent])
+            marks = {people[e].id: e in present for e in [*present, *absent]}
+            done = await meetings.record_attendance(uow, session_id, None, marks, rt.clock.now())
+            await uow.commit()
+            return done
+
+    try:
+        data = arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+    if json_out:
+        dump(data)
+        return
+    typer.echo(f"session {data['session']} of group #{data['group']}: {data['present']} present")
+    for m in data["members"]:
+        mark = {True: "present", False: "absent", None: "-"}[m["present"]]
+        typer.echo(f"  {mark:<8} {m['email']} ({m['role']})")
+
+
+@app.command("notes")
+def notes(
+    group_id: int,
+    add: str | None = typer.Option(None, "--add", help="notes or a summary to keep"),
+    session_id: int | None = typer.Option(None, "--session", help="the session they are about"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """List a group's notes, or keep new ones with it (posted to its spaces)."""
+    from handlers.groups import meetings, service
+
+    async def go(rt: Any) -> Any:
+        async with rt.core.uow() as uow:
+            if add is None:
+                return await meetings.list_notes(uow, group_id, None)
+            content = await rt.content.of_programme(uow, None)
+            note = await meetings.add_note(
+                uow, content, group_id, None, add, rt.clock.now(), session_id
+            )
+            await uow.commit()
+            return note
+
+    try:
+        data = arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+    if json_out:
+        dump(data)
+        return
+    for note in [data] if add is not None else data:
+        typer.echo(f"#{note['id']} {note['created_at']} {note['author'] or 'coordinators'}:")
+        typer.echo(f"  {note['text']}")
+
+
+@app.command("visits")
+def visits(
+    group_id: int | None = typer.Option(None, "--group"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Study visit requests (of one group, or all), with their status."""
+    from handlers.groups import visits as study
+
+    async def go(rt: Any) -> list[dict[str, Any]]:
+        async with rt.core.uow() as uow:
+            return await study.list_visits(uow, group_id)
+
+    data = arun(with_runtime(settings(), go))
+    if json_out:
+        dump({"visits": data})
+        return
+    for v in data:
+        typer.echo(f"#{v['id']} group #{v['group']} {v['status']:<9} {v['place']} ({v['dates']})")
+
+
+@app.command("visit-decide")
+def visit_decide(
+    visit_id: int,
+    approve: bool = typer.Option(..., "--approve/--decline"),
+    reason: str | None = typer.Option(None, "--reason", help="why (needed to decline)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Approve or decline a study visit request; the group's members are told."""
+    from handlers.groups import service
+    from handlers.groups import visits as study
+
+    async def go(rt: Any) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            content = await rt.content.of_programme(uow, None)
+            done = await study.decide_visit(
+                uow, content, rt.core.secret, visit_id, None, approve, reason, rt.clock.now()
+            )
+            await uow.commit()
+            return done
+
+    try:
+        data = arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(str(exc), 2)
+    if json_out:
+        dump(data)
+    else:
+        typer.echo(f"study visit #{data['id']}: {data['status']}")

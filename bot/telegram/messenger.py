@@ -236,6 +236,14 @@ class TelegramMessenger:
             raise DeliveryError("no forum supergroup is configured (TELEGRAM_FORUM_CHAT_ID)")
         return chat, await self.create_topic(chat, title)
 
+    async def invite_link(self, chat_id: str, name: str) -> str:
+        """A link that lets people join a group (a bot cannot add them; needs
+        can_invite_users)."""
+        link = await self._call(
+            partial(self.bot.create_chat_invite_link, chat_id=_chat(chat_id), name=name[:32])
+        )
+        return str(link.invite_link)
+
     async def delete(self, chat_id: str, message_id: str) -> None:
         """Delete one of the bot's messages."""
         await self._call(

@@ -79,3 +79,12 @@ class SpaceMaker(Protocol):
     ) -> tuple[str, str | None]:
         """Create the space and return where to post in it."""
         ...
+
+
+class InviteLinker(Protocol):
+    """A messenger that can hand out a link to join a group chat (Telegram: a bot cannot add
+    anyone to a supergroup, so members of a forum topic join by invitation)."""
+
+    async def invite_link(self, chat_id: str, name: str) -> str:
+        """Create an invitation to the chat and return its link."""
+        ...

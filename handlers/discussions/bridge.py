@@ -1,12 +1,12 @@
 """The one handler of text in groups, channels and threads: relays between platforms.
 
-A message is offered first to the pair spaces (`pairing.intros.relay_pair_message`, when that
-module exists); otherwise, if it was written in a discussion's thread (a Slack thread or a
-Telegram forum topic), it is queued through the outbox to the discussion's thread on every
-other platform as "Name (Authority): text", once (idempotency key per source message and
-target), never echoing the bot's own relays (adapters drop the bot's messages; the outbox rows
-the bot sent are also recognised by their platform message id). Messages of officers who
-consented are stored for search, digests and FAQ drafts.
+A message is offered first to the pair and group spaces (`pairing.intros.relay_pair_message`,
+`groups.spaces.relay_group_message`, when those modules exist); otherwise, if it was written
+in a discussion's thread (a Slack thread or a Telegram forum topic), it is queued through the
+outbox to the discussion's thread on every other platform as "Name (Authority): text", once
+(idempotency key per source message and target), never echoing the bot's own relays (adapters
+drop the bot's messages; the outbox rows the bot sent are also recognised by their platform
+message id). Messages of officers who consented are stored for search, digests and FAQ drafts.
 """
 
 from __future__ import annotations
@@ -30,16 +30,24 @@ RELAY = "relay"
 MAX_RELAY = 3500
 
 
+SPACE_RELAYS = (
+    ("handlers.pairing.intros", "relay_pair_message"),
+    ("handlers.groups.spaces", "relay_group_message"),
+)
+"""The areas whose shared spaces relay their own messages, asked in this order."""
+
+
 async def offer_to_pairs(event: Incoming, ctx: Ctx) -> bool:
-    """Let the introductions area relay a message of a pair space; True when it took it."""
-    try:
-        intros = importlib.import_module("handlers.pairing.intros")
-    except ModuleNotFoundError:
-        return False
-    relay = getattr(intros, "relay_pair_message", None)
-    if relay is None:
-        return False
-    return bool(await relay(event, ctx))
+    """Let the pair and group areas relay a message of their spaces; True when one took it."""
+    for module, name in SPACE_RELAYS:
+        try:
+            area = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        relay = getattr(area, name, None)
+        if relay is not None and await relay(event, ctx):
+            return True
+    return False
 
 
 @router.group_text()

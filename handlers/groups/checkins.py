@@ -28,6 +28,7 @@ from handlers.outcomes import steps as plan_steps
 from handlers.outcomes.service import step_to_ask
 from handlers.pairing.view import notify_coordinators
 from storage.models import GroupCheckIn, OfficerStatus
+from storage.repositories.group_life import GroupLifeRepo
 
 ANSWERS = ("good", "slow", "stuck")
 STEP_ANSWERS = ("done", "under_way", "stuck")
@@ -124,6 +125,7 @@ async def answer_checkin(event: Incoming, ctx: Ctx) -> None:
         await ctx.reply("errors.expired_choice")
         return
     checkin.answer, checkin.answered_at = answer, ctx.clock.now()
+    await ctx.uow.get(GroupLifeRepo).touch(checkin.group_id, ctx.clock.now())
     group = await ctx.uow.groups.get(checkin.group_id)
     if answer == "stuck" and group is not None:
         cycle = await ctx.uow.cycles.get(group.cycle_id)

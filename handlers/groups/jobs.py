@@ -27,6 +27,7 @@ from handlers.groups.rules import render_reasons
 from handlers.outcomes.mentors import learner_plan_line
 from handlers.pairing.intros import can_open_space, space_mode, space_parent
 from storage.models import GroupSpace, Identity, Officer, OfficerStatus, PeerGroup, Programme
+from storage.repositories.group_life import GroupLifeRepo
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,15 @@ async def _open(
         thread_id = str(thread) if thread else None
         await uow.groups.record_space(group_id, platform, str(chat), thread_id)
         await uow.commit()
+    if thread and hasattr(messenger, "invite_link"):
+        try:  # the topic's link opens only for the supergroup's members: invite them
+            link = await messenger.invite_link(str(chat), f"group {group_id}")
+        except Exception as exc:  # noqa: BLE001 - the topic link still goes out
+            log.warning("group %s: no %s invite link (%s)", group_id, platform, exc)
+            return
+        async with core.uow() as uow:
+            await uow.get(GroupLifeRepo).set_invite_link(group_id, platform, link)
+            await uow.commit()
 
 
 def _roster(content: Content, locale: str, seats: list[Seat]) -> str:
@@ -211,11 +221,27 @@ async def _queue(
         space = on.get(seat.platform or "")
         if space is not None:
             link = space_link(space)
-            where = (
-                content.t(locale, "groups.intro.where_topic", link=link)
-                if link
-                else content.t(locale, "groups.intro.where_space")
+            if link and space.invite_link:
+                where = content.t(
+                    locale, "groups.life.where_invite", invite=space.invite_link, link=link
+                )
+            elif link:
+                where = content.t(locale, "groups.intro.where_topic", link=link)
+            else:
+                where = content.t(locale, "groups.intro.where_space")
+            bridged_to = sorted(
+                {
+                    str(s.platform)
+                    for s in seats
+                    if s.platform in on and s.platform != space.platform
+                }
             )
+            if bridged_to:
+                where += "\n" + content.t(
+                    locale,
+                    "groups.life.where_bridged",
+                    platforms=", ".join(p.capitalize() for p in bridged_to),
+                )
         else:
             where = content.t(locale, "groups.intro.where_none")
         module = content.taxonomy.label("sectors", group.module, locale) if group.module else "—"
@@ -241,16 +267,30 @@ async def _queue(
         )
     for space in spaces:
         here = [s for s in seats if s.platform == space.platform]
+        away = [s for s in seats if s.platform != space.platform and s.platform in on]
         locale = content.t.resolve(group.language or (here[0].officer.locale if here else None))
-        text = content.t(
-            locale,
-            "groups.intro.space",
-            scheme=content.taxonomy.label("instruments", group.scheme, locale),
-            members=_roster(content, locale, seats),
-            reasons="\n".join(
-                f"• {r}"
-                for r in render_reasons(content.t, content.taxonomy, locale, group.reasons)[:3]
-            ),
+        bridged = "".join(
+            "\n"
+            + content.t(
+                locale,
+                "groups.life.space_bridged",
+                name=s.officer.name,
+                platform=str(s.platform).capitalize(),
+            )
+            for s in away
+        )
+        text = (
+            content.t(
+                locale,
+                "groups.intro.space",
+                scheme=content.taxonomy.label("instruments", group.scheme, locale),
+                members=_roster(content, locale, seats),
+                reasons="\n".join(
+                    f"• {r}"
+                    for r in render_reasons(content.t, content.taxonomy, locale, group.reasons)[:3]
+                ),
+            )
+            + bridged
         )
         await uow.outbox.enqueue(
             f"group:{group.id}:space:{space.platform}",

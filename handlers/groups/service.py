@@ -18,6 +18,7 @@ from typing import Any
 from handlers.core.taxonomy import Taxonomy
 from handlers.groups import solver
 from handlers.groups.checkins import health
+from handlers.groups.health import diagnose
 from handlers.groups.rules import (
     DEFAULT_SIZES,
     LIVE,
@@ -422,7 +423,9 @@ async def round_json(uow: UnitOfWork, found: GroupRound) -> dict[str, Any]:
     }
 
 
-async def show(uow: UnitOfWork, group_id: int) -> dict[str, Any] | None:
+async def show(
+    uow: UnitOfWork, group_id: int, now: datetime | None = None
+) -> dict[str, Any] | None:
     group = await uow.groups.get(group_id)
     if group is None:
         return None
@@ -430,7 +433,12 @@ async def show(uow: UnitOfWork, group_id: int) -> dict[str, Any] | None:
     data["status"] = group.status
     data["language"] = group.language
     data["cycle"] = group.cycle_id
-    data["health"] = health(await uow.groups.checkins(group.id))
+    checkins = await uow.groups.checkins(group.id)
+    data["health"] = health(checkins)
+    found = diagnose(group, checkins, now or datetime.now(UTC))
+    data["state"] = found.pop("state")
+    data["silence"] = found
+    data["escalated_at"] = group.escalated_at.isoformat() if group.escalated_at else None
     data["spaces"] = {
         s.platform: {"chat_id": s.chat_id, "thread_id": s.thread_id or None}
         for s in await uow.groups.spaces(group.id)

@@ -1,5 +1,6 @@
 """Group sessions: a coordinator proposes slots, members vote on them shown in their own time
-zone, the most wanted slot is scheduled, and every member is reminded a day and an hour before.
+zone, the most wanted slot is scheduled, and every member is reminded a day and an hour before,
+within their own working hours (handlers/groups/working_hours.py).
 
 Reminders are rows with a `due_at` (`session_reminder`), written when the session is
 scheduled and fired by the `group_session_reminders` job, so a restart loses none and two
@@ -25,6 +26,7 @@ from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
 from handlers.groups.service import Refused
+from handlers.groups.working_hours import days_ahead, reminder_time
 from storage.models import GroupSession, Officer, OfficerStatus
 from storage.uow import UnitOfWork
 
@@ -146,9 +148,10 @@ async def schedule_session(
     session.status, session.starts_at = "scheduled", starts
     group = await uow.groups.get(session.group_id)
     for officer in await _members(uow, session.group_id):
-        for kind, before in REMINDERS.items():
-            if starts - before > now:
-                await uow.groups.add_reminder(session.id, officer.id, kind, starts - before)
+        for kind in REMINDERS:
+            due = reminder_time(kind, starts, officer.timezone, now)
+            if due is not None and now <= due < starts:
+                await uow.groups.add_reminder(session.id, officer.id, kind, due)
         locale = officer_locale(officer, content, preferred_identity(officer))
         await queue_to_officer(
             uow,
@@ -192,12 +195,18 @@ async def send_reminders(core: Core, messengers: dict[str, Messenger]) -> int:
             cycle = await uow.cycles.get(group.cycle_id) if group else None
             content = await core.content.of_programme(uow, cycle.programme_id if cycle else None)
             locale = officer_locale(officer, content, preferred_identity(officer))
+            key = f"groups.session.reminder_{reminder.kind}"
+            if reminder.kind == "day":  # moved to working hours: say when in the right words
+                ahead = days_ahead(now, session.starts_at, officer.timezone)
+                key = {0: "groups.session.reminder_today", 1: key}.get(
+                    ahead, "groups.session.reminder_ahead"
+                )
             sent += await queue_to_officer(
                 uow,
                 content,
                 core.secret,
                 officer,
-                f"groups.session.reminder_{reminder.kind}",
+                key,
                 idempotency_key=f"gsession:{session.id}:remind:{reminder.kind}:{officer.id}",
                 values={
                     "scheme": content.taxonomy.label(

@@ -21,6 +21,8 @@ OFFICER_COMMANDS = [
     "practices",
     "plan",
     "outcome",
+    "notes",
+    "visit",
     "discuss",
     "discussions",
     "link",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -34,6 +33,14 @@ from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
+from handlers.delivery.relay import (
+    attachments,
+    not_to_relay,
+    relay_prefix,
+    relay_text,
+    source_of,
+    to_places,
+)
 from handlers.faq.content import faq_index
 from handlers.outcomes.mentors import learner_plan_line
 from handlers.pairing.leaving import DECLINE, leave_pair
@@ -60,7 +67,6 @@ SPACE_LEASE = timedelta(minutes=10)
 """A space reservation without a chat after this long belongs to a dead process: take it over."""
 BATCH = 20
 CHAT_FLOW = "pair_chat"
-MAX_RELAY = 3500
 FAQ_LINKS = 2
 
 
@@ -583,22 +589,6 @@ async def accept(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> No
 # -- the bridge ------------------------------------------------------------------------------
 
 
-def _attachments(event: Incoming) -> list[str]:
-    """Links to what came with a message (adapters put them in `hints['attachments']`)."""
-    raw = event.hints.get("attachments", "") if event.hints else ""
-    return [line.strip() for line in raw.splitlines() if line.strip()]
-
-
-def _relay_text(ctx: Ctx, locale: str, text: str, links: list[str]) -> str:
-    officer = ctx.officer
-    name = officer.name if officer else (ctx.identity.display_name or ctx.event.user_id)
-    authority = officer.authority.name if officer and officer.authority else ""
-    body = text[:MAX_RELAY] or ctx.content.t(locale, "pairs.relay_attachment")
-    body += "".join("\n" + link for link in links)
-    key = "pairs.relayed" if authority else "pairs.relayed_no_authority"
-    return ctx.content.t(locale, key, name=name, authority=authority, text=body)
-
-
 async def relay_pair_message(event: Incoming, ctx: Ctx) -> bool:
     """Relay text written in a pair's space to the other platform; True if it was a pair space.
 
@@ -609,23 +599,13 @@ async def relay_pair_message(event: Incoming, ctx: Ctx) -> bool:
     space = await ctx.uow.get(SpaceRepo).at(event.platform, event.chat_id, event.thread_id)
     if space is None:
         return False
-    if event.message_id and await ctx.uow.outbox.is_relay(
-        event.platform, event.chat_id, event.message_id
-    ):
+    if await not_to_relay(event, ctx):
         return True
     pair = await ctx.uow.get(PairRepo).get(space.pair_id)
-    links = _attachments(event)
+    links = attachments(event)
     if pair is None or pair.status not in LIVE or not (event.text.strip() or links):
         return True
-    source = event.message_id or event.update_id or uuid.uuid4().hex
-    await relay(
-        ctx,
-        pair,
-        event.text.strip(),
-        links,
-        f"{event.platform}:{source}",
-        from_space=event.platform,
-    )
+    await relay(ctx, pair, event.text.strip(), links, source_of(event), from_space=event.platform)
     return True
 
 
@@ -645,20 +625,10 @@ async def relay(
     """
     spaces = [s for s in await ctx.uow.get(SpaceRepo).of_pair(pair.id) if s.chat_id]
     on = {s.platform for s in spaces}
-    queued = 0
-    for space in spaces:
-        if space.platform == from_space:
-            continue
-        locale = ctx.content.t.resolve(None)
-        queued += await ctx.uow.outbox.enqueue(
-            f"pair:{pair.id}:relay:{source}:{space.platform}",
-            space.platform,
-            str(space.chat_id),
-            payload(_relay_text(ctx, locale, text, links)),
-            thread_id=space.thread_id or None,
-            purpose="relay",
-            ref_id=pair.id,
-        )
+    prefix = relay_prefix("pair", pair.id, ctx, source)
+    queued = await to_places(
+        ctx, spaces, prefix, text, links, skip_platform=from_space, ref_id=pair.id
+    )
     author = ctx.officer.id if ctx.officer else None
     for officer_id in (pair.learner_id, pair.mentor_id):
         if officer_id is None or officer_id == author:
@@ -671,8 +641,8 @@ async def relay(
         queued += await ctx.notify(
             officer,
             "pairs.relayed",
-            idempotency_key=f"pair:{pair.id}:relay:{source}:dm:{officer.id}",
-            text=_relay_text(ctx, locale, text, links),
+            idempotency_key=f"{prefix}:dm:{officer.id}",
+            text=relay_text(ctx, locale, text, links),
             choices=[Choice(f"pmsg:{pair.id}", ctx.content.t(locale, "pairs.reply"))],
             purpose="relay",
             ref_id=pair.id,
@@ -708,11 +678,10 @@ async def write_to_partner(event: Incoming, ctx: Ctx) -> None:
         await ctx.clear_state()
         await ctx.reply("intro.already_ended", partner="—")
         return
-    text, links = event.text.strip(), _attachments(event)
+    text, links = event.text.strip(), attachments(event)
     if not (text or links):
         return
-    source = f"{event.platform}:{event.message_id or event.update_id or uuid.uuid4().hex}"
-    queued = await relay(ctx, pair, text, links, source, from_space=None)
+    queued = await relay(ctx, pair, text, links, source_of(event), from_space=None)
     other_id = partner_of(pair, ctx.officer.id)
     other = await ctx.uow.officers.get(other_id) if other_id else None
     await ctx.reply(

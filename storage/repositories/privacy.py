@@ -17,6 +17,7 @@ from storage.models import (
     FaqQuery,
     GoodPractice,
     GroupMember,
+    GroupNote,
     Identity,
     Invite,
     LearningPlan,
@@ -30,6 +31,7 @@ from storage.models import (
     PollAnswer,
     Programme,
     SatisfactionSurvey,
+    StudyVisit,
 )
 from storage.repositories.base import Repository
 
@@ -240,13 +242,39 @@ class PersonalDataRepo(Repository):
                 for m, d in messages
             ],
             "discussions_followed": sorted(followed),
+            "group_notes": [
+                {"group": n.group_id, "text": n.text, "written_at": n.created_at.isoformat()}
+                for n in (
+                    await session.execute(
+                        select(GroupNote).where(GroupNote.author_id == oid).order_by(GroupNote.id)
+                    )
+                ).scalars()
+            ],
+            "study_visits": [
+                {
+                    "group": v.group_id,
+                    "visitors": v.visitors,
+                    "place": v.place,
+                    "dates": v.dates,
+                    "purpose": v.purpose,
+                    "status": v.status,
+                }
+                for v in (
+                    await session.execute(
+                        select(StudyVisit)
+                        .where(StudyVisit.officer_id == oid)
+                        .order_by(StudyVisit.id)
+                    )
+                ).scalars()
+            ],
         }
 
     async def erase(self, officer: Officer) -> None:
         """Delete the officer and what they wrote; keep anonymous traces the figures need.
 
         Conversations and unsent messages go; sent messages keep no body or chat; relayed
-        copies of their discussion messages lose their text; FAQ questions keep only the
+        copies of their discussion, pair and group messages lose their text, their group
+        notes go; FAQ questions keep only the
         outcome; unpublished practices go, published ones lose the contact; the authority
         goes when nothing else refers to it (its name is what they typed)."""
         session = self.session
@@ -279,6 +307,23 @@ class PersonalDataRepo(Repository):
             relays = Outbox.idempotency_key.like(f"relay:{discussion_id}:{platform}:{message_id}:%")
             await session.execute(delete(Outbox).where(relays, Outbox.status.in_(_UNSENT)))
             await session.execute(update(Outbox).where(relays).values(payload={}))
+        # pair and group relays are keyed by their author (handlers/delivery/relay.py)
+        authored = Outbox.idempotency_key.like(f"%:relay:o{officer.id}:%")
+        await session.execute(delete(Outbox).where(authored, Outbox.status.in_(_UNSENT)))
+        await session.execute(update(Outbox).where(authored).values(payload={}))
+        notes = await session.execute(
+            select(GroupNote.group_id, GroupNote.id).where(GroupNote.author_id == officer.id)
+        )
+        for group_id, note_id in notes.all():  # posted to the group's spaces (groups/meetings)
+            posted = Outbox.idempotency_key.like(f"group:{group_id}:note:{note_id}:%")
+            await session.execute(delete(Outbox).where(posted, Outbox.status.in_(_UNSENT)))
+            await session.execute(update(Outbox).where(posted).values(payload={}))
+        await session.execute(delete(GroupNote).where(GroupNote.author_id == officer.id))
+        await session.execute(  # the visit stays the group's; who asked and who travels go
+            update(StudyVisit)
+            .where(StudyVisit.officer_id == officer.id)
+            .values(officer_id=None, visitors="")
+        )
         await session.execute(
             update(FaqQuery)
             .where(FaqQuery.officer_id == officer.id)

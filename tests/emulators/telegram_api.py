@@ -236,6 +236,7 @@ class _Chat:
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     topics: dict[int, str] = field(default_factory=dict)
+    invite_links: list[str] = field(default_factory=list)
 
 
 class TelegramEmulator:
@@ -1048,6 +1049,24 @@ class TelegramEmulator:
             "message_thread_id": thread,
             "name": name,
             "icon_color": params.get("icon_color", 7322096),
+        }
+
+    async def _api_createChatInviteLink(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        chat = self._target(params)
+        if chat.info.get("type") == "private":
+            raise ApiError(400, "Bad Request: can't invite members to a private chat")
+        name = str(params.get("name") or "")
+        if len(name) > 32:
+            raise ApiError(400, "Bad Request: invite link name is too long")
+        link = f"https://t.me/+peer{abs(int(chat.info['id']))}x{next(chat.counter)}"
+        chat.invite_links.append(link)
+        return {
+            "invite_link": link,
+            "creator": self._me(),
+            "creates_join_request": bool(params.get("creates_join_request")),
+            "is_primary": False,
+            "is_revoked": False,
+            **({"name": name} if name else {}),
         }
 
     # -- webhook delivery -------------------------------------------------------------------
