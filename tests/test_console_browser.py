@@ -31,6 +31,35 @@ BAD_ROWS = (
 
 pytestmark = pytest.mark.slow  # a real browser
 
+CONTRAST = """
+const lum = (c) => {
+  const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const rgba = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+const background = (el) => {
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+  }
+  return [255, 255, 255];
+};
+const low = [];
+for (const el of document.querySelectorAll("body *")) {
+  const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  const style = getComputedStyle(el);
+  if (!own || style.visibility === "hidden" || style.display === "none" || !el.getClientRects().length) continue;
+  const fg = rgba(style.color).slice(0, 3), bg = background(el);
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  const ratio = (a + 0.05) / (b + 0.05);
+  const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+  const large = size >= 24 || (bold && size >= 18.66);
+  if (ratio < (large ? 3 : 4.5)) low.push([el.tagName, el.textContent.trim().slice(0, 40), ratio.toFixed(2)]);
+}
+return low;
+"""
+"""Text whose contrast with its background is under WCAG AA (4.5:1, or 3:1 for large text)."""
+
 
 async def _answer(site: Site, survey_id: int, picks: dict[str, list[int]]) -> None:
     """Officers answer the survey (as their buttons would), email -> options ticked."""
@@ -58,6 +87,9 @@ def _story(site: Site, token: str, roster: Path, shots: Path, loop: Any) -> dict
         path = shots / f"{len(seen.setdefault('shots', [])) + 1:02d}-{name}.png"
         driver.save_screenshot(str(path))
         seen["shots"].append(path)
+        seen.setdefault("low_contrast", []).extend(
+            [name, *found] for found in driver.execute_script(CONTRAST)
+        )
 
     def click(element_id: str) -> None:
         old = driver.find_element(By.TAG_NAME, "html")
@@ -241,6 +273,8 @@ async def test_a_coordinator_runs_the_programme_from_the_browser(
         assert question is not None and question.answer_text
         assert (await uow.outbox.counts("faq", question.id))["pending"] == 1
     assert (site.data_dir / "faq-drafts" / "alpha" / "what-is-elena.yaml").exists()
+
+    assert seen["low_contrast"] == []  # every page of the story meets WCAG AA contrast
 
     # One screenshot per step, each a real picture of a page.
     from PIL import Image
