@@ -133,10 +133,9 @@ def list_entries(
     from handlers.faq.flow import feedback_counts
 
     async def counts(rt: Any) -> dict[str, dict[str, int]]:
-        from storage.uow import UnitOfWork
 
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            return await feedback_counts(uow.session)
+        async with rt.core.uow() as uow:
+            return await feedback_counts(uow)
 
     entries = (
         faq_index(_content(programme)).entries
@@ -247,10 +246,9 @@ def export(path: Path) -> None:
     from handlers.faq.flow import candidate_rows
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        from storage.uow import UnitOfWork
 
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            return await candidate_rows(uow.session)
+        async with rt.core.uow() as uow:
+            return await candidate_rows(uow)
 
     found = arun(with_runtime(settings(), go))
     try:
@@ -268,9 +266,8 @@ def unanswered(json_out: bool = typer.Option(False, "--json"), limit: int = 50) 
     from handlers.faq.flow import unanswered_rows
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        from storage.uow import UnitOfWork
 
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             return [
                 {
                     "id": q.id,
@@ -280,7 +277,7 @@ def unanswered(json_out: bool = typer.Option(False, "--json"), limit: int = 50) 
                     "escalated": q.escalated,
                     "asked_at": q.created_at.isoformat(),
                 }
-                for q in await unanswered_rows(uow.session, limit)
+                for q in await unanswered_rows(uow, limit)
             ]
 
     rows = arun(with_runtime(settings(), go))
@@ -302,9 +299,8 @@ def promote(
     from handlers.faq.service import draft_of, write_draft
 
     async def go(rt: Any) -> dict[str, Any] | None:
-        from storage.uow import UnitOfWork
 
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             return await draft_of(uow, None, None, query_id, rt.content.current.taxonomy)
 
     draft = arun(with_runtime(settings(), go))

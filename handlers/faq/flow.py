@@ -6,9 +6,6 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.metrics import FAQ_QUESTIONS
@@ -21,6 +18,7 @@ from handlers.practices.flow import practices_citation
 from storage.models import FaqQuery
 from storage.repositories.console import QuestionRepo
 from storage.repositories.faq import FaqQueryRepo
+from storage.uow import UnitOfWork
 
 MAX_QUESTION = 1000
 ANSWER_FLOW = "faq_answer"
@@ -232,40 +230,30 @@ async def escalate(ctx: Ctx, query: FaqQuery) -> None:
 
 
 async def unanswered_rows(
-    session: AsyncSession, limit: int = 20, programme_ids: set[int] | None = None
+    uow: UnitOfWork, limit: int = 20, programme_ids: set[int] | None = None
 ) -> Sequence[FaqQuery]:
     """Questions the FAQ could not answer (or answered unhelpfully) with no human answer yet.
 
     With `programme_ids`, only questions of those programmes' officers (and, for the first
     programme, of people who have not joined yet): one programme never sees another's.
     """
-    return await QuestionRepo(session).unanswered(limit, programme_ids)
+    return await uow.get(QuestionRepo).unanswered(limit, programme_ids)
 
 
-async def feedback_counts(session: AsyncSession) -> dict[str, dict[str, int]]:
+async def feedback_counts(uow: UnitOfWork) -> dict[str, dict[str, int]]:
     """Per entry, how many officers answered "Was this helpful?" with yes and with no."""
-    return await FaqQueryRepo(session).helpful_counts()
+    return await uow.get(FaqQueryRepo).helpful_counts()
 
 
-async def candidate_rows(session: AsyncSession, limit: int = 5000) -> list[dict[str, Any]]:
+async def candidate_rows(uow: UnitOfWork, limit: int = 5000) -> list[dict[str, Any]]:
     """Real questions worth adding to the dev set, to be labelled by a curator.
 
     Questions whose answer an officer rated "No" (the matched entry was wrong or missing) and
     questions a coordinator answered by hand (the FAQ had nothing). Each row has "id": null and
     "needs_label": true, so `faq eval` and the bench skip it until a curator sets the label.
     """
-    stmt = (
-        select(FaqQuery)
-        .where(
-            FaqQuery.text != "",
-            FaqQuery.outcome != "picked",
-            or_(FaqQuery.feedback == "no", FaqQuery.answer_text.is_not(None)),
-        )
-        .order_by(FaqQuery.created_at, FaqQuery.id)
-        .limit(limit)
-    )
     rows = []
-    for q in (await session.execute(stmt)).scalars():
+    for q in await uow.get(FaqQueryRepo).label_candidates(limit):
         rows.append(
             {
                 "q": q.text,
@@ -288,7 +276,7 @@ async def unanswered(event: Incoming, ctx: Ctx) -> None:
     if number.isdigit() and answer.strip():
         await deliver_answer(ctx, int(number), answer.strip())
         return
-    queries = await unanswered_rows(ctx.uow.session, programme_ids=set(ctx.coordinates))
+    queries = await unanswered_rows(ctx.uow, programme_ids=set(ctx.coordinates))
     if not queries:
         await ctx.reply("faq.unanswered_none")
         return
@@ -324,7 +312,7 @@ async def deliver_answer(ctx: Ctx, query_id: int, text: str) -> None:
     from handlers.faq.service import send_answer
 
     query = await ctx.uow.session.get(FaqQuery, query_id)
-    visible = await unanswered_rows(ctx.uow.session, 1000, set(ctx.coordinates))
+    visible = await unanswered_rows(ctx.uow, 1000, set(ctx.coordinates))
     if query is None or not text or query.id not in {q.id for q in visible}:
         await ctx.reply("faq.unanswered_missing", id=query_id)
         return

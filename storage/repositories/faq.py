@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from storage.models import FaqQuery
 from storage.repositories.base import Repository
@@ -15,6 +15,21 @@ SHOWN = ("answer", "picked", "followup")
 
 class FaqQueryRepo(Repository):
     """The `faq_query` log."""
+
+    async def label_candidates(self, limit: int) -> list[FaqQuery]:
+        """Questions rated "No" or answered by a coordinator (choices of a suggestion left
+        out), oldest first: what a curator may add to the FAQ's dev set."""
+        stmt = (
+            select(FaqQuery)
+            .where(
+                FaqQuery.text != "",
+                FaqQuery.outcome != "picked",
+                or_(FaqQuery.feedback == "no", FaqQuery.answer_text.is_not(None)),
+            )
+            .order_by(FaqQuery.created_at, FaqQuery.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     async def last_answer(self, identity_id: int, since: datetime) -> FaqQuery | None:
         """The identity's latest question, if it was answered with an entry after `since`.

@@ -141,8 +141,8 @@ async def test_helpful_counts_and_candidate_rows_come_from_real_feedback(
     coordinator = Talk(runtime.core, messenger, user_id="coord", name="Anna")
     await coordinator.say(f"/unanswered {leave} Leave rules are national: ask your HR department.")
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        counts = await feedback_counts(uow.session)
-        rows = await candidate_rows(uow.session)
+        counts = await feedback_counts(uow)
+        rows = await candidate_rows(uow)
     assert counts == {"elena-what-is": {"yes": 1, "no": 1}}
     assert [(r["source"], r["matched"]) for r in rows] == [
         ("answered_no", "elena-what-is"),
