@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, inspect, or_, select, update
+from sqlalchemy.orm import aliased, joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
     Authority,
@@ -203,6 +205,10 @@ class Caller:
     """Questions asked since the `since` given (not counting picked suggestions)."""
 
 
+_OtherIdentity = aliased(Identity)
+"""The officer's accounts, counted in the caller's row."""
+
+
 class IdentityRepo(Repository):
     """Platform accounts (Slack, Telegram, console)."""
 
@@ -211,9 +217,11 @@ class IdentityRepo(Repository):
     ) -> Caller | None:
         """Everything the core needs about a known account, in one SELECT (None: unknown).
 
-        Every event starts here, so the officer, programme, open flow, coordinator role and
-        (with `questions_since`) the questions rate come with the identity instead of one
-        query each."""
+        Every event starts here, so the officer (with their authority), programme, open flow,
+        coordinator role and (with `questions_since`) the questions rate come with the identity
+        instead of one query each. The officer's accounts (`Officer.identities`, loaded with
+        every officer elsewhere) are this very account when the row counts one, the common
+        case; only an officer with several accounts costs a second query."""
         coordinates = (
             select(Membership.officer_id)
             .where(
@@ -221,7 +229,12 @@ class IdentityRepo(Repository):
             )
             .exists()
         )
-        columns: list[Any] = [Identity, Officer, Programme, Conversation, coordinates]
+        accounts = (
+            select(func.count())
+            .where(_OtherIdentity.officer_id == Identity.officer_id)
+            .scalar_subquery()
+        )
+        columns: list[Any] = [Identity, Officer, Programme, Conversation, coordinates, accounts]
         if questions_since is not None:
             columns.append(
                 select(func.count())
@@ -238,17 +251,28 @@ class IdentityRepo(Repository):
             .outerjoin(Programme, Programme.id == Officer.programme_id)
             .outerjoin(Conversation, Conversation.identity_id == Identity.id)
             .where(Identity.platform == platform, Identity.user_id == user_id)
+            # the officer's authority comes in this row; their accounts are set below
+            .options(joinedload(Officer.authority), lazyload(Officer.identities))
         )
         row = (await self.session.execute(stmt)).first()
         if row is None:
             return None
+        identity, officer = row[0], row[1]
+        if officer is not None and "identities" not in inspect(officer).dict:
+            if int(row[5] or 0) == 1:  # the usual case: this account is the officer's only one
+                set_committed_value(officer, "identities", [identity])
+            else:
+                found = await self.session.execute(
+                    select(Identity).where(Identity.officer_id == officer.id)
+                )
+                set_committed_value(officer, "identities", list(found.scalars()))
         return Caller(
-            row[0],
-            row[1],
+            identity,
+            officer,
             row[2],
             row[3],
             bool(row[4]),
-            int(row[5] or 0) if questions_since is not None else None,
+            int(row[6] or 0) if questions_since is not None else None,
         )
 
     async def questions_asked(self, identity_id: int, since: datetime) -> int:
