@@ -10,6 +10,7 @@ and raise their mentor's score in matching. Collections gathered elsewhere are l
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -691,6 +692,22 @@ async def search_practices(event: Incoming, ctx: Ctx) -> None:
 # -- FAQ citation ----------------------------------------------------------------------------
 
 
+CITATION_TTL = 5.0
+"""Seconds a citation line is reused. Practices and authorities changed in this process
+invalidate it at once (`PracticeRepo.cited_version`); a change made by another process (the
+CLI, the web console in its own process, another bot) shows within these seconds. Every FAQ
+answer cites, so without the cache each one costs a query on the practices."""
+CITATION_ENTRIES = 512
+citation_clock: Callable[[], float] = time.monotonic
+"""The cache's clock (seconds; tests move it)."""
+_citations: dict[tuple[Any, ...], tuple[float, Content | None, str | None]] = {}
+
+
+def forget_citations() -> None:
+    """Drop every cached citation line (benchmarks measure the query behind it)."""
+    _citations.clear()
+
+
 async def practices_citation(
     uow: UnitOfWork,
     instruments: Sequence[str],
@@ -705,8 +722,29 @@ async def practices_citation(
     first, then the most recent; the repository selects only those, at most `limit`. With
     `content` the line is the catalogue's `practices.citation` in `locale`, each practice with
     its figures in the reader's number format; without it, only the list of practices.
+    The line is cached in the process for `CITATION_TTL` seconds.
     """
-    found = await uow.get(PracticeRepo).cited_for(instruments, limit)
+    repo = uow.get(PracticeRepo)
+    key = (repo.cited_version(), tuple(sorted(set(instruments))), locale, id(content), limit)
+    now = citation_clock()
+    hit = _citations.get(key)
+    if hit is not None and hit[0] > now and hit[1] is content:
+        return hit[2]
+    line = await _citation(repo, instruments, locale, content, limit)
+    if len(_citations) >= CITATION_ENTRIES:
+        _citations.clear()
+    _citations[key] = (now + CITATION_TTL, content, line)
+    return line
+
+
+async def _citation(
+    repo: PracticeRepo,
+    instruments: Sequence[str],
+    locale: str,
+    content: Content | None,
+    limit: int,
+) -> str | None:
+    found = await repo.cited_for(instruments, limit)
     if not found:
         return None
     items = []

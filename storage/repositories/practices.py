@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, or_, select
+from sqlalchemy import String, case, cast, event, func, literal, or_, select
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from storage.models import Authority, GoodPractice
 from storage.repositories.base import Repository
@@ -16,8 +18,41 @@ REJECTED = "rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
 
 
+CITED_TABLES = frozenset({"good_practice", "authority"})
+"""What an FAQ citation shows: a practice and its authority's name."""
+_changes = 0
+"""Bumped when this process writes a practice or an authority (see `cited_version`)."""
+
+
+def _changed() -> None:
+    global _changes
+    _changes += 1
+
+
+@event.listens_for(Session, "before_flush")
+def _flushing(session: Session, context: Any, instances: Any) -> None:
+    for group in (session.new, session.dirty, session.deleted):
+        if any(isinstance(o, (GoodPractice, Authority)) for o in group):
+            _changed()
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executing(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in CITED_TABLES:
+            _changed()
+
+
 class PracticeRepo(Repository):
     """Good practices and their review status."""
+
+    def cited_version(self) -> tuple[object, int]:
+        """What a cached citation is valid for: this database (its engine) as this process
+        last changed its practices and authorities. Writes by other processes are not seen
+        here; a cache keyed on this must also expire after a few seconds."""
+        return self.session.get_bind(), _changes
 
     async def get(self, practice_id: int) -> GoodPractice | None:
         return await self.session.get(GoodPractice, practice_id)
