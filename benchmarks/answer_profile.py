@@ -43,7 +43,7 @@ from storage.uow import UnitOfWork  # noqa: E402
 from tests.outbox_load import fresh_database, seed_officers, telegram_chat  # noqa: E402
 
 QUESTION = "what is ELENA?"
-SORT = "tottime"
+SORT = "tottime"  # `--sort cumulative` for the callers
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -165,9 +165,11 @@ class OutboxRepo(Repository):
             for r in rows
         ]
         table = Outbox.__table__
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = insert(table).values(values).returning(table.c.id)  # type: ignore[arg-type,attr-defined]
-        return sorted(int(i) for i in (await self.session.execute(stmt)).scalars())
+        # parameters apart from the statement (executemany with RETURNING), not a multi-row
+        # VALUES: SQLAlchemy caches this statement's compiled form; it compiled the other one
+        # anew for every answered question
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)  # type: ignore[arg-type,attr-defined]
+        return sorted(int(i) for i in (await self.session.execute(stmt, values)).scalars())
 
     async def last_choices(self, platform: str, chat_id: str) -> list[dict[str, Any]]:
         """The buttons of the newest message sent to a chat that had any (a console that
