@@ -328,6 +328,7 @@ class FaqIndex:
         self.thresholds = thresholds
         self.siblings: list[SiblingGroup] = []
         self._by_id = {e.id: i for i, e in enumerate(entries)}
+        self._related: dict[tuple[str, int], list[tuple[float, int]]] = {}
         texts: list[str] = []
         raw: list[str] = []
         langs: list[str | None] = []
@@ -586,7 +587,16 @@ class FaqIndex:
         return SearchResult(result.status, result.best, result.suggestions, asked)
 
     def related(self, entry_id: str, k: int = 2, lang: str | None = None) -> list[Hit]:
-        """Up to k other entries sharing instruments (x3), tags (x2) or sectors (x1)."""
+        """Up to k other entries sharing instruments (x3), tags (x2) or sectors (x1).
+
+        Ranked once per entry and kept with the index (every answer shows them; the entries
+        do not change while an index lives: a content reload builds a new one)."""
+        ranked = self._related.get((entry_id, k))
+        if ranked is None:
+            ranked = self._related[(entry_id, k)] = self._rank_related(entry_id, k)
+        return [self._hit(i, -s * 100.0, lang or "en") for s, i in ranked]
+
+    def _rank_related(self, entry_id: str, k: int) -> list[tuple[float, int]]:
         me = self.get(entry_id)
         if me is None:
             return []
@@ -602,7 +612,7 @@ class FaqIndex:
                 union = total + sum(w for f, w in theirs.items() if f not in mine)
                 scored.append((-shared / union, i))
         scored.sort()
-        return [self._hit(i, -s * 100.0, lang or "en") for s, i in scored[:k]]
+        return scored[:k]
 
 
 def _distinct(sorted_ids: np.ndarray) -> np.ndarray:
