@@ -513,15 +513,63 @@ class SlackAdapter:
 
     # -- the profile modal ---------------------------------------------------------------
 
-    async def _open_form(self, user_id: str, trigger_id: object) -> bool:
-        """views.open the onboarding/profile modal; False when it cannot be shown."""
+    # -- modals: the profile, the learning plan, the cycle application -------------------------
+
+    async def _probe(
+        self, user_id: str, trigger_id: object
+    ) -> tuple[Incoming, str, SlackUser | None] | None:
+        """An empty event from the user's DM (for a feature to say what the modal shows), the
+        DM and the user; None when no modal can be opened (no trigger, no DM)."""
         if not trigger_id:
-            return False
+            return None
         user = await self.users.user(user_id)
         dm = await self.users.dm(user_id)
         if dm is None:
+            return None
+        return text_incoming(user_id, dm, "", user, ""), dm, user
+
+    async def _show(self, trigger_id: object, view: dict[str, Any], what: str) -> bool:
+        """views.open; False (the chat's step-by-step flow then answers) when Slack refuses."""
+        try:
+            await self.messenger.call(
+                lambda: self.client.views_open(trigger_id=str(trigger_id), view=view)
+            )
+        except DeliveryError as exc:
+            log.warning("views.open (%s) failed (%s); the chat flow answers instead", what, exc)
             return False
-        probe = text_incoming(user_id, dm, "", user, "")
+        return True
+
+    def _submitted(self, view: dict[str, Any]) -> tuple[dict[str, Any], str, Any, Any]:
+        """A submitted modal's metadata, locale, content and state values (forged metadata
+        reads as none)."""
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except json.JSONDecodeError:
+            meta = {}
+        if not isinstance(meta, dict):
+            meta = {}
+        locale = str(meta.get("locale") or self.runtime.settings.default_locale)
+        values = (view.get("state") or {}).get("values") or {}
+        return meta, locale, self.runtime.content.current, values
+
+    async def _store_form(
+        self, body: dict[str, Any], view: dict[str, Any], name: str, answers: dict[str, Any]
+    ) -> None:
+        """A valid submission, stored in the inbox as a form event for the core to handle."""
+        user_id = str((body.get("user") or {}).get("id", ""))
+        if user_id:
+            update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
+            event = text_incoming(user_id, user_id, "", None, update)
+            form = {"name": name, "answers": answers}
+            async with self._busy():
+                await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
+
+    async def _open_form(self, user_id: str, trigger_id: object) -> bool:
+        """views.open the onboarding/profile modal; False when it cannot be shown."""
+        found = await self._probe(user_id, trigger_id)
+        if found is None:
+            return False
+        probe, dm, user = found
         profile = await profile_surfaces.profile_of(self.runtime.core, probe, self.messenger)
         locale = profile.locale
         prefill = profile.prefill or Prefill(
@@ -536,52 +584,25 @@ class SlackAdapter:
             prefill,
             {"dm": dm, "locale": locale},
         )
-        try:
-            await self.messenger.call(
-                lambda: self.client.views_open(trigger_id=str(trigger_id), view=view)
-            )
-        except DeliveryError as exc:
-            log.warning("views.open failed (%s); falling back to the step-by-step flow", exc)
-            return False
-        return True
+        return await self._show(trigger_id, view, "profile")
 
     async def _on_form(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The submitted modal: inline errors, or the profile stored through the core."""
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except json.JSONDecodeError:
-            meta = {}
-        if not isinstance(meta, dict):
-            meta = {}
-        locale = str(meta.get("locale") or self.runtime.settings.default_locale)
-        content = self.runtime.content.current
-        texts = Texts(content, locale)
-        values = (view.get("state") or {}).get("values") or {}
-        data, errors = read_form(values, texts, Choices.of(content, locale))
+        _, locale, content, values = self._submitted(view)
+        data, errors = read_form(values, Texts(content, locale), Choices.of(content, locale))
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        user_id = str((body.get("user") or {}).get("id", ""))
-        if user_id:
-            update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
-            event = text_incoming(user_id, user_id, "", None, update)
-            form = {"name": "profile", "answers": data}
-            async with self._busy():
-                await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
+        await self._store_form(body, view, "profile", data)
         await ack()
-
-    # -- the learning plan modal ---------------------------------------------------------
 
     async def _open_plan(self, user_id: str, trigger_id: object) -> bool:
         """views.open the plan modal; False (the chat's `/plan` then answers) for someone
         without an authority, or when Slack refuses it."""
-        if not trigger_id:
+        found = await self._probe(user_id, trigger_id)
+        if found is None:
             return False
-        user = await self.users.user(user_id)
-        dm = await self.users.dm(user_id)
-        if dm is None:
-            return False
-        probe = text_incoming(user_id, dm, "", user, "")
+        probe, dm, _ = found
         surface = await plan_surface(self.runtime.core, probe, self.messenger)
         if not surface.may_plan:
             return False
@@ -592,28 +613,13 @@ class SlackAdapter:
             surface.plan,
             {"dm": dm, "locale": surface.locale},
         )
-        try:
-            await self.messenger.call(
-                lambda: self.client.views_open(trigger_id=str(trigger_id), view=view)
-            )
-        except DeliveryError as exc:
-            log.warning("views.open (plan) failed (%s); the chat's /plan answers", exc)
-            return False
-        return True
+        return await self._show(trigger_id, view, "plan")
 
     async def _on_plan_form(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         """The submitted plan: inline errors, or the plan saved through the core."""
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except json.JSONDecodeError:
-            meta = {}
-        if not isinstance(meta, dict):
-            meta = {}
-        locale = str(meta.get("locale") or self.runtime.settings.default_locale)
-        content = self.runtime.content.current
-        values = (view.get("state") or {}).get("values") or {}
+        _, locale, content, values = self._submitted(view)
         typed, errors = read_plan_modal(
             values,
             Texts(content, locale),
@@ -624,27 +630,16 @@ class SlackAdapter:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        user_id = str((body.get("user") or {}).get("id", ""))
-        if user_id:
-            update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
-            event = text_incoming(user_id, user_id, "", None, update)
-            form = {"name": "plan", "answers": typed}
-            async with self._busy():
-                await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
+        await self._store_form(body, view, "plan", typed)
         await ack()
-
-    # -- the cycle application modal -------------------------------------------------------
 
     async def _open_application(self, user_id: str, trigger_id: object) -> bool:
         """views.open the application to the open cycle; False when the caller cannot apply
         (the chat flow then says why) or the modal cannot be shown."""
-        if not trigger_id:
+        found = await self._probe(user_id, trigger_id)
+        if found is None:
             return False
-        dm = await self.users.dm(user_id)
-        if dm is None:
-            return False
-        user = await self.users.user(user_id)
-        probe = text_incoming(user_id, dm, "", user, "")
+        probe, dm, _ = found
         form = await read_application(self.runtime.core, probe, self.messenger)
         if form.refused is not None or form.cycle_id is None:
             return False
@@ -657,42 +652,22 @@ class SlackAdapter:
             (form.wants, form.offers),
             {"dm": dm, "locale": form.locale, "cycle": form.cycle_id},
         )
-        try:
-            await self.messenger.call(
-                lambda: self.client.views_open(trigger_id=str(trigger_id), view=view)
-            )
-        except DeliveryError as exc:
-            log.warning("views.open failed (%s); falling back to the step-by-step flow", exc)
-            return False
-        return True
+        return await self._show(trigger_id, view, "cycle application")
 
     async def _on_application(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
     ) -> None:
         """The submitted application: inline errors, or stored for the core to record."""
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except json.JSONDecodeError:
-            meta = {}
-        if not isinstance(meta, dict):
-            meta = {}
-        locale = str(meta.get("locale") or self.runtime.settings.default_locale)
-        content = self.runtime.content.current
-        values = (view.get("state") or {}).get("values") or {}
+        meta, locale, content, values = self._submitted(view)
         data, errors = read_application_form(
             values, Texts(content, locale), Choices.of(content, locale)
         )
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        user_id = str((body.get("user") or {}).get("id", ""))
         cycle = meta.get("cycle")
-        if user_id and isinstance(cycle, int):
-            update = f"view:{view.get('id', '')}:{view.get('hash', '')}"
-            event = text_incoming(user_id, user_id, "", None, update)
-            form = {"name": "cycle_apply", "answers": {**data, "cycle": cycle}}
-            async with self._busy():
-                await self._store(replace(event, form=form, hints={"reply_in": "dm"}))
+        if isinstance(cycle, int):
+            await self._store_form(body, view, "cycle_apply", {**data, "cycle": cycle})
         await ack()
 
     async def publish_home(
