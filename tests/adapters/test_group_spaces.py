@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from bot.app import Runtime
 from handlers.groups import service
-from storage.models import GroupMember, Officer, Outbox, PeerGroup
+from storage.models import GroupMember, Officer, Outbox
 from storage.uow import UnitOfWork
 from tests.emulators.slack_api import SlackApiEmulator
 from tests.emulators.telegram_api import TelegramEmulator
 from tests.fakes import Talk
-from tests.handlers.outreach import FORUM, person, programme
+from tests.handlers.outreach import FORUM, person, programme, seated_group
 from tests.outbox_load import slack_messenger, telegram_messenger
 
 MENTION = "<!channel> <@U0ADMIN> <https://evil.example|click>"
@@ -26,34 +26,13 @@ MARKUP = "<b>bold</b> *star* & done"
 
 
 async def approved_group(runtime: Runtime, people: list[Officer]) -> int:
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        cycle = await service.create_cycle(
-            uow,
-            runtime.content.current.taxonomy,
-            name="Cycle 1",
-            starts_on=date(2026, 11, 1),
-            ends_on=date(2027, 4, 30),
-            modules=["public_buildings"],
-            programme_slug="prospect",
-        )
-        group = await uow.groups.add(
-            PeerGroup(
-                cycle_id=cycle["id"],
-                scheme="esco",
-                status="approved",
-                approved_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
-            ),
-            [
-                GroupMember(
-                    authority_id=p.authority_id,
-                    officer_id=p.id,
-                    role="mentor" if n == 0 else "learner",
-                )
-                for n, p in enumerate(people)
-            ],
-        )
-        await uow.commit()
-        return group.id
+    return await seated_group(
+        runtime,
+        people,
+        scheme="esco",
+        module="public_buildings",
+        approved_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+    )
 
 
 async def test_a_group_split_across_slack_and_telegram_talks_both_ways_and_forgets(

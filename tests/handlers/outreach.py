@@ -110,3 +110,44 @@ def talk(runtime: Runtime, messenger: FakeMessenger, user_id: str, name: str = "
     return Talk(
         runtime.core, messenger, user_id=user_id, name=name or user_id, platform=messenger.platform
     )
+
+
+async def seated_group(
+    runtime: Runtime,
+    people: list[Officer],
+    *,
+    scheme: str = "epc",
+    module: str = "public_lighting",
+    status: str = "approved",
+    **when: Any,
+) -> int:
+    """A group of `people` (the first mentors, the others learn) in a new cycle of the
+    prospect programme, in `status` since the times given (`approved_at=…`); its id."""
+    from datetime import date
+
+    from handlers.groups import service
+    from storage.models import GroupMember, PeerGroup
+
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        cycle = await service.create_cycle(
+            uow,
+            runtime.content.current.taxonomy,
+            name="Cycle 1",
+            starts_on=date(2026, 11, 1),
+            ends_on=date(2027, 4, 30),
+            modules=[module],
+            programme_slug="prospect",
+        )
+        group = await uow.groups.add(
+            PeerGroup(cycle_id=cycle["id"], scheme=scheme, status=status, **when),
+            [
+                GroupMember(
+                    authority_id=p.authority_id,
+                    officer_id=p.id,
+                    role="mentor" if n == 0 else "learner",
+                )
+                for n, p in enumerate(people)
+            ],
+        )
+        await uow.commit()
+        return group.id

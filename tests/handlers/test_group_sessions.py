@@ -3,14 +3,15 @@ its members are checked in on at the programme's cadence."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from bot.app import Runtime
 from handlers.core.clock import FrozenClock
 from handlers.groups import service, sessions
-from storage.models import GroupMember, Officer, PeerGroup
+from storage.models import Officer
 from storage.uow import UnitOfWork
 from tests.fakes import FakeMessenger, Talk
+from tests.handlers.outreach import seated_group
 from tests.handlers.peers import coordinator, officer, programme
 
 SLOTS = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 2, 14, 0, tzinfo=UTC)]
@@ -18,34 +19,12 @@ SLOTS = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC), datetime(2026, 12, 2, 14, 0, t
 
 async def introduced_group(runtime: Runtime, people: list[Officer]) -> int:
     await programme(runtime)
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        cycle = await service.create_cycle(
-            uow,
-            runtime.content.current.taxonomy,
-            name="Cycle 1",
-            starts_on=date(2026, 11, 1),
-            ends_on=date(2027, 4, 30),
-            modules=["public_lighting"],
-            programme_slug="prospect",
-        )
-        group = await uow.groups.add(
-            PeerGroup(
-                cycle_id=cycle["id"],
-                scheme="epc",
-                status="introduced",
-                introduced_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC),
-            ),
-            [
-                GroupMember(
-                    authority_id=p.authority_id,
-                    officer_id=p.id,
-                    role="mentor" if n == 0 else "learner",
-                )
-                for n, p in enumerate(people)
-            ],
-        )
-        await uow.commit()
-        return group.id
+    return await seated_group(
+        runtime,
+        people,
+        status="introduced",
+        introduced_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC),
+    )
 
 
 async def test_a_session_vote_across_three_time_zones_with_reminders_at_the_right_times(
