@@ -7,12 +7,11 @@ problems under their fields through `response_action: errors`) with the same rea
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from datetime import date
 from typing import Any
 
-from bot.slack.views import Choices, Texts, plain
+from bot.slack.views import Choices, Texts, entry, modal, select, text_input
 from handlers.outcomes import forms, service
 
 PLAN_CALLBACK = "peerbot-plan"
@@ -25,39 +24,10 @@ def opens_plan(text: str) -> bool:
     return len(words) == 1 and words[0].lstrip("/").lower() in PLAN_WORDS
 
 
-def _pt(text: str, limit: int = 2000) -> dict[str, Any]:
-    return {"type": "plain_text", "text": plain(text, limit), "emoji": True}
-
-
-def _text_block(
-    block: str, label: str, initial: str, max_length: int, optional: bool, multiline: bool = False
-) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": "value",
-        "max_length": max_length,
-        "multiline": multiline,
-    }
-    if initial:
-        element["initial_value"] = initial[:max_length]
-    return {
-        "type": "input",
-        "block_id": block,
-        "label": _pt(label),
-        "optional": optional,
-        "element": element,
-    }
-
-
 def _select_block(
     block: str, label: str, pairs: list[tuple[str, str]], initial: str | None
 ) -> dict[str, Any]:
-    options = [{"text": _pt(name, 75), "value": code} for code, name in pairs[:100]]
-    element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options}
-    chosen = next((o for o in options if o["value"] == initial), None)
-    if chosen is not None:
-        element["initial_option"] = chosen
-    return {"type": "input", "block_id": block, "label": _pt(label), "element": element}
+    return select(block, label, pairs, [initial] if initial else [], multi=False)
 
 
 def plan_modal(
@@ -79,8 +49,8 @@ def plan_modal(
             choices.sectors,
             plan.sector if plan else None,
         ),
-        _text_block("size_eur", texts("outcomes.pln_ask_size_eur"), size, 40, optional=True),
-        _text_block(
+        text_input("size_eur", texts("outcomes.pln_ask_size_eur"), size, 40, optional=True),
+        text_input(
             "next_step",
             texts("outcomes.pln_ask_next_step"),
             plan.next_step if plan else "",
@@ -88,35 +58,22 @@ def plan_modal(
             optional=False,
             multiline=True,
         ),
-        _text_block(
-            "target_date", texts("outcomes.pln_ask_target_date"), target, 30, optional=True
-        ),
+        text_input("target_date", texts("outcomes.pln_ask_target_date"), target, 30, optional=True),
     ]
-    return {
-        "type": "modal",
-        "callback_id": PLAN_CALLBACK,
-        "title": {"type": "plain_text", "text": texts.short("slack.plan_title", 24)},
-        "submit": {"type": "plain_text", "text": texts.short("slack.plan_submit", 24)},
-        "close": {"type": "plain_text", "text": texts.short("outcomes.cancel", 24)},
-        "private_metadata": json.dumps(metadata)[:3000],
-        "blocks": blocks,
-    }
-
-
-def _entry(values: dict[str, Any], block: str) -> dict[str, Any]:
-    actions = values.get(block) or {}
-    if not isinstance(actions, dict) or not actions:
-        return {}
-    entry = next(iter(actions.values()))
-    return entry if isinstance(entry, dict) else {}
+    titles = (
+        texts.short("slack.plan_title", 24),
+        texts.short("slack.plan_submit", 24),
+        texts.short("outcomes.cancel", 24),
+    )
+    return modal(PLAN_CALLBACK, titles, metadata, blocks)
 
 
 def _value(values: dict[str, Any], block: str) -> str:
-    entry = _entry(values, block)
-    option = entry.get("selected_option")
+    found = entry(values, block)
+    option = found.get("selected_option")
     if isinstance(option, dict):
         return str(option.get("value") or "")
-    return str(entry.get("value") or "")
+    return str(found.get("value") or "")
 
 
 def read_plan_modal(

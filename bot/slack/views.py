@@ -119,9 +119,15 @@ class Choices:
         )
 
 
-def _text_input(
-    block: str, label: str, initial: str, max_length: int, multiline: bool = False
+def text_input(
+    block: str,
+    label: str,
+    initial: str,
+    max_length: int,
+    multiline: bool = False,
+    optional: bool = False,
 ) -> dict[str, Any]:
+    """An input block with a text field (its action id is "value")."""
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",
@@ -130,10 +136,18 @@ def _text_input(
     }
     if initial:
         element["initial_value"] = initial[:max_length]
-    return {"type": "input", "block_id": block, "label": _pt(label), "element": element}
+    block_: dict[str, Any] = {
+        "type": "input",
+        "block_id": block,
+        "label": _pt(label),
+        "element": element,
+    }
+    if optional:
+        block_["optional"] = True
+    return block_
 
 
-def _select(
+def select(
     block: str,
     label: str,
     pairs: list[tuple[str, str]],
@@ -141,6 +155,7 @@ def _select(
     multi: bool,
     optional: bool = False,
 ) -> dict[str, Any]:
+    """An input block with a (multi) select of at most 100 options, some chosen already."""
     options = [_option(v, lab) for v, lab in pairs[:100]]
     chosen = [o for o in options if o["value"] in set(initial)]
     element: dict[str, Any] = {
@@ -186,63 +201,75 @@ def profile_modal(
             "label": _pt(texts("slack.consent_label")),
             "element": consent,
         },
-        _text_input("name", texts("onboarding.name"), prefill.name, 120),
-        _text_input("authority", texts("onboarding.authority"), prefill.authority, 150),
-        _select(
+        text_input("name", texts("onboarding.name"), prefill.name, 120),
+        text_input("authority", texts("onboarding.authority"), prefill.authority, 150),
+        select(
             "country",
             texts("slack.country_label"),
             choices.countries,
             [prefill.country] if prefill.country else [],
             multi=False,
         ),
-        _text_input("role", texts("onboarding.role"), prefill.role, 150),
-        _select(
+        text_input("role", texts("onboarding.role"), prefill.role, 150),
+        select(
             "languages", texts("slack.languages_label"), choices.languages, prefill.languages, True
         ),
-        _text_input("timezone", texts("onboarding.timezone"), prefill.timezone, 64),
-        _select("sectors", texts("slack.sectors_label"), choices.sectors, prefill.sectors, True),
-        _select(
-            "wants", texts("slack.wants_label"), choices.instruments, prefill.wants, True, True
-        ),
-        _select(
+        text_input("timezone", texts("onboarding.timezone"), prefill.timezone, 64),
+        select("sectors", texts("slack.sectors_label"), choices.sectors, prefill.sectors, True),
+        select("wants", texts("slack.wants_label"), choices.instruments, prefill.wants, True, True),
+        select(
             "offers", texts("slack.offers_label"), choices.instruments, prefill.offers, True, True
         ),
     ]
     if not prefill.editing:
-        practice = _text_input("practice", texts("slack.practice_label"), "", 1500, True)
+        practice = text_input("practice", texts("slack.practice_label"), "", 1500, True)
         practice["optional"] = True
         blocks.append(practice)
     title = "slack.edit_title" if prefill.editing else "slack.join_title"
+    titles = (
+        texts.short(title, 24),
+        texts.short("slack.submit", 24),
+        texts.short("onboarding.cancel", 24),
+    )
+    return modal(FORM_CALLBACK, titles, metadata, blocks)
+
+
+def modal(
+    callback_id: str, titles: tuple[str, str, str], metadata: dict[str, Any], blocks: list[Any]
+) -> dict[str, Any]:
+    """A modal view; `titles` are the title, submit and close texts (shortened by the caller)."""
+    title, submit, close = titles
     return {
         "type": "modal",
-        "callback_id": FORM_CALLBACK,
-        "title": {"type": "plain_text", "text": texts.short(title, 24)},
-        "submit": {"type": "plain_text", "text": texts.short("slack.submit", 24)},
-        "close": {"type": "plain_text", "text": texts.short("onboarding.cancel", 24)},
+        "callback_id": callback_id,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": close},
         "private_metadata": json.dumps(metadata)[:3000],
         "blocks": blocks,
     }
 
 
-def _entry(values: dict[str, Any], block: str) -> dict[str, Any]:
+def entry(values: dict[str, Any], block: str) -> dict[str, Any]:
+    """The submitted state of a block's one element (empty for a missing or forged block)."""
     actions = values.get(block) or {}
     if not isinstance(actions, dict) or not actions:
         return {}
-    entry = next(iter(actions.values()))
-    return entry if isinstance(entry, dict) else {}
+    first = next(iter(actions.values()))
+    return first if isinstance(first, dict) else {}
 
 
 def _text(values: dict[str, Any], block: str) -> str:
-    return fields.clean_text(str(_entry(values, block).get("value") or ""))
+    return fields.clean_text(str(entry(values, block).get("value") or ""))
 
 
 def _one(values: dict[str, Any], block: str) -> str | None:
-    option = _entry(values, block).get("selected_option") or {}
+    option = entry(values, block).get("selected_option") or {}
     return str(option["value"]) if isinstance(option, dict) and option.get("value") else None
 
 
 def _many(values: dict[str, Any], block: str) -> list[str]:
-    options = _entry(values, block).get("selected_options") or []
+    options = entry(values, block).get("selected_options") or []
     found = [str(o.get("value")) for o in options if isinstance(o, dict) and o.get("value")]
     return list(dict.fromkeys(found))
 
@@ -293,7 +320,7 @@ def read_form(
         elif required and not picked:
             errors[block] = texts("onboarding.pick_one")
         data[block] = picked
-    practice = str(_entry(values, "practice").get("value") or "").strip()
+    practice = str(entry(values, "practice").get("value") or "").strip()
     if practice and len(practice) < 10:
         errors["practice"] = texts("onboarding.practice_short")
     if practice:
@@ -347,24 +374,20 @@ def application_modal(
     """The application to a learning cycle in one screen: schemes to learn, to mentor."""
     wants, offers = prefill
     intro = texts("groups.apply.intro", cycle=cycle, starts=dates[0], ends=dates[1])
-    return {
-        "type": "modal",
-        "callback_id": APPLY_CALLBACK,
-        "title": {"type": "plain_text", "text": texts.short("slack.apply_title", 24)},
-        "submit": {"type": "plain_text", "text": texts.short("slack.apply_submit", 24)},
-        "close": {"type": "plain_text", "text": texts.short("groups.apply.cancel", 24)},
-        "private_metadata": json.dumps(metadata)[:3000],
-        "blocks": [
-            {"type": "section", "block_id": "intro", "text": _pt(intro, 3000)},
-            _ranked(
-                _select(
-                    "wants", texts("slack.apply_wants"), choices.instruments, wants, True, True
-                ),
-                wants,
-            ),
-            _select("offers", texts("slack.apply_offers"), choices.instruments, offers, True, True),
-        ],
-    }
+    titles = (
+        texts.short("slack.apply_title", 24),
+        texts.short("slack.apply_submit", 24),
+        texts.short("groups.apply.cancel", 24),
+    )
+    blocks = [
+        {"type": "section", "block_id": "intro", "text": _pt(intro, 3000)},
+        _ranked(
+            select("wants", texts("slack.apply_wants"), choices.instruments, wants, True, True),
+            wants,
+        ),
+        select("offers", texts("slack.apply_offers"), choices.instruments, offers, True, True),
+    ]
+    return modal(APPLY_CALLBACK, titles, metadata, blocks)
 
 
 def _ranked(block: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
