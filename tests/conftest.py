@@ -80,11 +80,23 @@ def _migrated(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(template)
 
 
+_EMPTY_ALL = (
+    "DO $$ BEGIN SET LOCAL session_replication_role = replica; "
+    + " ".join(f'DELETE FROM "{t.name}";' for t in reversed(Base.metadata.sorted_tables))
+    + " PERFORM setval(c.oid, 1, false) FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relkind = 'S' AND n.nspname = current_schema(); END $$"
+)
+"""Every table emptied and every sequence back at 1, in one statement. DELETE on the few
+tables a test wrote costs far less than TRUNCATE, which makes new files for all 60 tables
+(a tenth of a second per test); foreign-key triggers are off for the duration
+(`session_replication_role`), so the order does not matter."""
+
+
 async def _truncate(url: str) -> None:
     engine = make_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await conn.execute(text(_EMPTY_ALL))
     await engine.dispose()
 
 
