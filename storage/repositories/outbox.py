@@ -74,15 +74,17 @@ class OutboxRepo(Repository):
         table = Outbox.__table__
         insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         added = 0
+        # The rows go as parameters of one statement (executemany with RETURNING), not as a
+        # multi-row VALUES: SQLAlchemy caches this statement's compiled form, where it compiled
+        # a VALUES of a chunk's size anew for every chunk (a second and a half at 6,500 rows).
+        stmt = (
+            insert(table)  # type: ignore[arg-type]
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.id)  # type: ignore[attr-defined]
+        )
         for start in range(0, len(rows), ENQUEUE_CHUNK):
             chunk = [dict(r) for r in rows[start : start + ENQUEUE_CHUNK]]
-            stmt = (
-                insert(table)  # type: ignore[arg-type]
-                .values(chunk)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(table.c.id)  # type: ignore[attr-defined]
-            )
-            added += len((await self.session.execute(stmt)).all())
+            added += len((await self.session.execute(stmt, chunk)).all())
         return added
 
     async def claim(

@@ -1,0 +1,95 @@
+"""Seconds to queue an announcement to every officer of a large roster.
+
+Run: `python benchmarks/announce_bench.py [--sizes 5000,20000] [--pg URL]`.
+Imports the realistic roster of `scale_bench` into a fresh SQLite file and, with --pg, into the
+given PostgreSQL database (EMPTIED first), then times what a coordinator's "send to all" costs
+until every recipient's row is in the outbox: the announcement (`service.send`, audience
+counted) and its expansion into outbox rows (`flow.expand`, as the announcements job runs it).
+Nothing is sent to a platform. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scale_bench import fresh, roster  # noqa: E402  (the same folder: run as a script)
+
+from bot.app import build  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from handlers.announcements import service  # noqa: E402
+from handlers.announcements.flow import expand  # noqa: E402
+from handlers.audit.service import Coordinator  # noqa: E402
+from handlers.officers.roster import import_csv  # noqa: E402
+from storage.models import AnnouncementStatus  # noqa: E402
+from storage.repositories.announcements import AnnouncementRepo  # noqa: E402
+from storage.repositories.report import ReportRepo  # noqa: E402
+
+
+async def measure(url: str, n: int) -> tuple[float, float, float, int]:
+    """(send s, expand wall s, expand CPU s, rows queued) for one announcement to all."""
+    await fresh(url)
+    settings = Settings(database_url=url, PEERBOT_CONTENT_DIR=ROOT / "content")  # type: ignore[call-arg]
+    runtime = await build(settings)
+    try:
+        taxonomy = runtime.content.current.taxonomy
+        async with runtime.core.uow() as uow:
+            home = await uow.programmes.by_slug("bench")
+            assert home is not None
+            await import_csv(uow, roster(n), taxonomy, home)
+            programme_id = home.id
+        async with runtime.core.uow() as uow:  # any officer stands in as the author
+            author = (await uow.get(ReportRepo).participants({programme_id}))[0][0]
+        who = Coordinator(author, frozenset({programme_id}))
+        start = time.perf_counter()
+        async with runtime.core.uow() as uow:
+            ann_id = await service.send(
+                uow,
+                who,
+                programme_id,
+                text="Webinar on energy performance contracts on Thursday",
+                audience_text="",
+                taxonomy=taxonomy,
+                now=runtime.clock.now(),
+            )
+        sent = time.perf_counter() - start
+        async with runtime.core.uow() as uow:
+            ann = await uow.get(AnnouncementRepo).locked(ann_id)
+            assert ann is not None
+            ann.status = AnnouncementStatus.SENDING  # due now: the job would start it
+            await uow.commit()
+        start, cpu = time.perf_counter(), time.process_time()
+        rows = await expand(runtime.core, ann_id)
+        return sent, time.perf_counter() - start, time.process_time() - cpu, rows
+    finally:
+        await runtime.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="5000,20000")
+    parser.add_argument("--pg", help="PostgreSQL URL of a database to EMPTY and use")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = [("sqlite", f"sqlite+aiosqlite:///{tmp}/announce-{{n}}.db")]
+        if args.pg:
+            targets.append(("postgresql", args.pg))
+        print(f"{'database':<11} {'officers':>8} {'queued':>7} {'send s':>7} {'expand s':>9} "
+              f"{'cpu s':>6} {'total s':>8}")  # fmt: skip
+        for name, url in targets:
+            for n in sizes:
+                sent, wall, cpu, rows = asyncio.run(measure(url.replace("{n}", str(n)), n))
+                print(f"{name:<11} {n:>8} {rows:>7} {sent:>7.2f} {wall:>9.2f} {cpu:>6.2f} "
+                      f"{sent + wall:>8.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
