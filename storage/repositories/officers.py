@@ -41,6 +41,34 @@ from storage.models import (
 from storage.repositories.base import Repository
 
 
+def in_programmes(ids: set[int]) -> ColumnElement[bool]:
+    """A WHERE clause: officers who belong to one of these programmes."""
+    members = select(Membership.officer_id).where(Membership.programme_id.in_(ids))
+    return or_(Officer.programme_id.in_(ids), Officer.id.in_(members))
+
+
+def coordinating(ids: set[int]) -> ColumnElement[bool]:
+    """A WHERE clause: officers who coordinate one of these programmes."""
+    by_membership = select(Membership.officer_id).where(
+        Membership.programme_id.in_(ids), Membership.role == Role.COORDINATOR
+    )
+    return or_(
+        and_(Officer.role == Role.COORDINATOR, Officer.programme_id.in_(ids)),
+        Officer.id.in_(by_membership),
+    )
+
+
+def participating(ids: set[int]) -> list[ColumnElement[bool]]:
+    """WHERE clauses: the programmes' participants, as the report and the funders' figures
+    count them (members who consented, have not left and coordinate none of them)."""
+    return [
+        in_programmes(ids),
+        ~coordinating(ids),
+        Officer.status != OfficerStatus.LEFT,
+        Officer.consent_at.is_not(None),
+    ]
+
+
 class ProgrammeRepo(Repository):
     """Programmes (cohorts)."""
 
@@ -171,8 +199,7 @@ class OfficerRepo(Repository):
 
     def in_programmes(self, programme_ids: set[int]) -> ColumnElement[bool]:
         """A WHERE clause: officers who belong to one of these programmes."""
-        members = select(Membership.officer_id).where(Membership.programme_id.in_(programme_ids))
-        return or_(Officer.programme_id.in_(programme_ids), Officer.id.in_(members))
+        return in_programmes(programme_ids)
 
     async def join(self, officer: Officer, programme_id: int, role: Role = Role.OFFICER) -> None:
         """Add an officer to a programme (idempotent; the role is updated)."""

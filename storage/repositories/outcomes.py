@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import aliased
 
 from storage.models import (
@@ -20,18 +20,16 @@ from storage.models import (
     Invite,
     LearningCycle,
     LearningPlan,
-    Membership,
     Officer,
-    OfficerStatus,
     OutcomeStage,
     Pair,
     PairStatus,
     PeerGroup,
     Programme,
-    Role,
     SatisfactionSurvey,
 )
 from storage.repositories.base import Repository
+from storage.repositories.officers import participating
 
 
 class LearningPlanRepo(Repository):
@@ -315,15 +313,6 @@ class PairFact:
 class KpiRepo(Repository):
     """The raw facts behind the funders' figures, limited to a set of programmes."""
 
-    def _coordinating(self, ids: set[int]) -> object:
-        by_membership = select(Membership.officer_id).where(
-            Membership.programme_id.in_(ids), Membership.role == Role.COORDINATOR
-        )
-        return or_(
-            and_(Officer.role == Role.COORDINATOR, Officer.programme_id.in_(ids)),
-            Officer.id.in_(by_membership),
-        )
-
     async def participants(self, programme_ids: Collection[int]) -> list[Participant]:
         """Consenting officers of these programmes who coordinate none of them (as the report
         counts participants), with their authority."""
@@ -333,20 +322,11 @@ class KpiRepo(Repository):
         stmt = (
             select(Officer.id, Officer.authority_id, Authority.name, Authority.country)
             .outerjoin(Authority, Authority.id == Officer.authority_id)
-            .where(*self._participating(ids))
+            .where(*participating(ids))
             .order_by(Officer.id)
         )
         rows = (await self.session.execute(stmt)).all()
         return [Participant(r[0], r[1], r[2] or "", r[3] or "") for r in rows]
-
-    def _participating(self, ids: set[int]) -> list[ColumnElement[bool]]:
-        members = select(Membership.officer_id).where(Membership.programme_id.in_(ids))
-        return [
-            or_(Officer.programme_id.in_(ids), Officer.id.in_(members)),
-            ~self._coordinating(ids),  # type: ignore[operator]
-            Officer.status != OfficerStatus.LEFT,
-            Officer.consent_at.is_not(None),
-        ]
 
     async def pairs(self, programme_ids: Collection[int]) -> list[PairFact]:
         """Pairs of these programmes whose both sides accepted (active, or closed after)."""
@@ -413,7 +393,7 @@ class KpiRepo(Repository):
         ids = set(programme_ids)
         if not ids:
             return {}
-        officers = select(Officer.id).where(*self._participating(ids))
+        officers = select(Officer.id).where(*participating(ids))
         answered = or_(
             and_(
                 FaqQuery.outcome.in_(("answer", "picked")),

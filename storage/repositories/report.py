@@ -15,42 +15,14 @@ from storage.models import (
     CheckIn,
     FaqQuery,
     Identity,
-    Membership,
     Officer,
-    OfficerStatus,
     Outbox,
     Pair,
-    Role,
 )
 from storage.repositories.base import Repository
 from storage.repositories.console import QuestionRepo
 from storage.repositories.faq import FaqQueryRepo
-
-
-def _members(ids: set[int]) -> ColumnElement[bool]:
-    members = select(Membership.officer_id).where(Membership.programme_id.in_(ids))
-    return or_(Officer.programme_id.in_(ids), Officer.id.in_(members))
-
-
-def _coordinating(ids: set[int]) -> ColumnElement[bool]:
-    """Officers who coordinate one of these programmes (they are not participants)."""
-    by_membership = select(Membership.officer_id).where(
-        Membership.programme_id.in_(ids), Membership.role == Role.COORDINATOR
-    )
-    return or_(
-        (Officer.role == Role.COORDINATOR) & Officer.programme_id.in_(ids),
-        Officer.id.in_(by_membership),
-    )
-
-
-def _participating(ids: set[int]) -> list[ColumnElement[bool]]:
-    """Participants: members who consented, have not left and do not coordinate."""
-    return [
-        _members(ids),
-        ~_coordinating(ids),
-        Officer.status != OfficerStatus.LEFT,
-        Officer.consent_at.is_not(None),
-    ]
+from storage.repositories.officers import in_programmes, participating
 
 
 class ReportRepo(Repository):
@@ -61,7 +33,7 @@ class ReportRepo(Repository):
         stmt = (
             select(Officer.id, Authority.country, Officer.sectors)
             .outerjoin(Authority, Authority.id == Officer.authority_id)
-            .where(*_participating(ids))
+            .where(*participating(ids))
             .order_by(Officer.id)
         )
         return [(i, c, list(s or [])) for i, c, s in (await self.session.execute(stmt)).all()]
@@ -71,7 +43,7 @@ class ReportRepo(Repository):
         stmt = (
             select(Identity.officer_id, Identity.platform)
             .join(Officer, Officer.id == Identity.officer_id)
-            .where(*_participating(ids))
+            .where(*participating(ids))
             .distinct()
         )
         rows = (await self.session.execute(stmt)).all()
@@ -108,7 +80,7 @@ class ReportRepo(Repository):
     def _faq_visible(self, ids: set[int], default_id: int | None) -> ColumnElement[bool]:
         """The same visibility as the unanswered-questions list: these programmes' officers'
         questions (and, for the first programme, those of people not joined yet)."""
-        members = select(Officer.id).where(_members(ids))
+        members = select(Officer.id).where(in_programmes(ids))
         visible: ColumnElement[bool] = FaqQuery.officer_id.in_(members)
         if default_id is not None and default_id in ids:
             visible = or_(visible, FaqQuery.officer_id.is_(None))
