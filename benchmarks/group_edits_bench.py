@@ -31,6 +31,7 @@ from groups_bench import programme  # noqa: E402
 from handlers.core.content import load_content  # noqa: E402
 from handlers.groups import edits, service  # noqa: E402
 from handlers.groups.figures import cycle_figures  # noqa: E402
+from handlers.registry import load_content_parts  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Officer, OfficerStatus  # noqa: E402
@@ -43,6 +44,7 @@ RUNS = 5
 async def run(url: str, authorities: int, seed: int) -> None:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
+    load_content_parts()
     content = load_content(ROOT / "content")
     problem, _ = programme(authorities, seed)
     tax = content.taxonomy

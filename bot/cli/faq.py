@@ -48,7 +48,9 @@ def _content(programme: str | None = None) -> Any:
     """The base content, with a programme folder's FAQ and overrides when one is named."""
     from handlers.core.content import load_content
     from handlers.programmes.folder import installed_folder
+    from handlers.registry import load_content_parts
 
+    load_content_parts()
     s = settings()
     if programme is None:
         return load_content(s.content_dir, cache_dir=s.data_dir / "cache")

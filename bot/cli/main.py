@@ -348,7 +348,9 @@ def content_check(
     s = settings()
     from handlers.core.content import load_content
     from handlers.faq.content import faq_index
+    from handlers.registry import load_content_parts
 
+    load_content_parts()
     root = folder or s.content_dir
     try:
         content = load_content(root)

@@ -69,11 +69,9 @@ def register_part(part: ContentPart) -> None:
 
 
 def registered_parts() -> list[ContentPart]:
-    """Every feature's part; imports the features' `content` modules the first time."""
-    if not _PARTS:
-        import importlib
-
-        importlib.import_module("handlers.registry").load_content_parts()
+    """The parts registered so far. Whoever loads content registers the features first
+    (`handlers.registry.load_handlers` or `load_content_parts`), as for routes: the core
+    never reaches up to the features itself."""
     return list(_PARTS.values())
 
 
@@ -122,7 +120,8 @@ def _code_stamp() -> str:
 
 
 def _cache_file(cache_dir: Path, stamp: tuple[tuple[str, int, int], ...]) -> Path:
-    digest = hashlib.sha256(f"{stamp!r}\n{_code_stamp()}".encode()).hexdigest()[:32]
+    parts = sorted(_PARTS)  # a process with other parts registered parses other content
+    digest = hashlib.sha256(f"{stamp!r}\n{parts}\n{_code_stamp()}".encode()).hexdigest()[:32]
     return cache_dir / f"content-{digest}.pickle"
 
 

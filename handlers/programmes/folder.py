@@ -195,6 +195,9 @@ def check_folder(folder: Path, content_root: Path) -> tuple[ProgrammeFile | None
         return None, [f"{path}: {exc}"]
     except ValidationError as exc:
         return None, [f"{path}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    from handlers.registry import load_content_parts  # the features, imported on use
+
+    load_content_parts()
     try:
         content = load_content(content_root, folder)
     except (OSError, ValueError, yaml.YAMLError) as exc:
