@@ -71,7 +71,6 @@ SQL_IN_HANDLERS_DEBT = {
 """Modules of handlers/ that still build SQL themselves instead of asking a repository."""
 
 RAW_SESSION_DEBT = {
-    "bot/cli/pairs.py",
     "bot/demo.py",
     "handlers/announcements/audience.py",
     "handlers/announcements/polls.py",

@@ -34,9 +34,7 @@ def list_pairs(
     statuses = None if status else [s for s in PairStatus if s != PairStatus.PROPOSED]
 
     async def go(rt: Any) -> list[dict[str, Any]] | None:
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             programme_id = None
             if programme:
                 found = await uow.programmes.by_slug(programme)
@@ -73,26 +71,16 @@ def _worded(row: dict[str, Any], content: Any) -> dict[str, Any]:
 @app.command("show")
 def show_pair(pair_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """One pair with every check-in and what each officer answered."""
-    from handlers.pairing.view import checkin_json, pairs_json
-    from storage.models import CheckIn
-    from storage.uow import UnitOfWork
+    from handlers.pairing.service import checkin_history
+    from handlers.pairing.view import pairs_json
 
     async def go(rt: Any) -> dict[str, Any] | None:
-        from sqlalchemy import select
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             every = await pairs_json(uow, rt.clock.now())
             rows = [_worded(r, rt.content.current) for r in every if r["id"] == pair_id]
             if not rows:
                 return None
-            stmt = select(CheckIn).where(CheckIn.pair_id == pair_id).order_by(CheckIn.period)
-            checkins = (await uow.session.execute(stmt)).scalars().all()
-            return {
-                **rows[0],
-                "checkins": [
-                    {**(checkin_json(c) or {}), "answers": c.answers or {}} for c in checkins
-                ],
-            }
+            return {**rows[0], "checkins": await checkin_history(uow, pair_id)}
 
     data = arun(with_runtime(settings(), go))
     if data is None:

@@ -139,6 +139,12 @@ async def pair_history(
     pair = await uow.get(PairRepo).get(pair_id)
     if pair is None or pair.programme_id != programme_id:
         raise NotAllowed(f"pair {pair_id}")
+    return await checkin_history(uow, pair_id)
+
+
+async def checkin_history(uow: UnitOfWork, pair_id: int) -> list[dict[str, Any]]:
+    """A pair's check-ins with each officer's answer, oldest first (no programme check: the
+    CLI's operator sees every programme; the console goes through `pair_history`)."""
     return [
         {**(checkin_json(c) or {}), "answers": c.answers or {}}
         for c in await uow.get(ConsoleRepo).checkins(pair_id)
