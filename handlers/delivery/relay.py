@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
+from handlers.core.i18n import Translator
 from handlers.delivery.outbox import payload
+from storage.models import Identity, Officer
 
 MAX_RELAY = 3500
 PURPOSE = "relay"
@@ -109,3 +112,25 @@ async def to_places(
             ref_id=ref_id,
         )
     return queued
+
+
+@dataclass
+class SpaceMember:
+    """One officer of a pair or a group, and where they are reached."""
+
+    officer: Officer
+    identity: Identity | None
+    role: str
+
+    @property
+    def platform(self) -> str | None:
+        return self.identity.platform if self.identity else None
+
+
+def bridged_lines(t: Translator, locale: str, key: str, away: Iterable[SpaceMember]) -> str:
+    """One line per member taking part from another platform (their messages are relayed),
+    each on a new line; empty when everyone is here."""
+    return "".join(
+        "\n" + t(locale, key, name=m.officer.name, platform=str(m.platform).capitalize())
+        for m in away
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 
 from handlers.core.content import Content
@@ -23,10 +22,11 @@ from handlers.core.jobs import job
 from handlers.core.ports import Messenger
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
+from handlers.delivery.relay import SpaceMember, bridged_lines
 from handlers.groups.rules import render_reasons
 from handlers.outcomes.mentors import learner_plan_line
 from handlers.pairing.intros import can_open_space, space_mode, space_parent
-from storage.models import GroupSpace, Identity, Officer, OfficerStatus, PeerGroup, Programme
+from storage.models import GroupSpace, OfficerStatus, PeerGroup, Programme
 from storage.repositories.group_life import GroupLifeRepo
 from storage.uow import UnitOfWork
 
@@ -34,19 +34,6 @@ log = logging.getLogger(__name__)
 
 SPACE_LEASE = timedelta(minutes=10)
 BATCH = 20
-
-
-@dataclass
-class Seat:
-    """One officer of a group and where they are reached."""
-
-    officer: Officer
-    identity: Identity | None
-    role: str
-
-    @property
-    def platform(self) -> str | None:
-        return self.identity.platform if self.identity else None
 
 
 def space_link(space: GroupSpace) -> str | None:
@@ -57,9 +44,9 @@ def space_link(space: GroupSpace) -> str | None:
     return f"https://t.me/c/{chat[4:]}/{space.thread_id}"
 
 
-async def _seats(uow: UnitOfWork, group: PeerGroup) -> list[Seat]:
+async def _seats(uow: UnitOfWork, group: PeerGroup) -> list[SpaceMember]:
     return [
-        Seat(officer, preferred_identity(officer), member.role)
+        SpaceMember(officer, preferred_identity(officer), member.role)
         for member, officer in await uow.groups.members(group.id)
         if officer is not None and officer.status == OfficerStatus.ACTIVE
     ]
@@ -73,7 +60,9 @@ async def _context(
     return programme, core.content.for_programme(programme.slug if programme else None)
 
 
-def _title(content: Content, group: PeerGroup, seats: list[Seat], messenger: Messenger) -> str:
+def _title(
+    content: Content, group: PeerGroup, seats: list[SpaceMember], messenger: Messenger
+) -> str:
     scheme = content.taxonomy.label("instruments", group.scheme, "en")
     if messenger.capabilities.topics:
         return content.t("en", "groups.space_title", scheme=scheme, id=group.id)[:128]
@@ -181,7 +170,7 @@ async def _open(
             await uow.commit()
 
 
-def _roster(content: Content, locale: str, seats: list[Seat]) -> str:
+def _roster(content: Content, locale: str, seats: list[SpaceMember]) -> str:
     lines = []
     for role in ("mentor", "learner"):
         for s in seats:
@@ -194,7 +183,9 @@ def _roster(content: Content, locale: str, seats: list[Seat]) -> str:
     return "\n".join(lines)
 
 
-async def _learner_plans(uow: UnitOfWork, content: Content, locale: str, seats: list[Seat]) -> str:
+async def _learner_plans(
+    uow: UnitOfWork, content: Content, locale: str, seats: list[SpaceMember]
+) -> str:
     """For a mentor's introduction: the learning plans of the group's learner authorities."""
     lines, seen = [], set()
     for s in seats:
@@ -212,7 +203,7 @@ async def _queue(
     content: Content,
     secret: bytes,
     group: PeerGroup,
-    seats: list[Seat],
+    seats: list[SpaceMember],
     spaces: list[GroupSpace],
 ) -> None:
     on = {s.platform: s for s in spaces}
@@ -269,16 +260,7 @@ async def _queue(
         here = [s for s in seats if s.platform == space.platform]
         away = [s for s in seats if s.platform != space.platform and s.platform in on]
         locale = content.t.resolve(group.language or (here[0].officer.locale if here else None))
-        bridged = "".join(
-            "\n"
-            + content.t(
-                locale,
-                "groups.life.space_bridged",
-                name=s.officer.name,
-                platform=str(s.platform).capitalize(),
-            )
-            for s in away
-        )
+        bridged = bridged_lines(content.t, locale, "groups.life.space_bridged", away)
         text = (
             content.t(
                 locale,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -34,7 +33,9 @@ from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
 from handlers.delivery.relay import (
+    SpaceMember,
     attachments,
+    bridged_lines,
     not_to_relay,
     relay_prefix,
     relay_text,
@@ -49,7 +50,6 @@ from handlers.pairing.view import LIVE, notify_coordinators, partner_of, topic_l
 from storage.models import (
     Authority,
     GoodPractice,
-    Identity,
     Officer,
     OfficerStatus,
     Pair,
@@ -70,23 +70,10 @@ CHAT_FLOW = "pair_chat"
 FAQ_LINKS = 2
 
 
-@dataclass
-class Member:
-    """One officer of a pair and where they are reached."""
-
-    officer: Officer
-    identity: Identity | None
-    role: str
-
-    @property
-    def platform(self) -> str | None:
-        return self.identity.platform if self.identity else None
-
-
-def _members(pair: Pair, learner: Officer, mentor: Officer) -> list[Member]:
+def _members(pair: Pair, learner: Officer, mentor: Officer) -> list[SpaceMember]:
     return [
-        Member(learner, preferred_identity(learner), "learner"),
-        Member(mentor, preferred_identity(mentor), "mentor"),
+        SpaceMember(learner, preferred_identity(learner), "learner"),
+        SpaceMember(mentor, preferred_identity(mentor), "mentor"),
     ]
 
 
@@ -216,7 +203,7 @@ def _reachable(*officers: Officer) -> bool:
 
 
 def _wanted_spaces(
-    programme: Programme | None, members: list[Member], messengers: dict[str, Messenger]
+    programme: Programme | None, members: list[SpaceMember], messengers: dict[str, Messenger]
 ) -> list[str]:
     if space_mode(programme) != "space":
         return []
@@ -327,7 +314,7 @@ async def mentor_practice(uow: UnitOfWork, pair: Pair) -> GoodPractice | None:
     return found[0] if found else None
 
 
-def _contact(content: Content, locale: str, member: Member) -> str:
+def _contact(content: Content, locale: str, member: SpaceMember) -> str:
     officer, identity = member.officer, member.identity
     parts = [officer.email] if officer.email else []
     if identity is not None and identity.platform in ("telegram", "slack"):
@@ -350,7 +337,7 @@ async def _queue_introductions(
     content: Content,
     secret: bytes,
     pair: Pair,
-    members: list[Member],
+    members: list[SpaceMember],
     spaces: list[PairSpace],
 ) -> None:
     practice = await mentor_practice(uow, pair)
@@ -446,16 +433,7 @@ async def _queue_introductions(
         here = [m for m in members if m.platform == space.platform]
         away = [m for m in members if m.platform != space.platform]
         locale = content.t.resolve(here[0].officer.locale if here else None)
-        bridged = "".join(
-            "\n"
-            + content.t(
-                locale,
-                "intro.space_bridged",
-                name=m.officer.name,
-                platform=str(m.platform).capitalize(),
-            )
-            for m in away
-        )
+        bridged = bridged_lines(content.t, locale, "intro.space_bridged", away)
         text = (
             content.t(
                 locale,
