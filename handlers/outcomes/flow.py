@@ -217,7 +217,6 @@ def _figure_step(name: str) -> Step:
 
 
 async def _save_plan(ctx: Ctx, data: dict[str, Any]) -> None:
-    tax = ctx.content.taxonomy
     target = data.get("target_date")
     draft = service.PlanDraft(
         scheme=data["scheme"],
@@ -227,6 +226,12 @@ async def _save_plan(ctx: Ctx, data: dict[str, Any]) -> None:
         target_date=date.fromisoformat(target) if target else None,
     )
     await ctx.clear_state()
+    await _store_plan(ctx, draft)
+
+
+async def _store_plan(ctx: Ctx, draft: service.PlanDraft) -> None:
+    """Save a plan from the chat's steps or the Slack modal, and show it (or why not)."""
+    tax = ctx.content.taxonomy
     try:
         plan = await service.set_plan(
             ctx.uow,
@@ -590,16 +595,4 @@ async def submit_plan_form(ctx: Ctx, answers: dict[str, Any]) -> None:
         problem = next(iter(problems.values()))
         await ctx.reply(problem.key, **problem.values)
         return
-    tax = ctx.content.taxonomy
-    try:
-        plan = await service.set_plan(
-            ctx.uow,
-            ctx.officer,
-            draft,
-            schemes=tax.codes("instruments"),
-            sectors=tax.codes("sectors"),
-        )
-    except service.Invalid as exc:
-        await ctx.reply(f"outcomes.errors.{exc.key}", **exc.values)
-        return
-    await ctx.reply("outcomes.plan_saved", card=plan_card(ctx, plan))
+    await _store_plan(ctx, draft)
