@@ -40,7 +40,7 @@ from handlers.core.replies import Reply  # noqa: E402
 from handlers.delivery.inbox import Door, InboxWorker  # noqa: E402
 from storage.models import Identity, Officer  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
-from tests.outbox_load import fresh_database, seed_officers, telegram_chat  # noqa: E402
+from tests.support.outbox_load import fresh_database, seed_officers, telegram_chat  # noqa: E402
 
 QUESTION = "what is ELENA?"
 SORT = "tottime"  # `--sort cumulative` for the callers

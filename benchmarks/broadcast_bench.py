@@ -39,9 +39,9 @@ from handlers.delivery.outbox import OutboxWorker  # noqa: E402
 from storage.models import Programme  # noqa: E402
 from storage.repositories.announcements import AnnouncementRepo  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
-from tests.emulators.slack_api import RateLimits, SlackApiEmulator  # noqa: E402
-from tests.emulators.telegram_api import TelegramEmulator  # noqa: E402
-from tests.outbox_load import (  # noqa: E402
+from tests.support.emulators.slack_api import RateLimits, SlackApiEmulator  # noqa: E402
+from tests.support.emulators.telegram_api import TelegramEmulator  # noqa: E402
+from tests.support.outbox_load import (  # noqa: E402
     announce_to_everyone,
     fresh_database,
     seed_officers,

@@ -32,7 +32,7 @@ from handlers.practices.flow import forget_citations, practices_citation  # noqa
 from storage.models import GoodPractice  # noqa: E402
 from storage.repositories.practices import APPROVED, PracticeRepo  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
-from tests.outbox_load import fresh_database  # noqa: E402
+from tests.support.outbox_load import fresh_database  # noqa: E402
 
 OTHERS = ("green_bond", "crowdfunding", "revolving_fund", "soft_loan", "grant", "eu_funds")
 

@@ -40,8 +40,8 @@ from bot.app import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from storage.models import Programme  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
-from tests.emulators.telegram_api import TelegramEmulator  # noqa: E402
-from tests.outbox_load import fresh_database, seed_officers, telegram_chat  # noqa: E402
+from tests.support.emulators.telegram_api import TelegramEmulator  # noqa: E402
+from tests.support.outbox_load import fresh_database, seed_officers, telegram_chat  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 QUESTION = "what is ELENA?"

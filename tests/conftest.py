@@ -19,7 +19,7 @@ from handlers.core.clock import FrozenClock
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
-from tests.fakes import FakeMessenger, Talk
+from tests.support.fakes import FakeMessenger, Talk
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -61,7 +61,7 @@ PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL"))
 # (~/.local/share/peerbot), and bot processes the tests start inherit it.
 os.environ.setdefault("PEERBOT_DATA_DIR", tempfile.mkdtemp(prefix="peerbot-test-data-"))
 # The FAQ's sentence encoder costs each bot process seconds and ~120 MB: the suite answers on
-# words, and tests/handlers/test_faq_semantic.py turns the meaning layer on where it tests it.
+# words, and tests/unit/features/test_faq_semantic.py turns the meaning layer on where it tests it.
 os.environ.setdefault("PEERBOT_FAQ_SEMANTIC", "false")
 
 

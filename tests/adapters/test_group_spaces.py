@@ -15,11 +15,11 @@ from bot.app import Runtime
 from handlers.groups import service
 from storage.models import GroupMember, Officer, Outbox
 from storage.uow import UnitOfWork
-from tests.emulators.slack_api import SlackApiEmulator
-from tests.emulators.telegram_api import TelegramEmulator
-from tests.fakes import Talk
-from tests.handlers.outreach import FORUM, person, programme, seated_group
-from tests.outbox_load import slack_messenger, telegram_messenger
+from tests.support.emulators.slack_api import SlackApiEmulator
+from tests.support.emulators.telegram_api import TelegramEmulator
+from tests.support.fakes import Talk
+from tests.support.outbox_load import slack_messenger, telegram_messenger
+from tests.support.outreach import FORUM, person, programme, seated_group
 
 MENTION = "<!channel> <@U0ADMIN> <https://evil.example|click>"
 MARKUP = "<b>bold</b> *star* & done"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,10 +21,11 @@ from handlers.core.clock import FrozenClock
 from storage.models import InboxItem
 from tests.adapters.test_slack import Bot, running
 from tests.adapters.test_telegram import SECRET, Peerbot, TgUser, launch
-from tests.emulators.slack_api import SlackApiEmulator
-from tests.emulators.telegram_api import TelegramEmulator, eventually
+from tests.support.emulators.slack_api import SlackApiEmulator
+from tests.support.emulators.telegram_api import TelegramEmulator, eventually
+from tests.support.paths import REPO_ROOT
 
-PAYLOADS = Path(__file__).resolve().parent.parent / "data" / "payloads"
+PAYLOADS = REPO_ROOT / "tests" / "data" / "payloads"
 TEAM = "T0000PEERB"
 OFFICER = 100000001
 INTERACTIVE = {"block_actions", "view_closed", "shortcut", "message_action", "block_suggestion"}

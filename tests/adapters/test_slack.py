@@ -28,7 +28,8 @@ from handlers.core.replies import Choice, Reply
 from storage.models import Identity, InboxItem, Officer, OfficerStatus
 from storage.uow import UnitOfWork
 from tests.conftest import PG_URL
-from tests.emulators.slack_api import RateLimits, SlackApiEmulator, SlackEvents
+from tests.support.emulators.slack_api import RateLimits, SlackApiEmulator, SlackEvents
+from tests.support.paths import REPO_ROOT
 
 SECRET = "peerbot-test-signing-secret"
 DM1 = SlackApiEmulator.dm_channel("U1")
@@ -591,13 +592,10 @@ async def test_socket_mode_is_used_when_an_app_token_is_set(
 
 
 def test_the_app_manifest_matches_the_adapter() -> None:
-    from pathlib import Path
 
     import yaml
 
-    manifest = yaml.safe_load(
-        (Path(__file__).resolve().parents[2] / "slack-app-manifest.yaml").read_text("utf-8")
-    )
+    manifest = yaml.safe_load((REPO_ROOT / "slack-app-manifest.yaml").read_text("utf-8"))
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "im:write", "users:read", "commands", "groups:write"} <= scopes
     [command] = manifest["features"]["slash_commands"]

@@ -16,8 +16,8 @@ from handlers.core.clock import FrozenClock
 from handlers.groups import service
 from storage.uow import UnitOfWork
 from tests.adapters.test_slack import DM1, Bot, api, initial, running  # noqa: F401
-from tests.emulators.slack_api import SlackApiEmulator
-from tests.handlers.peers import officer, programme
+from tests.support.emulators.slack_api import SlackApiEmulator
+from tests.support.peers import officer, programme
 
 
 @pytest.fixture

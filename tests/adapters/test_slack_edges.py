@@ -16,7 +16,7 @@ from bot.config import Settings
 from handlers.core.clock import FrozenClock
 from storage.models import InboxItem
 from tests.adapters.test_slack import DM1, Bot, eventually, running
-from tests.emulators.slack_api import APP_ID, TEAM_ID, SlackApiEmulator
+from tests.support.emulators.slack_api import APP_ID, TEAM_ID, SlackApiEmulator
 
 PROGRAMME_CHANNEL = "CPROGRAMME"
 
@@ -204,7 +204,7 @@ async def test_an_uninstalled_app_stops_sending(bot: Bot) -> None:
 
 
 async def test_a_discussion_opens_as_a_thread_in_the_programme_channel(bot: Bot) -> None:
-    from tests.handlers.peers import officer
+    from tests.support.peers import officer
 
     await officer(
         bot.runtime, "Marie Dubois", authority="Lyon", country="FR", platform="slack",

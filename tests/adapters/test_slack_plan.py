@@ -23,7 +23,7 @@ from tests.adapters.test_slack import (
     running,
     stored_officers,
 )
-from tests.emulators.slack_api import SlackApiEmulator
+from tests.support.emulators.slack_api import SlackApiEmulator
 
 PLAN = {
     "scheme": "epc",

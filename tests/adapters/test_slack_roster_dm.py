@@ -20,10 +20,10 @@ from handlers.officers.roster import import_csv
 from storage.models import CheckIn, Officer, Pair, PairStatus, Role
 from storage.uow import UnitOfWork
 from tests.adapters.test_slack import Bot, running
-from tests.emulators.slack_api import SlackApiEmulator
-from tests.fakes import FakeMessenger, Talk
-from tests.handlers.peers import make_pair, officer
-from tests.handlers.test_polls import ask
+from tests.support.emulators.slack_api import SlackApiEmulator
+from tests.support.fakes import FakeMessenger, Talk
+from tests.support.peers import make_pair, officer
+from tests.unit.features.test_polls import ask
 
 ROSTER = """name,email,authority,country,role,languages,timezone,sectors,wants,offers,platform,platform_user_id,consent
 Marie Dubois,marie@lyon.fr,Lyon,FR,officer,fr;en,Europe/Paris,public_lighting,epc,,slack,UMARIE,yes

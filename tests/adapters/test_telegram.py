@@ -27,7 +27,7 @@ from handlers.core.replies import Choice
 from handlers.delivery.outbox import OutboxWorker, payload
 from storage.models import Identity, Officer, Outbox, OutboxStatus, ProcessedUpdate
 from storage.uow import UnitOfWork
-from tests.emulators.telegram_api import MAX_TEXT, TelegramEmulator, eventually, utf16_len
+from tests.support.emulators.telegram_api import MAX_TEXT, TelegramEmulator, eventually, utf16_len
 
 SECRET = "s3cret-Token_for-webhooks"
 CONSENT = "Do you agree?"
@@ -489,7 +489,7 @@ async def test_a_token_the_bot_api_rejects_names_the_setting(
 async def test_an_approved_pair_is_introduced_in_a_new_forum_topic(
     settings: Settings, clock: FrozenClock, api: TelegramEmulator
 ) -> None:
-    from tests.handlers.peers import FORUM, make_pair, officer
+    from tests.support.peers import FORUM, make_pair, officer
 
     forum = int(FORUM)  # the programme's forum supergroup
     api.add_forum(forum)

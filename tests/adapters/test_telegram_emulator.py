@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict, InvalidToken
 
-from tests.emulators.telegram_api import TelegramEmulator, eventually
+from tests.support.emulators.telegram_api import TelegramEmulator, eventually
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from bot.config import Settings
 from handlers.core.clock import FrozenClock
 from storage.models import FaqQuery, InboxItem
 from tests.adapters.test_telegram import Peerbot, TgUser, launch, onboard
-from tests.emulators.telegram_api import TelegramEmulator
+from tests.support.emulators.telegram_api import TelegramEmulator
 
 GROUP = -1001500000001
 BOT = "peerbot_test_bot"

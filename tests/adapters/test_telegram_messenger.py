@@ -13,7 +13,7 @@ from bot.telegram.adapter import TelegramApp, build_application, file_base_url
 from bot.telegram.messenger import TelegramMessenger, keyboard, split_text, utf16_len
 from handlers.core.ports import ChatMigrated, RateLimited, TransientError, Undeliverable
 from handlers.core.replies import Choice, Reply
-from tests.emulators.telegram_api import TelegramEmulator
+from tests.support.emulators.telegram_api import TelegramEmulator
 
 USER = 4242
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -8,7 +8,7 @@ import pytest
 from telegram import Update
 
 from bot.telegram.translate import chat_kind, to_incoming
-from tests.emulators.telegram_api import TelegramEmulator
+from tests.support.emulators.telegram_api import TelegramEmulator
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner, Result
@@ -24,8 +23,9 @@ from typer.testing import CliRunner, Result
 from bot.app import Runtime, build
 from bot.cli.main import app, register_command_modules
 from bot.config import Settings
+from tests.support.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = REPO_ROOT
 register_command_modules()
 
 

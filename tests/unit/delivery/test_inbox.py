@@ -1,0 +1,213 @@
+"""The durable inbox: order within a conversation, parallel across them, retries and poison,
+malformed updates, leases, and replies that only leave after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.app import Runtime
+from handlers.core.events import Incoming
+from handlers.core.ports import TransientError
+from handlers.core.replies import Reply
+from handlers.core.router import router
+from handlers.delivery.inbox import Door, InboxWorker
+from handlers.delivery.outbox import OutboxWorker
+from storage.models import (
+    Conversation,
+    InboxItem,
+    InboxStatus,
+    Officer,
+    Outbox,
+    OutboxStatus,
+    utcnow,
+)
+from storage.uow import UnitOfWork
+from tests.support.fakes import FakeMessenger
+
+
+def message(user: str, text: str, n: int) -> Incoming:
+    return Incoming("fake", user, user, text=text, display_name=user, update_id=f"{user}:{n}")
+
+
+async def worker_for(runtime: Runtime, messenger: Any, concurrency: int = 8) -> InboxWorker:
+    return InboxWorker(runtime.core, {"fake": Door(messenger)}, concurrency=concurrency)
+
+
+async def rows(runtime: Runtime) -> list[InboxItem]:
+    async with runtime.sessionmaker() as session:
+        return list((await session.execute(select(InboxItem).order_by(InboxItem.id))).scalars())
+
+
+async def test_a_burst_during_onboarding_is_handled_in_order_while_others_run_in_parallel(
+    runtime: Runtime,
+) -> None:
+    messenger = FakeMessenger()
+    worker = await worker_for(runtime, messenger)
+    order: dict[str, list[str]] = defaultdict(list)
+    running = peak = 0
+    process = runtime.core.process
+
+    async def traced(item: InboxItem, *args: Any, **kwargs: Any) -> Any:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        order[item.conversation].append(item.update_key)
+        await asyncio.sleep(0.01)  # long enough for other conversations to overlap
+        try:
+            return await process(item, *args, **kwargs)
+        finally:
+            running -= 1
+
+    runtime.core.process = traced  # type: ignore[method-assign]
+    steps = ["/start", "yes", "Marie Dubois", "Ghent", "Belgium", "Energy manager"]
+    burst = steps + [f"extra message {n}" for n in range(len(steps), 20)]
+    others = [f"u{n}" for n in range(2, 6)]
+    for n, text in enumerate(burst):  # one officer's 20 messages, interleaved with others
+        assert await runtime.core.accept(message("marie", text, n))
+        for other in others:
+            assert await runtime.core.accept(message(other, "/help", n))
+    assert await worker.drain() == 20 * 5
+    for conversation, keys in order.items():
+        user = conversation.split(":", 1)[1]
+        assert keys == [f"{user}:{n}" for n in range(20)], conversation
+    assert peak > 1  # different officers were handled at the same time
+    async with runtime.sessionmaker() as session:
+        officer = (await session.execute(select(Officer))).scalars().one_or_none()
+        flow = (await session.execute(select(Conversation))).scalars().one()
+    assert officer is None  # the flow is still at the languages step: nothing half-stored
+    assert flow.data["name"] == "Marie Dubois" and flow.data["authority_name"] == "Ghent"
+    assert all(r.status == InboxStatus.DONE for r in await rows(runtime))
+    transcript = messenger.transcript("marie")
+    prompts = ["Do you agree?", "What is your name?", "Which authority", "In which country"]
+    positions = [transcript.index(p) for p in prompts]
+    assert positions == sorted(positions)  # the officer read the steps in order
+
+
+async def test_a_failing_handler_is_retried_then_parked_and_does_not_block_the_next(
+    runtime: Runtime,
+) -> None:
+    calls: list[str] = []
+
+    @router.command("boom_inbox_test")
+    async def boom(event: Incoming, ctx: Any) -> None:
+        calls.append(event.text)
+        await ctx.reply("errors.generic")  # never sent: the transaction is rolled back
+        raise RuntimeError("a bug")
+
+    try:
+        messenger = FakeMessenger()
+        worker = await worker_for(runtime, messenger)
+        await runtime.core.accept(message("u1", "/boom_inbox_test", 1))
+        await runtime.core.accept(message("u1", "/help", 2))
+        await worker.drain()
+        assert len(calls) == 4  # tried four times
+        first, second = await rows(runtime)
+        assert first.status == InboxStatus.POISON and "a bug" in (first.error or "")
+        assert second.status == InboxStatus.DONE
+        texts = [s.reply.text for s in messenger.to("u1")]
+        assert len(texts) == 2 and "went wrong" in texts[0] and "/help" in texts[1]
+        async with UnitOfWork(runtime.sessionmaker) as uow:
+            assert (await uow.inbox.stats())["poison"] == 1
+    finally:
+        router.commands.pop("boom_inbox_test", None)
+
+
+async def test_a_malformed_update_is_kept_with_its_error_and_never_handled(
+    runtime: Runtime,
+) -> None:
+    assert await runtime.core.accept_malformed("fake", "77", '{"odd": true}', "KeyError: chat")
+    assert not await runtime.core.accept_malformed("fake", "77", '{"odd": true}', "again")
+    worker = await worker_for(runtime, FakeMessenger())
+    assert await worker.drain() == 0
+    [row] = await rows(runtime)
+    assert row.status == InboxStatus.MALFORMED and '{"odd": true}' in (row.error or "")
+
+
+async def test_a_duplicate_update_is_stored_once(runtime: Runtime) -> None:
+    assert await runtime.core.accept(message("u1", "/help", 1))
+    assert not await runtime.core.accept(message("u1", "/help", 1))
+    assert len(await rows(runtime)) == 1
+
+
+async def test_a_row_whose_lease_ran_out_is_taken_by_another_worker_and_the_first_loses_it(
+    runtime: Runtime,
+) -> None:
+    await runtime.core.accept(message("u1", "/help", 1))
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        [mine] = await uow.inbox.claim("host:1:a.in1", 5)
+        await uow.commit()
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        assert await uow.inbox.claim("host:2:b.in2", 5) == []  # still leased
+        later = utcnow() + timedelta(minutes=5)
+        [taken] = await uow.inbox.claim("host:2:b.in2", 5, now=later)
+        await uow.commit()
+    assert taken.id == mine.id
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        assert not await uow.inbox.finish(mine.id, "host:1:a.in1")  # no longer ours
+        assert await uow.inbox.finish(mine.id, "host:2:b.in2")
+        await uow.commit()
+
+
+class SlowTelegram(FakeMessenger):
+    """Delivers the message, then answers after the client gave up (a read timeout)."""
+
+    fail_next: int = 0
+
+    async def send(self, chat_id: str, reply: Reply) -> str | None:
+        mid = await super().send(chat_id, reply)
+        if self.fail_next:
+            self.fail_next -= 1
+            raise TransientError("read timeout after 5 s")
+        return mid
+
+
+async def test_a_slow_platform_reply_never_rolls_back_what_the_officer_was_told(
+    runtime: Runtime,
+) -> None:
+    messenger = SlowTelegram()
+    worker = await worker_for(runtime, messenger)
+    await runtime.core.accept(message("u1", "/start", 1))
+    await worker.drain()
+    messenger.fail_next = 1
+    await runtime.core.accept(message("u1", "yes", 2))  # consent; its reply "times out"
+    await worker.drain()
+    async with runtime.sessionmaker() as session:
+        flow = (await session.execute(select(Conversation))).scalars().one()
+        reply = (
+            (
+                await session.execute(
+                    select(Outbox).where(Outbox.purpose == "reply").order_by(Outbox.id)
+                )
+            )
+            .scalars()
+            .all()[-1]
+        )
+    assert flow.step == "name"  # the consent was saved although the platform answered late
+    assert reply.status == OutboxStatus.PENDING  # left to the outbox, which will retry it
+    assert not any("went wrong" in s.reply.text for s in messenger.sent)
+    sender = OutboxWorker(runtime.sessionmaker, {"fake": messenger}, clock=None)
+    async with UnitOfWork(runtime.sessionmaker) as uow:  # the retry is due now
+        await uow.outbox.retarget(reply.id, reply.chat_id, utcnow())
+        await uow.commit()
+    await sender.tick()
+    # delivered twice: the platform did show the first, late, answer (at least once)
+    assert sum("What is your name?" in s.reply.text for s in messenger.sent) == 2
+
+
+async def test_replies_of_a_handled_row_are_recorded_as_sent(runtime: Runtime) -> None:
+    messenger = FakeMessenger()
+    worker = await worker_for(runtime, messenger)
+    for n in range(3):
+        await runtime.core.accept(message(f"u{n}", "/help", n))
+    await worker.drain()
+    async with runtime.sessionmaker() as session:
+        statuses = (
+            await session.execute(select(Outbox.status, func.count()).group_by(Outbox.status))
+        ).all()
+    assert dict(statuses) == {OutboxStatus.SENT: 3}
+    assert len(messenger.sent) == 3
