@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import tempfile
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
+import sys
 
-import pytest
-from sqlalchemy import text
+# Python caches compiled modules, and pytest its assertion-rewritten tests, in __pycache__
+# unless PYTHONDONTWRITEBYTECODE is set (as on some CI images). Without that cache every xdist
+# worker and every bot process a test starts compiles the whole code base again: about 10 s
+# per worker at collection and a second or more per process. The suite keeps the cache.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-from bot.app import Runtime, build
-from bot.config import Settings
-from handlers.core.clock import FrozenClock
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.models import Base
-from tests.support.fakes import FakeMessenger, Talk
+import asyncio  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from bot.app import Runtime, build  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from handlers.core.clock import FrozenClock  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Base  # noqa: E402
+from tests.support.fakes import FakeMessenger, Talk  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_LIBS = ("telegram", "slack_bolt", "slack_sdk")
 
 
+@cache
+def nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of a module, parsed once per worker for all the rules below."""
+    return tuple(ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+
+
 def imports(folder: str) -> list[tuple[Path, str]]:
     found = []
     for path in (ROOT / folder).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in nodes(path):
             if isinstance(node, ast.Import):
                 found += [(path, alias.name) for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -140,7 +147,7 @@ def test_no_private_name_imported_across_modules() -> None:
     bad = []
     for folder in ("handlers", "bot", "storage"):
         for path in (ROOT / folder).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for node in nodes(path):
                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                     bad += [
                         f"{_rel(path)}: {node.module}.{a.name}"

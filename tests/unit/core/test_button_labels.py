@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from functools import cache
 
 import pytest
 
@@ -17,8 +18,10 @@ PLACEHOLDER = 3
 """Room kept for each placeholder (an id, a count); names are cut by the code that shows them."""
 
 
-def choice_label_keys() -> set[str]:
-    """The catalogue keys found inside a `Choice(...)` call anywhere in handlers/ and bot/."""
+@cache
+def choice_label_keys() -> frozenset[str]:
+    """The catalogue keys found inside a `Choice(...)` call anywhere in handlers/ and bot/ (read
+    when a test first asks, not at collection: every xdist worker collects this module)."""
     keys: set[str] = set()
     for path in [*(ROOT / "handlers").rglob("*.py"), *(ROOT / "bot").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -30,12 +33,15 @@ def choice_label_keys() -> set[str]:
             for sub in ast.walk(node):
                 if isinstance(sub, ast.Constant) and sub.value in CATALOGUES["en"]:
                     keys.add(str(sub.value))
-    return keys
+    return frozenset(keys)
 
 
 BUILT_KEYS = {f"checkin.{answer}" for answer in ("met", "planned", "stuck", "end")}
 """Labels whose key is built in an f-string (handlers/checkins.py), which the scan cannot see."""
-KEYS = sorted(choice_label_keys() | BUILT_KEYS)
+
+
+def label_keys() -> list[str]:
+    return sorted(choice_label_keys() | BUILT_KEYS)
 
 
 def test_the_scan_finds_the_buttons() -> None:
@@ -46,13 +52,13 @@ def test_the_scan_finds_the_buttons() -> None:
         "broadcast.schedule",
         "match.propose",
     }
-    assert expected <= set(KEYS), expected - set(KEYS)
+    assert expected <= set(label_keys()), expected - set(label_keys())
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_button_label_has_at_most_30_characters(locale: str) -> None:
     too_long = {}
-    for key in KEYS:
+    for key in label_keys():
         label = CATALOGUES[locale][key]
         fields = placeholders(label)
         fixed = label
