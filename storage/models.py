@@ -194,7 +194,10 @@ class Identity(Base):
     """An officer's account on one platform (slack, telegram or console)."""
 
     __tablename__ = "identity"
-    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "user_id"),
+        Index("ix_identity_officer", "officer_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str] = mapped_column(String(64))
@@ -413,6 +416,7 @@ class Outbox(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_chat", "platform", "chat_id"),
+        Index("ix_outbox_officer", "officer_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)

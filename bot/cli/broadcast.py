@@ -7,13 +7,14 @@ outbox rows when it is due, and the outbox senders deliver them.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 NAME = "broadcast"
+T = TypeVar("T")
 app = typer.Typer(help="Announcements and needs surveys to officers.", no_args_is_help=True)
 
 
@@ -80,32 +81,17 @@ def create(
         fail("--closes must be after the sending time", 2)
 
     async def go(rt: Any) -> dict[str, Any]:
-        from handlers.announcements import flow as bc
-        from handlers.announcements.audience import count, parse_audience, programme_ids
-        from storage.uow import UnitOfWork
+        from handlers.announcements import service
+        from handlers.audit.service import NotAllowed
 
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            home = await uow.programmes.by_slug(programme) if programme else None
-            if programme and home is None:
-                return {"error": f"no programme {programme!r}; see `peerbot programmes list`"}
-            content = rt.content.for_programme(home.slug if home else None)
-            wanted, problems = parse_audience(audience, content.taxonomy)
-            _, missing = await programme_ids(uow, wanted)
-            if problems or missing:
-                return {"error": f"--audience: not understood: {', '.join(problems + missing)}"}
-            writer = await uow.officers.by_email(author) if author else None
-            if author and writer is None:
-                return {"error": f"--author: no officer with the email {author!r}"}
-            scope: list[int] | None = [home.id] if home else None
-            if writer is not None:
-                coordinated = await uow.officers.coordinated_programme_ids(writer)
-                if not coordinated or (home is not None and home.id not in coordinated):
-                    return {
-                        "error": f"{author} is not a coordinator of this programme; "
-                        "only coordinators can send announcements. Nothing was queued."
-                    }
-                scope = scope or sorted(coordinated)
-            totals = await count(uow, wanted, scope)
+        async with rt.core.uow() as uow:
+            try:
+                by = await service.sender(uow, rt.content, programme, author)
+                wanted, totals = await service.preview(uow, by, audience)
+            except NotAllowed as e:
+                return {"error": str(e.args[0])}
+            except service.AudienceProblem as e:
+                return {"error": f"--audience: not understood: {', '.join(e.parts)}"}
             reachable = {k: v for k, v in totals.items() if k != "unreachable"}
             preview: dict[str, Any] = {
                 "id": None,
@@ -130,25 +116,20 @@ def create(
 
                 if not await asyncio.to_thread(typer.confirm, "Send it?", err=True):
                     return {"error": "not confirmed; nothing was queued"}
-            poll = None
-            if question:
-                kind = "text" if not option else ("multi" if multi else "single")
-                poll = bc.make_poll(question, kind, option, content)
-            ann = await bc.create(
+            ann = await service.queue(
                 uow,
-                text=text.strip(),
-                audience=wanted,
-                scope=scope,
-                programme_id=home.id if home else (scope[0] if scope else None),
-                author_id=writer.id if writer else None,
+                by,
+                wanted,
+                text=text,
                 now=now,
                 lang=lang,
                 translations=translations,
-                poll=poll,
-                closes_at=closes_at,
                 send_at=send_at,
+                question=question,
+                options=option,
+                multi=multi,
+                closes_at=closes_at,
             )
-            await uow.commit()
             return {**preview, "id": ann.id, "status": ann.status}
 
     result = arun(with_runtime(s, go))
@@ -164,31 +145,22 @@ def create(
         )
 
 
-def _load(announcement_id: int, fn: Any) -> Any:
-    async def go(rt: Any) -> Any:
-        from storage.repositories.announcements import AnnouncementRepo
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            ann = await uow.get(AnnouncementRepo).get(announcement_id)
-            if ann is None:
-                return None
-            result = await fn(rt, uow, ann)
-            await uow.commit()
-            return result
-
-    found = arun(with_runtime(settings(), go))
-    if found is None:
+def _found(value: T | None, announcement_id: int) -> T:
+    if value is None:
         fail(f"no announcement #{announcement_id}", 1)
-    return found
+    return value
 
 
 @app.command("status")
 def status(announcement_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """Delivery report: total, sent, pending, failed, undeliverable, started and finished."""
-    from handlers.announcements.flow import status_json
+    from handlers.announcements.service import status_of
 
-    report = _load(announcement_id, lambda rt, uow, ann: status_json(uow, ann))
+    async def go(rt: Any) -> dict[str, Any] | None:
+        async with rt.core.uow() as uow:
+            return await status_of(uow, announcement_id)
+
+    report = _found(arun(with_runtime(settings(), go)), announcement_id)
     if json_out:
         dump(report)
         return
@@ -202,23 +174,23 @@ def status(announcement_id: int, json_out: bool = typer.Option(False, "--json"))
 @app.command("results")
 def results(announcement_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """Answers to an announcement's question: tallies by country and sector, needs named."""
-    from handlers.announcements.polls import results_json, results_text
+    from handlers.announcements.service import results_of
+    from handlers.audit.service import NotAllowed
 
-    async def fn(rt: Any, uow: Any, ann: Any) -> Any:
-        if not ann.poll:
-            return {"error": f"announcement #{ann.id} carries no question"}
-        content = await rt.core.content.of_programme(uow, ann.programme_id)
-        now = datetime.now(UTC)
-        found = await results_json(uow, ann, now, content.taxonomy)
-        return {"json": found, "text": results_text(found, content, "en", now)}
+    async def go(rt: Any) -> tuple[dict[str, Any], str] | str | None:
+        async with rt.core.uow() as uow:
+            try:
+                return await results_of(uow, rt.content, announcement_id, datetime.now(UTC))
+            except NotAllowed as e:
+                return str(e.args[0])
 
-    found = _load(announcement_id, fn)
-    if "error" in found:
-        fail(found["error"], 1)
+    found = _found(arun(with_runtime(settings(), go)), announcement_id)
+    if isinstance(found, str):
+        fail(found, 1)
     if json_out:
-        dump(found["json"])
+        dump(found[0])
     else:
-        typer.echo(found["text"])
+        typer.echo(found[1])
 
 
 @app.command("list")
@@ -226,25 +198,11 @@ def list_announcements(
     json_out: bool = typer.Option(False, "--json"), limit: int = typer.Option(50, min=1)
 ) -> None:
     """The latest announcements."""
+    from handlers.announcements.service import latest
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        from storage.repositories.announcements import AnnouncementRepo
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            return [
-                {
-                    "id": a.id,
-                    "status": a.status,
-                    "text": a.text,
-                    "recipients": a.recipients,
-                    "question": (a.poll or {}).get("question"),
-                    "send_at": a.send_at.isoformat() if a.send_at else None,
-                    "closes_at": a.closes_at.isoformat() if a.closes_at else None,
-                    "created_at": a.created_at.isoformat(),
-                }
-                for a in await uow.get(AnnouncementRepo).recent(limit)
-            ]
+        async with rt.core.uow() as uow:
+            return await latest(uow, limit)
 
     rows = arun(with_runtime(settings(), go))
     if json_out:
@@ -258,12 +216,13 @@ def list_announcements(
 @app.command("cancel")
 def cancel(announcement_id: int) -> None:
     """Cancel a scheduled announcement before it goes out."""
-    from handlers.announcements.flow import cancel_scheduled
+    from handlers.announcements.service import cancel_any
 
-    async def fn(rt: Any, uow: Any, ann: Any) -> str:
-        return "cancelled" if cancel_scheduled(ann) else str(ann.status)
+    async def go(rt: Any) -> str | None:
+        async with rt.core.uow() as uow:
+            return await cancel_any(uow, announcement_id)
 
-    outcome = _load(announcement_id, fn)
+    outcome = _found(arun(with_runtime(settings(), go)), announcement_id)
     if outcome != "cancelled":
         fail(f"announcement #{announcement_id} is already {outcome}; only scheduled ones cancel", 1)
     typer.echo(f"announcement #{announcement_id} cancelled")

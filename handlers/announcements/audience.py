@@ -13,26 +13,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import or_, select
-
-from handlers.announcements.reach import NO_ACCOUNT, Unreached, why_not
+from handlers.announcements.reach import Unreached
 from handlers.core.taxonomy import Taxonomy, fold, match_country, match_language
-from handlers.delivery.outbox import preferred_identity
-from storage.models import (
-    Authority,
-    Identity,
-    Officer,
-    OfficerStatus,
-    Pair,
-    PairStatus,
-    Programme,
-    Role,
-)
+from storage.models import PairStatus, Role
+from storage.repositories.audience import AudienceQuery, AudienceRepo, AudienceRow
 from storage.uow import UnitOfWork
 
 PLATFORMS = ("telegram", "slack", "console")
 PAIR_WORDS = ("none", "any") + tuple(s.value for s in PairStatus)
-OPEN_PAIRS = (PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE)
 NOT_REACHED = ("unreachable", "not_started", "blocked")
 """Preview buckets of officers who are sent nothing (`handlers.announcements.reach`)."""
 KEYS = {
@@ -156,27 +144,28 @@ def _by_word(taxonomy: Taxonomy, group: str, text: str) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """An officer of the audience and the account to write to (None: unreachable)."""
-
-    officer: Officer
-    identity: Identity | None
-
-
 async def programme_ids(uow: UnitOfWork, audience: Audience) -> tuple[set[int], list[str]]:
     """The ids of the programmes an audience names, and the slugs that do not exist."""
-    ids: set[int] = set()
-    missing: list[str] = []
-    for slug in audience.programmes:
-        programme = (
-            await uow.session.execute(select(Programme).where(Programme.slug == slug))
-        ).scalar_one_or_none()
-        if programme is None:
-            missing.append(slug)
-        else:
-            ids.add(programme.id)
-    return ids, missing
+    found = await uow.get(AudienceRepo).programme_ids(audience.programmes)
+    missing = [slug for slug in audience.programmes if slug not in found]
+    return set(found.values()), missing
+
+
+async def query_of(
+    uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None
+) -> AudienceQuery:
+    """The audience as the repository's filter, its programme slugs resolved."""
+    named = frozenset((await programme_ids(uow, audience))[0]) if audience.programmes else None
+    return AudienceQuery(
+        countries=audience.countries,
+        sectors=audience.sectors,
+        languages=audience.languages,
+        platforms=audience.platforms,
+        pairs=audience.pairs,
+        roles=audience.roles,
+        programmes=named,
+        scope=frozenset(scope) if scope is not None else None,
+    )
 
 
 async def select_chunk(
@@ -185,84 +174,13 @@ async def select_chunk(
     scope: Sequence[int] | None,
     after: int = 0,
     limit: int = 500,
-) -> tuple[int | None, list[Recipient]]:
-    """One chunk of the audience in officer-id order after `after`.
-
-    Returns the last officer id looked at (the cursor to resume from; None when there was
-    nothing left) and the recipients of the chunk. `scope` limits to programme ids (None: all).
-    """
-    stmt = (
-        select(Officer)
-        .where(
-            Officer.id > after,
-            Officer.status == OfficerStatus.ACTIVE,
-            Officer.consent_at.is_not(None),
-        )
-        .order_by(Officer.id)
-        .limit(limit)
-    )
-    if scope is not None:
-        stmt = stmt.where(uow.officers.in_programmes(set(scope)))
-    if audience.programmes:
-        named, _ = await programme_ids(uow, audience)
-        stmt = stmt.where(uow.officers.in_programmes(named))
-    if audience.countries:
-        stmt = stmt.where(
-            Officer.authority_id.in_(
-                select(Authority.id).where(Authority.country.in_(audience.countries))
-            )
-        )
-    if audience.roles:
-        stmt = stmt.where(Officer.role.in_([Role(r) for r in audience.roles]))
-    if audience.pairs:
-        stmt = stmt.where(_pair_clause(audience.pairs))
-    officers = (await uow.session.execute(stmt)).scalars().all()
-    if not officers:
-        return None, []
-    chosen: list[Recipient] = []
-    for officer in officers:
-        if audience.sectors and not set(audience.sectors) & set(map(str, officer.sectors)):
-            continue
-        if audience.languages:
-            spoken = {str(c) for c in officer.languages} | {officer.locale or ""}
-            if not set(audience.languages) & spoken:
-                continue
-        identity = _identity(officer, audience.platforms)
-        if (
-            audience.platforms
-            and identity is None
-            and not any(i.platform in audience.platforms for i in officer.identities)
-        ):
-            continue
-        chosen.append(Recipient(officer, identity))
-    return officers[-1].id, chosen
-
-
-def _identity(officer: Officer, platforms: Sequence[str]) -> Identity | None:
-    if not platforms:
-        return preferred_identity(officer)
-    options = [preferred_identity(officer, p) for p in platforms]
-    reachable = [i for i in options if i is not None]
-    if not reachable:
-        return None
-    return max(reachable, key=lambda i: (i.last_seen_at is not None, i.last_seen_at, i.id))
-
-
-def _pair_clause(words: Sequence[str]) -> Any:
-    def in_pairs(statuses: Sequence[PairStatus]) -> Any:
-        learners = select(Pair.learner_id).where(Pair.status.in_(statuses))
-        mentors = select(Pair.mentor_id).where(Pair.status.in_(statuses))
-        return or_(Officer.id.in_(learners), Officer.id.in_(mentors))
-
-    clauses = []
-    statuses = [PairStatus(w) for w in words if w not in ("none", "any")]
-    if statuses:
-        clauses.append(in_pairs(statuses))
-    if "any" in words:
-        clauses.append(in_pairs(OPEN_PAIRS))
-    if "none" in words:
-        clauses.append(~in_pairs(OPEN_PAIRS))
-    return or_(*clauses)
+) -> tuple[int | None, list[AudienceRow]]:
+    """One chunk of the audience in officer-id order after `after`: the last officer id of the
+    chunk (the cursor to resume from; None when nothing is left) and its rows, each with the
+    account to write to and why it gets nothing when it does. `scope` limits to programme ids
+    (None: all)."""
+    rows = await uow.get(AudienceRepo).chunk(await query_of(uow, audience, scope), after, limit)
+    return (rows[-1].officer_id if rows else None), rows
 
 
 async def survey(
@@ -270,24 +188,21 @@ async def survey(
 ) -> tuple[dict[str, int], list[Unreached]]:
     """Recipients per platform, plus `unreachable` (no chat account), `not_started` (never
     pressed Start on Telegram) and `blocked`; and the officers who get nothing, and why."""
-    totals: dict[str, int] = {}
-    missed: list[Unreached] = []
-    after = 0
-    while True:
-        last, chunk = await select_chunk(uow, audience, scope, after, 1000)
-        if last is None:
-            return totals, missed
-        why = await why_not(uow, [(r.officer, r.identity) for r in chunk])
-        for r in chunk:
-            reason = why.get(r.officer.id)
-            where = reason or (r.identity.platform if r.identity else NO_ACCOUNT)
-            totals[where] = totals.get(where, 0) + 1
-            if reason is not None:
-                missed.append(Unreached(r.officer, reason))
-        after = last
+    totals = await count(uow, audience, scope)
+    found = await uow.get(AudienceRepo).unreached(await query_of(uow, audience, scope))
+    missed = [Unreached(officer, why) for officer, why in found]
+    return totals, missed
 
 
 async def count(uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None) -> dict[str, int]:
     """Recipients per platform and the `NOT_REACHED` buckets, for a preview."""
-    totals, _ = await survey(uow, audience, scope)
+    totals: dict[str, int] = {}
+    for tally in await uow.get(AudienceRepo).tally(await query_of(uow, audience, scope)):
+        where = tally.why or str(tally.platform)
+        totals[where] = totals.get(where, 0) + tally.count
     return totals
+
+
+async def recipients(uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None) -> int:
+    """How many officers of the audience can be sent to (`SELECT count(*)`)."""
+    return await uow.get(AudienceRepo).reachable(await query_of(uow, audience, scope))

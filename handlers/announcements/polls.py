@@ -15,8 +15,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from handlers.announcements.flow import render, report_to, when_text
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -216,8 +214,7 @@ async def _remind(core: Core, uow: UnitOfWork, ann: Announcement) -> int:
     queued = 0
     for start in range(0, len(waiting), 500):
         ids = waiting[start : start + 500]
-        officers = (await uow.session.execute(select(Officer).where(Officer.id.in_(ids)))).scalars()
-        for officer in officers:
+        for officer in await repo.officers(ids):
             identity = preferred_identity(officer)
             answer = await repo.answer(ann.id, officer.id)
             text, choices, multi = render(

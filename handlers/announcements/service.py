@@ -1,8 +1,9 @@
-"""Announcement use cases shared by `peerbot broadcast` and the console: how many officers an
-audience reaches (by platform and by language), queue an announcement or a survey (now or at a
-given time), cancel one before it goes, its delivery report, a survey's results and their CSV.
-Authorization inside: the programme must be the coordinator's, and an announcement of
-another programme is `NotAllowed`."""
+"""Announcement use cases shared by the chat, `peerbot broadcast` and the console: how many
+officers an audience reaches (by platform and by language), queue an announcement or a survey
+(now or at a given time), cancel one before it goes, its delivery report, a survey's results
+and their CSV. Authorization inside: the programme must be the coordinator's, and an
+announcement of another programme is `NotAllowed`. The command line acts as the operator (every
+programme) unless it names an author, who must coordinate the programme (`sender`)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,19 @@ from typing import Any
 
 from handlers.announcements import flow as bc
 from handlers.announcements import polls
-from handlers.announcements.audience import Audience, parse_audience, programme_ids, select_chunk
-from handlers.announcements.reach import NO_ACCOUNT, why_not
+from handlers.announcements.audience import (
+    Audience,
+    count,
+    parse_audience,
+    programme_ids,
+    query_of,
+)
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
-from handlers.core.content import Content
+from handlers.core.content import Content, ContentStore
 from handlers.core.taxonomy import Taxonomy
 from storage.models import Announcement
 from storage.repositories.announcements import AnnouncementRepo
+from storage.repositories.audience import NO_ACCOUNT, AudienceRepo
 from storage.repositories.console import ConsoleRepo
 from storage.uow import UnitOfWork
 
@@ -66,23 +73,16 @@ async def reach(
     authorize(who, programme_id)
     wanted = await audience_of(uow, audience_text, taxonomy)
     found = Reach(wanted.text())
-    after = 0
-    while True:
-        last, chunk = await select_chunk(uow, wanted, [programme_id], after, 1000)
-        if last is None:
-            return found
-        missed = await why_not(uow, [(r.officer, r.identity) for r in chunk])
-        for r in chunk:
-            why = missed.get(r.officer.id)
-            if why is not None or r.identity is None:
-                key = why or NO_ACCOUNT
-                found.not_reached[key] = found.not_reached.get(key, 0) + 1
-                continue
-            platform = r.identity.platform
-            found.by_platform[platform] = found.by_platform.get(platform, 0) + 1
-            lang = (r.officer.locale or r.identity.locale or "en").split("-")[0].lower()
-            found.by_language[lang] = found.by_language.get(lang, 0) + 1
-        after = last
+    query = await query_of(uow, wanted, [programme_id])
+    for tally in await uow.get(AudienceRepo).tally(query):
+        if tally.why is not None or tally.platform is None:
+            key = tally.why or NO_ACCOUNT
+            found.not_reached[key] = found.not_reached.get(key, 0) + tally.count
+            continue
+        found.by_platform[tally.platform] = found.by_platform.get(tally.platform, 0) + tally.count
+        lang = (tally.locale or tally.identity_locale or "en").split("-")[0].lower()
+        found.by_language[lang] = found.by_language.get(lang, 0) + tally.count
+    return found
 
 
 async def send(
@@ -296,3 +296,143 @@ def results_csv(found: dict[str, Any]) -> str:
             ]
         )
     return out.getvalue()
+
+
+# -- the command line's operator -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who queues from the command line: in one programme (`programme_id`) or, without
+    `--programme`, in `scope` (None: every programme); `author_id` gets the delivery report."""
+
+    programme_id: int | None
+    scope: list[int] | None
+    author_id: int | None
+    content: Content
+
+
+async def sender(
+    uow: UnitOfWork, contents: ContentStore, programme: str | None, author: str | None
+) -> Sender:
+    """The operator, or the author named by e-mail, who must coordinate the programme (or,
+    without one, some programme: then their programmes are the scope). `NotAllowed` names
+    what is wrong."""
+    home = await uow.programmes.by_slug(programme) if programme else None
+    if programme and home is None:
+        raise NotAllowed(f"no programme {programme!r}; see `peerbot programmes list`")
+    writer = await uow.officers.by_email(author) if author else None
+    if author and writer is None:
+        raise NotAllowed(f"--author: no officer with the email {author!r}")
+    scope: list[int] | None = [home.id] if home else None
+    if writer is not None:
+        coordinated = await uow.officers.coordinated_programme_ids(writer)
+        if not coordinated or (home is not None and home.id not in coordinated):
+            raise NotAllowed(
+                f"{author} is not a coordinator of this programme; "
+                "only coordinators can send announcements. Nothing was queued."
+            )
+        scope = scope or sorted(coordinated)
+    return Sender(
+        programme_id=home.id if home else (scope[0] if scope else None),
+        scope=scope,
+        author_id=writer.id if writer else None,
+        content=contents.for_programme(home.slug if home else None),
+    )
+
+
+async def preview(
+    uow: UnitOfWork, by: Sender, audience_text: str
+) -> tuple[Audience, dict[str, int]]:
+    """The audience of a written filter within the sender's scope and its recipients per
+    platform and per reason they get nothing (`AudienceProblem`: parts not understood)."""
+    wanted = await audience_of(uow, audience_text, by.content.taxonomy)
+    return wanted, await count(uow, wanted, by.scope)
+
+
+async def queue(
+    uow: UnitOfWork,
+    by: Sender,
+    audience: Audience,
+    *,
+    text: str,
+    now: datetime,
+    lang: str = "en",
+    translations: dict[str, str] | None = None,
+    send_at: datetime | None = None,
+    question: str | None = None,
+    options: list[str] | None = None,
+    multi: bool = False,
+    closes_at: datetime | None = None,
+) -> Announcement:
+    """Queue what `peerbot broadcast create` confirmed (with `question`: a survey whose
+    `options`, if any, are picked one or, with `multi`, several at a time)."""
+    poll = None
+    if question:
+        kind = "text" if not options else ("multi" if multi else "single")
+        poll = bc.make_poll(question, kind, options or [], by.content)
+    ann = await bc.create(
+        uow,
+        text=text.strip(),
+        audience=audience,
+        scope=by.scope,
+        programme_id=by.programme_id,
+        author_id=by.author_id,
+        now=now,
+        lang=lang,
+        translations=translations,
+        poll=poll,
+        closes_at=closes_at,
+        send_at=send_at,
+    )
+    await uow.commit()
+    return ann
+
+
+async def status_of(uow: UnitOfWork, announcement_id: int) -> dict[str, Any] | None:
+    """The delivery report of any announcement (the operator's `broadcast status`)."""
+    ann = await uow.get(AnnouncementRepo).get(announcement_id)
+    return await bc.status_json(uow, ann) if ann is not None else None
+
+
+async def results_of(
+    uow: UnitOfWork, contents: ContentStore, announcement_id: int, now: datetime
+) -> tuple[dict[str, Any], str] | None:
+    """Any survey's results as JSON and as the coordinators' message (in English); None when
+    there is no such announcement, `NotAllowed` when it carries no question."""
+    ann = await uow.get(AnnouncementRepo).get(announcement_id)
+    if ann is None:
+        return None
+    if not ann.poll:
+        raise NotAllowed(f"announcement #{ann.id} carries no question")
+    content = await contents.of_programme(uow, ann.programme_id)
+    found = await polls.results_json(uow, ann, now, content.taxonomy)
+    return found, polls.results_text(found, content, "en", now)
+
+
+async def latest(uow: UnitOfWork, limit: int = 50) -> list[dict[str, Any]]:
+    """Every programme's latest announcements, newest first (the operator's `broadcast list`)."""
+    return [
+        {
+            "id": a.id,
+            "status": a.status,
+            "text": a.text,
+            "recipients": a.recipients,
+            "question": (a.poll or {}).get("question"),
+            "send_at": a.send_at.isoformat() if a.send_at else None,
+            "closes_at": a.closes_at.isoformat() if a.closes_at else None,
+            "created_at": a.created_at.isoformat(),
+        }
+        for a in await uow.get(AnnouncementRepo).recent(limit)
+    ]
+
+
+async def cancel_any(uow: UnitOfWork, announcement_id: int) -> str | None:
+    """Cancel a scheduled announcement (the operator's `broadcast cancel`): `cancelled`, else
+    the status that keeps it going; None when there is no such announcement."""
+    ann = await uow.get(AnnouncementRepo).get(announcement_id)
+    if ann is None:
+        return None
+    outcome = "cancelled" if bc.cancel_scheduled(ann) else str(ann.status)
+    await uow.commit()
+    return outcome

@@ -97,6 +97,11 @@ class AnnouncementRepo(Repository):
         )
         return [int(i) for i in (await self.session.execute(stmt)).scalars() if i is not None]
 
+    async def officers(self, officer_ids: Sequence[int]) -> Sequence[Officer]:
+        """The officers with these ids (their accounts loaded), to remind or report to."""
+        stmt = select(Officer).where(Officer.id.in_(list(officer_ids))).order_by(Officer.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def answer(self, announcement_id: int, officer_id: int) -> PollAnswer | None:
         stmt = select(PollAnswer).where(
             PollAnswer.announcement_id == announcement_id, PollAnswer.officer_id == officer_id
