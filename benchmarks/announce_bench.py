@@ -4,14 +4,17 @@ Run: `python benchmarks/announce_bench.py [--sizes 5000,20000] [--pg URL]`.
 Imports the realistic roster of `scale_bench` into a fresh SQLite file and, with --pg, into the
 given PostgreSQL database (EMPTIED first), then times what a coordinator's "send to all" costs
 until every recipient's row is in the outbox: the announcement (`service.send`, audience
-counted) and its expansion into outbox rows (`flow.expand`, as the announcements job runs it).
-Nothing is sent to a platform. Asserts nothing.
+counted) and its expansion into outbox rows (`flow.expand`, as the announcements job runs it),
+wall and CPU seconds of this process, and the 1-minute load average after each size (the
+machine is shared: compare figures taken at a similar load). Nothing is sent to a platform.
+Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -33,8 +36,9 @@ from storage.repositories.announcements import AnnouncementRepo  # noqa: E402
 from storage.repositories.report import ReportRepo  # noqa: E402
 
 
-async def measure(url: str, n: int) -> tuple[float, float, float, int]:
-    """(send s, expand wall s, expand CPU s, rows queued) for one announcement to all."""
+async def measure(url: str, n: int) -> tuple[float, float, float, float, int]:
+    """(send wall s, send CPU s, expand wall s, expand CPU s, rows queued) for one
+    announcement to all."""
     await fresh(url)
     settings = Settings(database_url=url, PEERBOT_CONTENT_DIR=ROOT / "content")  # type: ignore[call-arg]
     runtime = await build(settings)
@@ -48,7 +52,7 @@ async def measure(url: str, n: int) -> tuple[float, float, float, int]:
         async with runtime.core.uow() as uow:  # any officer stands in as the author
             author = (await uow.get(ReportRepo).participants({programme_id}))[0][0]
         who = Coordinator(author, frozenset({programme_id}))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         async with runtime.core.uow() as uow:
             ann_id = await service.send(
                 uow,
@@ -59,7 +63,7 @@ async def measure(url: str, n: int) -> tuple[float, float, float, int]:
                 taxonomy=taxonomy,
                 now=runtime.clock.now(),
             )
-        sent = time.perf_counter() - start
+        sent, sent_cpu = time.perf_counter() - start, time.process_time() - cpu
         async with runtime.core.uow() as uow:
             ann = await uow.get(AnnouncementRepo).locked(ann_id)
             assert ann is not None
@@ -67,7 +71,7 @@ async def measure(url: str, n: int) -> tuple[float, float, float, int]:
             await uow.commit()
         start, cpu = time.perf_counter(), time.process_time()
         rows = await expand(runtime.core, ann_id)
-        return sent, time.perf_counter() - start, time.process_time() - cpu, rows
+        return sent, sent_cpu, time.perf_counter() - start, time.process_time() - cpu, rows
     finally:
         await runtime.close()
 
@@ -82,13 +86,15 @@ def main() -> None:
         targets = [("sqlite", f"sqlite+aiosqlite:///{tmp}/announce-{{n}}.db")]
         if args.pg:
             targets.append(("postgresql", args.pg))
-        print(f"{'database':<11} {'officers':>8} {'queued':>7} {'send s':>7} {'expand s':>9} "
-              f"{'cpu s':>6} {'total s':>8}")  # fmt: skip
+        print(f"{'database':<11} {'officers':>8} {'queued':>7} {'send s':>7} {'cpu s':>6} "
+              f"{'expand s':>9} {'cpu s':>6} {'total s':>8} {'load':>5}")  # fmt: skip
         for name, url in targets:
             for n in sizes:
-                sent, wall, cpu, rows = asyncio.run(measure(url.replace("{n}", str(n)), n))
-                print(f"{name:<11} {n:>8} {rows:>7} {sent:>7.2f} {wall:>9.2f} {cpu:>6.2f} "
-                      f"{sent + wall:>8.2f}")  # fmt: skip
+                found = asyncio.run(measure(url.replace("{n}", str(n)), n))
+                sent, sent_cpu, wall, cpu, rows = found
+                load = os.getloadavg()[0]
+                print(f"{name:<11} {n:>8} {rows:>7} {sent:>7.2f} {sent_cpu:>6.2f} {wall:>9.2f} "
+                      f"{cpu:>6.2f} {sent + wall:>8.2f} {load:>5.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

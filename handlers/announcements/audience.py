@@ -184,14 +184,14 @@ async def select_chunk(
 
 
 async def survey(
-    uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None
+    uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None, shown: int | None = None
 ) -> tuple[dict[str, int], list[Unreached]]:
     """Recipients per platform, plus `unreachable` (no chat account), `not_started` (never
-    pressed Start on Telegram) and `blocked`; and the officers who get nothing, and why."""
+    pressed Start on Telegram) and `blocked`; and the officers who get nothing, and why (the
+    first `shown` of each reason; None: all)."""
     totals = await count(uow, audience, scope)
-    found = await uow.get(AudienceRepo).unreached(await query_of(uow, audience, scope))
-    missed = [Unreached(officer, why) for officer, why in found]
-    return totals, missed
+    found = await uow.get(AudienceRepo).unreached(await query_of(uow, audience, scope), shown)
+    return totals, [Unreached(officer, why) for officer, why in found]
 
 
 async def count(uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None) -> dict[str, int]:

@@ -60,7 +60,7 @@ from storage.repositories.reach import ReachRepo
 from storage.uow import UnitOfWork
 
 FLOW = "broadcast"
-CHUNK = 500
+CHUNK = 2000
 MAX_TEXT = 3500
 MAX_OPTIONS = 10
 TRANSLATION_LANGS = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "el", "ro")
@@ -273,11 +273,10 @@ async def not_reached(uow: UnitOfWork, ann: Announcement) -> dict[str, Any]:
     why = {int(k): str(v) for k, v in ((ann.audience or {}).get("not_reached") or {}).items()}
     for officer_id, error in (await uow.get(ReachRepo).refused_of(PURPOSE, ann.id)).items():
         why[officer_id] = BLOCKED if "block" in error.lower() else "undeliverable"
-    people = []
-    for officer_id in sorted(why):
-        officer = await uow.officers.get(officer_id)
-        if officer is not None:
-            people.append({"name": officer.name, "email": officer.email, "why": why[officer_id]})
+    people = [
+        {"name": officer.name, "email": officer.email, "why": why[officer.id]}
+        for officer in await uow.get(AnnouncementRepo).officers(sorted(why))
+    ]
     return {
         "not_started": sum(v == "not_started" for v in why.values()),
         "blocked": sum(v == BLOCKED for v in why.values()),
@@ -649,11 +648,11 @@ async def _step_audience(ctx: Ctx, data: dict[str, Any], choice: str | None, tex
 
 async def _preview(ctx: Ctx, data: dict[str, Any]) -> None:
     audience = Audience.from_json(data.get("audience"))
-    totals, missed = await survey(ctx.uow, audience, sorted(ctx.coordinates))
+    totals, missed = await survey(ctx.uow, audience, sorted(ctx.coordinates), SHOWN)
     reachable = {k: v for k, v in totals.items() if k not in NOT_REACHED}
     await ctx.set_state(FLOW, "preview", data)
     poll = data.get("poll")
-    await _tell_not_reached(ctx, missed)
+    await _tell_not_reached(ctx, missed, totals)
     await ctx.reply(
         "broadcast.preview",
         count=sum(reachable.values()),
@@ -672,19 +671,20 @@ async def _preview(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def _tell_not_reached(ctx: Ctx, missed: Sequence[Unreached]) -> None:
+async def _tell_not_reached(ctx: Ctx, missed: Sequence[Unreached], totals: dict[str, int]) -> None:
     """List who will get nothing: Telegram officers who never pressed Start (with the link to
-    send them) and those who blocked the bot."""
+    send them) and those who blocked the bot (the first `SHOWN` by name, the rest counted)."""
     for why in ("not_started", BLOCKED):
         people = [u.officer for u in missed if u.why == why]
+        count = totals.get(why, 0)
         if not people:
             continue
         lines = "\n".join(f"• {who_line(o)}" for o in people[:SHOWN])
-        if len(people) > SHOWN:
-            lines += "\n" + ctx.t("broadcast.and_more", count=len(people) - SHOWN)
+        if count > SHOWN:
+            lines += "\n" + ctx.t("broadcast.and_more", count=count - SHOWN)
         await ctx.reply(
             f"broadcast.preview_{why}",
-            count=len(people),
+            count=count,
             lines=lines,
             link=start_link(ctx.messenger),
         )

@@ -99,8 +99,12 @@ class AnnouncementRepo(Repository):
 
     async def officers(self, officer_ids: Sequence[int]) -> Sequence[Officer]:
         """The officers with these ids (their accounts loaded), to remind or report to."""
-        stmt = select(Officer).where(Officer.id.in_(list(officer_ids))).order_by(Officer.id)
-        return (await self.session.execute(stmt)).scalars().all()
+        ids = sorted(set(officer_ids))
+        found: list[Officer] = []
+        for start in range(0, len(ids), 1000):  # within every driver's limit of parameters
+            stmt = select(Officer).where(Officer.id.in_(ids[start : start + 1000]))
+            found += (await self.session.execute(stmt.order_by(Officer.id))).scalars().all()
+        return found
 
     async def answer(self, announcement_id: int, officer_id: int) -> PollAnswer | None:
         stmt = select(PollAnswer).where(

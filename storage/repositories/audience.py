@@ -137,17 +137,26 @@ class AudienceRepo(Repository):
         stmt = select(func.count()).select_from(rows).where(rows.c.why.is_(None))
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def unreached(self, query: AudienceQuery) -> list[tuple[Officer, str]]:
-        """The officers of the audience who get nothing, with why, in id order."""
+    async def unreached(
+        self, query: AudienceQuery, per_reason: int | None = None
+    ) -> list[tuple[Officer, str]]:
+        """The officers of the audience who get nothing, with why, in id order; at most
+        `per_reason` of each reason (None: all)."""
         inner = self._rows(query).subquery()
         rows = self._with_account(inner).subquery()
-        stmt = (
-            select(Officer, rows.c.why)
-            .join(rows, rows.c.officer_id == Officer.id)
-            .where(rows.c.why.is_not(None))
-            .order_by(Officer.id)
+        rank = (
+            func.row_number()
+            .over(partition_by=rows.c.why, order_by=rows.c.officer_id)
+            .label("rank")
         )
-        return [(o, str(w)) for o, w in (await self.session.execute(stmt)).all()]
+        ranked = (
+            select(rows.c.officer_id, rows.c.why, rank).where(rows.c.why.is_not(None)).subquery()
+        )
+        stmt = select(Officer, ranked.c.why).join(ranked, ranked.c.officer_id == Officer.id)
+        if per_reason is not None:
+            stmt = stmt.where(ranked.c.rank <= per_reason)
+        found = (await self.session.execute(stmt.order_by(Officer.id))).all()
+        return [(o, str(w)) for o, w in found]
 
     # -- the statement -------------------------------------------------------------------
 

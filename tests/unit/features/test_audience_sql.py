@@ -264,6 +264,12 @@ async def test_sql_audience_is_the_python_filter(runtime: Runtime) -> None:
                 assert await aud.recipients(uow, audience, scope) == reachable
                 _, missed = await aud.survey(uow, audience, scope)
                 assert [(u.officer.id, u.why) for u in missed] == sorted(why.items())
+                _, first = await aud.survey(uow, audience, scope, 3)
+                assert [(u.officer.id, u.why) for u in first] == [
+                    (i, w)
+                    for i, w in sorted(why.items())
+                    if sorted(k for k, v in why.items() if v == w).index(i) < 3
+                ]
                 compared += len(want)
         assert compared > 1000  # the roster gives every filter something to choose
 
