@@ -176,7 +176,7 @@ class Renderer:
 
     def __call__(self, row: AudienceRow) -> tuple[str, list[Choice], bool]:
         zone = row.timezone if self.ann.poll else ""
-        key = (row.locale, row.languages, row.identity_locale, zone)
+        key = (row.locale, row.languages_json, row.identity_locale, zone)
         found = self.done.get(key)
         if found is None:
             officer = Officer(locale=row.locale, languages=list(row.languages), timezone=zone)

@@ -10,6 +10,7 @@ officer-id order (keyset pagination), counts are `GROUP BY`s: no officer is load
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +19,10 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Subquery,
+    Text,
     and_,
     case,
+    cast,
     exists,
     func,
     literal,
@@ -71,13 +74,18 @@ class AudienceRow:
 
     officer_id: int
     locale: str | None
-    languages: tuple[str, ...]
+    languages_json: str
     timezone: str
     identity_id: int | None
     platform: str | None
     chat_id: str | None
     identity_locale: str | None
     why: str | None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the officer works in (kept as stored: rendering keys on the text)."""
+        return tuple(str(c) for c in json.loads(self.languages_json or "[]") or ())
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ class AudienceRepo(Repository):
             AudienceRow(
                 officer_id=int(r.officer_id),
                 locale=r.locale,
-                languages=tuple(str(c) for c in (r.languages or ())),
+                languages_json=r.languages or "[]",
                 timezone=str(r.timezone),
                 identity_id=r.identity_id,
                 platform=r.platform,
@@ -160,17 +168,17 @@ class AudienceRepo(Repository):
 
     # -- the statement -------------------------------------------------------------------
 
-    def _rows(self, query: AudienceQuery) -> Select[Any]:
+    def _rows(self, query: AudienceQuery) -> Select[*tuple[Any, ...]]:
         """Officers of the audience with the id of the account to write to."""
         return select(
             Officer.id.label("officer_id"),
             Officer.locale,
-            Officer.languages,
+            cast(Officer.languages, Text).label("languages"),
             Officer.timezone,
             _account(query.platforms).label("identity_id"),
         ).where(*self._where(query))
 
-    def _with_account(self, inner: Subquery) -> Select[Any]:
+    def _with_account(self, inner: Subquery) -> Select[*tuple[Any, ...]]:
         """The officers' rows (a subquery of `_rows`) joined to their account, with the
         reason they get nothing."""
         c = inner.c
