@@ -209,14 +209,16 @@ async def remind_and_close_polls(core: Core, messengers: dict[str, Messenger]) -
 async def _remind(core: Core, uow: UnitOfWork, ann: Announcement) -> int:
     content = await core.content.of_programme(uow, ann.programme_id)
     repo = uow.get(AnnouncementRepo)
-    done_ids = {a.officer_id for a, _ in await repo.answers(ann.id) if answered(a)}
-    waiting = [i for i in await repo.delivered_to(ann.id) if i not in done_ids]
+    given = {a.officer_id: a for a, _ in await repo.answers(ann.id)}
+    waiting = [
+        i for i in await repo.delivered_to(ann.id) if i not in given or not answered(given[i])
+    ]
     queued = 0
     for start in range(0, len(waiting), 500):
         ids = waiting[start : start + 500]
         for officer in await repo.officers(ids):
             identity = preferred_identity(officer)
-            answer = await repo.answer(ann.id, officer.id)
+            answer = given.get(officer.id)  # an empty row of someone who began, else None
             text, choices, multi = render(
                 ann, officer, identity, content, answer, intro="poll.reminder"
             )
