@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from handlers.core.taxonomy import Taxonomy
 from handlers.officers import fields
+from storage.errors import Conflict, conflict_detail
 from storage.models import Officer, OfficerStatus, Programme, Role, utcnow
 from storage.repositories.officers import RosterRepo
 from storage.uow import UnitOfWork
@@ -320,11 +319,11 @@ class _BatchWriter:
         try:
             created, updated, notes = await self._write(rows)
             await self.uow.commit()
-        except IntegrityError as exc:
+        except Conflict as exc:
             await self.uow.rollback()
             self.authorities = None  # ids made in the rolled-back batch are gone
             if len(rows) == 1:
-                detail = str(exc.orig).splitlines()[0][:200]
+                detail = conflict_detail(exc)
                 self.report.errors.append(
                     f"line {rows[0].line}: conflicts with existing data ({detail})"
                 )
