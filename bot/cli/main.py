@@ -257,12 +257,9 @@ def _print_preview(file: Path, preview: Any, json_out: bool) -> None:
 def officers_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """List officers with their profiles and platform identities."""
     s = settings()
-    from handlers.officers.roster import officer_json
+    from handlers.officers.service import every_officer
 
-    async def go(uow: Any) -> list[dict[str, Any]]:
-        return [officer_json(o) for o in await uow.officers.list()]
-
-    rows = arun(_with_db(s, go))
+    rows = arun(_with_db(s, every_officer))
     if json_out:
         dump(rows)
         return
@@ -301,19 +298,9 @@ def programmes_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """List programmes."""
     s = settings()
 
-    async def go(uow: Any) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": p.id,
-                "slug": p.slug,
-                "name": p.name,
-                "languages": p.languages,
-                "checkin_days": p.checkin_days,
-            }
-            for p in await uow.programmes.list()
-        ]
+    from handlers.programmes.service import every_programme
 
-    rows = arun(_with_db(s, go))
+    rows = arun(_with_db(s, every_programme))
     if json_out:
         dump(rows)
     else:

@@ -548,7 +548,7 @@ async def stream_csv(uow: UnitOfWork, page: int = 1000) -> AsyncIterator[str]:
         after = rows[-1]["id"]
 
 
-def officer_json(o: Officer) -> dict[str, object]:
+def officer_json(o: Officer) -> dict[str, Any]:
     """An officer as the `officers list --json` object."""
     return {
         "id": o.id,
