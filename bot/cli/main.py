@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:  # imported when a command runs: `peerbot --help` starts without them
+    from bot.app import Runtime
     from bot.config import Settings
+    from handlers.audit.service import UnitOfWork
 
 T = TypeVar("T")
 
@@ -80,7 +82,7 @@ def dump(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-async def with_runtime(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+async def with_runtime(s: Settings, fn: Callable[[Runtime], Awaitable[T]]) -> T:
     from bot.app import build, prepare_database
 
     await prepare_database(s.database_url)
@@ -130,7 +132,7 @@ def db_upgrade() -> None:
     typer.echo(f"database at migration {head}")
 
 
-async def _with_db(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+async def _with_db(s: Settings, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     """Run `fn(uow)` on the upgraded database without building the bot: a listing or an import
     starts in well under 1 s."""
     from bot.store import with_unit
@@ -189,7 +191,7 @@ def officers_import(
 
     show = _progress_bar if sys.stderr.isatty() and not json_out else None
 
-    async def go(uow: Any) -> Any:
+    async def go(uow: UnitOfWork) -> Any:
         programme = await programme_or_default(uow, programme_slug)
         if programme is None:
             return None
@@ -280,7 +282,7 @@ def officers_export(file: Path) -> None:
 
     partial = file.with_name(file.name + ".partial")
 
-    async def go(uow: Any) -> None:
+    async def go(uow: UnitOfWork) -> None:
         with partial.open("w", encoding="utf-8", newline="") as out:
             async for chunk in stream_csv(uow):
                 out.write(chunk)
@@ -375,7 +377,7 @@ def invites_create(
     s = settings()
     from handlers.officers.service import InviteProblems, create_invites, telegram_link
 
-    async def go(rt: Any) -> list[str] | InviteProblems:
+    async def go(rt: Runtime) -> list[str] | InviteProblems:
         async with rt.core.uow() as uow:
             try:
                 return await create_invites(
@@ -414,7 +416,7 @@ def invites_list(
     s = settings()
     bot_name = s.telegram_bot_username
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
         from handlers.officers.service import join_invites, telegram_link
 
         async with rt.core.uow() as uow:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "pairs"
 app = typer.Typer(help="Pairs and their check-ins.", no_args_is_help=True)
@@ -32,7 +35,7 @@ def list_pairs(
     if status and set(status) - set(STATES):
         fail(f"unknown status in {status}; use {', '.join(STATES)}", 2)
 
-    async def go(rt: Any) -> list[dict[str, Any]] | None:
+    async def go(rt: Runtime) -> list[dict[str, Any]] | None:
         async with rt.core.uow() as uow:
             rows = await every_pair(uow, rt.clock.now(), programme, status or [])
         return None if rows is None else [_worded(r, rt.content.current) for r in rows]
@@ -65,7 +68,7 @@ def show_pair(pair_id: int, json_out: bool = typer.Option(False, "--json")) -> N
     """One pair with every check-in and what each officer answered."""
     from handlers.pairing.service import pair_detail
 
-    async def go(rt: Any) -> dict[str, Any] | None:
+    async def go(rt: Runtime) -> dict[str, Any] | None:
         async with rt.core.uow() as uow:
             found = await pair_detail(uow, rt.clock.now(), pair_id)
         return None if found is None else _worded(found, rt.content.current)

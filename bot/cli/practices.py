@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "practices"
 app = typer.Typer(help="Good practices: review, list, import and export.", no_args_is_help=True)
@@ -33,7 +36,7 @@ def list_practices(
     if status and status not in STATUSES:
         fail(f"--status must be one of {', '.join(STATUSES)}", 2)
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
         async with rt.core.uow() as uow:
             return await every_practice(uow, status)
 
@@ -53,7 +56,7 @@ def review_practices(
     """Without options: the practices waiting for review. With them: approve or reject."""
     from handlers.practices.service import review_practices
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             return await review_practices(
                 uow, rt.content.current, rt.core.secret, approve, reject, rt.clock.now()
@@ -86,7 +89,7 @@ def import_practices(file: Path, json_out: bool = typer.Option(False, "--json"))
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text", 2)
 
-    async def go(rt: Any) -> Any:
+    async def go(rt: Runtime) -> Any:
         async with rt.core.uow() as uow:
             report = await import_yaml(uow, text, rt.content.current.taxonomy)
             if not report.errors:
@@ -115,7 +118,7 @@ def export_practices(
     """Write practices to a YAML file in the import format."""
     from handlers.practices.files import export_yaml
 
-    async def go(rt: Any) -> str:
+    async def go(rt: Runtime) -> str:
         async with rt.core.uow() as uow:
             return await export_yaml(uow, status)
 
@@ -156,7 +159,7 @@ def practice_figures(
         fail(f"--amount must be an amount in euros such as 2400000 or 2.4M, not {amount!r}", 2)
     yearly = (figure(savings, "--savings"), figure(renewable, "--renewable"), figure(co2, "--co2"))
 
-    async def go(rt: Any) -> dict[str, Any] | str:
+    async def go(rt: Runtime) -> dict[str, Any] | str:
         content = rt.content.current
         codes = content.taxonomy.codes("instruments")
         try:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "programme"
 app = typer.Typer(
@@ -36,7 +39,7 @@ def create(
         fail(f"{folder}: {len(problems)} problem(s); nothing was created", 1)
     install(folder, s.data_dir, spec.slug)
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             try:
                 programme, created = await create_programme(uow, spec, coordinator)
@@ -71,7 +74,7 @@ def rename_cmd(
 
     codes = [c.strip().lower() for c in languages.split(",") if c.strip()] if languages else None
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             programme = await programme_named(uow, slug)
             if programme is None:
@@ -103,7 +106,7 @@ def export_cmd(
 
     s = settings()
 
-    async def go(rt: Any) -> list[Path] | None:
+    async def go(rt: Runtime) -> list[Path] | None:
         async with rt.core.uow() as uow:
             programme = await programme_named(uow, slug)
             if programme is None:
