@@ -19,7 +19,6 @@ def _date(text: str, what: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         fail(f"{what} must be a date like 2027-01-15, not {text!r}", 2)
-        raise
 
 
 @app.command("create")
