@@ -259,7 +259,7 @@ def _print_preview(file: Path, preview: Any, json_out: bool) -> None:
 def officers_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """List officers with their profiles and platform identities."""
     s = settings()
-    from handlers.officers.service import every_officer
+    from handlers.officers.roster import every_officer
 
     rows = arun(_with_db(s, every_officer))
     if json_out:

@@ -569,3 +569,9 @@ def officer_json(o: Officer) -> dict[str, Any]:
         "programme_id": o.programme_id,
         "identities": [{"platform": i.platform, "user_id": i.user_id} for i in o.identities],
     }
+
+
+async def every_officer(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every officer with profile and identities, as `peerbot officers list --json` (for
+    whoever holds the database: every programme's)."""
+    return [officer_json(o) for o in await uow.officers.list()]

@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from handlers.announcements.reach import never_started
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
@@ -24,7 +23,6 @@ from handlers.officers.roster import (
     Progress,
     RosterPreview,
     import_csv,
-    officer_json,
     preview_csv,
 )
 from handlers.pairing.view import zone
@@ -80,12 +78,6 @@ async def import_roster(
         )
         await uow.commit()
     return report
-
-
-async def every_officer(uow: UnitOfWork) -> list[dict[str, Any]]:
-    """Every officer with profile and identities, as `peerbot officers list --json` (for
-    whoever holds the database: every programme's)."""
-    return [officer_json(o) for o in await uow.officers.list()]
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
 from handlers.programmes import rules
-from handlers.programmes.folder import ProgrammeFile, rename, stand_up
 from storage.models import Programme, Role
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:  # the folder rules (pydantic, content) load on use: listings start without
+    from handlers.programmes.folder import ProgrammeFile
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ async def create_programme(
 ) -> tuple[Programme, bool]:
     """Create (True) or update the programme of a checked folder, with these officers (by
     e-mail) as its coordinators; `LookupError` naming unknown e-mails, and nothing written."""
+    from handlers.programmes.folder import stand_up
+
     programme, created = await stand_up(uow, spec)
     missing = []
     for email in coordinators:
@@ -110,6 +115,8 @@ async def rename_programme(
     """Rename and/or change languages with the rules of a programme folder (`ValueError` with
     the reason when a value is refused). `who` None is whoever holds the database (the CLI):
     any programme, nothing audited."""
+    from handlers.programmes.folder import rename
+
     if who is not None:
         authorize(who, programme_id)
     current = await uow.programmes.get(programme_id)
