@@ -10,6 +10,7 @@ from bot.cli.main import arun, dump, fail, settings, with_runtime
 
 if TYPE_CHECKING:
     from bot.app import Runtime
+    from handlers.core.content import Content
 
 NAME = "pairs"
 app = typer.Typer(help="Pairs and their check-ins.", no_args_is_help=True)
@@ -56,7 +57,7 @@ def list_pairs(
         )
 
 
-def _worded(row: dict[str, Any], content: Any) -> dict[str, Any]:
+def _worded(row: dict[str, Any], content: Content) -> dict[str, Any]:
     """A pair with its reasons worded in English, as the CLI prints them."""
     from handlers.pairing.reasons import render_reasons
 
