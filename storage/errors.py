@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
+Conflict = IntegrityError
+"""A write the database refused for a constraint (a duplicate key, a missing reference)."""
+
+
+def conflict_detail(exc: Conflict) -> str:
+    """The first line of what the database said about the conflict, at most 200 characters."""
+    return str(exc.orig).splitlines()[0][:200]
+
 
 def database_down(exc: BaseException) -> bool:
     """A lost connection or a restarting server (worth waiting for), not a bad statement."""

@@ -3,11 +3,14 @@ join (the public `/apply` form); accepting one creates its invite code."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "applications"
 app = typer.Typer(help="Requests to join from the public /apply page.", no_args_is_help=True)
@@ -21,7 +24,7 @@ def list_applications(
     """The requests received, oldest first."""
     from handlers.outcomes import service
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
         async with rt.core.uow() as uow:
             return await service.list_applications(uow, status)
 
@@ -47,7 +50,7 @@ def accept(
 
     s = settings()
 
-    async def go(rt: Any) -> service.Accepted | str:
+    async def go(rt: Runtime) -> service.Accepted | str:
         async with rt.core.uow() as uow:
             try:
                 done = await service.accept_application(
@@ -92,7 +95,7 @@ def decline(
     """Decline a request with a reason; write to the requester yourself."""
     from handlers.outcomes import service
 
-    async def go(rt: Any) -> dict[str, Any] | str:
+    async def go(rt: Runtime) -> dict[str, Any] | str:
         async with rt.core.uow() as uow:
             try:
                 row = await service.decline_application(uow, application_id, reason, rt.clock.now())

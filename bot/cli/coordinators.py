@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "coordinators"
 app = typer.Typer(help="Coordinators' access to the dashboard.", no_args_is_help=True)
@@ -22,7 +25,7 @@ def token(
     """Print a new dashboard token (shown once; only its hash is stored)."""
     from handlers.audit.sign_in import NoToken, issue_token
 
-    async def go(rt: Any) -> dict[str, Any] | str:
+    async def go(rt: Runtime) -> dict[str, Any] | str:
         async with rt.core.uow() as uow:
             try:
                 issued = await issue_token(uow, email, timedelta(days=ttl_days), rt.clock.now())
@@ -70,7 +73,7 @@ def revoke(
     if token is not None and not token:
         fail("the token is empty", 2)
 
-    async def go(rt: Any) -> dict[str, Any] | str:
+    async def go(rt: Runtime) -> dict[str, Any] | str:
         async with rt.core.uow() as uow:
             try:
                 revoked = await revoke_tokens(uow, token, email)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "cycles"
 app = typer.Typer(help="Learning cycles and applications.", no_args_is_help=True)
@@ -19,7 +22,6 @@ def _date(text: str, what: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         fail(f"{what} must be a date like 2027-01-15, not {text!r}", 2)
-        raise
 
 
 @app.command("create")
@@ -49,7 +51,7 @@ def create(
         "max_learners": max_learners,
     }
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             made = await create_cycle(
                 uow,
@@ -83,7 +85,7 @@ def list_(
     """Cycles with their dates, modules and number of applications."""
     from handlers.groups.service import Refused, list_cycles
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
         async with rt.core.uow() as uow:
             return await list_cycles(uow, programme)
 
@@ -115,7 +117,7 @@ def apply_csv(
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {path}: {exc}", 2)
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             found = await find_cycle(uow, cycle)
             report = await import_applications(uow, rt.content.current.taxonomy, found, text)
@@ -145,7 +147,7 @@ def report(
     from handlers.groups.figures import cycle_figures
     from handlers.groups.service import Refused, find_cycle
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             return await cycle_figures(uow, await find_cycle(uow, cycle))
 

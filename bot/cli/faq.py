@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "faq"
 app = typer.Typer(help="The financing FAQ.", no_args_is_help=True)
@@ -134,7 +137,7 @@ def list_entries(
     from handlers.faq.content import load_faq
     from handlers.faq.flow import feedback_counts
 
-    async def counts(rt: Any) -> dict[str, dict[str, int]]:
+    async def counts(rt: Runtime) -> dict[str, dict[str, int]]:
 
         async with rt.core.uow() as uow:
             return await feedback_counts(uow)
@@ -247,7 +250,7 @@ def export(path: Path) -> None:
     """Write candidate dev rows (see handlers.faq.flow.candidate_rows) as JSONL to `path`."""
     from handlers.faq.flow import candidate_rows
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
 
         async with rt.core.uow() as uow:
             return await candidate_rows(uow)
@@ -267,7 +270,7 @@ def unanswered(json_out: bool = typer.Option(False, "--json"), limit: int = 50) 
     """Questions the FAQ could not answer (or answered unhelpfully), without a human answer yet."""
     from handlers.faq.flow import unanswered_rows
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
 
         async with rt.core.uow() as uow:
             return [
@@ -300,7 +303,7 @@ def promote(
     """Turn an answered question into a draft FAQ entry for a curator to complete."""
     from handlers.faq.service import draft_of, write_draft
 
-    async def go(rt: Any) -> dict[str, Any] | None:
+    async def go(rt: Runtime) -> dict[str, Any] | None:
 
         async with rt.core.uow() as uow:
             return await draft_of(uow, None, None, query_id, rt.content.current.taxonomy)

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
 
+if TYPE_CHECKING:
+    from bot.app import Runtime
+    from handlers.core.content import Content
+
 NAME = "groups"
 app = typer.Typer(help="Peer-learning groups of a cycle.", no_args_is_help=True)
 
 
-def _worded(data: dict[str, Any], content: Any) -> dict[str, Any]:
+def _worded(data: dict[str, Any], content: Content) -> dict[str, Any]:
     """A group with its reasons worded in English, as the CLI prints them."""
     from handlers.groups.rules import render_reasons
 
     return {**data, "reasons": render_reasons(content.t, content.taxonomy, "en", data["reasons"])}
 
 
-def _unmatched_worded(rows: list[dict[str, Any]], content: Any) -> list[dict[str, Any]]:
+def _unmatched_worded(rows: list[dict[str, Any]], content: Content) -> list[dict[str, Any]]:
     return [
         {"email": r["email"], "reason": content.t("en", f"groups.unmatched.{r['reason']}")}
         for r in rows
@@ -47,7 +51,7 @@ def propose(
     """Form groups for a cycle (exact optimisation) and store them as proposals."""
     from handlers.groups import service
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             found = await service.find_cycle(uow, cycle)
             data = await service.propose(uow, found, rt.clock.now(), time_limit)
@@ -81,7 +85,7 @@ def _decide(ids: list[int], all_: bool, cycle: int | None, approving: bool, json
     if not ids and not all_:
         fail("give group ids, or --all for every proposal of the cycle", 2)
 
-    async def go(rt: Any) -> dict[str, list[int]]:
+    async def go(rt: Runtime) -> dict[str, list[int]]:
         async with rt.core.uow() as uow:
             decided = await service.decide(
                 uow, list(ids), rt.clock.now(), approving, cycle_id=cycle, every=all_
@@ -134,7 +138,7 @@ def show(group_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """One group: its scheme, module, mentors, learners, reasons, status and spaces."""
     from handlers.groups import service
 
-    async def go(rt: Any) -> dict[str, Any] | None:
+    async def go(rt: Runtime) -> dict[str, Any] | None:
         async with rt.core.uow() as uow:
             found = await service.show(uow, group_id, rt.clock.now())
             return _worded(found, rt.content.current) if found else None
@@ -172,7 +176,7 @@ def propose_session(
         fail(f"--slot must be like 2027-01-12T10:00+01:00 ({exc})", 2)
     times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             made = await sessions.propose_session(
                 uow, rt.content.current, rt.core.secret, group_id, times, rt.clock.now()
@@ -195,7 +199,7 @@ def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--js
     """Close a session's vote: the most wanted slot is scheduled and reminders are set."""
     from handlers.groups import service, sessions
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             done = await sessions.schedule_session(
                 uow, rt.content.current, rt.core.secret, session_id, rt.clock.now()
@@ -218,7 +222,7 @@ def _edit(what: str, run: Any) -> dict[str, Any]:
     from handlers.audit.service import NotAllowed
     from handlers.groups import service
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             done: dict[str, Any] = await run(uow, rt)
             await uow.commit()
@@ -252,7 +256,7 @@ def move(
     """Move an authority's seat to another group; refused if a hard rule would break."""
     from handlers.groups import edits
 
-    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
         return await edits.move_member(
             uow,
             None,
@@ -284,7 +288,7 @@ def remove(
     """Take an authority out of a group; refused if the group would break a hard rule."""
     from handlers.groups import edits
 
-    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
         return await edits.remove_member(
             uow, None, group_id, member, rt.clock.now(), rt.content.current, rt.core.secret
         )
@@ -305,7 +309,7 @@ def add(
     """Seat an authority that applied to the cycle (e.g. an unmatched one) in a group."""
     from handlers.groups import edits
 
-    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
         return await edits.add_member(
             uow, None, group_id, member, role, rt.clock.now(), rt.content.current, rt.core.secret
         )
@@ -324,7 +328,7 @@ def swap_mentor(
     """Replace a group's mentor authority by another that offers the scheme."""
     from handlers.groups import edits
 
-    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
         return await edits.swap_mentor(
             uow, None, group_id, old, new, rt.clock.now(), rt.content.current, rt.core.secret
         )
@@ -346,7 +350,7 @@ def takeover(
     """Give an officer their authority's seat in a group (its history stays with the seat)."""
     from handlers.groups import edits
 
-    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
         return await edits.take_over(
             uow, None, group_id, email, rt.clock.now(), rt.content.current, rt.core.secret
         )
@@ -365,7 +369,7 @@ def leave(
     """Record that an officer left for good; a colleague of their authority takes each seat."""
     from handlers.groups import edits
 
-    async def run(uow: Any, rt: Any) -> dict[str, Any]:
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
         seats = await edits.officer_left(
             uow, None, email, rt.clock.now(), rt.content.current, rt.core.secret
         )
@@ -386,7 +390,7 @@ def attendance(
     """Record (or, without --present/--absent, show) who attended a session that took place."""
     from handlers.groups import meetings, service
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             if not present and not absent:
                 return await meetings.attendance_json(uow, session_id)
@@ -419,7 +423,7 @@ def notes(
     """List a group's notes, or keep new ones with it (posted to its spaces)."""
     from handlers.groups import meetings, service
 
-    async def go(rt: Any) -> Any:
+    async def go(rt: Runtime) -> Any:
         async with rt.core.uow() as uow:
             if add is None:
                 return await meetings.list_notes(uow, group_id, None)
@@ -450,7 +454,7 @@ def visits(
     """Study visit requests (of one group, or all), with their status."""
     from handlers.groups import visits as study
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
         async with rt.core.uow() as uow:
             return await study.list_visits(uow, group_id)
 
@@ -473,7 +477,7 @@ def visit_decide(
     from handlers.groups import service
     from handlers.groups import visits as study
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
             content = await rt.content.of_programme(uow, None)
             done = await study.decide_visit(

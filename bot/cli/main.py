@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:  # imported when a command runs: `peerbot --help` starts without them
+    from bot.app import Runtime
     from bot.config import Settings
+    from handlers.audit.service import UnitOfWork
 
 T = TypeVar("T")
 
@@ -55,26 +57,24 @@ def arun(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; a database that cannot be reached is one clear line, exit 1."""
     import asyncio
 
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
     from bot.config import SettingsError
 
     try:
         return asyncio.run(coro)
     except SettingsError as exc:  # an adapter found a setting unusable at start-up
         fail(f"invalid setting {exc}", 2)
-    except (OperationalError, DBAPIError, OSError) as exc:
-        if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
-            raise
-        detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
-        fail(f"cannot use the database ({detail}); check DATABASE_URL", 1)
     except Exception as exc:
         # Only a command that ran migrations can raise MigrationError; the others never
         # import Alembic (half a second of start-up).
         migrate = sys.modules.get("storage.migrate")
-        if migrate is None or not isinstance(exc, migrate.MigrationError):
+        if migrate is not None and isinstance(exc, migrate.MigrationError):
+            fail(str(exc), 1)
+        from bot.store import database_problem
+
+        detail = database_problem(exc)
+        if detail is None:
             raise
-        fail(str(exc), 1)
+        fail(f"cannot use the database ({detail}); check DATABASE_URL", 1)
 
 
 def dump(data: Any) -> None:
@@ -82,7 +82,7 @@ def dump(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-async def with_runtime(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+async def with_runtime(s: Settings, fn: Callable[[Runtime], Awaitable[T]]) -> T:
     from bot.app import build, prepare_database
 
     await prepare_database(s.database_url)
@@ -109,12 +109,13 @@ def run(
     configure(quiet if console else s.log_level, s.log_format, secrets_of(s))
     from bot.app import prepare_database
     from bot.app import run as run_bot
-    from bot.demo import ensure_demo
+    from bot.store import with_unit
+    from handlers.programmes.demo import ensure_demo
 
     async def go() -> None:
         await prepare_database(s.database_url)
         if console:
-            await ensure_demo(s)
+            await with_unit(s.database_url, lambda uow: ensure_demo(uow, s.content_dir))
         console_user = user or ("coordinator" if as_ == "coordinator" else None)
         await run_bot(s, console_user=console_user)
 
@@ -125,26 +126,18 @@ def run(
 def db_upgrade() -> None:
     """Apply every pending migration."""
     s = settings()
-    from storage.migrate import upgrade
+    from bot.store import upgrade_database
 
-    head = arun(upgrade(s.database_url))
+    head = arun(upgrade_database(s.database_url))
     typer.echo(f"database at migration {head}")
 
 
-async def _with_db(s: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+async def _with_db(s: Settings, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
     """Run `fn(uow)` on the upgraded database without building the bot: a listing or an import
-    needs neither the adapters, the solver nor the catalogues, and starts in well under 1 s."""
-    from storage.db import make_engine, make_sessionmaker
-    from storage.uow import UnitOfWork
-    from storage.versions import upgrade_if_behind
+    starts in well under 1 s."""
+    from bot.store import with_unit
 
-    engine = make_engine(s.database_url)
-    try:
-        await upgrade_if_behind(s.database_url, engine)
-        async with UnitOfWork(make_sessionmaker(engine)) as uow:
-            return await fn(uow)
-    finally:
-        await engine.dispose()
+    return await with_unit(s.database_url, fn)
 
 
 def _taxonomy(content_dir: Path, slug: str) -> Any:
@@ -191,22 +184,22 @@ def officers_import(
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text; save the CSV as UTF-8", 2)
+    from datetime import UTC, datetime
+
     from handlers.officers.service import import_roster, preview_roster
-    from storage.models import utcnow
+    from handlers.programmes.service import programme_or_default
 
     show = _progress_bar if sys.stderr.isatty() and not json_out else None
 
-    async def go(uow: Any) -> Any:
-        programme = await uow.programmes.by_slug(programme_slug) if programme_slug else None
-        if programme_slug and programme is None:
+    async def go(uow: UnitOfWork) -> Any:
+        programme = await programme_or_default(uow, programme_slug)
+        if programme is None:
             return None
-        programme = programme or await uow.programmes.default_or_create()
-        await uow.commit()
         taxonomy = _taxonomy(s.content_dir, programme.slug)
         if dry_run:
             return await preview_roster(uow, None, programme, text, taxonomy)
         return await import_roster(
-            uow, None, programme, text, taxonomy, utcnow(), move=move, progress=show
+            uow, None, programme, text, taxonomy, datetime.now(UTC), move=move, progress=show
         )
 
     report = arun(_with_db(s, go))
@@ -266,12 +259,9 @@ def _print_preview(file: Path, preview: Any, json_out: bool) -> None:
 def officers_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """List officers with their profiles and platform identities."""
     s = settings()
-    from handlers.officers.roster import officer_json
+    from handlers.officers.roster import every_officer
 
-    async def go(uow: Any) -> list[dict[str, Any]]:
-        return [officer_json(o) for o in await uow.officers.list()]
-
-    rows = arun(_with_db(s, go))
+    rows = arun(_with_db(s, every_officer))
     if json_out:
         dump(rows)
         return
@@ -292,7 +282,7 @@ def officers_export(file: Path) -> None:
 
     partial = file.with_name(file.name + ".partial")
 
-    async def go(uow: Any) -> None:
+    async def go(uow: UnitOfWork) -> None:
         with partial.open("w", encoding="utf-8", newline="") as out:
             async for chunk in stream_csv(uow):
                 out.write(chunk)
@@ -310,19 +300,9 @@ def programmes_list(json_out: bool = typer.Option(False, "--json")) -> None:
     """List programmes."""
     s = settings()
 
-    async def go(uow: Any) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": p.id,
-                "slug": p.slug,
-                "name": p.name,
-                "languages": p.languages,
-                "checkin_days": p.checkin_days,
-            }
-            for p in await uow.programmes.list()
-        ]
+    from handlers.programmes.service import every_programme
 
-    rows = arun(_with_db(s, go))
+    rows = arun(_with_db(s, every_programme))
     if json_out:
         dump(rows)
     else:
@@ -334,9 +314,14 @@ def programmes_list(json_out: bool = typer.Option(False, "--json")) -> None:
 def demo_reset() -> None:
     """Wipe the database and load the demo programme again."""
     s = settings()
-    from bot.demo import reset_demo
+    from bot.store import upgrade_database, with_unit
+    from handlers.programmes.demo import reset_demo
 
-    arun(reset_demo(s))
+    async def go() -> None:
+        await upgrade_database(s.database_url)
+        await with_unit(s.database_url, lambda uow: reset_demo(uow, s.content_dir))
+
+    arun(go())
     typer.echo("demo content restored")
 
 
@@ -391,10 +376,9 @@ def invites_create(
     """Create one-time invite codes tied to an authority, with Telegram deep links."""
     s = settings()
     from handlers.officers.service import InviteProblems, create_invites, telegram_link
-    from storage.uow import UnitOfWork
 
-    async def go(rt: Any) -> list[str] | InviteProblems:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+    async def go(rt: Runtime) -> list[str] | InviteProblems:
+        async with rt.core.uow() as uow:
             try:
                 return await create_invites(
                     uow, None, None, authority, country, rt.clock.now(), count=count, days=days
@@ -421,13 +405,6 @@ def invites_create(
             typer.echo(f"{r['code']}  {r['telegram']}")
 
 
-def invite_state(used_at: Any, expires_at: Any, now: Any) -> str:
-    """used | expired | unused, as `peerbot invites list` reports an invite."""
-    from handlers.officers.service import invite_state as state
-
-    return state(used_at, expires_at, now)
-
-
 @invites_app.command("list")
 def invites_list(
     state: str = typer.Option(None, "--state", help="used|unused|expired (default: all)"),
@@ -439,26 +416,23 @@ def invites_list(
     s = settings()
     bot_name = s.telegram_bot_username
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
-        from handlers.officers.service import telegram_link
-        from storage.repositories.invite_status import InviteListRepo
-        from storage.uow import UnitOfWork
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
+        from handlers.officers.service import join_invites, telegram_link
 
-        now = rt.clock.now()
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            rows = await uow.get(InviteListRepo).with_authority()
+        async with rt.core.uow() as uow:
+            found = await join_invites(uow, rt.clock.now())
         return [
             {
                 "code": i.code,
-                "authority": a.name if a else None,
-                "country": a.country if a else None,
-                "state": invite_state(i.used_at, i.expires_at, now),
+                "authority": i.authority,
+                "country": i.country,
+                "state": i.state,
                 "created_at": i.created_at.isoformat(),
                 "expires_at": i.expires_at.isoformat() if i.expires_at else None,
                 "used_at": i.used_at.isoformat() if i.used_at else None,
                 "telegram": telegram_link(bot_name, i.code),
             }
-            for i, a in rows
+            for i in found
         ]
 
     rows = [r for r in arun(with_runtime(s, go)) if state is None or r["state"] == state]

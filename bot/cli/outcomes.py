@@ -7,11 +7,14 @@ in chat with `/outcome`. Both go through `handlers.outcomes.service`.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "outcomes"
 app = typer.Typer(help="Learning plans and outcomes per authority.", no_args_is_help=True)
@@ -58,7 +61,7 @@ def record(
     """Record (or correct) a stage an authority reached with a scheme."""
     from handlers.outcomes import service
 
-    async def go(rt: Any) -> dict[str, Any] | str:
+    async def go(rt: Runtime) -> dict[str, Any] | str:
         today = rt.clock.now().date()
         draft = service.OutcomeDraft(
             scheme=scheme,
@@ -112,7 +115,7 @@ def list_outcomes(json_out: bool = typer.Option(False, "--json")) -> None:
     """Every authority with a plan or an outcome: its plan and its stages per scheme."""
     from handlers.outcomes import service
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
         async with rt.core.uow() as uow:
             return await service.list_outcomes(uow)
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+    from handlers.core.content import Content
 
 NAME = "pairs"
 app = typer.Typer(help="Pairs and their check-ins.", no_args_is_help=True)
@@ -26,24 +30,16 @@ def list_pairs(
 
     Proposals waiting for review are left out unless asked for with --status proposed.
     """
-    from handlers.pairing.view import STATES, pairs_json
-    from storage.models import PairStatus
+    from handlers.pairing.service import every_pair
+    from handlers.pairing.view import STATES
 
     if status and set(status) - set(STATES):
         fail(f"unknown status in {status}; use {', '.join(STATES)}", 2)
-    statuses = None if status else [s for s in PairStatus if s != PairStatus.PROPOSED]
 
-    async def go(rt: Any) -> list[dict[str, Any]] | None:
+    async def go(rt: Runtime) -> list[dict[str, Any]] | None:
         async with rt.core.uow() as uow:
-            programme_id = None
-            if programme:
-                found = await uow.programmes.by_slug(programme)
-                if found is None:
-                    return None
-                programme_id = found.id
-            rows = await pairs_json(uow, rt.clock.now(), programme_id, statuses)
-            wanted = [r for r in rows if not status or r["state"] in status]
-            return [_worded(r, rt.content.current) for r in wanted]
+            rows = await every_pair(uow, rt.clock.now(), programme, status or [])
+        return None if rows is None else [_worded(r, rt.content.current) for r in rows]
 
     rows = arun(with_runtime(settings(), go))
     if rows is None:
@@ -61,7 +57,7 @@ def list_pairs(
         )
 
 
-def _worded(row: dict[str, Any], content: Any) -> dict[str, Any]:
+def _worded(row: dict[str, Any], content: Content) -> dict[str, Any]:
     """A pair with its reasons worded in English, as the CLI prints them."""
     from handlers.pairing.reasons import render_reasons
 
@@ -71,16 +67,12 @@ def _worded(row: dict[str, Any], content: Any) -> dict[str, Any]:
 @app.command("show")
 def show_pair(pair_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """One pair with every check-in and what each officer answered."""
-    from handlers.pairing.service import checkin_history
-    from handlers.pairing.view import pairs_json
+    from handlers.pairing.service import pair_detail
 
-    async def go(rt: Any) -> dict[str, Any] | None:
+    async def go(rt: Runtime) -> dict[str, Any] | None:
         async with rt.core.uow() as uow:
-            every = await pairs_json(uow, rt.clock.now())
-            rows = [_worded(r, rt.content.current) for r in every if r["id"] == pair_id]
-            if not rows:
-                return None
-            return {**rows[0], "checkins": await checkin_history(uow, pair_id)}
+            found = await pair_detail(uow, rt.clock.now(), pair_id)
+        return None if found is None else _worded(found, rt.content.current)
 
     data = arun(with_runtime(settings(), go))
     if data is None:

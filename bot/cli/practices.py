@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "practices"
 app = typer.Typer(help="Good practices: review, list, import and export.", no_args_is_help=True)
@@ -28,17 +31,14 @@ def list_practices(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """List good practices (all, or those with one status)."""
-    from handlers.practices.files import practice_json
-    from storage.repositories.practices import STATUSES, PracticeRepo
-    from storage.uow import UnitOfWork
+    from handlers.practices.service import STATUSES, every_practice
 
     if status and status not in STATUSES:
         fail(f"--status must be one of {', '.join(STATUSES)}", 2)
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            practices = await uow.get(PracticeRepo).list(status=status)
-            return [await practice_json(uow, p) for p in practices]
+    async def go(rt: Runtime) -> list[dict[str, Any]]:
+        async with rt.core.uow() as uow:
+            return await every_practice(uow, status)
 
     rows = arun(with_runtime(settings(), go))
     if json_out:
@@ -54,27 +54,13 @@ def review_practices(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Without options: the practices waiting for review. With them: approve or reject."""
-    from handlers.practices.files import practice_json
-    from handlers.practices.flow import review
-    from storage.repositories.practices import PENDING, PracticeRepo
-    from storage.uow import UnitOfWork
+    from handlers.practices.service import review_practices
 
-    async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            done: dict[str, list[int]] = {"approved": [], "rejected": [], "missing": []}
-            for ids, approving in ((approve, True), (reject, False)):
-                for practice_id in ids:
-                    reviewed = await review(
-                        uow, rt.content.current, rt.core.secret, practice_id, approving, None,
-                        rt.clock.now(),
-                    )  # fmt: skip
-                    if reviewed.practice is None:
-                        done["missing"].append(practice_id)
-                    else:
-                        done["approved" if approving else "rejected"].append(practice_id)
-            await uow.commit()
-            pending = await uow.get(PracticeRepo).list(status=PENDING)
-            return {**done, "pending": [await practice_json(uow, p) for p in pending]}
+    async def go(rt: Runtime) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            return await review_practices(
+                uow, rt.content.current, rt.core.secret, approve, reject, rt.clock.now()
+            )
 
     result = arun(with_runtime(settings(), go))
     if json_out:
@@ -95,7 +81,6 @@ def review_practices(
 def import_practices(file: Path, json_out: bool = typer.Option(False, "--json")) -> None:
     """Load practices from YAML: every item is checked first; any error writes nothing."""
     from handlers.practices.files import import_yaml
-    from storage.uow import UnitOfWork
 
     if not file.exists():
         fail(f"no such file: {file}", 2)
@@ -104,8 +89,8 @@ def import_practices(file: Path, json_out: bool = typer.Option(False, "--json"))
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text", 2)
 
-    async def go(rt: Any) -> Any:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+    async def go(rt: Runtime) -> Any:
+        async with rt.core.uow() as uow:
             report = await import_yaml(uow, text, rt.content.current.taxonomy)
             if not report.errors:
                 await uow.commit()
@@ -132,10 +117,9 @@ def export_practices(
 ) -> None:
     """Write practices to a YAML file in the import format."""
     from handlers.practices.files import export_yaml
-    from storage.uow import UnitOfWork
 
-    async def go(rt: Any) -> str:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+    async def go(rt: Runtime) -> str:
+        async with rt.core.uow() as uow:
             return await export_yaml(uow, status)
 
     file.write_text(arun(with_runtime(settings(), go)), encoding="utf-8")
@@ -175,7 +159,7 @@ def practice_figures(
         fail(f"--amount must be an amount in euros such as 2400000 or 2.4M, not {amount!r}", 2)
     yearly = (figure(savings, "--savings"), figure(renewable, "--renewable"), figure(co2, "--co2"))
 
-    async def go(rt: Any) -> dict[str, Any] | str:
+    async def go(rt: Runtime) -> dict[str, Any] | str:
         content = rt.content.current
         codes = content.taxonomy.codes("instruments")
         try:

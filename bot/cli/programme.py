@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "programme"
 app = typer.Typer(
@@ -25,9 +28,8 @@ def create(
 
     The folder is kept under `PEERBOT_DATA_DIR/programmes/<slug>/`, outside the installation.
     """
-    from handlers.programmes.folder import check_folder, install, stand_up
-    from storage.models import Role
-    from storage.uow import UnitOfWork
+    from handlers.programmes.folder import check_folder, install
+    from handlers.programmes.service import create_programme
 
     s = settings()
     spec, problems = check_folder(folder, s.content_dir)
@@ -37,19 +39,12 @@ def create(
         fail(f"{folder}: {len(problems)} problem(s); nothing was created", 1)
     install(folder, s.data_dir, spec.slug)
 
-    async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            programme, created = await stand_up(uow, spec)
-            missing = []
-            for email in coordinator:
-                officer = await uow.officers.by_email(email)
-                if officer is None:
-                    missing.append(email)
-                    continue
-                await uow.officers.join(officer, programme.id, Role.COORDINATOR)
-            if missing:
-                return {"error": f"no officer with email {', '.join(missing)}"}
-            await uow.commit()
+    async def go(rt: Runtime) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            try:
+                programme, created = await create_programme(uow, spec, coordinator)
+            except LookupError as exc:
+                return {"error": str(exc)}
             return {
                 "id": programme.id,
                 "slug": programme.slug,
@@ -75,18 +70,19 @@ def rename_cmd(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Rename a programme (the default one too) and/or change its languages."""
-    from handlers.programmes.folder import rename
-    from storage.uow import UnitOfWork
+    from handlers.programmes.service import programme_named, rename_programme
 
     codes = [c.strip().lower() for c in languages.split(",") if c.strip()] if languages else None
 
-    async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+    async def go(rt: Runtime) -> dict[str, Any]:
+        async with rt.core.uow() as uow:
+            programme = await programme_named(uow, slug)
+            if programme is None:
+                return {"error": f"no programme {slug!r}; see `peerbot programmes list`"}
             try:
-                found = await rename(uow, slug, name, codes)
-            except (LookupError, ValueError) as exc:
+                found = await rename_programme(uow, None, programme.id, name, codes, rt.clock.now())
+            except ValueError as exc:
                 return {"error": str(exc)}
-            await uow.commit()
             return {"slug": found.slug, "name": found.name, "languages": list(found.languages)}
 
     result = arun(with_runtime(settings(), go))
@@ -106,13 +102,13 @@ def export_cmd(
 ) -> None:
     """Write a programme's folder back (no personal data) so another region can start from it."""
     from handlers.programmes.folder import export
-    from storage.uow import UnitOfWork
+    from handlers.programmes.service import programme_named
 
     s = settings()
 
-    async def go(rt: Any) -> list[Path] | None:
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            programme = await uow.programmes.by_slug(slug)
+    async def go(rt: Runtime) -> list[Path] | None:
+        async with rt.core.uow() as uow:
+            programme = await programme_named(uow, slug)
             if programme is None:
                 return None
             return export(programme, s.content_dir, out or Path(slug), s.data_dir)

@@ -4,11 +4,14 @@ as on `/dashboard`; the funders' indicators as a workbook or as one CSV file per
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.main import arun, dump, fail, settings, with_runtime
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 NAME = "report"
 app = typer.Typer(help="Programme figures (the dashboard's).", invoke_without_command=True)
@@ -30,22 +33,15 @@ def report(
     lang: str = typer.Option("en", "--lang", help="language of the HTML page"),
 ) -> None:
     """Participants, pair health, check-in answers, FAQ questions and announcements."""
-    from handlers.report.figures import build_report
+    from handlers.report.service import programme_report
 
     if not json_out and html is None and xlsx is None and csv_dir is None:
         fail("say --json, --html FILE, --xlsx FILE or --csv DIR", 2)
 
-    async def go(rt: Any) -> tuple[Any, Any] | None:
-        from storage.uow import UnitOfWork
-
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            programmes = await uow.programmes.list()
-            if programme:
-                programmes = [p for p in programmes if p.slug == programme]
-                if not programmes:
-                    return None
-            figures = await build_report(uow, {p.id for p in programmes}, rt.clock.now())
-            return figures, rt.content.current
+    async def go(rt: Runtime) -> tuple[Any, Any] | None:
+        async with rt.core.uow() as uow:
+            figures = await programme_report(uow, None, programme, rt.clock.now())
+        return None if figures is None else (figures, rt.content.current)
 
     found = arun(with_runtime(settings(), go))
     if found is None:

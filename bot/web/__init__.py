@@ -31,7 +31,8 @@ from bot.web.auth import (
 )
 from bot.web.render import render_login, render_report, translator_for
 from handlers.audit.sign_in import SignedIn, by_token, close_session, open_session, session_token
-from handlers.report.figures import Report, build_report
+from handlers.report.figures import Report
+from handlers.report.service import programme_report
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -129,13 +130,7 @@ def _html(body: str, status: int = 200) -> web.Response:
 async def _report(runtime: Runtime, viewer: Viewer, slug: str | None) -> Report | None:
     """The viewer's figures, optionally for one of their programmes (None if not theirs)."""
     async with runtime.core.uow() as uow:
-        ids = viewer.programme_ids
-        if slug:
-            programme = await uow.programmes.by_slug(slug)
-            if programme is None or programme.id not in ids:
-                return None
-            ids = {programme.id}
-        return await build_report(uow, ids, runtime.clock.now())
+        return await programme_report(uow, viewer.programme_ids, slug, runtime.clock.now())
 
 
 def _locale(request: web.Request, viewer: Viewer | None = None) -> str:

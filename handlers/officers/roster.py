@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from handlers.core.taxonomy import Taxonomy
 from handlers.officers import fields
+from storage.errors import Conflict, conflict_detail
 from storage.models import Officer, OfficerStatus, Programme, Role, utcnow
 from storage.repositories.officers import RosterRepo
 from storage.uow import UnitOfWork
@@ -320,11 +319,11 @@ class _BatchWriter:
         try:
             created, updated, notes = await self._write(rows)
             await self.uow.commit()
-        except IntegrityError as exc:
+        except Conflict as exc:
             await self.uow.rollback()
             self.authorities = None  # ids made in the rolled-back batch are gone
             if len(rows) == 1:
-                detail = str(exc.orig).splitlines()[0][:200]
+                detail = conflict_detail(exc)
                 self.report.errors.append(
                     f"line {rows[0].line}: conflicts with existing data ({detail})"
                 )
@@ -549,7 +548,7 @@ async def stream_csv(uow: UnitOfWork, page: int = 1000) -> AsyncIterator[str]:
         after = rows[-1]["id"]
 
 
-def officer_json(o: Officer) -> dict[str, object]:
+def officer_json(o: Officer) -> dict[str, Any]:
     """An officer as the `officers list --json` object."""
     return {
         "id": o.id,
@@ -570,3 +569,9 @@ def officer_json(o: Officer) -> dict[str, object]:
         "programme_id": o.programme_id,
         "identities": [{"platform": i.platform, "user_id": i.user_id} for i in o.identities],
     }
+
+
+async def every_officer(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every officer with profile and identities, as `peerbot officers list --json` (for
+    whoever holds the database: every programme's)."""
+    return [officer_json(o) for o in await uow.officers.list()]

@@ -28,6 +28,7 @@ from handlers.officers.roster import (
 from handlers.pairing.view import zone
 from storage.models import Invite, Officer, Programme
 from storage.repositories.console import ConsoleRepo
+from storage.repositories.invite_status import InviteListRepo
 from storage.uow import UnitOfWork
 
 
@@ -153,6 +154,36 @@ async def invites(
             i.used_at,
         )
         for i, a in await uow.get(ConsoleRepo).invites(programme_id)
+    ]
+
+
+@dataclass(frozen=True)
+class JoinInvite:
+    """A join invite of the installation as `peerbot invites list` shows it."""
+
+    code: str
+    authority: str | None
+    country: str | None
+    state: str
+    created_at: datetime
+    expires_at: datetime | None
+    used_at: datetime | None
+
+
+async def join_invites(uow: UnitOfWork, now: datetime) -> list[JoinInvite]:
+    """Every join invite, oldest first, with its authority and state (for whoever holds the
+    database: the CLI)."""
+    return [
+        JoinInvite(
+            i.code,
+            a.name if a else None,
+            a.country if a else None,
+            invite_state(i.used_at, i.expires_at, now),
+            i.created_at,
+            i.expires_at,
+            i.used_at,
+        )
+        for i, a in await uow.get(InviteListRepo).with_authority()
     ]
 
 

@@ -102,9 +102,7 @@ async def create_due(core: Core, now: datetime) -> int:
             pair = await uow.get(PairRepo).get(pair_id)
             if pair is None:
                 continue
-            programme = (
-                await uow.session.get(Programme, pair.programme_id) if pair.programme_id else None
-            )
+            programme = await uow.programmes.get(pair.programme_id) if pair.programme_id else None
             step = period_length(programme)
             nominal, missed = seen, 0
             while nominal + step <= now:
@@ -440,22 +438,10 @@ async def take_learned(event: Incoming, ctx: Ctx) -> None:
 # -- privacy ---------------------------------------------------------------------------------
 
 
-async def _officer_checkins(uow: UnitOfWork, officer_id: int) -> list[CheckIn]:
-    from sqlalchemy import or_, select
-
-    stmt = (
-        select(CheckIn)
-        .join(Pair, Pair.id == CheckIn.pair_id)
-        .where(or_(Pair.learner_id == officer_id, Pair.mentor_id == officer_id))
-        .order_by(CheckIn.pair_id, CheckIn.period)
-    )
-    return list((await uow.session.execute(stmt)).scalars().all())
-
-
 async def officer_answers(uow: UnitOfWork, officer_id: int) -> list[dict[str, Any]]:
     """An officer's own check-in answers, for `/export` (GDPR Art. 15 and 20)."""
     found = []
-    for checkin in await _officer_checkins(uow, officer_id):
+    for checkin in await uow.get(CheckInRepo).of_officer(officer_id):
         mine = (checkin.answers or {}).get(str(officer_id))
         if mine:
             found.append({"pair_id": checkin.pair_id, "period": checkin.period, **mine})
@@ -469,7 +455,7 @@ async def erase_officer_answers(uow: UnitOfWork, officer: Officer) -> int:
     """
     touched = 0
     prefix = f"{officer.name}: "
-    for checkin in await _officer_checkins(uow, officer.id):
+    for checkin in await uow.get(CheckInRepo).of_officer(officer.id):
         answers = dict(checkin.answers or {})
         mine = answers.pop(str(officer.id), None)
         lines = (checkin.outcome or "").split("\n")
@@ -479,5 +465,5 @@ async def erase_officer_answers(uow: UnitOfWork, officer: Officer) -> int:
         checkin.answers = answers
         checkin.outcome = "\n".join(kept) or None
         touched += 1
-    await uow.session.flush()
+    await uow.flush()
     return touched

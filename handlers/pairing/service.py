@@ -131,6 +131,30 @@ async def pairs(
     return rows
 
 
+async def every_pair(
+    uow: UnitOfWork, now: datetime, programme_slug: str | None, states: Collection[str]
+) -> list[dict[str, Any]] | None:
+    """Pairs as `peerbot pairs list` (whoever holds the database sees every programme): of one
+    programme, or None when the slug names none; proposals only when `states` asks for them."""
+    programme_id = None
+    if programme_slug:
+        found = await uow.programmes.by_slug(programme_slug)
+        if found is None:
+            return None
+        programme_id = found.id
+    statuses = None if states else [s for s in PairStatus if s != PairStatus.PROPOSED]
+    rows = await pairs_json(uow, now, programme_id, statuses)
+    return [r for r in rows if not states or r["state"] in states]
+
+
+async def pair_detail(uow: UnitOfWork, now: datetime, pair_id: int) -> dict[str, Any] | None:
+    """One pair as `peerbot pairs show`, with every check-in (`checkins`), or None."""
+    rows = [r for r in await pairs_json(uow, now) if r["id"] == pair_id]
+    if not rows:
+        return None
+    return {**rows[0], "checkins": await checkin_history(uow, pair_id)}
+
+
 async def pair_history(
     uow: UnitOfWork, who: Coordinator, programme_id: int, pair_id: int
 ) -> list[dict[str, Any]]:

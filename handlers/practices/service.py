@@ -16,6 +16,7 @@ from handlers.core.content import Content
 from handlers.core.taxonomy import Taxonomy
 from handlers.outcomes.rules import parse_figure
 from handlers.practices.figures import apply_figures
+from handlers.practices.files import practice_json
 from handlers.practices.flow import parse_amount, review
 from handlers.practices.rules import LENGTHS as LENGTHS
 from handlers.practices.rules import (
@@ -31,6 +32,7 @@ from handlers.practices.rules import (
 from storage.models import GoodPractice, Officer
 from storage.repositories.console import ConsoleRepo
 from storage.repositories.practices import PENDING, PracticeRepo
+from storage.repositories.practices import STATUSES as STATUSES
 from storage.uow import UnitOfWork
 
 
@@ -98,6 +100,34 @@ async def review_practice(
         await record(uow, who, programme_id, action, now, practice=practice_id)
     await uow.commit()
     return changed
+
+
+async def every_practice(uow: UnitOfWork, status: str | None = None) -> list[dict[str, Any]]:
+    """Every practice, or those with one of `STATUSES`, as `peerbot practices list --json`
+    (whoever holds the database sees every programme's)."""
+    return [await practice_json(uow, p) for p in await uow.get(PracticeRepo).list(status=status)]
+
+
+async def review_practices(
+    uow: UnitOfWork,
+    content: Content,
+    secret: bytes,
+    approve: Collection[int],
+    reject: Collection[int],
+    now: datetime,
+) -> dict[str, Any]:
+    """Approve and reject practices by id (their authors are told), for whoever holds the
+    database: the ids done, those `missing`, and the practices still `pending` afterwards."""
+    done: dict[str, list[int]] = {"approved": [], "rejected": [], "missing": []}
+    for ids, approving in ((approve, True), (reject, False)):
+        for practice_id in ids:
+            reviewed = await review(uow, content, secret, practice_id, approving, None, now)
+            if reviewed.practice is None:
+                done["missing"].append(practice_id)
+            else:
+                done["approved" if approving else "rejected"].append(practice_id)
+    await uow.commit()
+    return {**done, "pending": await every_practice(uow, PENDING)}
 
 
 # -- figures ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The schema of `content/demo.yaml`, so `peerbot content check` catches what YAML hides.
+"""The demo programme of `content/demo.yaml`: its schema, so `peerbot content check` catches
+what YAML hides, and loading it into an empty store or over a wiped one.
 
 A title with a comma inside a flow mapping (`{title: EPC for 40,000 street lights}`) splits
 into `title: EPC for 40` and a stray key `000 street lights`; YAML accepts it silently. Every
@@ -12,6 +13,18 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from storage.models import (
+    AuthorityKind,
+    GoodPractice,
+    Officer,
+    OfficerStatus,
+    Programme,
+    Role,
+    utcnow,
+)
+from storage.repositories.demo import DEMO_LOADED, DemoRepo
+from storage.uow import UnitOfWork
 
 
 class _Strict(BaseModel):
@@ -95,3 +108,79 @@ def check_demo(path: Path) -> list[str]:
             for e in exc.errors()
         ]
     return []
+
+
+def demo_data(content_dir: Path) -> dict[str, Any]:
+    """The demo file of a content folder, parsed."""
+    with (content_dir / "demo.yaml").open(encoding="utf-8") as fh:
+        data: dict[str, Any] = yaml.safe_load(fh)
+    return data
+
+
+async def load_demo(uow: UnitOfWork, data: dict[str, Any]) -> None:
+    """Create the demo programme, authorities, officers (with console identities), practices."""
+    p = data["programme"]
+    programme = await uow.programmes.add(
+        Programme(
+            slug=p["slug"], name=p["name"], languages=p["languages"], checkin_days=p["checkin_days"]
+        )
+    )
+    authorities = {}
+    for a in data["authorities"]:
+        authorities[a["name"]] = await uow.authorities.get_or_create(
+            a["name"], a["country"], AuthorityKind(a["kind"]), a.get("population")
+        )
+    officers = {}
+    for o in data["officers"]:
+        officer = await uow.officers.add(
+            Officer(
+                name=o["name"],
+                email=o["email"],
+                authority_id=authorities[o["authority"]].id,
+                programme_id=programme.id,
+                role=Role(o.get("role", "officer")),
+                languages=o["languages"],
+                timezone=o["timezone"],
+                sectors=o.get("sectors", []),
+                wants=o.get("wants", []),
+                offers=o.get("offers", []),
+                consent_at=utcnow(),
+                consent_source="demo",
+                status=OfficerStatus.ACTIVE,
+            )
+        )
+        officers[o["email"]] = officer
+        identity = await uow.identities.get_or_create(
+            "console", o["console"], dm_chat_id=o["console"]
+        )
+        identity.officer_id = officer.id
+    for g in data.get("practices", []):
+        uow.add(
+            GoodPractice(
+                authority_id=authorities[g["authority"]].id,
+                officer_id=officers[g["officer"]].id,
+                sector=g["sector"],
+                instruments=g["instruments"],
+                title=g["title"],
+                summary=g["summary"],
+                year=g.get("year"),
+                status="approved",
+            )
+        )
+    await uow.kv.put(DEMO_LOADED, "yes")
+
+
+async def ensure_demo(uow: UnitOfWork, content_dir: Path) -> bool:
+    """Load the demo on an empty store that never had it; True when it did (committed)."""
+    if await uow.get(DemoRepo).officer_count() or await uow.kv.get(DEMO_LOADED):
+        return False
+    await load_demo(uow, demo_data(content_dir))
+    await uow.commit()
+    return True
+
+
+async def reset_demo(uow: UnitOfWork, content_dir: Path) -> None:
+    """Delete every row (the schema and the installation's secret stay), load the demo again."""
+    await uow.get(DemoRepo).wipe()
+    await load_demo(uow, demo_data(content_dir))
+    await uow.commit()

@@ -3,13 +3,18 @@ languages; check-in cadence, Slack channel and Telegram forum chat (`rules`)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
 from handlers.programmes import rules
-from handlers.programmes.folder import rename
+from storage.models import Programme, Role
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:  # the folder rules (pydantic, content) load on use: listings start without
+    from handlers.programmes.folder import ProgrammeFile
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,56 @@ class Settings:
     checkin_days: int = 14
     slack_channel_id: str | None = None
     telegram_chat_id: int | None = None
+
+
+async def programme_or_default(uow: UnitOfWork, slug: str | None) -> Programme | None:
+    """The programme of that slug (None when there is none), or without one the default
+    programme, made and committed on an empty store."""
+    if slug:
+        return await uow.programmes.by_slug(slug)
+    programme = await uow.programmes.default_or_create()
+    await uow.commit()
+    return programme
+
+
+async def every_programme(uow: UnitOfWork) -> list[dict[str, object]]:
+    """Every programme as `peerbot programmes list --json` prints it."""
+    return [
+        {
+            "id": p.id,
+            "slug": p.slug,
+            "name": p.name,
+            "languages": p.languages,
+            "checkin_days": p.checkin_days,
+        }
+        for p in await uow.programmes.list()
+    ]
+
+
+async def programme_named(uow: UnitOfWork, slug: str) -> Programme | None:
+    """The programme of that slug, if any."""
+    return await uow.programmes.by_slug(slug)
+
+
+async def create_programme(
+    uow: UnitOfWork, spec: ProgrammeFile, coordinators: Collection[str]
+) -> tuple[Programme, bool]:
+    """Create (True) or update the programme of a checked folder, with these officers (by
+    e-mail) as its coordinators; `LookupError` naming unknown e-mails, and nothing written."""
+    from handlers.programmes.folder import stand_up
+
+    programme, created = await stand_up(uow, spec)
+    missing = []
+    for email in coordinators:
+        officer = await uow.officers.by_email(email)
+        if officer is None:
+            missing.append(email)
+            continue
+        await uow.officers.join(officer, programme.id, Role.COORDINATOR)
+    if missing:
+        raise LookupError(f"no officer with email {', '.join(missing)}")
+    await uow.commit()
+    return programme, created
 
 
 async def coordinated(uow: UnitOfWork, who: Coordinator) -> list[Settings]:
@@ -51,25 +106,33 @@ async def settings_of(uow: UnitOfWork, who: Coordinator, programme_id: int) -> S
 
 async def rename_programme(
     uow: UnitOfWork,
-    who: Coordinator,
+    who: Coordinator | None,
     programme_id: int,
     name: str | None,
     languages: list[str] | None,
     now: datetime,
 ) -> Settings:
-    """Rename and/or change languages with the rules of `peerbot programme rename`
-    (`ValueError` with the reason when a value is refused)."""
-    current = await settings_of(uow, who, programme_id)
+    """Rename and/or change languages with the rules of a programme folder (`ValueError` with
+    the reason when a value is refused). `who` None is whoever holds the database (the CLI):
+    any programme, nothing audited."""
+    from handlers.programmes.folder import rename
+
+    if who is not None:
+        authorize(who, programme_id)
+    current = await uow.programmes.get(programme_id)
+    if current is None:
+        raise NotAllowed(f"programme {programme_id}")
     found = await rename(uow, current.slug, name, languages)
-    await record(
-        uow,
-        who,
-        programme_id,
-        "programme.settings",
-        now,
-        name=found.name,
-        languages=list(found.languages),
-    )
+    if who is not None:
+        await record(
+            uow,
+            who,
+            programme_id,
+            "programme.settings",
+            now,
+            name=found.name,
+            languages=list(found.languages),
+        )
     await uow.commit()
     return Settings(found.id, found.slug, found.name, tuple(found.languages))
 

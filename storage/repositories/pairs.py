@@ -331,6 +331,16 @@ class CheckInRepo(Repository):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def of_officer(self, officer_id: int) -> Sequence[CheckIn]:
+        """Every check-in of the pairs an officer is in, learner or mentor, by pair and period."""
+        stmt = (
+            select(CheckIn)
+            .join(Pair, Pair.id == CheckIn.pair_id)
+            .where(or_(Pair.learner_id == officer_id, Pair.mentor_id == officer_id))
+            .order_by(CheckIn.pair_id, CheckIn.period)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def recent(self, pair_id: int, count: int = 2) -> Sequence[CheckIn]:
         """The latest check-ins of a pair, newest first."""
         stmt = (
