@@ -117,6 +117,7 @@ def test_faq_ask_json(env: dict[str, str]) -> None:
     assert rows[0]["id"] and "ELENA" in rows[0]["text"]
 
 
+@pytest.mark.slow  # `peerbot run`: a real process
 def test_a_database_at_a_newer_migration_is_refused(tmp_path: Path) -> None:
     import sqlite3
 

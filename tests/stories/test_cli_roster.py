@@ -100,6 +100,7 @@ def test_an_export_cannot_run_formulas_in_a_spreadsheet(
     assert names == ['=HYPERLINK("http://x.example","click")']
 
 
+@pytest.mark.slow  # a real `peerbot` process, to see what it imports
 @pytest.mark.parametrize("command", [["programmes", "list"], ["officers", "list"]])
 def test_listings_start_without_the_solver_or_the_bot(
     env: dict[str, str], command: list[str]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from handlers.programmes.demo import check_demo
@@ -40,6 +41,7 @@ def test_an_unquoted_comma_and_an_unknown_key_are_reported_by_line(tmp_path: Pat
     assert f"{path}:7: programme.colour: Extra inputs are not permitted" in problems
 
 
+@pytest.mark.slow  # a real `peerbot` process
 def test_content_check_fails_on_a_broken_demo(tmp_path: Path) -> None:
     folder = tmp_path / "content"
     shutil.copytree(CONTENT, folder)

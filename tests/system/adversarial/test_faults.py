@@ -264,13 +264,19 @@ def tick_command(database_url: str, telegram_api: str, now: datetime) -> list[st
     ]
 
 
-async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most_one_per_crash(
+async def test_sigkill_during_a_check_in_round_loses_nothing_and_repeats_only_unrecorded_sends(
     runtime: Runtime, clock: FrozenClock, database_url: str, tmp_path: Path, tally: Counter[str]
 ) -> None:
+    """Three SIGKILLs while the round is sent. Nothing is lost, and a message goes out twice
+    only if its process died after sending it and before recording it as sent: the chats
+    delivered at a kill whose row is not SENT are the only ones that may repeat. How many that
+    is depends on how far the recording lags the sends (at rest, about one per crash; on a
+    loaded machine, more): the tally prints it."""
     pairs = 25
     await telegram_pairs(runtime, pairs, first_user=7000)
     now = at(8, 10, 5)
     rng = random.Random(11)
+    in_doubt: list[set[int]] = []
     async with TelegramEmulator(per_chat_rate=None, global_rate=None) as api:
         args = tick_command(database_url, api.base_url, now)
         ticker = Child(args, child_env(), tmp_path / "ticker.log")
@@ -279,6 +285,15 @@ async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most
         def sent() -> int:
             return len(api.ok_calls("sendMessage"))
 
+        async def unrecorded() -> set[int]:
+            """Chats the platform has a message for whose outbox row is not SENT."""
+            delivered = {int(c.params["chat_id"]) for c in api.ok_calls("sendMessage")}
+            async with runtime.sessionmaker() as session:
+                recorded = await session.execute(
+                    select(Outbox.chat_id).where(Outbox.status == OutboxStatus.SENT)
+                )
+                return delivered - {int(c) for c in recorded.scalars()}
+
         try:
             for _ in range(3):
                 target = sent() + rng.randint(1, 12)
@@ -286,6 +301,7 @@ async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most
                 await eventually(lambda t=target: sent() >= t, 30)  # type: ignore[misc]
                 await asyncio.sleep(rng.uniform(0.0, 0.05))
                 await ticker.kill()
+                in_doubt.append(await unrecorded())
             await ticker.start()
 
             async def settled() -> bool:
@@ -306,12 +322,15 @@ async def test_sigkill_during_a_check_in_round_loses_nothing_and_doubles_at_most
         per_chat = Counter(int(c.params["chat_id"]) for c in api.ok_calls("sendMessage"))
     chats = {7000 + i for i in range(pairs)} | {8000 + i for i in range(pairs)}
     lost = len(chats - set(per_chat))
-    duplicates = sum(n - 1 for n in per_chat.values() if n > 1)
+    repeated = {chat: n - 1 for chat, n in per_chat.items() if n > 1}
+    allowed = set().union(*in_doubt)
     tally["crashes injected"] += ticker.kills
-    tally["duplicates seen"] += duplicates
+    tally["duplicates seen"] += sum(repeated.values())
+    tally["sent but unrecorded at a kill"] += sum(len(d) for d in in_doubt)
     tally["messages lost"] += lost
     assert set(per_chat) == chats and lost == 0
-    assert duplicates <= ticker.kills, per_chat.most_common(3)
+    assert set(repeated) <= allowed, (repeated, in_doubt)
+    assert sum(repeated.values()) <= sum(len(d) for d in in_doubt), (repeated, in_doubt)
     assert len(await checkins(runtime)) == pairs  # one check-in row per pair, never two
 
 
