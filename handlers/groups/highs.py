@@ -9,13 +9,15 @@ callers then use `scipy.optimize.milp` without a start.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-try:  # private to scipy, present from 1.15 on (HiGHS 1.8+)
-    from scipy.optimize._highspy import _core as _h  # type: ignore[attr-defined]
+_h: Any
+try:  # private to scipy (present from 1.15 on), hence asked for by name and checked
+    _h = importlib.import_module("scipy.optimize._highspy._core")
 except ImportError:  # pragma: no cover - depends on the installed scipy
     _h = None
 

@@ -238,7 +238,11 @@ def test_the_heuristic_groups_are_a_valid_start_for_the_milp_worth_their_objecti
 
 
 def test_solve_stops_within_the_gap_asked_with_a_proven_bound() -> None:
-    problem = random_programme(5, 90, Sizes(1, 2, 3, 6))
+    # big enough for the LP relaxation and the restricted MILP (over EXACT_COLUMNS)
+    from benchmarks.groups_bench import programme
+
+    problem, _ = programme(120, 3)
+    assert len(groups_solver._build(problem).model.c) > groups_solver.EXACT_COLUMNS
     exact = solve(problem, time_limit=60, gap=0.0)
     found = solve(problem, time_limit=60, gap=0.01)
 
