@@ -57,10 +57,11 @@ def reminders_promised(
     really go out (an hour-before one outside working hours is dropped; a day-before one may
     move to the last working day, which is then named)."""
     day, hour = due.get("day"), "hour" in due
+    values: dict[str, str] = {}
     if day is None:
-        key, values = ("remind_hour" if hour else ""), {}
+        key = "remind_hour" if hour else ""
     elif day == starts - REMINDERS["day"]:
-        key, values = ("remind_day_hour" if hour else "remind_day"), {}
+        key = "remind_day_hour" if hour else "remind_day"
     else:
         zone = member_zone(timezone)
         key = "remind_on_hour" if hour else "remind_on"
