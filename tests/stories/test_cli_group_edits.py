@@ -63,7 +63,7 @@ def test_groups_are_edited_with_the_rules_kept_and_reported_per_cycle(
     assert cycle["groups_by_scheme"] == {"epc": 1}
     assert cycle["applications"] == 7 and cycle["vacant_seats"] == 0
     [row] = cycle["groups"]
-    assert (row["seats"], row["health"]) == (5, "new")
+    assert (row["seats"], row["health"], row["latest_checkin"]) == (5, "approved", "new")
     text = peerbot(settings, "cycles", "report")
     assert "groups approved 1" in text.stdout and "vacant seats: 0" in text.stdout
 

@@ -224,7 +224,8 @@ async def test_a_colleague_takes_over_the_seat_and_the_history_stays_with_it(
         assert (history.officer_id, history.answer) == (paul.id, "good")
         assert await uow.authorities.get(int(marie.authority_id or 0)) is not None
         figures = await cycle_figures(uow, await service.find_cycle(uow, cycle_id))
-    assert figures["health"] == {"good": 1} and figures["checkin_answer_rate"] == 1.0
+    assert figures["health"] == {"active": 1} and figures["latest_checkins"] == {"good": 1}
+    assert figures["checkin_answer_rate"] == 1.0
 
     # nobody left at Zagreb: the seat stays Zagreb's, vacant, and the coordinators are asked
     async with UnitOfWork(runtime.sessionmaker) as uow:

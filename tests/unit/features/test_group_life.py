@@ -171,10 +171,19 @@ async def test_a_silent_group_is_escalated_once_and_shown_stalled(
     group_id = await introduced_group(runtime, people)  # introduced Tue 24 Nov, 10:00
 
     async def state() -> str:
+        from handlers.groups.figures import cycle_figures
+
         async with runtime.core.uow() as uow:
             shown = await service.show(uow, group_id, clock.now())
             assert shown is not None
-            return str(shown["state"])
+            group = await uow.groups.get(group_id)
+            assert group is not None
+            cycle = await service.find_cycle(uow, group.cycle_id)
+            figures = await cycle_figures(uow, cycle, clock.now())
+        # the cycle's report counts the same state as the group's page
+        assert figures["health"] == {shown["state"]: 1}
+        assert figures["groups"][0]["health"] == shown["state"]
+        return str(shown["state"])
 
     assert await state() == "active"
     clock.advance(days=13)
