@@ -14,11 +14,11 @@ from handlers.groups import edits, service, sessions
 from handlers.groups.meetings import attendance_json
 from storage.models import OfficerStatus, Role
 from storage.uow import UnitOfWork
-from tests.emulators.slack_api import SlackApiEmulator
-from tests.emulators.telegram_api import TelegramEmulator
-from tests.fakes import Talk
-from tests.handlers.outreach import FORUM, person, programme
-from tests.outbox_load import slack_messenger, telegram_messenger
+from tests.support.emulators.slack_api import SlackApiEmulator
+from tests.support.emulators.telegram_api import TelegramEmulator
+from tests.support.fakes import Talk
+from tests.support.outreach import FORUM, person, programme
+from tests.support.outbox_load import slack_messenger, telegram_messenger
 
 EPC = "Energy performance contracting (EPC)"
 TUESDAY_9 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
