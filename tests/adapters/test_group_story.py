@@ -17,8 +17,8 @@ from storage.uow import UnitOfWork
 from tests.support.emulators.slack_api import SlackApiEmulator
 from tests.support.emulators.telegram_api import TelegramEmulator
 from tests.support.fakes import Talk
-from tests.support.outreach import FORUM, person, programme
 from tests.support.outbox_load import slack_messenger, telegram_messenger
+from tests.support.outreach import FORUM, person, programme
 
 EPC = "Energy performance contracting (EPC)"
 TUESDAY_9 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
