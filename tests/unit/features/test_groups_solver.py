@@ -251,3 +251,20 @@ def test_solve_stops_within_the_gap_asked_with_a_proven_bound() -> None:
     assert found.objective >= 0.99 * exact.objective
     assert found.objective >= spread(problem).objective
     assert violations(problem, found.groups) == []
+
+
+def test_without_highs_own_binding_scipy_milp_still_forms_the_groups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a scipy release without its private HiGHS binding: the public milp, with no start
+    from handlers.groups import highs
+
+    problem = random_programme(2, 40, Sizes(1, 2, 3, 6))
+    expected = solve(problem, time_limit=20, gap=0.0)
+    monkeypatch.setattr(highs, "available", lambda: False)
+
+    found = solve(problem, time_limit=20, gap=0.0)
+
+    assert found.method == "milp" and found.optimal and found.bound is not None
+    assert found.objective == pytest.approx(expected.objective)
+    assert violations(problem, found.groups) == []
