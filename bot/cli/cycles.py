@@ -149,7 +149,7 @@ def report(
 
     async def go(rt: Runtime) -> dict[str, Any]:
         async with rt.core.uow() as uow:
-            return await cycle_figures(uow, await find_cycle(uow, cycle))
+            return await cycle_figures(uow, await find_cycle(uow, cycle), rt.clock.now())
 
     try:
         data = arun(with_runtime(settings(), go))

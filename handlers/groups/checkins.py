@@ -14,7 +14,7 @@ under-way step counts as going well) and goes on to `handlers.outcomes.steps`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from handlers.core.context import Ctx
 from handlers.core.engine import Core
@@ -27,8 +27,9 @@ from handlers.delivery.outbox import officer_locale, preferred_identity, queue_t
 from handlers.outcomes import steps as plan_steps
 from handlers.outcomes.service import step_to_ask
 from handlers.pairing.view import notify_coordinators
-from storage.models import GroupCheckIn, OfficerStatus
+from storage.models import GroupCheckIn, OfficerStatus, PeerGroup
 from storage.repositories.group_life import GroupLifeRepo
+from storage.uow import UnitOfWork
 
 ANSWERS = ("good", "slow", "stuck")
 STEP_ANSWERS = ("done", "under_way", "stuck")
@@ -51,24 +52,37 @@ def health(checkins: Sequence[GroupCheckIn]) -> str:
     return "new"
 
 
+async def _due_checkins(uow: UnitOfWork, group: PeerGroup, now: datetime) -> None:
+    """Create this period's check-ins of a group's active members (each once)."""
+    if group.introduced_at is None:
+        return
+    cycle = await uow.cycles.get(group.cycle_id)
+    programme = await uow.cycles.programme(cycle.programme_id if cycle else None)
+    every = timedelta(days=programme.checkin_days if programme else 14)
+    period = int((now - group.introduced_at) / every)
+    if period < 1:
+        return
+    for _, officer in await uow.groups.members(group.id):
+        if officer is not None and officer.status == OfficerStatus.ACTIVE:
+            await uow.groups.add_checkin(group.id, officer.id, period, now)
+
+
 @job("group_checkins")
 async def run_group_checkins(core: Core, messengers: dict[str, Messenger]) -> int:
     """Create the check-ins that are due and ask them."""
     now = core.clock.now()
     asked = 0
+    after = 0
+    while True:  # every running group, a page at a time
+        async with core.uow() as uow:
+            page = await uow.groups.running(BATCH, after)
+            for group in page:
+                await _due_checkins(uow, group, now)
+            await uow.commit()
+        if len(page) < BATCH:
+            break
+        after = page[-1].id
     async with core.uow() as uow:
-        for group in await uow.groups.running(BATCH):
-            if group.introduced_at is None:
-                continue
-            cycle = await uow.cycles.get(group.cycle_id)
-            programme = await uow.cycles.programme(cycle.programme_id if cycle else None)
-            every = timedelta(days=programme.checkin_days if programme else 14)
-            period = int((now - group.introduced_at) / every)
-            if period < 1:
-                continue
-            for _, officer in await uow.groups.members(group.id):
-                if officer is not None and officer.status == OfficerStatus.ACTIVE:
-                    await uow.groups.add_checkin(group.id, officer.id, period, now)
         for checkin in await uow.groups.unsent_checkins(now, BATCH):
             if not await uow.groups.mark_checkin_sent(checkin.id, now):
                 continue

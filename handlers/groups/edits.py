@@ -419,12 +419,14 @@ async def _announce_takeover(
     group: PeerGroup,
     leaving: Officer | None,
     taking: Officer,
+    why: str = "",
 ) -> None:
     """The new officer is told what they inherit; the rest of the group who now sits there
-    (`*_new` wording when the seat had nobody to hand it over)."""
+    (`*_new` wording when the seat had nobody to hand it over, `*_paused` when its officer is
+    taking a break rather than leaving)."""
     authority = taking.authority.name if taking.authority else ""
     before = leaving.name if leaving else ""
-    new = "" if leaving else "_new"
+    new = why if leaving else "_new"
     await queue_to_officer(
         uow,
         content,
@@ -481,10 +483,15 @@ async def hand_over_seats(
     secret: bytes,
     officer: Officer,
     now: datetime,
+    pausing: bool = False,
 ) -> list[dict[str, Any]]:
     """An officer leaves: each of their seats goes to a colleague of the same authority in
     the programme (one who applied to the cycle first), or stays the authority's, vacant,
-    and the coordinators are asked to find someone."""
+    and the coordinators are asked to find someone.
+
+    `pausing`: the officer takes a break with no return date. A colleague takes the seat as
+    above; with no colleague the seat stays the officer's, for when they resume (the group
+    hears nothing for them meanwhile), and the coordinators are told."""
     edits = uow.get(GroupEditRepo)
     done: list[dict[str, Any]] = []
     for member, group in await edits.seats_of_officer(officer.id, EDITABLE):
@@ -495,12 +502,21 @@ async def hand_over_seats(
         applied = {o.id for _, o in await uow.cycles.applications(group.cycle_id)}
         colleagues.sort(key=lambda o: (o.id not in sitting, o.id not in applied, o.id))
         taking = colleagues[0] if colleagues else None
-        await edits.hand_over(member, taking.id if taking else None)
-        row: dict[str, Any] = {"group": group.id, "from": officer.email, "to": None}
+        row: dict[str, Any] = {
+            "group": group.id,
+            "scheme": group.scheme,
+            "from": officer.email,
+            "to": None,
+            "to_name": None,
+            "kept": pausing and taking is None,
+        }
+        if not row["kept"]:
+            await edits.hand_over(member, taking.id if taking else None)
+        why = "_paused" if pausing else ""
         if taking is not None:
-            row["to"] = taking.email
+            row["to"], row["to_name"] = taking.email, taking.name
             if taking.id not in sitting and group.status in LIVE:
-                await _announce_takeover(uow, content, secret, group, officer, taking)
+                await _announce_takeover(uow, content, secret, group, officer, taking, why)
         elif group.status in LIVE:
             authority = officer.authority.name if officer.authority else ""
             await notify_coordinators(
@@ -508,8 +524,10 @@ async def hand_over_seats(
                 content,
                 secret,
                 programme_id,
-                "groups.seat.vacant",
-                idempotency=f"group:{group.id}:vacant:{officer.id}",
+                f"groups.seat.vacant{why}",
+                idempotency=f"group:{group.id}:vacant{why}:{officer.id}:{int(now.timestamp())}"
+                if pausing
+                else f"group:{group.id}:vacant:{officer.id}",
                 values={"id": group.id, "authority": authority, "who": officer.name},
                 ref_id=group.id,
             )

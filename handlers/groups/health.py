@@ -22,6 +22,7 @@ from handlers.core.ports import Messenger
 from handlers.pairing.view import notify_coordinators
 from storage.models import GroupCheckIn, PeerGroup
 from storage.repositories.group_life import LIVE, GroupLifeRepo
+from storage.uow import UnitOfWork
 
 STATES = ("active", "quiet", "stalled")
 QUIET_AFTER = timedelta(days=14)
@@ -87,42 +88,52 @@ def diagnose(group: PeerGroup, checkins: Sequence[GroupCheckIn], now: datetime) 
 
 @job("group_health")
 async def escalate_silent_groups(core: Core, messengers: dict[str, Messenger]) -> int:
-    """Tell the coordinators about groups that stalled (once per silence)."""
+    """Tell the coordinators about groups that stalled (once per silence): every running
+    group, page by page (`BATCH` groups to a transaction)."""
     now = core.clock.now()
-    told = 0
-    async with core.uow() as uow:
-        life = uow.get(GroupLifeRepo)
-        for group in await uow.groups.running(BATCH):
-            found = diagnose(group, await uow.groups.checkins(group.id), now)
-            if found["state"] == "active" and group.escalated_at is not None:
-                await life.clear_escalation(group.id)
-                continue
-            if found["state"] != "stalled" or group.escalated_at is not None:
-                continue
-            if not await life.mark_escalated(group.id, now):
-                continue
-            cycle = await uow.cycles.get(group.cycle_id)
-            programme_id = cycle.programme_id if cycle else None
-            content = await core.content.of_programme(uow, programme_id)
-            members = sorted(
-                {f"{o.name} ({o.authority.name})" if o.authority else o.name
-                 for _, o in await uow.groups.members(group.id) if o is not None}
-            )  # fmt: skip
-            told += await notify_coordinators(
-                uow,
-                content,
-                core.secret,
-                programme_id,
-                f"groups.life.stalled_{found['why']}",
-                idempotency=f"group:{group.id}:stalled:{int(now.timestamp())}",
-                values={
-                    "id": group.id,
-                    "scheme": content.taxonomy.label("instruments", group.scheme, "en"),
-                    "days": found["idle_days"],
-                    "n": found["unanswered"],
-                    "members": ", ".join(members) or "—",
-                },
-                ref_id=group.id,
-            )
-        await uow.commit()
-    return told
+    told, after = 0, 0
+    while True:
+        async with core.uow() as uow:
+            page = await uow.groups.running(BATCH, after)
+            for group in page:
+                told += await _check(core, uow, group, now)
+            await uow.commit()
+        if len(page) < BATCH:
+            return told
+        after = page[-1].id
+
+
+async def _check(core: Core, uow: UnitOfWork, group: PeerGroup, now: datetime) -> int:
+    """Escalate one group if it just stalled, or clear its mark once it is active again."""
+    life = uow.get(GroupLifeRepo)
+    found = diagnose(group, await uow.groups.checkins(group.id), now)
+    if found["state"] == "active" and group.escalated_at is not None:
+        await life.clear_escalation(group.id)
+        return 0
+    if found["state"] != "stalled" or group.escalated_at is not None:
+        return 0
+    if not await life.mark_escalated(group.id, now):
+        return 0
+    cycle = await uow.cycles.get(group.cycle_id)
+    programme_id = cycle.programme_id if cycle else None
+    content = await core.content.of_programme(uow, programme_id)
+    members = sorted(
+        {f"{o.name} ({o.authority.name})" if o.authority else o.name
+         for _, o in await uow.groups.members(group.id) if o is not None}
+    )  # fmt: skip
+    return await notify_coordinators(
+        uow,
+        content,
+        core.secret,
+        programme_id,
+        f"groups.life.stalled_{found['why']}",
+        idempotency=f"group:{group.id}:stalled:{int(now.timestamp())}",
+        values={
+            "id": group.id,
+            "scheme": content.taxonomy.label("instruments", group.scheme, "en"),
+            "days": found["idle_days"],
+            "n": found["unanswered"],
+            "members": ", ".join(members) or "—",
+        },
+        ref_id=group.id,
+    )

@@ -6,8 +6,9 @@ programme's supergroup, whose link is sent, since a bot cannot add anyone to a g
 space per platform is opened; the `group_space` row is reserved first so two processes never
 open it twice. Every member gets a private introduction in their language, and each space a
 welcome, all through the outbox with keys `group:<id>:intro:<officer>` and
-`group:<id>:space:<platform>`, so a restart never introduces twice. The group is then
-`introduced`.
+`group:<id>:space:<platform>`, so a restart never introduces twice. A member with no space on
+their platform is told the group reaches them in their private chat, with a button to write to
+it (handlers/groups/spaces.py). The group is then `introduced`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from handlers.core.content import Content
 from handlers.core.engine import Core
 from handlers.core.jobs import job
 from handlers.core.ports import Messenger
+from handlers.core.replies import Choice
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
 from handlers.delivery.relay import SpaceMember, bridged_lines
@@ -233,8 +235,8 @@ async def _queue(
                     "groups.life.where_bridged",
                     platforms=", ".join(p.capitalize() for p in bridged_to),
                 )
-        else:
-            where = content.t(locale, "groups.intro.where_none")
+        else:  # no space on their platform: the group reaches them here (handlers/groups/spaces)
+            where = content.t(locale, "groups.life.where_private")
         module = content.taxonomy.label("sectors", group.module, locale) if group.module else "—"
         if seat.role == "mentor":
             where += await _learner_plans(uow, content, locale, seats)
@@ -245,6 +247,9 @@ async def _queue(
             seat.officer,
             "groups.intro.private",
             idempotency_key=f"group:{group.id}:intro:{seat.officer.id}",
+            choices=[]
+            if space is not None
+            else [Choice(f"gmsg:{group.id}", content.t(locale, "groups.life.reply"))],
             values={
                 "name": seat.officer.name,
                 "scheme": content.taxonomy.label("instruments", group.scheme, locale),

@@ -349,6 +349,7 @@ async def propose(
         "method": best.method,
         "objective": best.objective,
         "bound": best.bound,
+        "gap": None if best.gap is None else round(best.gap, 6),
         "optimal": best.optimal,
         "greedy": baseline.objective,
         "seconds": round(best.seconds, 3),

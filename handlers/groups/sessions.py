@@ -26,7 +26,7 @@ from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
 from handlers.groups.service import Refused
-from handlers.groups.working_hours import days_ahead, reminder_time
+from handlers.groups.working_hours import days_ahead, member_zone, reminder_time
 from storage.models import GroupSession, Officer, OfficerStatus
 from storage.uow import UnitOfWork
 
@@ -44,6 +44,34 @@ def local_time(moment: datetime, timezone: str, locale: str) -> str:
         zone, timezone = ZoneInfo("UTC"), "UTC"
     text = format_datetime(moment, "EEE d MMM y, HH:mm", tzinfo=zone, locale=locale)
     return f"{text} ({timezone})"
+
+
+DAY_PATTERN = {"de": "EEEE, d. MMMM", "es": "EEEE d 'de' MMMM"}
+"""How a reminder's day is written in a sentence (others: "Friday 4 December")."""
+
+
+def reminders_promised(
+    content: Content, locale: str, starts: datetime, timezone: str, due: dict[str, datetime]
+) -> str:
+    """The sentence that tells a member which reminders they will get: only those that will
+    really go out (an hour-before one outside working hours is dropped; a day-before one may
+    move to the last working day, which is then named)."""
+    day, hour = due.get("day"), "hour" in due
+    values: dict[str, str] = {}
+    if day is None:
+        key = "remind_hour" if hour else ""
+    elif day == starts - REMINDERS["day"]:
+        key = "remind_day_hour" if hour else "remind_day"
+    else:
+        zone = member_zone(timezone)
+        key = "remind_on_hour" if hour else "remind_on"
+        values = {
+            "day": format_datetime(
+                day, DAY_PATTERN.get(locale, "EEEE d MMMM"), tzinfo=zone, locale=locale
+            ),
+            "time": format_datetime(day, "HH:mm", tzinfo=zone, locale=locale),
+        }
+    return " " + content.t(locale, f"groups.session.{key}", **values) if key else ""
 
 
 async def _members(uow: UnitOfWork, group_id: int) -> list[Officer]:
@@ -148,10 +176,12 @@ async def schedule_session(
     session.status, session.starts_at = "scheduled", starts
     group = await uow.groups.get(session.group_id)
     for officer in await _members(uow, session.group_id):
+        planned: dict[str, datetime] = {}
         for kind in REMINDERS:
             due = reminder_time(kind, starts, officer.timezone, now)
             if due is not None and now <= due < starts:
                 await uow.groups.add_reminder(session.id, officer.id, kind, due)
+                planned[kind] = due
         locale = officer_locale(officer, content, preferred_identity(officer))
         await queue_to_officer(
             uow,
@@ -165,6 +195,7 @@ async def schedule_session(
                     "instruments", group.scheme if group else "", locale
                 ),
                 "when": local_time(starts, officer.timezone, locale),
+                "remind": reminders_promised(content, locale, starts, officer.timezone, planned),
             },
             purpose="group_session",
             ref_id=session.id,

@@ -277,6 +277,10 @@ class _Built:
     coupling: list[tuple[int, int, float]]  # (row, authority, right-hand side)
     learn_rows: dict[int, int]  # authority -> its "learns in one group" row
     teach_rows: dict[int, int]  # authority -> its "mentors up to capacity" row
+    lang: dict[tuple[str, tuple[int, int]], dict[str, int]] = field(default_factory=dict)
+    """the working-language columns of each group"""
+    mix: dict[tuple[str, tuple[int, int]], list[tuple[int, str, Any]]] = field(default_factory=dict)
+    """the mix columns of each group: (column, "country"|"size"|"utc_hour", value)"""
 
 
 def _build(
@@ -310,6 +314,8 @@ def _build(
     xl: dict[tuple[int, str, tuple[int, int]], int] = {}
     xm: dict[tuple[int, str, tuple[int, int]], int] = {}
     opened: dict[tuple[str, tuple[int, int]], int] = {}
+    langs_of: dict[tuple[str, tuple[int, int]], dict[str, int]] = {}
+    mix_of: dict[tuple[str, tuple[int, int]], list[tuple[int, str, Any]]] = defaultdict(list)
     wanted = set(learners) & set(mentors)
     for scheme in sorted(wanted if schemes is None else wanted & set(schemes)):
         cand_m = sorted(mentors[scheme])
@@ -363,7 +369,7 @@ def _build(
                     if len(cols) > 1:
                         m.row([*((c, 1.0) for c in cols), (y, -1.0)], -inf, 0.0)
                 # one working language, spoken by every member
-                lang = {code: m.var() for code in sorted(spoken)}
+                lang = langs_of[scheme, k] = {code: m.var() for code in sorted(spoken)}
                 m.row([*((c, 1.0) for c in lang.values()), (y, -1.0)], 0.0, 0.0)
                 for a, cols in member.items():
                     spoken_by = [lang[c] for c in sorted(units[a].languages) if c in lang]
@@ -393,15 +399,17 @@ def _build(
                         value = getattr(units[a], attr)
                         if value:
                             found[value].extend(cols)
-                    for cols in found.values():
+                    for value, cols in found.items():
                         d = m.var(-weight, integer=False)
+                        mix_of[scheme, k].append((d, attr, value))
                         m.row([(d, 1.0), *((c, -1.0) for c in cols)], -inf, 0.0)
                         m.row([(d, 1.0), (y, -1.0)], -inf, 0.0)
                 hours: dict[int, list[list[int]]] = defaultdict(list)
                 for a, cols in member.items():
                     hours[units[a].utc_hour].append(cols)
-                for groups_of_hour in hours.values():
+                for hour, groups_of_hour in hours.items():
                     h = m.var(w.hour, integer=False)
+                    mix_of[scheme, k].append((h, "utc_hour", hour))
                     for cols in groups_of_hour:
                         m.row([(h, 1.0), *((c, -1.0) for c in cols)], 0.0, inf)
     # an authority learns in one group and mentors up to its capacity
@@ -428,33 +436,40 @@ def _build(
                 m.c[c] += price[1].get(a, 0.0)
     coupling = [(r, a, 1.0) for a, r in learn_rows.items()]
     coupling += [(r, a, float(units[a].capacity)) for a, r in teach_rows.items()]
-    return _Built(m, xl, xm, opened, coupling, learn_rows, teach_rows)
+    return _Built(m, xl, xm, opened, coupling, learn_rows, teach_rows, langs_of, dict(mix_of))
 
 
 MILP_COLUMNS = 40_000
 """Above this many columns (about 600 authorities) the MILP would not even finish its root
 within a coordinator's wait: the heuristic's groups are returned, without a bound."""
 
+EXACT_COLUMNS = 400
+"""Models this small (a few dozen authorities) are solved to optimality whatever gap is asked:
+HiGHS closes them at once."""
 
-def solve(problem: Problem, time_limit: float = 30.0, gap: float = 0.005) -> Solution:
-    """The best groups by the weighted objective: a fast heuristic (`spread`, or greedy when it
-    does better), then HiGHS branch and bound, time-limited, which keeps them unless it finds
-    better.
+CLOSE_COST = 0.5
+"""The restricted MILP keeps, in the groups the LP opens, every seat whose LP reduced cost is
+below this (a twentieth of a placed authority's worth) besides the LP's own seats."""
 
-    The bound is the MILP's dual bound: a real bound on every solution, so the gap is honest.
-    When the time limit stops the search (or the instance is too big for the MILP), the best
-    groups found are returned, with the bound when there is one.
+SUB_GAP = 0.005
+"""The restricted MILP stops within this of its own optimum: its solution is only the start."""
+
+
+def solve(problem: Problem, time_limit: float = 30.0, gap: float = 0.01) -> Solution:
+    """The best groups by the weighted objective, with a proven bound: within `gap` of the
+    optimum unless the time limit stops HiGHS first (the gap returned says how far it is).
+
+    Without a good first solution HiGHS spends most of its root looking for one, long after
+    its bound is within 1 %. So: a fast heuristic (`spread`, or greedy when it does better);
+    the LP relaxation; a restricted MILP over the groups the LP opens and the seats it uses or
+    nearly uses (plus the heuristic's, so nothing is lost), started from the heuristic; then
+    the full MILP started from that solution, which stops once its bound proves the gap.
+    The bound is the full MILP's dual bound, a real bound on every solution.
     """
-    # scipy costs a second of start-up: only a process that forms groups pays for it
-    import numpy as np
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import coo_matrix
-
     started = time.perf_counter()
     fast = max((spread(problem), greedy(problem)), key=lambda found: found.objective)
     built = _build(problem)
-    m, xl, xm, opened = built.model, built.xl, built.xm, built.opened
-    units = {u.id: u for u in problem.units}
+    m = built.model
     if not m.c:
         return _finish(problem, [], "milp", started, bound=0.0, optimal=True)
     n = len(m.c)
@@ -462,6 +477,156 @@ def solve(problem: Problem, time_limit: float = 30.0, gap: float = 0.005) -> Sol
         fast.notes.append(f"{n} MILP columns (over {MILP_COLUMNS}): heuristic groups, no bound")
         fast.seconds = time.perf_counter() - started
         return fast
+    if n <= EXACT_COLUMNS:
+        gap = min(gap, 1e-4)
+    from handlers.groups import highs
+
+    if not highs.available():
+        return _solve_plain(problem, built, fast, started, time_limit, gap)
+    matrix = _matrix(m)
+    left = lambda: time_limit - (time.perf_counter() - started)  # noqa: E731
+    start = _vector(problem, built, fast.groups)
+    best_x = start
+    if n > EXACT_COLUMNS and gap > 1e-4:  # a start within reach only shortens a gap's proof
+        lp = highs.run(matrix, relax=True, time_limit=max(0.1, left() / 4))
+        if lp.x is not None and lp.reduced is not None:
+            upper = _restricted(built, matrix, lp.x, lp.reduced, start)
+            sub = highs.run(
+                matrix,
+                upper=upper,
+                start=start,
+                gap=min(gap, SUB_GAP),
+                time_limit=max(0.1, left() / 3),
+            )
+            if sub.x is not None and (
+                start is None or sub.objective is None or sub.objective <= _cost(m, start)
+            ):
+                best_x = sub.x
+    full = highs.run(matrix, start=best_x, gap=gap, time_limit=max(0.1, left()))
+    bound = -full.bound if full.bound is not None else None
+    x = full.x if full.x is not None else best_x
+    if x is None:
+        fast.method += " (the MILP found nothing better in time)"
+        fast.bound = bound if bound is None else max(bound, fast.objective)
+        fast.seconds = time.perf_counter() - started
+        return fast
+    exact = _finish(problem, _groups(built, problem, x), "milp", started, bound=bound)
+    exact.optimal = exact.gap is not None and exact.gap <= 1e-4 + 1e-9
+    if full.x is None:
+        exact.notes.append("the full MILP stopped on time: its start is returned")
+    if exact.objective < fast.objective:
+        fast.method += " (the MILP found nothing better in time)"
+        fast.bound = bound if bound is None else max(bound, fast.objective)
+        fast.seconds = time.perf_counter() - started
+        return fast
+    return exact
+
+
+def _matrix(m: _Model) -> Any:
+    import numpy as np
+    from scipy.sparse import coo_matrix
+
+    from handlers.groups import highs
+
+    a = coo_matrix((m.vals, (m.rows, m.cols)), shape=(len(m.lo), len(m.c))).tocsc()
+    return highs.Matrix(
+        cost=np.array(m.c),
+        upper=np.array(m.ub),
+        integer=np.array(m.integer),
+        start=a.indptr,
+        index=a.indices,
+        value=a.data,
+        row_lo=np.array(m.lo),
+        row_hi=np.array(m.hi),
+    )
+
+
+def _cost(m: _Model, x: Any) -> float:
+    return float(sum(c * v for c, v in zip(m.c, x, strict=True)))
+
+
+def _restricted(built: _Built, matrix: Any, lp_x: Any, reduced: Any, start: Any) -> Any:
+    """Column upper bounds of the restricted MILP: groups the LP opens keep the seats the LP
+    uses or nearly uses (reduced cost below CLOSE_COST); the other groups are closed; the
+    start's columns are always kept, so the restricted optimum is at least the start's."""
+    import numpy as np
+
+    upper = matrix.upper.copy()
+    integer = matrix.integer == 1
+    near = (lp_x > 1e-6) | (reduced < CLOSE_COST)
+    upper[integer & ~near] = 0.0
+    for y in built.opened.values():
+        if lp_x[y] <= 1e-6:
+            upper[y] = 0.0
+    seats = list(built.xl.items()) + list(built.xm.items())
+    for (_, scheme, k), col in seats:
+        if upper[built.opened[scheme, k]] == 0.0:
+            upper[col] = 0.0
+    if start is not None:
+        kept = np.asarray(start) > 0.5
+        upper[kept] = matrix.upper[kept]
+    return upper
+
+
+def _vector(problem: Problem, built: _Built, groups: Sequence[Group]) -> Any:
+    """The model's columns for a set of groups (None when one has no place in the model):
+    what HiGHS starts from."""
+    import numpy as np
+
+    units = {u.id: u for u in problem.units}
+    x = np.zeros(len(built.model.c))
+    slots: Counter[tuple[str, int]] = Counter()
+    for g in sorted(groups, key=lambda g: (g.scheme, min(g.mentors), g.learners)):
+        lead = min(g.mentors)
+        k = (lead, slots[g.scheme, lead])
+        slots[g.scheme, lead] += 1
+        y = built.opened.get((g.scheme, k))
+        lang = built.lang.get((g.scheme, k), {}).get(g.language)
+        if y is None or lang is None:
+            return None
+        x[y] = x[lang] = 1.0
+        for a in g.mentors:
+            if a != lead:
+                col = built.xm.get((a, g.scheme, k))
+                if col is None:
+                    return None
+                x[col] = 1.0
+        for a in g.learners:
+            col = built.xl.get((a, g.scheme, k))
+            if col is None:
+                return None
+            x[col] = 1.0
+        present = {(attr, getattr(units[a], attr)) for a in g.members for attr in _MIX}
+        for col, attr, value in built.mix.get((g.scheme, k), []):
+            x[col] = 1.0 if (attr, value) in present else 0.0
+    return x
+
+
+_MIX = ("country", "size", "utc_hour")
+
+
+def _groups(built: _Built, problem: Problem, x: Any) -> list[Group]:
+    units = {u.id: u for u in problem.units}
+    groups = []
+    for (scheme, k), y in sorted(built.opened.items()):
+        if x[y] < 0.5:
+            continue
+        ms = _chosen(built.xm, x, scheme, k)
+        ls = _chosen(built.xl, x, scheme, k)
+        groups.append(Group(scheme, _language(units, ms + ls), ms, ls))
+    return groups
+
+
+def _solve_plain(
+    problem: Problem, built: _Built, fast: Solution, started: float, time_limit: float, gap: float
+) -> Solution:
+    """scipy's public `milp`, without a start (a scipy without HiGHS's own binding)."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    m = built.model
+    n = len(m.c)
     constraints = []
     if m.lo:
         matrix = coo_matrix((m.vals, (m.rows, m.cols)), shape=(len(m.lo), n)).tocsr()
@@ -478,15 +643,10 @@ def solve(problem: Problem, time_limit: float = 30.0, gap: float = 0.005) -> Sol
         },
     )
     bound = -float(result.mip_dual_bound) if result.mip_dual_bound is not None else None
-    groups: list[Group] = []
     x = result.x
-    for (scheme, k), y in sorted(opened.items()) if x is not None else ():
-        if x[y] < 0.5:
-            continue
-        ms = _chosen(xm, x, scheme, k)
-        ls = _chosen(xl, x, scheme, k)
-        groups.append(Group(scheme, _language(units, ms + ls), ms, ls))
-    exact = _finish(problem, groups, "milp", started, bound=bound, optimal=result.status == 0)
+    groups = _groups(built, problem, x) if x is not None else []
+    exact = _finish(problem, groups, "milp", started, bound=bound)
+    exact.optimal = exact.gap is not None and exact.gap <= 1e-4 + 1e-9
     if x is None or exact.objective < fast.objective:
         fast.method += " (the MILP found nothing better in time)"
         fast.bound = bound if bound is None else max(bound, fast.objective)

@@ -1,14 +1,33 @@
 """Group spaces talk to each other: what is written in a group's Slack channel reaches its
 Telegram topic and back, as "Name (Authority): text", through the relay shared with pair
 spaces (handlers/delivery/relay.py: escaping, echo guard, `/forget`). A message in a space is
-also the group's sign of life (its health, handlers/groups/health.py)."""
+also the group's sign of life (its health, handlers/groups/health.py).
+
+A member whose platform has no space for the group (Telegram without a forum, a failed
+channel) reads the group in their private chat, as a pair's partner does: every message of
+the group reaches them there with a "Reply to the group" button, whose flow passes what they
+write next to every space and to the other members reading in private.
+"""
 
 from __future__ import annotations
 
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
-from handlers.delivery.relay import attachments, not_to_relay, relay_prefix, source_of, to_places
+from handlers.core.replies import Choice
+from handlers.core.router import router
+from handlers.delivery.outbox import officer_locale, preferred_identity
+from handlers.delivery.relay import (
+    attachments,
+    not_to_relay,
+    relay_prefix,
+    relay_text,
+    source_of,
+    to_places,
+)
+from storage.models import OfficerStatus, PeerGroup
 from storage.repositories.group_life import LIVE, GroupLifeRepo
+
+CHAT_FLOW = "group_chat"
 
 
 async def relay_group_message(event: Incoming, ctx: Ctx) -> bool:
@@ -26,7 +45,83 @@ async def relay_group_message(event: Incoming, ctx: Ctx) -> bool:
     if group is None or group.status not in LIVE or not (text or links):
         return True
     await life.touch(group.id, ctx.clock.now())
-    spaces = [s for s in await ctx.uow.groups.spaces(group.id) if s.chat_id]
-    prefix = relay_prefix("group", group.id, ctx, source_of(event))
-    await to_places(ctx, spaces, prefix, text, links, skip_platform=event.platform, ref_id=group.id)
+    await relay_group(ctx, group, text, links, source_of(event), from_space=event.platform)
     return True
+
+
+async def relay_group(
+    ctx: Ctx,
+    group: PeerGroup,
+    text: str,
+    links: list[str],
+    source: str,
+    from_space: str | None,
+) -> int:
+    """Queue a member's message to wherever the rest of the group reads; returns targets.
+
+    Every space but the one it was written in (`from_space`; None: from a private chat), and
+    the private chat of each active member but the author whose platform has no space."""
+    spaces = [s for s in await ctx.uow.groups.spaces(group.id) if s.chat_id]
+    on = {s.platform for s in spaces}
+    prefix = relay_prefix("group", group.id, ctx, source)
+    queued = await to_places(
+        ctx, spaces, prefix, text, links, skip_platform=from_space, ref_id=group.id
+    )
+    author = ctx.officer.id if ctx.officer else None
+    for _, officer in await ctx.uow.groups.members(group.id):
+        if officer is None or officer.id == author or officer.status != OfficerStatus.ACTIVE:
+            continue
+        identity = preferred_identity(officer)
+        if identity is None or identity.platform in on:
+            continue
+        locale = officer_locale(officer, ctx.content, identity)
+        queued += await ctx.notify(
+            officer,
+            "pairs.relayed",
+            idempotency_key=f"{prefix}:dm:{officer.id}",
+            text=relay_text(ctx, locale, text, links),
+            choices=[Choice(f"gmsg:{group.id}", ctx.content.t(locale, "groups.life.reply"))],
+            purpose="relay",
+            ref_id=group.id,
+        )
+    return queued
+
+
+async def _my_live_group(ctx: Ctx, group_id: int) -> PeerGroup | None:
+    group = await ctx.uow.groups.get(group_id)
+    me = ctx.officer
+    if group is None or me is None or group.status not in LIVE:
+        return None
+    members = {o.id for _, o in await ctx.uow.groups.members(group.id) if o is not None}
+    return group if me.id in members else None
+
+
+@router.choice("gmsg")
+async def press_reply(event: Incoming, ctx: Ctx) -> None:
+    """'Reply to the group': the caller's next messages in this private chat go to it."""
+    arg = (event.choice or "").partition(":")[2]
+    group = await _my_live_group(ctx, int(arg)) if arg.isdigit() else None
+    if group is None:
+        await ctx.reply("errors.expired_choice")
+        return
+    await ctx.set_state(CHAT_FLOW, "text", {"group_id": group.id})
+    scheme = ctx.content.taxonomy.label("instruments", group.scheme, ctx.locale)
+    await ctx.reply("groups.life.chat_open", scheme=scheme)
+
+
+@router.flow(CHAT_FLOW)
+async def write_to_group(event: Incoming, ctx: Ctx) -> None:
+    """Pass a message from a private chat to the group (until /cancel)."""
+    state = await ctx.state()
+    group_id = int(state.data.get("group_id", 0)) if state else 0
+    group = await _my_live_group(ctx, group_id)
+    if group is None:
+        await ctx.clear_state()
+        await ctx.reply("groups.life.chat_closed")
+        return
+    text, links = event.text.strip(), attachments(event)
+    if not (text or links):
+        return
+    await ctx.uow.get(GroupLifeRepo).touch(group.id, ctx.clock.now())
+    queued = await relay_group(ctx, group, text, links, source_of(event), from_space=None)
+    await ctx.reply("groups.life.chat_sent" if queued else "groups.life.chat_unreachable")

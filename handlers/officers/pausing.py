@@ -1,7 +1,11 @@
 """Taking a break: `/pause until DATE`, `/resume`, automatic resume, and pausing the silent.
 
 A paused officer (`officer.status = paused`) gets no check-in, reminder or introduction and is
-left out of matching; their pairs stay as they are. `paused_reason` says who paused them:
+left out of matching; their pairs stay as they are. A `/pause` with no return date hands their
+group seats over like a departure does (`handlers.groups.edits.hand_over_seats`): a colleague
+of their authority takes each seat, or, with none, the seat stays theirs for when they resume
+and the coordinators are told; the officer reads which. A dated pause keeps the seats: the
+group carries on and they are back on the day. `paused_reason` says who paused them:
 `own` (`/pause`), `silent` (three check-ins in a row left unanswered; the check-in job calls
 `pause_if_silent`), `coordinator` (from the coordinators' console: `pause_by_coordinator`).
 An officer imported with `consent=no` is paused with no reason; neither they nor one a
@@ -14,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -24,6 +29,7 @@ from handlers.core.jobs import job
 from handlers.core.ports import Messenger
 from handlers.core.router import router
 from handlers.delivery.outbox import queue_to_officer
+from handlers.groups.edits import hand_over_seats
 from handlers.pairing.view import zone
 from storage.models import CheckIn, Officer, OfficerStatus, Pair
 from storage.repositories.followups import PauseRepo
@@ -72,14 +78,31 @@ async def pause(event: Incoming, ctx: Ctx) -> None:
     if me.status != OfficerStatus.ACTIVE and me.paused_reason is None:
         await ctx.reply("pause.by_coordinators")
         return
+    was_active = me.status == OfficerStatus.ACTIVE
     me.status = OfficerStatus.PAUSED
     me.paused_reason = OWN
     me.paused_until = until
     if until is None:
-        await ctx.reply("pause.done")
+        seats = []
+        if was_active:
+            seats = await hand_over_seats(
+                ctx.uow, ctx.content, ctx.secret, me, ctx.clock.now(), pausing=True
+            )
+        lines = [ctx.t("pause.done")] + [_seat_line(ctx, me, seat) for seat in seats]
+        await ctx.send("\n\n".join(lines))
     else:
         when = day_text(ctx.content.t, ctx.locale, until.date())
         await ctx.reply("pause.done_until", date=when)
+
+
+def _seat_line(ctx: Ctx, me: Officer, seat: dict[str, Any]) -> str:
+    """What became of one group seat of an officer who paused."""
+    scheme = ctx.content.taxonomy.label("instruments", seat["scheme"], ctx.locale)
+    if seat["kept"]:
+        return ctx.t("groups.seat.kept", scheme=scheme)
+    authority = me.authority.name if me.authority else ""
+    colleague = seat["to_name"] or ""
+    return ctx.t("groups.seat.handed", scheme=scheme, authority=authority, colleague=colleague)
 
 
 @router.command("resume")

@@ -349,5 +349,5 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
         faq_helpful=await _helpful(uow, ids),
         investments_by_instrument=kpis.investments_by_instrument,
         investments_by_sector=kpis.investments_by_sector,
-        cycles=await cycles_report(uow, ids),
+        cycles=await cycles_report(uow, ids, now),
     )

@@ -315,11 +315,12 @@ class GroupRepo(Repository):
 
     # -- check-ins -------------------------------------------------------------------------
 
-    async def running(self, limit: int) -> Sequence[PeerGroup]:
-        """Introduced groups (the ones that get check-ins)."""
+    async def running(self, limit: int, after: int = 0) -> Sequence[PeerGroup]:
+        """Introduced groups (the ones that get check-ins), by id, those after `after` (a page;
+        the next starts after the last id of this one)."""
         stmt = (
             select(PeerGroup)
-            .where(PeerGroup.status.in_(("introduced", "active")))
+            .where(PeerGroup.status.in_(("introduced", "active")), PeerGroup.id > after)
             .order_by(PeerGroup.id)
             .limit(limit)
         )

@@ -49,9 +49,10 @@ def test_groups_are_edited_with_the_rules_kept_and_reported_per_cycle(
     assert peerbot(settings, "groups", "approve", "--all").exit_code == 0
     left = peerbot(settings, "groups", "leave", "marie@lyon.fr", "--json")
     assert left.exit_code == 0, left.output
-    assert json.loads(left.stdout)["seats"] == [
-        {"group": group["id"], "from": "marie@lyon.fr", "to": "paul@lyon.fr"}
-    ]  # her colleague already shared Lyon's seat: he keeps it alone
+    [seat] = json.loads(left.stdout)["seats"]
+    assert (seat["group"], seat["from"], seat["to"], seat["kept"]) == (
+        group["id"], "marie@lyon.fr", "paul@lyon.fr", False
+    )  # her colleague already shared Lyon's seat: he keeps it alone  # fmt: skip
     shown = json.loads(peerbot(settings, "groups", "show", gid, "--json").stdout)
     emails = sorted(m["email"] for m in shown["learners"])
     assert emails == ["ivana@zagreb.hr", "joao@porto.pt", "ola@gdansk.pl", "paul@lyon.fr"]
@@ -63,7 +64,7 @@ def test_groups_are_edited_with_the_rules_kept_and_reported_per_cycle(
     assert cycle["groups_by_scheme"] == {"epc": 1}
     assert cycle["applications"] == 7 and cycle["vacant_seats"] == 0
     [row] = cycle["groups"]
-    assert (row["seats"], row["health"]) == (5, "new")
+    assert (row["seats"], row["health"], row["latest_checkin"]) == (5, "approved", "new")
     text = peerbot(settings, "cycles", "report")
     assert "groups approved 1" in text.stdout and "vacant seats: 0" in text.stdout
 

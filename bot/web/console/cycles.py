@@ -105,7 +105,7 @@ async def one(
     """One cycle: its figures, its applications and the application form."""
     cid = cycle_id(page)
     async with page.uow() as uow:
-        figures = await cycle_report(uow, page.who, page.programme_id, cid)
+        figures = await cycle_report(uow, page.who, page.programme_id, cid, page.now())
         if figures is None:
             raise web.HTTPNotFound()
         rows = await admin.applications(uow, page.who, page.programme_id, cid)

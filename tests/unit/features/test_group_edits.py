@@ -224,7 +224,8 @@ async def test_a_colleague_takes_over_the_seat_and_the_history_stays_with_it(
         assert (history.officer_id, history.answer) == (paul.id, "good")
         assert await uow.authorities.get(int(marie.authority_id or 0)) is not None
         figures = await cycle_figures(uow, await service.find_cycle(uow, cycle_id))
-    assert figures["health"] == {"good": 1} and figures["checkin_answer_rate"] == 1.0
+    assert figures["health"] == {"active": 1} and figures["latest_checkins"] == {"good": 1}
+    assert figures["checkin_answer_rate"] == 1.0
 
     # nobody left at Zagreb: the seat stays Zagreb's, vacant, and the coordinators are asked
     async with UnitOfWork(runtime.sessionmaker) as uow:
@@ -232,7 +233,10 @@ async def test_a_colleague_takes_over_the_seat_and_the_history_stays_with_it(
             uow, None, zagreb.email or "", NOW, runtime.content.current, runtime.core.secret
         )
         await uow.commit()
-    assert seats_left == [{"group": g["a"], "from": zagreb.email, "to": None}]
+    [seat] = seats_left
+    assert (seat["group"], seat["from"], seat["to"], seat["kept"]) == (
+        g["a"], zagreb.email, None, False
+    )  # fmt: skip
     await runtime.tick()
     assert "no colleague of theirs is in the programme" in messenger.transcript("anna")
     async with UnitOfWork(runtime.sessionmaker) as uow:
@@ -280,3 +284,50 @@ async def test_a_coordinator_edits_a_group_in_chat(
     marie = Talk(runtime.core, messenger, user_id="marie", name="Marie Dubois")
     await marie.say(f"/group {a} remove {riga.email}")  # officers cannot
     assert ("learner", "Riga") in await seats(runtime, a)
+
+
+async def test_pausing_without_a_date_hands_the_seat_to_a_colleague_or_keeps_it(
+    runtime: Runtime, messenger: FakeMessenger, clock: FrozenClock
+) -> None:
+    await coordinator(runtime)
+    ghent = await mentor(runtime, "Pieter Janssens", "Ghent", "BE")
+    marie = await learner(runtime, "Marie Dubois", "Lyon", "FR")
+    paul = await officer(runtime, "Paul Martin", authority="Lyon", country="FR", user_id="paul")
+    zagreb = await learner(runtime, "Ivana Horvat", "Zagreb", "HR")
+    riga = await learner(runtime, "Liga Ozola", "Riga", "LV")
+    _, g = await cycle_with_groups(
+        runtime, {"a": [ghent, marie, zagreb, riga]}, status="introduced"
+    )
+
+    # a pause until a date keeps the seat: the group carries on, she is back that day
+    said = await Talk(runtime.core, messenger, user_id="liga").say("/pause until 2026-12-20")
+    assert "paused until" in said and "seat" not in said
+    assert ("learner", "Riga") in await seats(runtime, g["a"])
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        held = {o.id for _, o in await uow.groups.members(g["a"]) if o is not None}
+    assert riga.id in held
+
+    # Marie pauses with no return date: her colleague Paul holds Lyon's seat meanwhile
+    said = await Talk(runtime.core, messenger, user_id="marie").say("/pause")
+    assert "Write /resume whenever you want to come back" in said
+    assert (
+        "While you are away, Paul Martin holds Lyon’s seat in the peer-learning group on "
+        "Energy performance contracting (EPC); I have told the group."
+    ) in said
+    await runtime.tick()
+    assert "Marie Dubois is taking a break from the programme, so you now hold Lyon’s seat" in (
+        messenger.transcript("paul")
+    )
+    assert "Marie Dubois is taking a break from the programme; Paul Martin now represents Lyon" in (
+        messenger.transcript("pieter")
+    )
+    # Ivana has no colleague: the seat stays hers, and the coordinators are told
+    said = await Talk(runtime.core, messenger, user_id="ivana").say("/pause")
+    assert "Your seat in the peer-learning group on Energy performance contracting (EPC) stays" in (
+        said
+    )
+    await runtime.tick()
+    assert "Ivana Horvat (Zagreb) has paused without a return date" in messenger.transcript("anna")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        held = {o.id: m.authority_id for m, o in await uow.groups.members(g["a"]) if o}
+    assert paul.id in held and marie.id not in held and zagreb.id in held

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.app import Runtime
 from handlers.core.clock import FrozenClock
 from handlers.groups import service, sessions
@@ -169,10 +171,19 @@ async def test_a_silent_group_is_escalated_once_and_shown_stalled(
     group_id = await introduced_group(runtime, people)  # introduced Tue 24 Nov, 10:00
 
     async def state() -> str:
+        from handlers.groups.figures import cycle_figures
+
         async with runtime.core.uow() as uow:
             shown = await service.show(uow, group_id, clock.now())
             assert shown is not None
-            return str(shown["state"])
+            group = await uow.groups.get(group_id)
+            assert group is not None
+            cycle = await service.find_cycle(uow, group.cycle_id)
+            figures = await cycle_figures(uow, cycle, clock.now())
+        # the cycle's report counts the same state as the group's page
+        assert figures["health"] == {shown["state"]: 1}
+        assert figures["groups"][0]["health"] == shown["state"]
+        return str(shown["state"])
 
     assert await state() == "active"
     clock.advance(days=13)
@@ -232,3 +243,39 @@ def test_health_reads_check_ins_and_signs_of_life() -> None:
     assert diagnose(group, [], now)["state"] == "active"
     group.status = "closed"
     assert diagnose(group, [], now)["state"] == "closed"
+
+
+async def test_every_running_group_is_checked_page_by_page(
+    runtime: Runtime,
+    messenger: FakeMessenger,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # five silent groups, two to a page: the health job and the check-ins reach all five
+    from handlers.groups import checkins, health
+
+    monkeypatch.setattr(health, "BATCH", 2)
+    monkeypatch.setattr(checkins, "BATCH", 2)
+    await coordinator(runtime)
+    ids = []
+    for n in range(5):
+        pair = [
+            await officer(runtime, f"Mentor{n} M", authority=f"Town {n}", country="BE"),
+            await officer(runtime, f"Learner{n} L", authority=f"City {n}", country="FR"),
+        ]
+        ids.append(await introduced_group(runtime, pair))
+    clock.advance(days=14)
+    await runtime.tick()
+    async with runtime.core.uow() as uow:
+        for g in ids:
+            assert [c.period for c in await uow.groups.checkins(g)] == [1, 1]
+    clock.advance(days=15)  # four weeks silent: every group stalled
+    await runtime.tick()
+    await runtime.tick()
+    note = messenger.transcript("anna")
+    assert all(f"Group #{g} (Energy performance contracting (EPC)) has gone silent" in note
+               for g in ids)  # fmt: skip
+    async with runtime.core.uow() as uow:
+        for g in ids:
+            found = await uow.groups.get(g)
+            assert found is not None and found.escalated_at is not None

@@ -160,3 +160,54 @@ async def test_a_late_session_is_announced_the_same_morning_as_today(
         "Reminder: your Energy performance contracting (EPC) group meets today, "
         f"Wed 2 Dec 2026, 19:30 ({ATHENS})."
     )
+
+
+async def test_the_scheduled_message_promises_only_the_reminders_that_will_go_out(
+    runtime: Runtime, messenger: FakeMessenger, clock: FrozenClock
+) -> None:
+    # Monday 08:00 UTC: the Sunday reminder moves to Friday 09:00 local for everyone; the hour
+    # reminder is dropped in Lisbon (07:00) and Paris (08:00), sent in Athens (09:00)
+    joao = await officer(runtime, "João Silva", authority="Porto", country="PT", timezone=LISBON)
+    marie = await officer(runtime, "Marie Dubois", authority="Lyon", country="FR", timezone=PARIS)
+    eleni = await officer(runtime, "Eleni Pappa", authority="Patras", country="GR", timezone=ATHENS)
+    kostas = await officer(
+        runtime, "Kostas Nikolaou", authority="Larissa", country="GR", timezone=ATHENS
+    )
+    async with runtime.core.uow() as uow:
+        for person, locale in ((marie, "fr"), (eleni, "de"), (kostas, "it")):
+            found = await uow.officers.get(person.id)
+            assert found is not None
+            found.locale = locale
+        await uow.commit()
+    group_id = await introduced_group(runtime, [joao, marie, eleni, kostas])
+    monday, wednesday = MONDAY_8_UTC, utc(2026, 12, 2, 12, 0)  # Wednesday noon: both as usual
+    for starts in (monday, wednesday):
+        async with runtime.core.uow() as uow:
+            made = await sessions.propose_session(
+                uow, runtime.content.current, runtime.core.secret, group_id, [starts], clock.now()
+            )
+            await sessions.schedule_session(
+                uow, runtime.content.current, runtime.core.secret, made["session"], clock.now()
+            )
+            await uow.commit()
+        await runtime.tick()
+
+    def told(user: str) -> list[str]:
+        scheduled = [s.reply.text for s in messenger.to(user) if not s.reply.choices]
+        return [text.split("). ", 1)[-1] for text in scheduled][-2:]
+
+    assert told("joão") == [
+        "I will remind you on Friday 27 November at 09:00.",
+        "I will remind you the day before and an hour before.",
+    ]
+    assert told("marie") == [
+        "Je vous la rappellerai le vendredi 27 novembre à 09:00.",
+        "Je vous la rappellerai la veille et une heure avant.",
+    ]
+    assert told("eleni") == [
+        "Ich erinnere Sie am Freitag, 27. November um 09:00 daran und noch einmal eine "
+        "Stunde vorher.",
+        "Ich erinnere Sie am Vortag und eine Stunde vorher daran.",
+    ]
+    assert told("kostas")[0] == "Glielo ricorderò venerdì 27 novembre alle 09:00 e un'ora prima."
+    assert not any("an hour before" in t or "une heure" in t for t in told("joão")[:1])

@@ -214,3 +214,57 @@ def test_too_big_for_the_milp_returns_the_heuristic_groups_without_a_bound(
     assert found.method in ("spread", "greedy") and found.bound is None and found.gap is None
     assert found.objective == max(spread(problem).objective, greedy(problem).objective)
     assert violations(problem, found.groups) == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_heuristic_groups_are_a_valid_start_for_the_milp_worth_their_objective(
+    seed: int,
+) -> None:
+    # HiGHS is started from spread's groups: their columns must satisfy every row of the
+    # model and cost exactly minus their objective, or the start would be dropped (or lie)
+    import numpy as np
+
+    problem = random_programme(seed, 40, Sizes(1, 2, 3, 6))
+    built = groups_solver._build(problem)
+    found = spread(problem)
+    x = groups_solver._vector(problem, built, found.groups)
+
+    assert x is not None
+    m = built.model
+    assert groups_solver._cost(m, x) == pytest.approx(-found.objective)
+    rows = np.zeros(len(m.lo))
+    np.add.at(rows, m.rows, np.array(m.vals) * x[m.cols])
+    assert np.all(rows >= np.array(m.lo) - 1e-9) and np.all(rows <= np.array(m.hi) + 1e-9)
+
+
+def test_solve_stops_within_the_gap_asked_with_a_proven_bound() -> None:
+    # big enough for the LP relaxation and the restricted MILP (over EXACT_COLUMNS)
+    from benchmarks.groups_bench import programme
+
+    problem, _ = programme(120, 3)
+    assert len(groups_solver._build(problem).model.c) > groups_solver.EXACT_COLUMNS
+    exact = solve(problem, time_limit=60, gap=0.0)
+    found = solve(problem, time_limit=60, gap=0.01)
+
+    assert exact.optimal and found.bound is not None and found.gap is not None
+    assert found.gap <= 0.01 + 1e-9 and found.bound >= exact.objective - 1e-6
+    assert found.objective >= 0.99 * exact.objective
+    assert found.objective >= spread(problem).objective
+    assert violations(problem, found.groups) == []
+
+
+def test_without_highs_own_binding_scipy_milp_still_forms_the_groups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a scipy release without its private HiGHS binding: the public milp, with no start
+    from handlers.groups import highs
+
+    problem = random_programme(2, 40, Sizes(1, 2, 3, 6))
+    expected = solve(problem, time_limit=20, gap=0.0)
+    monkeypatch.setattr(highs, "available", lambda: False)
+
+    found = solve(problem, time_limit=20, gap=0.0)
+
+    assert found.method == "milp" and found.optimal and found.bound is not None
+    assert found.objective == pytest.approx(expected.objective)
+    assert violations(problem, found.groups) == []
