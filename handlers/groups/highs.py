@@ -2,28 +2,27 @@
 
 scipy's public `milp` cannot be given a starting solution, and without one HiGHS spends most of
 its time at the root looking for a first good solution, long after its bound is within reach.
-scipy ships HiGHS's own Python binding (`scipy.optimize._highspy`), which can: this module is
-the only place that touches it. `available()` is False when a scipy release no longer has it;
-callers then use `scipy.optimize.milp` without a start.
+HiGHS's own Python binding (`highspy`, from the HiGHS project) can: this module is the only
+place that uses it. `available()` is False if it cannot be imported; callers then use
+`scipy.optimize.milp` without a start.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 _h: Any
-try:  # private to scipy (present from 1.15 on), hence asked for by name and checked
-    _h = importlib.import_module("scipy.optimize._highspy._core")
-except ImportError:  # pragma: no cover - depends on the installed scipy
+try:
+    import highspy as _h
+except ImportError:  # pragma: no cover - highspy is a dependency; a broken install falls back
     _h = None
 
 
 def available() -> bool:
-    return _h is not None and hasattr(_h, "_Highs")
+    return _h is not None
 
 
 @dataclass
@@ -79,7 +78,7 @@ def run(
     lp.row_upper_ = model.row_hi
     if not relax:
         lp.integrality_ = [_h.HighsVarType(int(i)) for i in model.integer]
-    highs = _h._Highs()
+    highs = _h.Highs()
     for key, value in (
         ("output_flag", False),
         ("time_limit", max(0.05, float(time_limit))),
