@@ -86,9 +86,9 @@ from handlers.faq.content import INSTRUMENTS, FaqEntry, FaqLoad, SiblingGroup
 from handlers.faq.language import detect_language
 from handlers.faq.semantic import Encoder, SemanticLayer, load_encoder
 
-T_ANSWER = 49.0
-T_SUGGEST = 45.0
-MARGIN = 6.0
+T_ANSWER = 50.0
+T_SUGGEST = 47.0
+MARGIN = 5.0
 W_SEM = 0.5  # share of the meaning score (100 * best cosine) in the hybrid entry score
 W_DICE = 0.5
 W_SET = 0.5  # share of token_set_ratio in the fuzzy part (the rest: token_sort)
@@ -97,6 +97,14 @@ BASELINE_T = 86.0
 CANDIDATES = 128  # strings re-scored with token_set_ratio
 FUZZY_TOUCHED_ONLY = True  # fuzzy-score only strings sharing a token with the query
 FUZZY_TOKEN_CUTOFF = 80.0
+# Typo tolerance for glossary terms: a query word of at least TYPO_MIN letters that no index
+# string and no term uses is read as the closest word of a glossary/synonym term (rapidfuzz ratio
+# >= TYPO_CUTOFF), kept only when the whole term then matches ("revolvng fund", "obligaton
+# verte", "fundusz odnawialy"); see Normaliser._typos.
+TYPO_MIN = 5
+TYPO_CUTOFF = 80.0
+TYPO_CHOICES = 4
+TYPO_CUTOFF_ALONE = 90.0  # a one-word term ("crowdfunding") has no other word to confirm it
 TAG_WEIGHT = 0.9
 LANG_TIE = 3.0  # a base-language string this close to the best one decides the language
 REFUSAL_TARGET = 0.95
@@ -182,7 +190,7 @@ class Thresholds:
 # modes: the languages other than English have 29-48 labelled rows, too few to fit three
 # thresholds each), so none are set; the mechanism stays for a larger dev set.
 LEXICAL_BY_LANG: dict[str, Thresholds] = {}
-HYBRID = Thresholds(answer=52.5, suggest=46.5, margin=4.0)
+HYBRID = Thresholds(answer=47.5, suggest=47.5, margin=3.0)
 HYBRID_BY_LANG: dict[str, Thresholds] = {}
 
 
@@ -264,6 +272,14 @@ class Normaliser:
                 key = " ".join(self._stems(variant))
                 if key:
                     self.variants.setdefault(key, token)
+        self.term_words: dict[str, str] = {}  # folded word of a term -> its light stem
+        for variant in [c for c, vs in synonyms.items() for c in [c, *vs]]:
+            for word in fold(variant).split():
+                if len(word) >= TYPO_MIN - 1 and word not in self.stop:
+                    self.term_words.setdefault(word, stem(word))
+        self._term_list = sorted(self.term_words)
+        self.known: frozenset[str] = frozenset()
+        """Folded words of the index strings (set by FaqIndex): never read as typos."""
         ordered = sorted(self.variants, key=len, reverse=True)
         self.pattern = (
             re.compile(r"(?<!\S)(" + "|".join(map(re.escape, ordered)) + r")(?!\S)")
@@ -274,14 +290,70 @@ class Normaliser:
     def _stems(self, text: str) -> list[str]:
         return [t if t in self.stop else stem(t) for t in fold(text).split()]
 
-    def tokens(self, text: str, lang: str | None = None) -> list[str]:
+    def _typos(self, words: list[str], light: list[str]) -> list[str]:
+        """`light` with misspelt glossary words corrected where a whole term then matches.
+
+        Each unknown word gets its TYPO_CHOICES closest term words; a correction is kept only
+        inside a matched term, the one inside the longest term winning ("grean bond" is the
+        green bond, not a grant). A one-word term needs TYPO_CUTOFF_ALONE ("crowdfundng"), so
+        that "granite" does not become a grant.
+        """
+        choices: dict[int, list[tuple[str, float]]] = {}
+        for i, word in enumerate(words):
+            if (
+                len(word) < TYPO_MIN
+                or word in self.stop
+                or word in self.known
+                or word in self.term_words
+                or any(c.isdigit() for c in word)
+            ):
+                continue
+            found = process.extract(
+                word,
+                self._term_list,
+                scorer=fuzz.ratio,
+                score_cutoff=TYPO_CUTOFF,
+                limit=TYPO_CHOICES,
+            )
+            if found:
+                choices[i] = [(self.term_words[f[0]], float(f[1])) for f in found]
+        if not choices or self.pattern is None:
+            return light
+        fixed = list(light)
+        for _ in range(2):  # two sweeps: a term may need two corrected words
+            for i, options in choices.items():
+                best, best_len = light[i], 0
+                for option, similarity in options:
+                    fixed[i] = option
+                    size = self._covering(fixed, i)
+                    if size == 1 and similarity < TYPO_CUTOFF_ALONE:
+                        continue
+                    if size > best_len:
+                        best, best_len = option, size
+                fixed[i] = best
+        return fixed
+
+    def _covering(self, tokens: list[str], i: int) -> int:
+        """The length (in words) of the matched term covering tokens[i], 0 if none."""
+        assert self.pattern is not None
+        start = sum(len(t) + 1 for t in tokens[:i])
+        for match in self.pattern.finditer(" ".join(tokens)):
+            lo, hi = match.span()
+            if lo <= start < hi:
+                return match.group(1).count(" ") + 1
+        return 0
+
+    def tokens(self, text: str, lang: str | None = None, typos: bool = False) -> list[str]:
         """Content tokens: stemmed, synonyms mapped to canonical tokens, stop words dropped.
 
         Synonym and glossary phrases are found on language-blind light stems (their variants
         carry no language); the other words then get the Snowball stem of `lang`, if given.
+        With `typos` (questions, not index strings), misspelt glossary terms are read too.
         """
         words = fold(text).split()
         light = [w if w in self.stop else stem(w) for w in words]
+        if typos:
+            light = self._typos(words, light)
         joined = " ".join(light)
         if self.pattern is not None:
             joined = self.pattern.sub(lambda m: self.variants[m.group(1)], joined)
@@ -345,6 +417,7 @@ class FaqIndex:
                 weight.append(w)
                 token_sets.append(frozenset(toks))
         self._texts = texts
+        norm.known = frozenset(w for text in raw for w in fold(text).split())
         self.raw_texts = raw
         """The index strings as written (what the semantic layer encodes), in `_owner` order."""
         self.semantic: SemanticLayer | None = None
@@ -479,7 +552,7 @@ class FaqIndex:
         The scores are None for a query with no content (or one lone word that is no key term).
         """
         asked = self.detect(text, fallback)
-        tokens = list(dict.fromkeys(self.norm.tokens(text, asked or "en")))
+        tokens = list(dict.fromkeys(self.norm.tokens(text, asked or "en", typos=True)))
         short = len(tokens) < 2 and not (len(tokens) == 1 and tokens[0] in self.norm.key_terms)
         if not tokens or short or not self.entries:
             return tokens, asked, None, None
@@ -766,9 +839,15 @@ def _grid(lo: float, hi: float, step: float) -> list[float]:
     return [round(lo + i * step, 2) for i in range(int((hi - lo) / step) + 1)]
 
 
-def fit_thresholds(ranked: Sequence[tuple[list[Hit], str | None]]) -> Thresholds:
+def fit_thresholds(
+    ranked: Sequence[tuple[list[Hit], str | None]],
+    groups: Sequence[str | None] | None = None,
+) -> Thresholds:
     """Grid search on precomputed rankings (see the module docstring for the objective).
 
+    With `groups` (each row's language), T_SUGGEST must refuse REFUSAL_TARGET of the off-topic
+    rows of every language, not only of all rows pooled: the target holds per language, and
+    English off-topic questions (the most domain-like) fell below it under a pooled fit.
     Vectorised over the grid: each row is reduced to (best score, runner-up, best is right).
     """
     has = np.asarray([bool(h) for h, _ in ranked], dtype=bool)
@@ -786,6 +865,11 @@ def fit_thresholds(ranked: Sequence[tuple[list[Hit], str | None]]) -> Thresholds
     feasible_rows = (
         (refused / n_off >= REFUSAL_TARGET) if n_off else np.ones(len(suggest_grid), bool)
     )
+    for group in sorted({g for g in groups or () if g}):
+        mine = off & np.asarray([g == group for g in groups or ()], dtype=bool)
+        if mine.any():
+            kept = (mine[None, :] & ~passes).sum(axis=1) / mine.sum()
+            feasible_rows &= kept >= REFUSAL_TARGET
     if feasible_rows.any():
         best = hits1[feasible_rows].max()
         feasible = [float(t) for t in suggest_grid[feasible_rows & (hits1 == best)]]
@@ -812,9 +896,11 @@ def fit_thresholds(ranked: Sequence[tuple[list[Hit], str | None]]) -> Thresholds
     return Thresholds(choice[0], t_suggest, choice[1])
 
 
-def calibrate_ranked(ranked: Sequence[tuple[list[Hit], str | None]]) -> Calibration:
+def calibrate_ranked(
+    ranked: Sequence[tuple[list[Hit], str | None]], groups: Sequence[str | None] | None = None
+) -> Calibration:
     """Thresholds fitted on precomputed rankings, with the figures they give on them."""
-    return _figures(ranked, fit_thresholds(ranked))
+    return _figures(ranked, fit_thresholds(ranked, groups))
 
 
 def _figures(ranked: Sequence[tuple[list[Hit], str | None]], th: Thresholds) -> Calibration:
@@ -822,19 +908,22 @@ def _figures(ranked: Sequence[tuple[list[Hit], str | None]], th: Thresholds) -> 
     return pooled_figures(outs, [lab for _, lab in ranked], th)
 
 
-def calibrate(index: FaqIndex, rows: Sequence[Row]) -> Calibration:
-    """Thresholds for `index` chosen on labelled rows (grid search)."""
-    return calibrate_ranked([(index.rank(q, k=3), lab) for q, lab in rows])
+def calibrate(
+    index: FaqIndex, rows: Sequence[Row], groups: Sequence[str | None] | None = None
+) -> Calibration:
+    """Thresholds for `index` chosen on labelled rows (grid search; `groups`: row languages)."""
+    return calibrate_ranked([(index.rank(q, k=3), lab) for q, lab in rows], groups)
 
 
 def fit_by_language(
     ranked: Sequence[tuple[list[Hit], str | None]],
     langs: Sequence[str | None],
     min_rows: int = MIN_LANG_ROWS,
+    groups: Sequence[str | None] | None = None,
 ) -> tuple[Thresholds, dict[str, Thresholds]]:
     """Thresholds for all rows, and for each (detected) language with at least `min_rows`
     labelled rows, fitted on that language's rows alone."""
-    pooled = fit_thresholds(ranked)
+    pooled = fit_thresholds(ranked, groups)
     by_lang: dict[str, Thresholds] = {}
     for lang in sorted({x for x in langs if x}):
         mine = [r for r, x in zip(ranked, langs, strict=True) if x == lang]
@@ -844,12 +933,18 @@ def fit_by_language(
 
 
 def cross_validated_outcomes(
-    index: FaqIndex, rows: Sequence[Row], folds: int = 5, per_language: bool = False
+    index: FaqIndex,
+    rows: Sequence[Row],
+    folds: int = 5,
+    per_language: bool = False,
+    groups: Sequence[str | None] | None = None,
 ) -> tuple[list[SearchResult], list[Calibration]]:
     """Each row's held-out decision, in row order, and the figures of each fold.
 
     Row i is in fold i % folds; its thresholds are calibrated on the other folds only (with
     `per_language`, per detected language of the question, as `search` would pick them).
+    `groups` (the rows' written languages, default the detected ones) are the languages whose
+    off-topic rows must each be refused (see `fit_thresholds`).
     """
     ranked: list[tuple[list[Hit], str | None]] = []
     langs: list[str | None] = []
@@ -862,10 +957,13 @@ def cross_validated_outcomes(
     for f in range(folds):
         train = [i for i in range(len(rows)) if i % folds != f]
         test = [i for i in range(len(rows)) if i % folds == f]
+        tg = [(groups or langs)[i] for i in train]
         if per_language:
-            th, by_lang = fit_by_language([ranked[i] for i in train], [langs[i] for i in train])
+            th, by_lang = fit_by_language(
+                [ranked[i] for i in train], [langs[i] for i in train], groups=tg
+            )
         else:
-            th, by_lang = fit_thresholds([ranked[i] for i in train]), {}
+            th, by_lang = fit_thresholds([ranked[i] for i in train], tg), {}
         fold_outs = [decide(ranked[i][0], by_lang.get(langs[i] or "", th)) for i in test]
         per_fold.append(pooled_figures(fold_outs, [ranked[i][1] for i in test], th))
         for i, out in zip(test, fold_outs, strict=True):
@@ -874,10 +972,13 @@ def cross_validated_outcomes(
 
 
 def cross_validate(
-    index: FaqIndex, rows: Sequence[Row], folds: int = 5
+    index: FaqIndex,
+    rows: Sequence[Row],
+    folds: int = 5,
+    groups: Sequence[str | None] | None = None,
 ) -> tuple[Calibration, list[Calibration]]:
     """Honest estimate: calibrate on k-1 folds, measure on the held-out fold; (pooled, per fold)."""
-    outs, per_fold = cross_validated_outcomes(index, rows, folds)
+    outs, per_fold = cross_validated_outcomes(index, rows, folds, groups=groups)
     return pooled_figures(outs, [lab for _, lab in rows]), per_fold
 
 
