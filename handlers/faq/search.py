@@ -69,8 +69,11 @@ Tried and dropped: spelling correction of any unknown query word against the FAQ
 (cutoff 75: CV direct 0.798; 85: English top1 0.872 -> 0.840); typos are read only inside
 glossary terms (Normaliser._typos).
 Latency, 1,000 synthetic entries, words alone (`FaqIndex.search` over the 568 dev questions, wall
-and CPU time, 09:26 UTC, load average 6.4-9.3): CPU time p50 1.5 ms / p99 4.7 ms (main before the
-typo reading: 1.2-1.6 / 3.4-4.4 ms), build 1.4 s CPU. Earlier (01:14 UTC, load average 4.5):
+and CPU time, 09:38 UTC, load average 8.5-9.4): CPU time p50 1.35 ms / p99 3.9-4.1 ms, wall p99
+15-21 ms, build 1.18 s CPU / 2.8-3.0 s wall (main before the typo reading, same minutes: CPU p99
+4.7 ms, build 1.14 s CPU). With the encoder, wall p50 36 ms / p99 731 ms at that load: the
+question's encoding, which this change does not touch, dominates. Earlier (01:14 UTC, load
+average 4.5):
 real content p50 0.85 ms / p99 6.2 ms, start-up build 0.24 s + language detector 0.16 s, +27 MB
 resident; 1,000 synthetic entries (23,589 strings) p50 1.4 ms / p99 6.8 ms, build 2.4 s. Under
 load average ~8 the same 1,000-entry run gave p99 15-52 ms and builds of 4-11 s.
@@ -362,7 +365,12 @@ class Normaliser:
         carry no language); the other words then get the Snowball stem of `lang`, if given.
         With `typos` (questions, not index strings), misspelt glossary terms are read too.
         """
-        words = fold(text).split()
+        return self.word_tokens(fold(text).split(), lang, typos)
+
+    def word_tokens(
+        self, words: list[str], lang: str | None = None, typos: bool = False
+    ) -> list[str]:
+        """`tokens` of a text already folded and split (`words`)."""
         light = [w if w in self.stop else stem(w) for w in words]
         if typos:
             light = self._typos(words, light)
@@ -419,9 +427,12 @@ class FaqIndex:
         owner: list[int] = []
         weight: list[float] = []
         token_sets: list[frozenset[str]] = []
+        known: set[str] = set()
         for i, entry in enumerate(entries):
             for text, lang, w in _strings(entry):
-                toks = norm.tokens(text, lang or entry.lang) or fold(text).split() or [entry.id]
+                words = fold(text).split()
+                known.update(words)
+                toks = norm.word_tokens(words, lang or entry.lang) or words or [entry.id]
                 texts.append(" ".join(sorted(toks)))
                 raw.append(text)
                 langs.append(lang)
@@ -429,7 +440,7 @@ class FaqIndex:
                 weight.append(w)
                 token_sets.append(frozenset(toks))
         self._texts = texts
-        norm.known = frozenset(w for text in raw for w in fold(text).split())
+        norm.known = frozenset(known)
         self.raw_texts = raw
         """The index strings as written (what the semantic layer encodes), in `_owner` order."""
         self.semantic: SemanticLayer | None = None
