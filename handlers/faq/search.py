@@ -116,7 +116,7 @@ FUZZY_TOKEN_CUTOFF = 80.0
 # string and no term uses is read as the closest word of a glossary/synonym term (rapidfuzz ratio
 # >= TYPO_CUTOFF), kept only when the whole term then matches ("revolvng fund", "obligaton
 # verte", "fundusz odnawialy"); see Normaliser._typos.
-TYPO_MIN = 5
+TYPO_MIN = 3
 TYPO_CUTOFF = 80.0
 TYPO_CHOICES = 4
 TYPO_CUTOFF_ALONE = 90.0  # a one-word term ("crowdfunding") has no other word to confirm it
@@ -334,10 +334,15 @@ class Normaliser:
                 choices[i] = [(self.term_words[f[0]], float(f[1])) for f in found]
         if not choices or self.pattern is None:
             return light
+        # Every candidate starts at its closest term word, so that a term with two misspelt
+        # words ("revolfing fnd") can match; two sweeps then pick each word's best reading.
         fixed = list(light)
-        for _ in range(2):  # two sweeps: a term may need two corrected words
+        for i, options in choices.items():
+            fixed[i] = options[0][0]
+        covered: dict[int, int] = {}
+        for _ in range(2):
             for i, options in choices.items():
-                best, best_len = light[i], 0
+                best, best_len = fixed[i], 0
                 for option, similarity in options:
                     fixed[i] = option
                     size = self._covering(fixed, i)
@@ -345,7 +350,10 @@ class Normaliser:
                         continue
                     if size > best_len:
                         best, best_len = option, size
-                fixed[i] = best
+                fixed[i], covered[i] = best, best_len
+        for i in choices:
+            if not covered[i] or not self._covering(fixed, i):
+                fixed[i] = light[i]  # no term confirms it: the word stays as written
         return fixed
 
     def _covering(self, tokens: list[str], i: int) -> int:

@@ -362,6 +362,8 @@ def test_a_glossary_term_claimed_by_two_concepts_is_reported(tmp_path: Path) -> 
         ("zielone oblgacje dla gminy", "green_bond", None),
         ("fundusz odnawialy efektywnosc energetyczna", "revolv_fund", "revolving-fund-what-is"),
         ("grean bond how does it work for a municipality", "green_bond", None),
+        # two misspelt words of one term, one of them three letters long
+        ("waht is a revolfing fnd and how dose it wrk", "revolv_fund", "revolving-fund-what-is"),
     ],
 )
 def test_a_misspelt_glossary_term_is_read_when_the_whole_term_then_matches(
