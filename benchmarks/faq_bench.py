@@ -140,7 +140,7 @@ def synthetic(load: FaqLoad, n: int, seed: int = 7) -> FaqLoad:
 
 
 def nested_length_cv(
-    index: FaqIndex, rows: list[Row], folds: int = 5
+    index: FaqIndex, rows: list[Row], folds: int = 5, groups: list[str] | None = None
 ) -> tuple[Calibration, list[tuple[int, float]]]:
     """(pooled held-out figures, per-fold (LENGTH_FREE, LENGTH_BONUS)): the bonus and the
     thresholds are both fitted on each training split, then measured on its held-out fold."""
@@ -172,10 +172,11 @@ def nested_length_cv(
     for f in range(folds):
         train = [r for i, r in enumerate(base) if i % folds != f]
         test = [r for i, r in enumerate(base) if i % folds == f]
+        tg = [g for i, g in enumerate(groups) if i % folds != f] if groups else None
         best: tuple[tuple[float, float], int, float, Any] | None = None
         for free in (2, 3, 4, 5):
             for per_word in (0.0, 0.75, 1.25, 2.0, 3.0):
-                cal = calibrate_ranked(shifted(train, free, per_word))
+                cal = calibrate_ranked(shifted(train, free, per_word), tg)
                 key = (cal.top1, -per_word)
                 if best is None or key > best[0]:
                     best = (key, free, per_word, cal.thresholds)
@@ -189,7 +190,11 @@ def nested_length_cv(
 
 
 def nested_weight_cv(
-    index: FaqIndex, rows: list[Row], grid: tuple[float, ...], folds: int = 5
+    index: FaqIndex,
+    rows: list[Row],
+    grid: tuple[float, ...],
+    folds: int = 5,
+    groups: list[str] | None = None,
 ) -> tuple[list[SearchResult], list[float]]:
     """Held-out decisions (row order) and the weight of the meaning score chosen per fold: in
     each split the weight and the thresholds are fitted on the training folds only (the most
@@ -230,7 +235,7 @@ def nested_weight_cv(
         best: tuple[int, float, Any] | None = None
         for w in grid:
             ranked = [by_weight[w][i] for i in train]
-            th = fit_thresholds(ranked)
+            th = fit_thresholds(ranked, [groups[i] for i in train] if groups else None)
             good = sum(
                 decide(h, th).status == "answer" and h[0].entry_id == lab for h, lab in ranked
             )
@@ -371,11 +376,12 @@ def main() -> None:
     )
 
     if args.calibrate:
-        cal = calibrate(index, rows)
+        langs = read_langs(DEV)
+        cal = calibrate(index, rows, langs)
         print(f"\nin-sample calibration: {cal.thresholds}")
         show("pipeline (in-sample)", cal)
         print(f"  direct-answer precision={cal.direct_precision:.3f}")
-        pooled, folds = cross_validate(index, rows, folds=5)
+        pooled, folds = cross_validate(index, rows, folds=5, groups=langs)
         show("pipeline (5-fold CV)", pooled)
         print(
             "  fold thresholds: "
@@ -384,15 +390,18 @@ def main() -> None:
                 for f in folds
             )
         )
-        langs = read_langs(DEV)
-        outs, _ = cross_validated_outcomes(index, rows, folds=5, per_language=args.per_language)
+        outs, _ = cross_validated_outcomes(
+            index, rows, folds=5, per_language=args.per_language, groups=langs
+        )
         title = "per language (5-fold CV" + (
             ", thresholds per language)" if args.per_language else ")"
         )
         show_languages(title, outs, rows, langs)
         if args.semantic:
             grid = (0.0, 0.3, 0.4, W_SEM, 0.6, 0.7)
-            nested_outs, weights = nested_weight_cv(index, rows, tuple(sorted(set(grid))))
+            nested_outs, weights = nested_weight_cv(
+                index, rows, tuple(sorted(set(grid))), groups=langs
+            )
             show_languages(
                 f"nested 5-fold CV, meaning weight fitted per fold {weights}",
                 nested_outs,
@@ -400,7 +409,7 @@ def main() -> None:
                 langs,
             )
         if args.nested:
-            nested, chosen = nested_length_cv(index, rows)
+            nested, chosen = nested_length_cv(index, rows, groups=langs)
             show("pipeline (nested 5-fold CV)", nested)
             print(f"  length bonus fitted per fold (free, points per word): {chosen}")
         bt, btop1, brefused = calibrate_baseline(index, rows)

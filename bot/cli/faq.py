@@ -233,7 +233,7 @@ def evaluate(
         )
     if cv:
         outs, _ = cross_validated_outcomes(
-            faq_index(content), rows, folds=5, per_language=per_language
+            faq_index(content), rows, folds=5, per_language=per_language, groups=langs
         )
         typer.echo("5-fold cross-validated, per language (direct = answered right / on-topic):")
         for lang, (n, fig) in figures_by_language(outs, [lab for _, lab in rows], langs).items():

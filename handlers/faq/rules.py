@@ -16,9 +16,36 @@ RELEVANT = 10
 """A follow-up's entry must be among the entries its own words rank this high."""
 
 
+CONTINUATIONS: dict[str, tuple[str, ...]] = {
+    "en": ("and", "what about", "how about"),
+    "fr": ("et", "quid"),
+    "de": ("und", "was ist mit"),
+    "es": ("y", "que tal"),
+    "it": ("e", "ed"),
+    "nl": ("en", "hoe zit het met"),
+    "pl": ("a", "i", "a co z"),
+    "pt": ("e",),
+}
+"""Openings that tie a question to what came before ("and for schools?", "et pour les petites
+communes ?"), per language of the question: such a short question is read in context even when
+it has a direct answer of its own, which would otherwise win (the threshold and the margin are
+fitted on questions asked alone)."""
+
+
+def continues(question: str, lang: str | None) -> bool:
+    """True when `question` opens with a continuation of its language (CONTINUATIONS)."""
+    from handlers.faq.search import fold
+
+    words = fold(question).split()
+    return any(
+        words[: len(cue.split())] == cue.split() for cue in CONTINUATIONS.get(lang or "", ())
+    )
+
+
 def needs_context(index: FaqIndex, question: str, alone: SearchResult) -> bool:
-    """True for a short question the FAQ cannot answer directly on its own."""
-    if alone.status == "answer":
+    """True for a short question the FAQ cannot answer directly on its own, or one that opens
+    as a continuation of the previous exchange."""
+    if alone.status == "answer" and not continues(question, alone.lang):
         return False
     words = set(index.norm.tokens(question, alone.lang))
     return 1 <= len(words) <= FOLLOWUP_MAX_WORDS

@@ -54,3 +54,24 @@ async def test_a_follow_up_in_french_is_read_and_answered_in_french(
 
 def talk_choices(talk: Talk) -> list[str]:
     return [c.label for c in talk.last().choices]
+
+
+async def test_a_follow_up_opening_with_and_is_read_in_context_though_it_has_an_answer_alone(
+    talk: Talk,
+) -> None:
+    # Alone, "and for small towns?" is answered directly with EPC for small municipalities.
+    alone = await talk.say("and for small towns?")
+    assert "ESCOs tend to lose interest" in alone
+    await talk.say("what is a green bond?")
+    reply = await talk.say("and for small towns?")
+    assert "Following on from" in reply
+    assert "Few small or medium-sized cities issue bonds on their own" in reply
+    await talk.say("what is ELENA?")
+    reply = await talk.say("and for small towns?")
+    assert "ELENA targets investment programmes of typically EUR 30 million" in reply
+
+
+async def test_a_short_question_without_a_continuation_keeps_its_own_answer(talk: Talk) -> None:
+    await talk.say("what is ELENA?")
+    reply = await talk.say("green bonds for small cities?")
+    assert "Following on from" not in reply

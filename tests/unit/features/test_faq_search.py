@@ -352,3 +352,47 @@ def test_a_glossary_term_claimed_by_two_concepts_is_reported(tmp_path: Path) -> 
     assert "sources" in messages[1][1]
     assert load.synonyms["esco"] == ["société de services énergétiques"]
     assert load.glossary["esco"]["fr"] == ["société de services énergétiques", "CPE"]
+
+
+@pytest.mark.parametrize(
+    ("question", "term", "expected"),
+    [
+        ("revolvng fund", "revolv_fund", "revolving-fund-what-is"),
+        ("obligaton verte pour une ville", "green_bond", None),
+        ("zielone oblgacje dla gminy", "green_bond", None),
+        ("fundusz odnawialy efektywnosc energetyczna", "revolv_fund", "revolving-fund-what-is"),
+        ("grean bond how does it work for a municipality", "green_bond", None),
+        # two misspelt words of one term, one of them three letters long
+        ("waht is a revolfing fnd and how dose it wrk", "revolv_fund", "revolving-fund-what-is"),
+    ],
+)
+def test_a_misspelt_glossary_term_is_read_when_the_whole_term_then_matches(
+    real_index: FaqIndex, question: str, term: str, expected: str | None
+) -> None:
+    assert term in real_index.norm.tokens(question, typos=True)
+    assert term not in real_index.norm.tokens(question)  # index strings are never corrected
+    best = real_index.rank(question, k=1)[0].entry_id
+    assert best == expected if expected else best.startswith("green-bond")
+
+
+def test_a_misspelt_word_outside_any_term_stays_as_written(real_index: FaqIndex) -> None:
+    norm = real_index.norm
+    # "grean" alone is close to "green" and "grant" but confirms no term; "granite" is no grant
+    assert norm.tokens("grean", typos=True) == norm.tokens("grean")
+    assert "grant" not in norm.tokens("a granite quarry for the town hall", typos=True)
+    # a word of the index strings is never read as a typo
+    assert norm.tokens("renovation loans", typos=True) == norm.tokens("renovation loans")
+
+
+def test_the_suggest_threshold_refuses_the_off_topic_rows_of_every_language() -> None:
+    def row(score: float, label: str | None) -> tuple[list[faq_search.Hit], str | None]:
+        return [faq_search.Hit("a", "", score, "en"), faq_search.Hit("b", "", 10.0, "en")], label
+
+    # English off-topic rows: 2 of 20 score 60; French ones all 30; on-topic rows score 70.
+    ranked = [row(60.0 if i < 2 else 40.0, None) for i in range(20)]
+    ranked += [row(30.0, None) for _ in range(40)] + [row(70.0, "a") for _ in range(30)]
+    groups = ["en"] * 20 + ["fr"] * 40 + ["en"] * 30
+    pooled = faq_search.fit_thresholds(ranked)
+    assert pooled.suggest <= 60.0  # 58 of 60 refused pooled is enough...
+    per_language = faq_search.fit_thresholds(ranked, groups)
+    assert 60.0 < per_language.suggest <= 70.0  # ...but English alone refuses only 18 of 20
