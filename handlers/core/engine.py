@@ -32,6 +32,7 @@ from handlers.core.metrics import UPDATES
 from handlers.core.ports import Messenger
 from handlers.core.replies import Reply
 from handlers.core.router import Route, Router, router
+from handlers.core.writer import WriterLock
 from storage.models import Identity, InboxItem, InboxStatus, Role
 from storage.repositories.officers import Caller
 from storage.uow import SessionFactory, UnitOfWork
@@ -99,7 +100,7 @@ class Core:
         self.default_locale = default_locale
         self.max_concurrent = max_concurrent
         self.slots = asyncio.Semaphore(max_concurrent)
-        self._writer = asyncio.Lock() if serial_writes else None
+        self._writer = WriterLock() if serial_writes else None
         self.inbox_retention = timedelta(days=7)
         """Handled inbox rows (and the text they hold) are deleted after this."""
         self.accepted: list[Callable[[], None]] = []
@@ -109,13 +110,16 @@ class Core:
         """A new unit of work on the shared store."""
         return UnitOfWork(self.sessionmaker)
 
-    def writing(self) -> contextlib.AbstractAsyncContextManager[Any]:
+    def writing(self, urgent: bool = False) -> contextlib.AbstractAsyncContextManager[Any]:
         """Held around this process's write transactions on SQLite, one at a time.
 
         SQLite has one writer; concurrent writers wait on its busy handler, which sleeps and
         polls (measured: 40-230 ms per contended first write), so queueing them here is both
-        fairer and faster. PostgreSQL takes them in parallel (no lock)."""
-        return self._writer if self._writer is not None else contextlib.nullcontext()
+        fairer and faster. PostgreSQL takes them in parallel (no lock). `urgent` (recording
+        replies already delivered) goes before every waiting handler."""
+        if self._writer is None:
+            return contextlib.nullcontext()
+        return self._writer.hold(urgent)
 
     # -- in: the inbox ---------------------------------------------------------------------
 
@@ -318,7 +322,9 @@ class Core:
         if sender is None:
             from handlers.delivery.replies import ReplySender
 
-            sender = self._after_commit = ReplySender(self.sessionmaker, self.writing)
+            sender = self._after_commit = ReplySender(
+                self.sessionmaker, lambda: self.writing(urgent=True)
+            )
         return sender
 
     async def context(
