@@ -48,6 +48,9 @@ from tests.support.outbox_load import fresh_database, seed_officers, telegram_ch
 
 TICKS = os.sysconf("SC_CLK_TCK")
 QUESTION = "what is ELENA?"
+PY_SPY_FLAGS = os.environ.get("PY_SPY_FLAGS", "--gil").split()
+"""Extra py-spy flags for `--profile` (default `--gil`: only the thread running Python, so the
+stacks add up to Python CPU, not to waiting)."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -123,7 +126,7 @@ def profiler(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
     if out is None or not Path(spy).exists():
         return None
     return subprocess.Popen(  # noqa: S603 - a local tool on a local pid
-        [spy, "record", "--nonblocking", "-r", "100", "-f", "raw", "-o", str(out)]
+        [spy, "record", "--nonblocking", "-r", "100", "-f", "raw", "-o", str(out), *PY_SPY_FLAGS]
         + ["--pid", str(pid)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
