@@ -115,8 +115,9 @@ class Core:
 
         SQLite has one writer; concurrent writers wait on its busy handler, which sleeps and
         polls (measured: 40-230 ms per contended first write), so queueing them here is both
-        fairer and faster. PostgreSQL takes them in parallel (no lock). `urgent` (recording
-        replies already delivered) goes before every waiting handler."""
+        fairer and faster. PostgreSQL takes them in parallel (no lock). `urgent` (storing an
+        update the platform waits to have acknowledged, recording replies already delivered)
+        goes before every waiting handler."""
         if self._writer is None:
             return contextlib.nullcontext()
         return self._writer.hold(urgent)
@@ -134,7 +135,9 @@ class Core:
         """Store several updates in one transaction (a long-polling batch); which were new."""
         if not events:
             return []
-        async with self.writing(), self.uow() as uow:
+        # urgent: the platform waits for this commit before it gets its answer (Telegram's
+        # webhook delivers one update at a time per connection, Slack allows 3 seconds)
+        async with self.writing(urgent=True), self.uow() as uow:
             news = [
                 await uow.inbox.add(
                     event.platform,

@@ -3,8 +3,10 @@
 A reply already delivered to the platform but not yet recorded as sent is sent again if the
 process dies (the outbox takes its row back). With a plain FIFO lock the record queued behind
 every handler transaction waiting for SQLite's single writer (measured under a burst: several
-replies unrecorded at any moment, so several duplicates per crash). Urgent holders go before
-every ordinary waiter, so a record waits for at most the one transaction that is running.
+replies unrecorded at any moment, so several duplicates per crash). Likewise a platform waiting
+for its acknowledgement (a webhook's update stored in the inbox) should not wait for a queue of
+handlers. Urgent holders go before every ordinary waiter, so they wait for at most the one
+transaction that is running.
 """
 
 from __future__ import annotations
