@@ -278,7 +278,7 @@ class Core:
                 claimed = await self._queue_replies(uow, ctx.outgoing, item.id, worker)
                 if not await uow.inbox.finish(item.id, worker):
                     raise LostClaim(f"inbox row {item.id} was taken by another worker")
-            await uow.commit()
+            await self._commit_riding(uow, item is not None)
         if item is not None:
             await self.after_commit.send_claimed(messenger, claimed, ctx.outgoing)
         else:
@@ -291,6 +291,18 @@ class Core:
             (time.perf_counter() - started) * 1000,
         )
         return outcome
+
+    async def _commit_riding(self, uow: UnitOfWork, inbox: bool) -> None:
+        """Commit; on the inbox path the replies other handlers sent meanwhile are recorded in
+        this transaction (no transaction of their own; a failed commit hands them back)."""
+        riding = self.after_commit.take() if inbox else []
+        try:
+            if riding:
+                await uow.outbox.mark_sent_many(riding)
+            await uow.commit()
+        except BaseException:
+            self.after_commit.give_back(riding)
+            raise
 
     async def _answer_privately(self, ctx: Ctx) -> None:
         """A personal command written in a group: one short public line, and the rest in
