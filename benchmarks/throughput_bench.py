@@ -14,7 +14,16 @@ for `--latency-count` officers; latency is from the emulator posting the update 
 webhook to the reply reaching the emulator (p50, p95, max).
 
 Run: `python benchmarks/throughput_bench.py [--users 1000] [--database-url postgresql+asyncpg://…]`
-(default: a fresh SQLite file). Prints one JSON document and a short table.
+(default: a fresh SQLite file). Prints one JSON document and a short table. `--profile FILE`
+records peerbot's burst with py-spy (raw stacks; PY_SPY_FLAGS, default `--gil`).
+
+Measured 2026-12-07 (2 cores shared with other work, load average 5-11; the echo bot's own CPU
+per update moved between 3.6 and 5.1 ms from run to run, so read the ratios with that in mind),
+`--users 1000 --only officers`, peerbot CPU ms per answered update / rate against echo:
+SQLite 39.9 / x0.45 before (OpenBLAS's thread pool spinning for the FAQ's meaning layer),
+14.0 / x0.83 after (x2.75 of echo); PostgreSQL 29.1 / x0.43 before, 11.7 / x0.85-0.97 after
+(x2.9-3.3 of echo). `--only latency` at 20 updates/s, load 5: p50/p95/p99 25/150/193 ms on
+SQLite, 42/213/310 ms on PostgreSQL; at load 8-11 the bot no longer keeps up with 20/s (p95 1-3 s).
 """
 
 from __future__ import annotations
