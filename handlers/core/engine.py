@@ -32,6 +32,7 @@ from handlers.core.metrics import UPDATES
 from handlers.core.ports import Messenger
 from handlers.core.replies import Reply
 from handlers.core.router import Route, Router, router
+from handlers.core.writer import WriterLock
 from storage.models import Identity, InboxItem, InboxStatus, Role
 from storage.repositories.officers import Caller
 from storage.uow import SessionFactory, UnitOfWork
@@ -99,7 +100,7 @@ class Core:
         self.default_locale = default_locale
         self.max_concurrent = max_concurrent
         self.slots = asyncio.Semaphore(max_concurrent)
-        self._writer = asyncio.Lock() if serial_writes else None
+        self._writer = WriterLock() if serial_writes else None
         self.inbox_retention = timedelta(days=7)
         """Handled inbox rows (and the text they hold) are deleted after this."""
         self.accepted: list[Callable[[], None]] = []
@@ -109,13 +110,17 @@ class Core:
         """A new unit of work on the shared store."""
         return UnitOfWork(self.sessionmaker)
 
-    def writing(self) -> contextlib.AbstractAsyncContextManager[Any]:
+    def writing(self, urgent: bool = False) -> contextlib.AbstractAsyncContextManager[Any]:
         """Held around this process's write transactions on SQLite, one at a time.
 
         SQLite has one writer; concurrent writers wait on its busy handler, which sleeps and
         polls (measured: 40-230 ms per contended first write), so queueing them here is both
-        fairer and faster. PostgreSQL takes them in parallel (no lock)."""
-        return self._writer if self._writer is not None else contextlib.nullcontext()
+        fairer and faster. PostgreSQL takes them in parallel (no lock). `urgent` (storing an
+        update the platform waits to have acknowledged, recording replies already delivered)
+        goes before every waiting handler."""
+        if self._writer is None:
+            return contextlib.nullcontext()
+        return self._writer.hold(urgent)
 
     # -- in: the inbox ---------------------------------------------------------------------
 
@@ -130,7 +135,9 @@ class Core:
         """Store several updates in one transaction (a long-polling batch); which were new."""
         if not events:
             return []
-        async with self.writing(), self.uow() as uow:
+        # urgent: the platform waits for this commit before it gets its answer (Telegram's
+        # webhook delivers one update at a time per connection, Slack allows 3 seconds)
+        async with self.writing(urgent=True), self.uow() as uow:
             news = [
                 await uow.inbox.add(
                     event.platform,
@@ -271,7 +278,7 @@ class Core:
                 claimed = await self._queue_replies(uow, ctx.outgoing, item.id, worker)
                 if not await uow.inbox.finish(item.id, worker):
                     raise LostClaim(f"inbox row {item.id} was taken by another worker")
-            await uow.commit()
+            await self._commit_riding(uow, item is not None)
         if item is not None:
             await self.after_commit.send_claimed(messenger, claimed, ctx.outgoing)
         else:
@@ -284,6 +291,18 @@ class Core:
             (time.perf_counter() - started) * 1000,
         )
         return outcome
+
+    async def _commit_riding(self, uow: UnitOfWork, inbox: bool) -> None:
+        """Commit; on the inbox path the replies other handlers sent meanwhile are recorded in
+        this transaction (no transaction of their own; a failed commit hands them back)."""
+        riding = self.after_commit.take() if inbox else []
+        try:
+            if riding:
+                await uow.outbox.mark_sent_many(riding)
+            await uow.commit()
+        except BaseException:
+            self.after_commit.give_back(riding)
+            raise
 
     async def _answer_privately(self, ctx: Ctx) -> None:
         """A personal command written in a group: one short public line, and the rest in
@@ -318,7 +337,9 @@ class Core:
         if sender is None:
             from handlers.delivery.replies import ReplySender
 
-            sender = self._after_commit = ReplySender(self.sessionmaker, self.writing)
+            sender = self._after_commit = ReplySender(
+                self.sessionmaker, lambda: self.writing(urgent=True)
+            )
         return sender
 
     async def context(

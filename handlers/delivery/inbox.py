@@ -165,9 +165,11 @@ class InboxWorker:
         """Claim as many rows as there are free slots and start them; how many started."""
         await self._recover()
         # Claim up to twice the handlers that can run at once: the extra rows wait for a slot
-        # (Core.slots) instead of costing one claim query each when a slot frees up.
+        # (Core.slots). Under a backlog claim again only once half of that is free, so one claim
+        # (a transaction, on SQLite through the single writer) takes `concurrency` rows rather
+        # than one row per finished handler; the rows waiting for a slot keep every slot busy.
         free = 2 * self.concurrency - len(self._inflight)
-        if free <= 0:
+        if free < self.concurrency:
             return 0
         self._claiming += 1
         try:

@@ -2,7 +2,8 @@
 
 On the inbox path the replies are outbox rows claimed by the worker that handled the update;
 they are sent here at once (not paced by the outbox's bulk budget: a person is waiting) and
-recorded as sent in batches, so one UPDATE covers the replies of many updates. A reply that
+recorded as sent in batches, so one UPDATE covers the replies of many updates; under load the
+record rides on the next handler's commit instead of a transaction of its own. A reply that
 cannot be sent now goes back to the outbox with the rest of its handler's replies, which keeps
 their order and applies the outbox's retry, rate-limit and blocked-user rules. A crash between
 the commit and the record leaves the rows claimed by a dead worker: the outbox takes them back
@@ -100,6 +101,21 @@ class ReplySender:
                 return
             self._sent.append((row_id, message_id))
         if self._sent and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.create_task(self._flush_soon())
+
+    def take(self) -> list[tuple[int, str | None]]:
+        """The replies sent but not yet recorded, for a handler's transaction to record with
+        its own commit (which lands no later than a record of their own would: on SQLite that
+        waits for the running transaction). Hand them back with `give_back` if it fails."""
+        batch, self._sent = self._sent, []
+        return batch
+
+    def give_back(self, batch: Sequence[tuple[int, str | None]]) -> None:
+        """Records a failed transaction did not make: recorded on their own, soon."""
+        if not batch:
+            return
+        self._sent[:0] = batch
+        if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush_soon())
 
     async def flush(self) -> None:

@@ -31,8 +31,9 @@ async def _log(
     entry_id: str | None,
     score: float | None,
     lang: str | None = None,
-) -> FaqQuery:
-    query = FaqQuery(
+) -> int:
+    """Log the question; its id, which the reply's buttons carry."""
+    return await ctx.uow.get(FaqQueryRepo).log(
         officer_id=ctx.officer.id if ctx.officer else None,
         identity_id=ctx.identity.id,
         text=text,
@@ -42,9 +43,6 @@ async def _log(
         outcome=outcome,
         created_at=ctx.clock.now(),
     )
-    ctx.uow.session.add(query)
-    await ctx.uow.session.flush()
-    return query
 
 
 async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
@@ -74,7 +72,7 @@ async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
             result, lead = within, ctx.t("faq.in_context", question=before)
     FAQ_QUESTIONS.labels(result.status).inc()
     best = result.best
-    query = await _log(
+    query_id = await _log(
         ctx,
         question,
         result.status,
@@ -83,7 +81,7 @@ async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
         result.lang,
     )
     if result.status == "answer" and best is not None:
-        await _send_entry(ctx, best.entry_id, query.id, result.lang, lead)
+        await _send_entry(ctx, best.entry_id, query_id, result.lang, lead)
         return
     if result.status == "suggest":
         siblings = faq_index(ctx.content).sibling_question(result)
@@ -94,21 +92,21 @@ async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
                 for i in ids
                 if _question(ctx, i)
             ]
-            choices.append(Choice(f"faq:none:{query.id}", ctx.t("faq.none_of_these")))
+            choices.append(Choice(f"faq:none:{query_id}", ctx.t("faq.none_of_these")))
             await ctx.send(ask.get(ctx.locale, ask["en"]), choices=choices)
             return
         choices = [
             Choice(f"faq:show:{h.entry_id}", shorten(h.question, 60))
             for h in result.suggestions[:3]
         ]
-        choices.append(Choice(f"faq:none:{query.id}", ctx.t("faq.none_of_these")))
+        choices.append(Choice(f"faq:none:{query_id}", ctx.t("faq.none_of_these")))
         await ctx.reply("faq.did_you_mean", choices=choices)
         return
     await ctx.reply(
         "faq.unknown",
         choices=[
-            Choice(f"faq:escalate:{query.id}", ctx.t("faq.escalate_yes")),
-            Choice(f"faq:drop:{query.id}", ctx.t("faq.escalate_no")),
+            Choice(f"faq:escalate:{query_id}", ctx.t("faq.escalate_yes")),
+            Choice(f"faq:drop:{query_id}", ctx.t("faq.escalate_no")),
         ],
     )
 
@@ -172,7 +170,7 @@ async def press_faq(event: Incoming, ctx: Ctx) -> None:
     arg = arg.rstrip(":")
     if action == "show":
         picked = await _log(ctx, f"[picked] {arg}", "picked", arg, None)
-        await _send_entry(ctx, arg, picked.id)
+        await _send_entry(ctx, arg, picked)
         return
     query = await _own_query(ctx, arg)
     if query is None:
