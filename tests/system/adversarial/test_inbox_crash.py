@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import ClientError
+from sqlalchemy import func, select
 
+from storage.db import make_engine
+from storage.models import Outbox, OutboxStatus
 from tests.conftest import PG_URL
 from tests.support.emulators.slack_api import SlackApiEmulator, SlackEvents
 from tests.support.emulators.telegram_api import TelegramEmulator
@@ -51,13 +54,50 @@ async def _kill_during_backlog(
     return seen
 
 
-def _restart(bot: Child, port: int) -> Callable[[], Awaitable[None]]:
+def _restart(
+    bot: Child, port: int, dead: Callable[[], Awaitable[None]] | None = None
+) -> Callable[[], Awaitable[None]]:
+    """SIGKILL, run `dead` while the process is down, start again."""
+
     async def kill() -> None:
         await bot.kill()
+        if dead is not None:
+            await dead()
         await bot.start()
         await healthy(port)
 
     return kill
+
+
+class InDoubt:
+    """Replies the platform has but the database does not record as sent, taken while a
+    killed process is down: the only replies a restart may send again. The outbox records a
+    reply after the platform accepts it, so a process that dies in between leaves it in
+    doubt; how many that is depends on the machine's load, not on a rule, so the tests assert
+    that every repeat was in doubt (and the tally prints the count per crash)."""
+
+    def __init__(self, database_url: str, platform: str, delivered: Callable[[], Counter[str]]):
+        self.database_url, self.platform, self.delivered = database_url, platform, delivered
+        self.per_chat: Counter[str] = Counter()
+
+    async def __call__(self) -> None:
+        engine = make_engine(self.database_url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    select(Outbox.chat_id, func.count())
+                    .where(Outbox.platform == self.platform, Outbox.status == OutboxStatus.SENT)
+                    .group_by(Outbox.chat_id)
+                )
+                recorded = Counter({str(chat): int(n) for chat, n in rows})
+        finally:
+            await engine.dispose()
+        for chat, n in self.delivered().items():
+            self.per_chat[chat] += max(0, n - recorded[chat])
+
+    def check(self, repeated: dict[str, int]) -> None:
+        over = {c: n for c, n in repeated.items() if n > self.per_chat[c]}
+        assert not over, f"repeated though recorded as sent: {over}; in doubt: {self.per_chat}"
 
 
 async def _until(check: Callable[[], int], within: float) -> None:
@@ -96,6 +136,15 @@ async def _send_all(
             await asyncio.sleep(0.05)
 
 
+def _slack_replies(api: SlackApiEmulator, users: list[str]) -> Counter[str]:
+    return Counter(
+        {
+            SlackApiEmulator.dm_channel(u): len(api.messages_to(SlackApiEmulator.dm_channel(u)))
+            for u in users
+        }
+    )
+
+
 def _answered_on_slack(api: SlackApiEmulator, users: list[str]) -> int:
     return sum(1 for u in users if api.messages_to(SlackApiEmulator.dm_channel(u)))
 
@@ -125,7 +174,17 @@ async def test_sigkill_three_times_during_a_telegram_burst_loses_no_acknowledged
             def answered() -> int:
                 return sum(1 for uid in users if api.bot_messages(uid))
 
-            at_kills = await _kill_during_backlog(answered, _restart(bot, port))
+            wanted = set(users)
+            in_doubt = InDoubt(
+                database_url,
+                "telegram",
+                lambda: Counter(
+                    str(d.chat_id)
+                    for d in api.deliveries
+                    if d.kind == "send" and d.chat_id in wanted
+                ),
+            )
+            at_kills = await _kill_during_backlog(answered, _restart(bot, port, in_doubt))
             await _until(answered, 240)
         finally:
             await bot.stop()
@@ -135,14 +194,16 @@ async def test_sigkill_three_times_during_a_telegram_burst_loses_no_acknowledged
     duplicates = sum(n - 1 for n in replies.values() if n > 1)
     tally["crashes injected"] += bot.kills
     tally["duplicates seen"] += duplicates
+    tally["replies in doubt at a kill"] += sum(in_doubt.per_chat.values())
     sys.stdout.write(
         f"\ntelegram burst: {BURST} acknowledged, {len(replies)} answered, "
-        f"{duplicates} duplicate replies, {bot.kills} SIGKILLs\n"
+        f"{duplicates} duplicate replies, {sum(in_doubt.per_chat.values())} in doubt at "
+        f"{bot.kills} SIGKILLs\n"
     )
     assert bot.kills == 3
     assert max(at_kills) < BURST  # each kill left a backlog behind
     assert len(replies) == BURST  # every acknowledged update was answered
-    assert duplicates <= 3 * 8  # at most the replies in flight at each crash
+    in_doubt.check({str(c): n - 1 for c, n in replies.items() if n > 1})
 
 
 async def test_sigkill_three_times_during_a_slack_burst_loses_no_acknowledged_event(
@@ -166,10 +227,11 @@ async def test_sigkill_three_times_during_a_slack_burst_loses_no_acknowledged_ev
         users = [f"UB{n:06d}" for n in range(BURST)]
         acknowledged: list[str] = []
 
+        in_doubt = InDoubt(database_url, "slack", lambda: _slack_replies(api, users))
         try:
             sender = asyncio.create_task(_send_all([slack], users, "EvBURST", acknowledged))
             at_kills = await _kill_during_backlog(
-                lambda: _answered_on_slack(api, users), _restart(bot, port)
+                lambda: _answered_on_slack(api, users), _restart(bot, port, in_doubt)
             )
             await sender
             await _until(lambda: _answered_on_slack(api, users), 240)
@@ -180,14 +242,16 @@ async def test_sigkill_three_times_during_a_slack_burst_loses_no_acknowledged_ev
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     tally["crashes injected"] += bot.kills
     tally["duplicates seen"] += duplicates
+    tally["replies in doubt at a kill"] += sum(in_doubt.per_chat.values())
     sys.stdout.write(
         f"\nslack burst: {len(acknowledged)} acknowledged, {len(counts)} answered, "
-        f"{duplicates} duplicate replies, {bot.kills} SIGKILLs\n"
+        f"{duplicates} duplicate replies, {sum(in_doubt.per_chat.values())} in doubt at "
+        f"{bot.kills} SIGKILLs\n"
     )
     assert bot.kills == 3
     assert max(at_kills) < BURST
     assert len(acknowledged) == BURST and len(counts) == BURST
-    assert duplicates <= 3 * 8
+    in_doubt.check({SlackApiEmulator.dm_channel(u): n - 1 for u, n in counts.items() if n > 1})
 
 
 @pytest.mark.postgres
@@ -225,11 +289,12 @@ async def test_three_processes_share_one_inbox_and_survive_sigkills(
         acknowledged: list[str] = []
 
         kills = 0
+        in_doubt = InDoubt(database_url, "slack", lambda: _slack_replies(api, users))
 
         async def kill_one() -> None:
             nonlocal kills
             victim = rng.randrange(3)
-            await _restart(bots[victim], ports[victim])()
+            await _restart(bots[victim], ports[victim], in_doubt)()
             kills += 1
 
         try:
@@ -246,10 +311,14 @@ async def test_three_processes_share_one_inbox_and_survive_sigkills(
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     tally["crashes injected"] += kills
     tally["duplicates seen"] += duplicates
+    tally["replies in doubt at a kill"] += sum(in_doubt.per_chat.values())
     sys.stdout.write(
         f"\nthree processes: {len(acknowledged)} acknowledged, {len(counts)} answered, "
-        f"{duplicates} duplicate replies, {kills} SIGKILLs\n"
+        f"{duplicates} duplicate replies, {sum(in_doubt.per_chat.values())} in doubt at "
+        f"{kills} SIGKILLs\n"
     )
     assert max(at_kills) < BURST
     assert len(acknowledged) == BURST and len(counts) == BURST
-    assert duplicates <= 3 * 8
+    # the processes that live on keep sending: a reply in doubt at one kill may be one a live
+    # process sent and had not yet recorded, so here too a repeat must have been in doubt
+    in_doubt.check({SlackApiEmulator.dm_channel(u): n - 1 for u, n in counts.items() if n > 1})
