@@ -17,13 +17,17 @@ Solver (exact, sparse). No dense request x mentor matrix is ever built: `_Scorer
 feasible edges a block of rows at a time (vectorised numpy; sets as bitsets, AND + popcount),
 rows grouped by requested topic and scored only against the mentors who offer it.
 Column generation: each request starts with its `SHORTLIST` best edges (the `RESERVE` next ones
-kept aside); a min-cost flow (OR-Tools `SimpleMinCostFlow`) solves that sparse problem: request
--> mentor (capacity: free slots) -> sink, "not paired" request -> sink, and for a (learner,
-mentor) that two rows of one learner could both take, a gate node of capacity 1 in between.
-Dual prices follow from shortest paths in the residual network (a vectorised Bellman-Ford)
-and price every edge left out; the edges that could still improve the total are added and the
-problem solved again. When none is left the prices prove the result optimal over all feasible
-edges (reduced costs left sum to < 0.3 grid unit over any matching, tie terms < 0.1): the total
+kept aside) and each mentor with its `MENTOR_SHORTLIST` best requests (contested mentors are
+then priced right from the first solve); a min-cost flow (OR-Tools `SimpleMinCostFlow`)
+solves that sparse problem: request -> mentor (capacity: free slots) -> sink, "not paired"
+request -> sink, and for a (learner, mentor) that two rows of one learner could both take, a
+gate node of capacity 1 in between. Dual prices follow from shortest paths in the residual
+network (a vectorised Bellman-Ford) and price every edge left out; the edges that could still
+improve the total are added (with those of their rows short of improving by less than `NEAR`,
+which later passes would want as prices move), after the first solves the edges far below
+(`DROP`) leave the LP for the reserve, and the problem is solved again. When none is left the
+prices prove the result optimal over all feasible edges (reduced costs left sum to < 0.3 grid
+unit over any matching, tie terms < 0.1): the total
 score is the exact optimum on the 1e-4 score grid. Checked against `scipy.optimize.milp` in the
 tests and in benchmarks/matching_bench.py. A row whose best left-out edge cannot beat its own
 price (minus any fall of mentor prices since it was last scanned) is never rescored; pricing
@@ -681,6 +685,10 @@ PRICING_BATCH = 48
 """Most edges per request that one pricing pass adds (those of highest reduced cost)."""
 RESERVE = 32
 """Next-best edges per request a pricing pass keeps aside, so later passes rarely rescore."""
+DROP = 10_000.0
+"""Grid units: after each of the first `DROP_SOLVES` solves, an edge whose reduced cost is
+below -DROP (1 score) leaves the LP for the reserve, priced every pass: smaller flows."""
+DROP_SOLVES = 2
 GREEDY_SHORTLIST = 8
 """Best edges per request greedy starts from; a request left without a mentor gets 8x more."""
 UNIT = 10**SCORE_DECIMALS  # scores are whole multiples of 1 / UNIT
@@ -873,12 +881,14 @@ def _assign(
     shift = int(gain.max(initial=0)) + 1  # costs >= 0: cost = shift - gain, unpaired = shift
     gate_mentor = gate_keys % max(n_cols, 1)
     head = np.where(gated, gate0 + at, mentor0 + edges.col)
+    i32 = np.int32  # OR-Tools' node type: no int64 copy of every arc
     tails = np.concatenate(
         [edges.row, np.arange(n_rows), gate0 + np.arange(n_gates), mentor0 + np.arange(n_cols)]
-    )
+    ).astype(i32)
     heads = np.concatenate(
         [head, np.full(n_rows, sink), mentor0 + gate_mentor, np.full(n_cols, sink)]
-    )
+    ).astype(i32)
+    del head, key, at, gated
     caps = np.concatenate(
         [np.ones(n_edges + n_rows + n_gates, dtype=np.int64), free.astype(np.int64)]
     )
@@ -895,6 +905,7 @@ def _assign(
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: {status}")
     sent = flow.flows(arcs)
+    del flow, arcs  # its memory is not needed for the prices
     used = sent > 0
     # Residual network in the max-weight costs (an edge costs -gain, the rest 0): an unused arc
     # forward, a used one backward (a mentor's arc both ways while it has room and flow).
@@ -903,6 +914,7 @@ def _assign(
     r_tail = np.concatenate([tails[fwd], heads[back]])
     r_head = np.concatenate([heads[fwd], tails[back]])
     r_cost = np.concatenate([base[fwd], -base[back]]).astype(np.float64)
+    del tails, heads, base, caps, costs, fwd, back, sent
     dist = _distances(r_tail, r_head, r_cost, n_nodes, sink)
     row_price = dist[:n_rows] / scale
     mentor_dist = dist[mentor0:gate0]
@@ -961,6 +973,7 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
     snapshots: list[Floats] = []
     multi = np.bincount(learner)[learner] > 1  # gates (priced apart) only concern these rows
     reserve = short.reserve  # left-out edges kept aside: the next best per row
+    solves = 0
     while True:
         if not len(edges.row):
             return {}
@@ -968,7 +981,14 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
         # then never pairs a learner twice with one mentor, and needs no second solve for it.
         keys, times = np.unique(learner[edges.row] * n_cols + edges.col, return_counts=True)
         gate_keys = keys[times > 1]
-        chosen, prices = _assign(edges, _units(edges, ties), learner, free, n_rows, gate_keys)
+        weight = _units(edges, ties)
+        chosen, prices = _assign(edges, weight, learner, free, n_rows, gate_keys)
+        solves += 1
+        if solves <= DROP_SOLVES:  # edges far from improving leave the LP for the reserve
+            far = ~chosen & (prices.reduced(edges, weight, learner, n_cols) < -DROP)
+            reserve = _Edges.concat([reserve, edges.take(far)])
+            edges, chosen = edges.take(~far), chosen[~far]
+        del weight
         if len(reserve.row):
             reduced = prices.reduced(reserve, _units(reserve, ties), learner, n_cols)
             if (reduced > tolerance).any():
