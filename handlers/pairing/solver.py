@@ -197,7 +197,7 @@ class _Row:
     candidates: frozenset[str]
 
 
-EDGE_BLOCK_CELLS = 1_000_000
+EDGE_BLOCK_CELLS = 250_000
 """Request x mentor cells scored at once: bounds the memory of scoring, whatever the round."""
 
 
@@ -685,9 +685,10 @@ PRICING_BATCH = 48
 """Most edges per request that one pricing pass adds (those of highest reduced cost)."""
 RESERVE = 32
 """Next-best edges per request a pricing pass keeps aside, so later passes rarely rescore."""
-DROP = 10_000.0
+DROP = 3_000.0
 """Grid units: after each of the first `DROP_SOLVES` solves, an edge whose reduced cost is
-below -DROP (1 score) leaves the LP for the reserve, priced every pass: smaller flows."""
+below -DROP (0.3 score, as `NEAR`) leaves the LP for the reserve, priced every pass: smaller
+flows (20,000 officers: 450,000 edges in the last one, not 620,000)."""
 DROP_SOLVES = 2
 GREEDY_SHORTLIST = 8
 """Best edges per request greedy starts from; a request left without a mentor gets 8x more."""
@@ -729,9 +730,10 @@ def _shortlist(
         units = np.rint(np.where(finite, score, 0.0) * UNIT).astype(np.int64)
         key = np.where(finite, units * n_cols + (n_cols - 1 - cols), -1)
         at = np.arange(len(block))[:, None]
-        if per_mentor:  # merged as it goes: memory of k edges per mentor, not per block
-            found = _best_per_column(block, cols, score, topic, units, per_mentor)
-            by_mentor = [_best_per_mentor(_Edges.concat([*by_mentor, found]), per_mentor)]
+        if per_mentor:  # merged now and then: memory of a few times k edges per mentor
+            by_mentor.append(_best_per_column(block, cols, score, topic, units, per_mentor))
+            if sum(len(e.row) for e in by_mentor) > 4 * per_mentor * n_cols:
+                by_mentor = [_best_per_mentor(_Edges.concat(by_mentor), per_mentor)]
         k = min(depth + extra, len(cols))
         if k < len(cols):
             part = np.argpartition(-key, k, axis=1)

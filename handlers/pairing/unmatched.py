@@ -45,9 +45,12 @@ def explain(
 
 @dataclass
 class _Group:
-    """Mentors offering some topics in some languages: counted by authority and free slots."""
+    """Mentors offering some topics in some languages: counted by authority and free slots.
 
-    ids: set[int]
+    Counts only, no set of ids: a round of 20,000 has a group per (topics, languages) met, and
+    sets of thousands of ids each cost over 100 MB."""
+
+    size: int
     by_authority: Counter[int]
     free: int
     free_by_authority: Counter[int]
@@ -85,7 +88,7 @@ class Explainer:
             found = [m for m in self._offer(topics) if m.languages & languages]
             free = [m for m in found if m.capacity - m.active_pairs > 0]
             self._groups[key] = _Group(
-                {m.id for m in found},
+                len(found),
                 Counter(m.authority_id for m in found),
                 len(free),
                 Counter(m.authority_id for m in free),
@@ -99,17 +102,24 @@ class Explainer:
         self_offers = me is not None and bool(me.offers & topics)
         if len(self._offer(topics)) - self_offers == 0:
             return "offers"
-        group = self._group(topics, frozenset(learner.languages))
+        languages = frozenset(learner.languages)
+        group = self._group(topics, languages)
         self_speaks = self_offers and me is not None and bool(me.languages & learner.languages)
-        if len(group.ids) - self_speaks == 0:
+        if group.size - self_speaks == 0:
             return "language"
         home = learner.authority_id
-        others = len(group.ids) - group.by_authority[home]
+        others = group.size - group.by_authority[home]
         if not others:
             return "authority"
 
         def found(mentor_id: int) -> bool:
-            return mentor_id in group.ids and self.mentors[mentor_id].authority_id != home
+            m = self.mentors.get(mentor_id)
+            return (
+                m is not None
+                and bool(m.offers & topics)
+                and bool(m.languages & languages)
+                and m.authority_id != home
+            )
 
         was_rejected = any(found(m) for m in self.rejected.get(learner.id, ()))
         gone = [self.mentors[m] for m in self.excluded.get(learner.id, ()) if found(m)]
