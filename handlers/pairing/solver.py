@@ -27,9 +27,9 @@ improve the total are added (with those of their rows short of improving by less
 which later passes would want as prices move), after the first solves the edges far below
 (`DROP`) leave the LP for the reserve, and the problem is solved again. When none is left the
 prices prove the result optimal over all feasible edges (reduced costs left sum to < 0.3 grid
-unit over any matching, tie terms < 0.1): the total
-score is the exact optimum on the 1e-4 score grid. Checked against `scipy.optimize.milp` in the
-tests and in benchmarks/matching_bench.py. A row whose best left-out edge cannot beat its own
+unit over any matching, tie terms < 0.1): the total score is the exact optimum on the 1e-4
+score grid. Checked against `scipy.optimize.milp` in the tests and in
+benchmarks/matching_bench.py. A row whose best left-out edge cannot beat its own
 price (minus any fall of mentor prices since it was last scanned) is never rescored; pricing
 works on the dense block (argpartition per row), never sorting a block's edges.
 
