@@ -17,15 +17,19 @@ Solver (exact, sparse). No dense request x mentor matrix is ever built: `_Scorer
 feasible edges a block of rows at a time (vectorised numpy; sets as bitsets, AND + popcount),
 rows grouped by requested topic and scored only against the mentors who offer it.
 Column generation: each request starts with its `SHORTLIST` best edges (the `RESERVE` next ones
-kept aside); a min-cost flow (OR-Tools `SimpleMinCostFlow`) solves that sparse problem: request
--> mentor (capacity: free slots) -> sink, "not paired" request -> sink, and for a (learner,
-mentor) that two rows of one learner could both take, a gate node of capacity 1 in between.
-Dual prices follow from shortest paths in the residual network (a vectorised Bellman-Ford)
-and price every edge left out; the edges that could still improve the total are added and the
-problem solved again. When none is left the prices prove the result optimal over all feasible
-edges (reduced costs left sum to < 0.3 grid unit over any matching, tie terms < 0.1): the total
-score is the exact optimum on the 1e-4 score grid. Checked against `scipy.optimize.milp` in the
-tests and in benchmarks/matching_bench.py. A row whose best left-out edge cannot beat its own
+kept aside) and each mentor with its `MENTOR_SHORTLIST` best requests (contested mentors are
+then priced right from the first solve); a min-cost flow (OR-Tools `SimpleMinCostFlow`)
+solves that sparse problem: request -> mentor (capacity: free slots) -> sink, "not paired"
+request -> sink, and for a (learner, mentor) that two rows of one learner could both take, a
+gate node of capacity 1 in between. Dual prices follow from shortest paths in the residual
+network (a vectorised Bellman-Ford) and price every edge left out; the edges that could still
+improve the total are added (with those of their rows short of improving by less than `NEAR`,
+which later passes would want as prices move), after the first solves the edges far below
+(`DROP`) leave the LP for the reserve, and the problem is solved again. When none is left the
+prices prove the result optimal over all feasible edges (reduced costs left sum to < 0.3 grid
+unit over any matching, tie terms < 0.1): the total score is the exact optimum on the 1e-4
+score grid. Checked against `scipy.optimize.milp` in the tests and in
+benchmarks/matching_bench.py. A row whose best left-out edge cannot beat its own
 price (minus any fall of mentor prices since it was last scanned) is never rescored; pricing
 works on the dense block (argpartition per row), never sorting a block's edges.
 
@@ -193,7 +197,7 @@ class _Row:
     candidates: frozenset[str]
 
 
-EDGE_BLOCK_CELLS = 1_000_000
+EDGE_BLOCK_CELLS = 250_000
 """Request x mentor cells scored at once: bounds the memory of scoring, whatever the round."""
 
 
@@ -675,13 +679,23 @@ def _learner_codes(prob: _Problem) -> Ints:
 
 SHORTLIST = 24
 """Best edges per request the first LP sees; pricing adds the others that could matter."""
+MENTOR_SHORTLIST = 16
+"""Best edges per mentor the first LP sees too (the rows that value that mentor most)."""
 PRICING_BATCH = 48
 """Most edges per request that one pricing pass adds (those of highest reduced cost)."""
-RESERVE = 128
+RESERVE = 32
 """Next-best edges per request a pricing pass keeps aside, so later passes rarely rescore."""
+DROP = 3_000.0
+"""Grid units: after each of the first `DROP_SOLVES` solves, an edge whose reduced cost is
+below -DROP (0.3 score, as `NEAR`) leaves the LP for the reserve, priced every pass: smaller
+flows (20,000 officers: 450,000 edges in the last one, not 620,000)."""
+DROP_SOLVES = 2
 GREEDY_SHORTLIST = 8
 """Best edges per request greedy starts from; a request left without a mentor gets 8x more."""
 UNIT = 10**SCORE_DECIMALS  # scores are whole multiples of 1 / UNIT
+NEAR = 3_000.0
+"""Grid units: an edge coming into the LP brings the others of its row that fall short of
+improving by less (0.3 score): prices move as edges come in, and a later pass would want them."""
 
 
 @dataclass
@@ -693,16 +707,22 @@ class _Shortlist:
     reserve: _Edges  # the `extra` edges after the first `depth`, left out for now
 
 
-def _shortlist(scorer: _Scorer, rows: Ints, depth: int, extra: int = 0) -> _Shortlist:
+def _shortlist(
+    scorer: _Scorer, rows: Ints, depth: int, extra: int = 0, per_mentor: int = 0
+) -> _Shortlist:
     """Score `rows` block by block, keeping only each row's first `depth` edges (and the
-    `extra` next ones apart, as `reserve`).
+    `extra` next ones apart, as `reserve`); with `per_mentor`, also each mentor's best
+    `per_mentor` rows (added to `edges`, never to `reserve`).
 
     A row's order is best score first, ties by lower mentor column (what greedy follows too),
-    made a strict order by an integer key.
+    made a strict order by an integer key. The mentors' side matters when mentors are scarce:
+    a popular mentor's slots go to the rows that value them most, which the rows' own lists
+    alone only reach after many pricing passes.
     """
     left_out = np.full(scorer.n_rows, -np.inf)
     parts: list[_Edges] = []
     spare: list[_Edges] = []
+    by_mentor: list[_Edges] = []
     n_cols = scorer.n_cols
     for block, cols in scorer.blocks(rows):
         score, topic = scorer.dense(block, cols)
@@ -710,6 +730,10 @@ def _shortlist(scorer: _Scorer, rows: Ints, depth: int, extra: int = 0) -> _Shor
         units = np.rint(np.where(finite, score, 0.0) * UNIT).astype(np.int64)
         key = np.where(finite, units * n_cols + (n_cols - 1 - cols), -1)
         at = np.arange(len(block))[:, None]
+        if per_mentor:  # merged now and then: memory of a few times k edges per mentor
+            by_mentor.append(_best_per_column(block, cols, score, topic, units, per_mentor))
+            if sum(len(e.row) for e in by_mentor) > 4 * per_mentor * n_cols:
+                by_mentor = [_best_per_mentor(_Edges.concat(by_mentor), per_mentor)]
         k = min(depth + extra, len(cols))
         if k < len(cols):
             part = np.argpartition(-key, k, axis=1)
@@ -725,7 +749,53 @@ def _shortlist(scorer: _Scorer, rows: Ints, depth: int, extra: int = 0) -> _Shor
             i, j = np.nonzero(kept)
             c = local_of[i, j]
             part_of.append(_Edges(block[i], cols[c], score[i, c], topic[i, c].astype(np.int64)))
-    return _Shortlist(_Edges.concat(parts), left_out, _Edges.concat(spare))
+    edges, reserve = _Edges.concat(parts), _Edges.concat(spare)
+    if per_mentor:
+        extra_edges = _best_per_mentor(_Edges.concat(by_mentor), per_mentor)
+        known = np.sort(edges.row * n_cols + edges.col)
+        keys = extra_edges.row * n_cols + extra_edges.col
+        extra_edges = extra_edges.take(~_isin_sorted(keys, known))
+        taken = np.sort(extra_edges.row * n_cols + extra_edges.col)
+        reserve = reserve.take(~_isin_sorted(reserve.row * n_cols + reserve.col, taken))
+        edges = _Edges.concat([edges, extra_edges])
+    return _Shortlist(edges, left_out, reserve)
+
+
+def _isin_sorted(keys: Ints, sorted_keys: Ints) -> Bools:
+    """Whether each key is in `sorted_keys` (sorted, unique)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
+
+
+def _best_per_column(
+    block: Ints, cols: Ints, score: Floats, topic: npt.NDArray[np.int16], units: Ints, k: int
+) -> _Edges:
+    """Each column's best `k` feasible rows of a dense block (ties: any, settled later)."""
+    b = len(block)
+    if k < b:
+        top = np.argpartition(-np.where(score > -np.inf, units, -1), k - 1, axis=0)[:k]
+    else:
+        top = np.broadcast_to(np.arange(b)[:, None], (b, len(cols)))
+    at = np.arange(len(cols))[None, :]
+    i, j = np.nonzero(score[top, at] > -np.inf)
+    r = top[i, j]
+    return _Edges(block[r], cols[j], score[r, j], topic[r, j].astype(np.int64))
+
+
+def _best_per_mentor(found: _Edges, k: int) -> _Edges:
+    """Of candidate edges, each mentor's best `k` (best score first, ties by lower row)."""
+    if not len(found.row):
+        return found
+    # one int64 key (mentor, then best score, then lower row) sorts ~3x faster than lexsort
+    units = np.rint(found.score * UNIT).astype(np.int64)
+    rank = int(units.max()) - units
+    rows = int(found.row.max()) + 1
+    key = (found.col * (int(rank.max()) + 1) + rank) * rows + found.row
+    found = found.take(np.argsort(key))
+    first = np.searchsorted(found.col, found.col, side="left")
+    return found.take(np.arange(len(found.col)) - first < k)
 
 
 @dataclass
@@ -817,12 +887,14 @@ def _assign(
     shift = int(gain.max(initial=0)) + 1  # costs >= 0: cost = shift - gain, unpaired = shift
     gate_mentor = gate_keys % max(n_cols, 1)
     head = np.where(gated, gate0 + at, mentor0 + edges.col)
+    i32 = np.int32  # OR-Tools' node type: no int64 copy of every arc
     tails = np.concatenate(
         [edges.row, np.arange(n_rows), gate0 + np.arange(n_gates), mentor0 + np.arange(n_cols)]
-    )
+    ).astype(i32)
     heads = np.concatenate(
         [head, np.full(n_rows, sink), mentor0 + gate_mentor, np.full(n_cols, sink)]
-    )
+    ).astype(i32)
+    del head, key, at, gated
     caps = np.concatenate(
         [np.ones(n_edges + n_rows + n_gates, dtype=np.int64), free.astype(np.int64)]
     )
@@ -839,6 +911,7 @@ def _assign(
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: {status}")
     sent = flow.flows(arcs)
+    del flow, arcs  # its memory is not needed for the prices
     used = sent > 0
     # Residual network in the max-weight costs (an edge costs -gain, the rest 0): an unused arc
     # forward, a used one backward (a mentor's arc both ways while it has room and flow).
@@ -847,6 +920,7 @@ def _assign(
     r_tail = np.concatenate([tails[fwd], heads[back]])
     r_head = np.concatenate([heads[fwd], tails[back]])
     r_cost = np.concatenate([base[fwd], -base[back]]).astype(np.float64)
+    del tails, heads, base, caps, costs, fwd, back, sent
     dist = _distances(r_tail, r_head, r_cost, n_nodes, sink)
     row_price = dist[:n_rows] / scale
     mentor_dist = dist[mentor0:gate0]
@@ -895,7 +969,7 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
     free = prob.free[prob.active]
     ties = _Ties(n_rows, n_cols)
     tolerance = min(1e-3, 0.3 / n_rows)  # grid units per row: 0.3 units over a matching
-    short = _shortlist(sc, np.arange(n_rows), SHORTLIST, RESERVE)
+    short = _shortlist(sc, np.arange(n_rows), SHORTLIST, RESERVE, MENTOR_SHORTLIST)
     edges = short.edges
     # Per row, a bound on (weight - mentor price) over the edges neither in `edges` nor in
     # `reserve`, with the mentor prices of the pass that computed it (epoch; -1: prices 0).
@@ -905,6 +979,7 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
     snapshots: list[Floats] = []
     multi = np.bincount(learner)[learner] > 1  # gates (priced apart) only concern these rows
     reserve = short.reserve  # left-out edges kept aside: the next best per row
+    solves = 0
     while True:
         if not len(edges.row):
             return {}
@@ -912,10 +987,19 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
         # then never pairs a learner twice with one mentor, and needs no second solve for it.
         keys, times = np.unique(learner[edges.row] * n_cols + edges.col, return_counts=True)
         gate_keys = keys[times > 1]
-        chosen, prices = _assign(edges, _units(edges, ties), learner, free, n_rows, gate_keys)
+        weight = _units(edges, ties)
+        chosen, prices = _assign(edges, weight, learner, free, n_rows, gate_keys)
+        solves += 1
+        if solves <= DROP_SOLVES:  # edges far from improving leave the LP for the reserve
+            far = ~chosen & (prices.reduced(edges, weight, learner, n_cols) < -DROP)
+            reserve = _Edges.concat([reserve, edges.take(far)])
+            edges, chosen = edges.take(~far), chosen[~far]
+        del weight
         if len(reserve.row):
-            better = prices.reduced(reserve, _units(reserve, ties), learner, n_cols) > tolerance
-            if better.any():
+            reduced = prices.reduced(reserve, _units(reserve, ties), learner, n_cols)
+            if (reduced > tolerance).any():
+                # the nearly improving ones too: prices move as edges come in
+                better = reduced > -NEAR
                 edges = _Edges.concat([edges, reserve.take(better)])
                 reserve = reserve.take(~better)
                 continue
@@ -927,16 +1011,17 @@ def _solve_optimal(prob: _Problem) -> dict[int, int]:
         snapshots.append(prices.col.copy())
         reserve = reserve.take(~np.isin(reserve.row, suspect))
         known = np.sort(edges.row * n_cols + edges.col)
-        added, kept = [], [reserve]
+        added, kept, improving = [], [reserve], 0
         for block, cols in sc.blocks(suspect):
-            more, spare, base[block] = _price_block(
+            more, spare, base[block], found = _price_block(
                 sc, block, cols, known, prices, ties, learner, multi, tolerance
             )
             added.append(more)
             kept.append(spare)
+            improving += found
             epoch[block] = len(snapshots) - 1
         reserve = _Edges.concat(kept)
-        if not any(len(a.row) for a in added):  # every suspect priced: nothing can improve
+        if not improving:  # every suspect priced: nothing can improve
             return prob.choose(edges.take(chosen))
         edges = _Edges.concat([edges, *added])
 
@@ -951,7 +1036,7 @@ def _price_block(
     learner: Ints,
     multi: Bools,
     tolerance: float,
-) -> tuple[_Edges, _Edges, Floats]:
+) -> tuple[_Edges, _Edges, Floats, int]:
     """Price the left-out edges of a block of (sorted) rows, on dense rows x mentors arrays.
 
     Returns, per row, the `PRICING_BATCH` edges of highest reduced cost above `tolerance` (to
@@ -993,7 +1078,9 @@ def _price_block(
     # the PRICING_BATCH edges of highest reduced cost that could improve ...
     k = min(PRICING_BATCH, n_local)
     top = np.argpartition(-gain, k - 1, axis=1)[:, :k] if k < n_local else np.tile(local, (b, 1))
-    ti, tj = np.nonzero(gain[at_row, top] > tolerance)
+    top_gain = gain[at_row, top]
+    improving = int((top_gain > tolerance).sum())
+    ti, tj = np.nonzero(top_gain > (-NEAR if improving else tolerance))
     tc = top[ti, tj]
     more = _Edges(block[ti], cols[tc], score[ti, tc], topic[ti, tc].astype(np.int64))
     left[ti, tc] = False
@@ -1007,7 +1094,7 @@ def _price_block(
     left[ri, rc] = False
     price = np.where(multi[block][:, None], 0.0, prices.col[cols][None, :])
     bound = np.where(left, weight - price, -np.inf).max(axis=1, initial=-np.inf)
-    return more, spare, bound
+    return more, spare, bound, improving
 
 
 def _greedy(prob: _Problem, edges: _Edges, learner: Ints) -> Bools:

@@ -12,7 +12,6 @@ so nobody hears it twice.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,18 +44,20 @@ def explain(
 
 @dataclass
 class _Group:
-    """Mentors offering some topics in some languages: counted by authority and free slots."""
+    """Mentors offering some topics in some languages: how many, and how many have a slot.
 
-    ids: set[int]
-    by_authority: Counter[int]
+    Counts only: a round of 20,000 meets a group per (topics, languages), and sets of the
+    thousands of mentors of each cost over 100 MB."""
+
+    size: int
     free: int
-    free_by_authority: Counter[int]
 
 
 class Explainer:
-    """`explain` for a whole round: the mentors are grouped once by (topics, languages), so
-    each request costs its own exclusions, not a pass over every officer (a round may leave
-    thousands unmatched among 20,000 officers)."""
+    """`explain` for a whole round: the mentors offering some topics are counted once by
+    their set of languages, so a group costs a pass over those sets, and a request its own
+    authority and exclusions, not a pass over every officer (a round may leave thousands
+    unmatched among 20,000 officers)."""
 
     def __init__(
         self,
@@ -65,62 +66,89 @@ class Explainer:
         rejected: Collection[tuple[int, int]],
     ) -> None:
         self.mentors = {m.id: m for m in people if m.offers}
+        self.of_authority: dict[int, list[Person]] = {}
+        for m in self.mentors.values():
+            self.of_authority.setdefault(m.authority_id, []).append(m)
         self.excluded: dict[int, set[int]] = {}
         for learner_id, mentor_id in excluded:
             self.excluded.setdefault(learner_id, set()).add(mentor_id)
         self.rejected: dict[int, set[int]] = {}
         for learner_id, mentor_id in rejected:
             self.rejected.setdefault(learner_id, set()).add(mentor_id)
-        self._offering: dict[frozenset[str], list[Person]] = {}
+        self._offering: dict[frozenset[str], dict[frozenset[str], _Group]] = {}
         self._groups: dict[tuple[frozenset[str], frozenset[str]], _Group] = {}
 
-    def _offer(self, topics: frozenset[str]) -> list[Person]:
+    def _offer(self, topics: frozenset[str]) -> dict[frozenset[str], _Group]:
+        """The mentors offering one of `topics`, counted by their set of languages."""
         if topics not in self._offering:
-            self._offering[topics] = [m for m in self.mentors.values() if m.offers & topics]
+            by_languages: dict[frozenset[str], _Group] = {}
+            for m in self.mentors.values():
+                if m.offers & topics:
+                    found = by_languages.setdefault(m.languages, _Group(0, 0))
+                    found.size += 1
+                    found.free += _has_slot(m)
+            self._offering[topics] = by_languages
         return self._offering[topics]
 
     def _group(self, topics: frozenset[str], languages: frozenset[str]) -> _Group:
         key = (topics, languages)
         if key not in self._groups:
-            found = [m for m in self._offer(topics) if m.languages & languages]
-            free = [m for m in found if m.capacity - m.active_pairs > 0]
-            self._groups[key] = _Group(
-                {m.id for m in found},
-                Counter(m.authority_id for m in found),
-                len(free),
-                Counter(m.authority_id for m in free),
-            )
+            found = [g for spoken, g in self._offer(topics).items() if spoken & languages]
+            self._groups[key] = _Group(sum(g.size for g in found), sum(g.free for g in found))
         return self._groups[key]
+
+    def _at_home(
+        self, home: int, topics: frozenset[str], languages: frozenset[str]
+    ) -> tuple[int, int]:
+        """Mentors of the group who work at `home` (an authority has a few officers)."""
+        found = [
+            m
+            for m in self.of_authority.get(home, [])
+            if m.offers & topics and m.languages & languages
+        ]
+        return len(found), sum(_has_slot(m) for m in found)
 
     def code(self, learner: Person, topic: str | None) -> str:
         """The first hard rule that leaves this request nobody (see `CODES`)."""
         topics = frozenset({topic} if topic else learner.wants)
         me = self.mentors.get(learner.id)
         self_offers = me is not None and bool(me.offers & topics)
-        if len(self._offer(topics)) - self_offers == 0:
+        if sum(g.size for g in self._offer(topics).values()) - self_offers == 0:
             return "offers"
-        group = self._group(topics, frozenset(learner.languages))
+        languages = frozenset(learner.languages)
+        group = self._group(topics, languages)
         self_speaks = self_offers and me is not None and bool(me.languages & learner.languages)
-        if len(group.ids) - self_speaks == 0:
+        if group.size - self_speaks == 0:
             return "language"
         home = learner.authority_id
-        others = len(group.ids) - group.by_authority[home]
+        at_home, free_at_home = self._at_home(home, topics, languages)
+        others = group.size - at_home
         if not others:
             return "authority"
 
         def found(mentor_id: int) -> bool:
-            return mentor_id in group.ids and self.mentors[mentor_id].authority_id != home
+            m = self.mentors.get(mentor_id)
+            return (
+                m is not None
+                and bool(m.offers & topics)
+                and bool(m.languages & languages)
+                and m.authority_id != home
+            )
 
         was_rejected = any(found(m) for m in self.rejected.get(learner.id, ()))
         gone = [self.mentors[m] for m in self.excluded.get(learner.id, ()) if found(m)]
         still = others - len(gone)
-        free = group.free - group.free_by_authority[home]
-        free -= sum(1 for m in gone if m.capacity - m.active_pairs > 0)
+        free = group.free - free_at_home
+        free -= sum(_has_slot(m) for m in gone)
         if not free and was_rejected:
             return "rejected"
         if not still:
             return "excluded"
         return "taken" if free else "capacity"
+
+
+def _has_slot(mentor: Person) -> bool:
+    return mentor.capacity - mentor.active_pairs > 0
 
 
 def rejected_reason(topic: str | None, names: Sequence[str]) -> str:

@@ -297,15 +297,23 @@ def dense_greedy_pairs(people: list[Person], requests: list[Request]) -> set[tup
 
 
 @pytest.mark.parametrize("seed", [5, 6, 7])
+@pytest.mark.parametrize(
+    ("per_mentor", "near", "drop"), [(0, 0.0, 1e9), (1, 3_000.0, 10_000.0), (2, 50.0, 0.0)]
+)
 def test_short_lists_priced_by_the_lp_duals_keep_the_exact_optimum(
-    seed: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, per_mentor: int, near: float, drop: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     people, requests = random_round(seed, 60, 30)
     default = solve_round(people, requests)
     greedy = solve_greedy(people, requests)
     # One edge per request at first (and one kept aside), one more per pricing pass, tiny
     # scoring blocks: the pricing must find every edge the optimum needs, greedy must deepen
-    # its short lists.
+    # its short lists. With or without the mentors' own best rows, the nearly improving
+    # edges brought in with an improving one and the edges far from improving dropped from the
+    # LP after a solve (every one, with drop 0): the same optimum.
+    monkeypatch.setattr(engine, "MENTOR_SHORTLIST", per_mentor)
+    monkeypatch.setattr(engine, "NEAR", near)
+    monkeypatch.setattr(engine, "DROP", drop)
     monkeypatch.setattr(engine, "SHORTLIST", 1)
     monkeypatch.setattr(engine, "RESERVE", 1)
     monkeypatch.setattr(engine, "PRICING_BATCH", 1)
@@ -327,6 +335,7 @@ def test_a_request_gets_its_second_choice_when_its_first_is_needed_elsewhere(
     # show that Espoo, left out of Anna's list, frees Milan for Bernard.
     monkeypatch.setattr(engine, "SHORTLIST", 1)
     monkeypatch.setattr(engine, "RESERVE", 0)
+    monkeypatch.setattr(engine, "MENTOR_SHORTLIST", 0)
     anna = officer(1, "Antwerp", langs="en", wants="epc", sectors="public_lighting")
     bernard = officer(2, "Namur", langs="fr", wants="epc")
     milan = officer(
