@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from handlers.core.context import Ctx
 from handlers.core.date_phrases import day_text
@@ -41,6 +41,14 @@ from storage.models import LearningPlan, OfficerStatus
 PLAN = "plan"
 OUTCOME = "outcome"
 SURVEY_COMMENT = "survey_comment"
+
+
+class CommentState(TypedDict):
+    """`Conversation.data` of `survey_comment`: the survey a free comment is for."""
+
+    survey_id: int
+
+
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
 BACK_WORDS = {"back", "retour", "zuruck", "atras", "indietro"}
 SURVEY_WINDOW = timedelta(days=14)
@@ -547,7 +555,8 @@ async def press_score(event: Incoming, ctx: Ctx) -> None:
     except (service.NotAllowed, service.Invalid):
         await ctx.reply("errors.expired_choice")
         return
-    await ctx.set_state(SURVEY_COMMENT, "comment", {"survey_id": int(survey_id)})
+    commenting: CommentState = {"survey_id": int(survey_id)}
+    await ctx.set_state(SURVEY_COMMENT, "comment", commenting)
     await ctx.reply(
         "outcomes.survey_ask_comment",
         score=score,
@@ -568,7 +577,9 @@ async def take_comment(event: Incoming, ctx: Ctx) -> None:
         and not means(ctx.content.t, "skip", text)
     ):
         with contextlib.suppress(service.NotAllowed):
-            await service.comment_survey(ctx.uow, ctx.officer, int(state.data["survey_id"]), text)
+            await service.comment_survey(
+                ctx.uow, ctx.officer, int(cast(CommentState, state.data)["survey_id"]), text
+            )
     await ctx.reply("outcomes.survey_thanks")
 
 
