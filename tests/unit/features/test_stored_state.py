@@ -196,3 +196,26 @@ async def test_an_onboarding_state_stored_before_the_types_finishes(runtime: Run
         assert (marie.timezone, marie.job_title) == ("Europe/Paris", "Energy manager")
         assert (list(marie.wants), list(marie.offers)) == (["epc"], ["revolving_fund"])
         assert marie.consent_at is not None and marie.consent_at.year == 2026
+
+
+async def test_a_plan_state_stored_before_the_types_is_saved(runtime: Runtime) -> None:
+    slack, _ = platforms(runtime)
+    await person(runtime, "Marie Dubois", user_id="UMARIE", country="FR", authority="Lyon")
+    marie = talk(runtime, slack, "UMARIE", "Marie")
+    await marie.say("/plan")
+    await _overwrite(
+        runtime,
+        {
+            "scheme": "epc",
+            "sector": "public_lighting",
+            "size_eur": 2500000,
+            "next_step": "Tender for the street lighting in spring",
+        },
+    )
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        conv = await _conversation(runtime)
+        await uow.conversations.set(conv.identity_id, "plan", "target_date", conv.data)
+        await uow.commit()
+    saved = await marie.say("skip")
+    assert "Plan saved" in saved and "Tender for the street lighting" in saved
+    assert "Energy performance contracting" in saved
