@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
@@ -32,6 +32,15 @@ from handlers.announcements.reach import (
     Unreached,
     start_link,
     who_line,
+)
+from handlers.announcements.stored import (
+    DraftPoll,
+    Poll,
+    StoredAudience,
+    audience_of,
+    missed_by_officer,
+    poll_of,
+    scope_ids,
 )
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -68,6 +77,23 @@ CLOSE_DAYS = (3, 7, 14)
 KINDS = ("single", "multi", "text")
 
 
+class BroadcastState(TypedDict, total=False):
+    """The announcement being composed in chat: `Conversation.data` of the `broadcast` flow."""
+
+    text: str
+    lang: str
+    translations: dict[str, str]
+    poll: DraftPoll | None
+    audience: dict[str, list[str]]
+    """`Audience.to_json` of the chosen filter."""
+    tr_lang: str
+    """The language of the translation asked for next."""
+    q: str
+    q_kind: str
+    q_options: list[str]
+    """The question, its kind and options while they are asked, until they become `poll`."""
+
+
 # -- rendering for a recipient -------------------------------------------------------------
 
 
@@ -94,9 +120,11 @@ def text_for(ann: Announcement, officer: Officer, identity: Identity | None) -> 
 def question_for(ann: Announcement, officer: Officer, identity: Identity | None) -> str:
     """A survey's question in the language the officer reads the announcement in, when the
     coordinator translated it (`poll["translations"]`), else as written."""
-    poll = ann.poll or {}
-    translated = (poll.get("translations") or {}).get(reading_lang(ann, officer, identity))
-    return str(translated or poll.get("question") or "")
+    poll = poll_of(ann.poll)
+    if poll is None:
+        return ""
+    translated = poll.get("translations", {}).get(reading_lang(ann, officer, identity))
+    return translated or poll["question"]
 
 
 def when_text(
@@ -122,9 +150,9 @@ def poll_choices(
     ann: Announcement, t_locale: Any, answer: PollAnswer | None = None
 ) -> tuple[list[Choice], bool]:
     """The buttons of an announcement's question, ticks for a multi-select answer so far."""
-    poll = ann.poll or {}
-    kind = poll.get("kind", "single")
-    options = [str(o) for o in poll.get("options", [])]
+    poll = poll_of(ann.poll)
+    kind = poll["kind"] if poll else "single"
+    options = poll["options"] if poll else []
     chosen = {int(c) for c in (answer.choices if answer else [])}
     if kind == "text":
         return [Choice(f"poll:{ann.id}:write", t_locale("poll.write"))], False
@@ -152,12 +180,12 @@ def render(
         return content.t(locale, key, **values)
 
     text = t(intro, text=text_for(ann, officer, identity))
-    if not ann.poll:
+    poll = poll_of(ann.poll)
+    if poll is None:
         return text, [], False
-    poll = ann.poll
     closes = when_text(ann.closes_at, officer.timezone, locale, content.t)
     question = question_for(ann, officer, identity)
-    text += "\n\n" + t(f"poll.ask_{poll.get('kind', 'single')}", question=question)
+    text += "\n\n" + t(f"poll.ask_{poll['kind']}", question=question)
     if ann.closes_at is not None:
         text += "\n" + t("poll.closes", when=closes)
     choices, multi = poll_choices(ann, t, answer)
@@ -188,7 +216,7 @@ class Renderer:
 # -- creating, previewing, reporting -------------------------------------------------------
 
 
-def make_poll(question: str, kind: str, options: Sequence[str], content: Content) -> dict[str, Any]:
+def make_poll(question: str, kind: str, options: Sequence[str], content: Content) -> Poll:
     """The stored form of a question: options mapped to instrument codes where they name one."""
     labels = [" ".join(o.split())[:60] for o in options if o.strip()][:MAX_OPTIONS]
     codes = [content.taxonomy.match("instruments", label, cutoff=90) for label in labels]
@@ -206,12 +234,12 @@ async def create(
     now: datetime,
     lang: str = "en",
     translations: dict[str, str] | None = None,
-    poll: dict[str, Any] | None = None,
+    poll: Poll | None = None,
     closes_at: datetime | None = None,
     send_at: datetime | None = None,
 ) -> Announcement:
     """Store a confirmed announcement; the `announcements` job sends it when it is due."""
-    data: dict[str, Any] = dict(audience.to_json())
+    data = cast(StoredAudience, dict(audience.to_json()))
     data["scope"] = list(scope) if scope is not None else None
     return await uow.get(AnnouncementRepo).add(
         Announcement(
@@ -241,8 +269,7 @@ def cancel_scheduled(ann: Announcement) -> bool:
 
 
 def scope_of(ann: Announcement) -> list[int] | None:
-    scope = (ann.audience or {}).get("scope")
-    return [int(p) for p in scope] if scope is not None else None
+    return scope_ids(audience_of(ann.audience))
 
 
 async def status_json(uow: UnitOfWork, ann: Announcement) -> dict[str, Any]:
@@ -270,7 +297,7 @@ async def not_reached(uow: UnitOfWork, ann: Announcement) -> dict[str, Any]:
     Officers left out when the announcement was expanded, and those whose row the platform
     refused for good (`blocked` when it says so, else `undeliverable`).
     """
-    why = {int(k): str(v) for k, v in ((ann.audience or {}).get("not_reached") or {}).items()}
+    why = missed_by_officer(audience_of(ann.audience))
     for officer_id, error in (await uow.get(ReachRepo).refused_of(PURPOSE, ann.id)).items():
         why[officer_id] = BLOCKED if "block" in error.lower() else "undeliverable"
     people = [
@@ -354,8 +381,8 @@ async def expand(core: Core, ann_id: int) -> int:
                     )
                 )
             added += await uow.outbox.enqueue_many(rows)
-            before = dict(ann.audience or {})
-            missed = dict(before.get("not_reached") or {})
+            before = dict(ann.audience or {})  # kept as stored, whatever it holds
+            missed = dict(audience_of(before).get("not_reached", {}))
             missed.update({str(k): v for k, v in skipped.items()})
             ann.audience = {
                 **before,
@@ -378,7 +405,7 @@ async def finish_if_delivered(core: Core, ann_id: int) -> int:
         ann.status = DONE
         ann.finished_at = core.clock.now()
         content = await core.content.of_programme(uow, ann.programme_id)
-        unreachable = int((ann.audience or {}).get("unreachable", 0))
+        unreachable = audience_of(ann.audience).get("unreachable", 0)
         for officer in await report_to(uow, ann):
             await queue_to_officer(
                 uow,
@@ -433,7 +460,7 @@ async def start_broadcast(event: Incoming, ctx: Ctx) -> None:
     if action in ("status", "results", "cancel") and rest.strip().lstrip("#").isdigit():
         await _manage(ctx, action, int(rest.strip().lstrip("#")))
         return
-    data: dict[str, Any] = {"translations": {}, "poll": None, "audience": {}, "lang": ctx.locale}
+    data: BroadcastState = {"translations": {}, "poll": None, "audience": {}, "lang": ctx.locale}
     if event.args.strip():
         if not await _take_text(ctx, data, event.args):
             await ctx.set_state(FLOW, "text", data)
@@ -463,7 +490,7 @@ async def _advance(ctx: Ctx, choice: str | None, text: str) -> None:
         await ctx.clear_state()
         await ctx.reply("errors.coordinators_only")
         return
-    data = dict(state.data)
+    data = cast(BroadcastState, dict(state.data))
     if choice == "cancel" or (choice is None and fold(text) in {"cancel", "stop", "annuler"}):
         await ctx.clear_state()
         await ctx.reply("broadcast.cancelled")
@@ -477,7 +504,7 @@ async def _advance(ctx: Ctx, choice: str | None, text: str) -> None:
     await handler(ctx, data, choice, text)
 
 
-async def _take_text(ctx: Ctx, data: dict[str, Any], text: str) -> bool:
+async def _take_text(ctx: Ctx, data: BroadcastState, text: str) -> bool:
     body = text.strip()
     if not body:
         await ctx.reply("broadcast.ask_text")
@@ -490,11 +517,11 @@ async def _take_text(ctx: Ctx, data: dict[str, Any], text: str) -> bool:
     return True
 
 
-async def _step_text(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_text(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     await _take_text(ctx, data, text)
 
 
-async def _menu(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _menu(ctx: Ctx, data: BroadcastState) -> None:
     await ctx.set_state(FLOW, "menu", data)
     translations = ", ".join(language_name(k, ctx.locale) for k in data.get("translations", {}))
     poll = data.get("poll")
@@ -511,7 +538,7 @@ async def _menu(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def _step_menu(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_menu(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     if choice == "tr":
         await ctx.set_state(FLOW, "tr_lang", data)
         langs = [c for c in TRANSLATION_LANGS if c != data.get("lang")]
@@ -528,7 +555,7 @@ async def _step_menu(ctx: Ctx, data: dict[str, Any], choice: str | None, text: s
         await _menu(ctx, data)
 
 
-async def _step_tr_lang(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_tr_lang(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     from handlers.core.taxonomy import match_language
 
     code = choice.partition(":")[2] if choice and choice.startswith("lang:") else None
@@ -541,7 +568,7 @@ async def _step_tr_lang(ctx: Ctx, data: dict[str, Any], choice: str | None, text
     await ctx.reply("broadcast.ask_translation", language=language_name(code, ctx.locale))
 
 
-async def _step_tr_text(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_tr_text(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     body = text.strip()
     if not body or len(body) > MAX_TEXT:
         await ctx.reply("broadcast.too_long", limit=MAX_TEXT)
@@ -550,7 +577,7 @@ async def _step_tr_text(ctx: Ctx, data: dict[str, Any], choice: str | None, text
     await _menu(ctx, data)
 
 
-async def _step_q_text(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_q_text(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     question = text.strip()
     if len(question) < 3:
         await ctx.reply("broadcast.ask_question")
@@ -563,7 +590,7 @@ async def _step_q_text(ctx: Ctx, data: dict[str, Any], choice: str | None, text:
     )
 
 
-async def _step_q_kind(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_q_kind(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     kind = choice.partition(":")[2] if choice and choice.startswith("kind:") else None
     if kind not in KINDS:
         await ctx.reply(
@@ -580,7 +607,7 @@ async def _step_q_kind(ctx: Ctx, data: dict[str, Any], choice: str | None, text:
     await ctx.reply("broadcast.ask_options", max=MAX_OPTIONS)
 
 
-async def _step_q_options(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_q_options(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     options = [o.strip() for o in re.split(r"[;\n]", text) if o.strip()]
     if not 2 <= len(options) <= MAX_OPTIONS:
         await ctx.reply("broadcast.ask_options", max=MAX_OPTIONS)
@@ -589,7 +616,7 @@ async def _step_q_options(ctx: Ctx, data: dict[str, Any], choice: str | None, te
     await _ask_close(ctx, data)
 
 
-async def _ask_close(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _ask_close(ctx: Ctx, data: BroadcastState) -> None:
     await ctx.set_state(FLOW, "q_close", data)
     await ctx.reply(
         "broadcast.ask_close",
@@ -597,7 +624,7 @@ async def _ask_close(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def _step_q_close(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_q_close(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     now = ctx.clock.now()
     if choice and choice.startswith("close:") and choice[6:].isdigit():
         closes = now + timedelta(days=int(choice[6:]))
@@ -607,13 +634,15 @@ async def _step_q_close(ctx: Ctx, data: dict[str, Any], choice: str | None, text
             await ctx.reply("broadcast.bad_time", answer=text[:40])
             return
         closes = found
-    poll = make_poll(data.pop("q"), data.pop("q_kind"), data.pop("q_options"), ctx.content)
-    poll["closes_at"] = closes.isoformat()
+    poll: DraftPoll = {
+        **make_poll(data.pop("q"), data.pop("q_kind"), data.pop("q_options"), ctx.content),
+        "closes_at": closes.isoformat(),
+    }
     data["poll"] = poll
     await _menu(ctx, data)
 
 
-async def _ask_audience(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _ask_audience(ctx: Ctx, data: BroadcastState) -> None:
     await ctx.set_state(FLOW, "audience", data)
     await ctx.reply(
         "broadcast.ask_audience",
@@ -625,7 +654,7 @@ async def _ask_audience(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def _step_audience(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_audience(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     if choice == "everyone":
         audience = Audience()
     elif choice and choice.startswith("plat:"):
@@ -646,7 +675,7 @@ async def _step_audience(ctx: Ctx, data: dict[str, Any], choice: str | None, tex
     await _preview(ctx, data)
 
 
-async def _preview(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _preview(ctx: Ctx, data: BroadcastState) -> None:
     audience = Audience.from_json(data.get("audience"))
     totals, missed = await survey(ctx.uow, audience, sorted(ctx.coordinates), SHOWN)
     reachable = {k: v for k, v in totals.items() if k not in NOT_REACHED}
@@ -690,7 +719,7 @@ async def _tell_not_reached(ctx: Ctx, missed: Sequence[Unreached], totals: dict[
         )
 
 
-async def _step_preview(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_preview(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     if choice == "send":
         await _confirm(ctx, data, None)
     elif choice == "schedule":
@@ -702,7 +731,7 @@ async def _step_preview(ctx: Ctx, data: dict[str, Any], choice: str | None, text
         await _preview(ctx, data)
 
 
-async def _step_when(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> None:
+async def _step_when(ctx: Ctx, data: BroadcastState, choice: str | None, text: str) -> None:
     when = parse_when(text, _tz(ctx), ctx.clock.now())
     if when is None:
         await ctx.reply("broadcast.bad_time", answer=text[:40])
@@ -710,7 +739,7 @@ async def _step_when(ctx: Ctx, data: dict[str, Any], choice: str | None, text: s
     await _confirm(ctx, data, when)
 
 
-async def _confirm(ctx: Ctx, data: dict[str, Any], send_at: datetime | None) -> None:
+async def _confirm(ctx: Ctx, data: BroadcastState, send_at: datetime | None) -> None:
     assert ctx.officer is not None
     now = ctx.clock.now()
     scope = sorted(ctx.coordinates)

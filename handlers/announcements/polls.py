@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from handlers.announcements.flow import render, report_to, when_text
+from handlers.announcements.stored import poll_of
 from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.engine import Core
@@ -32,6 +33,12 @@ from storage.uow import UnitOfWork
 TEXT_FLOW = "poll_text"
 MAX_ANSWER = 2000
 REMIND_BEFORE = timedelta(days=1)
+
+
+class WrittenAnswerState(TypedDict):
+    """`Conversation.data` of the `poll_text` flow: the announcement a written answer is for."""
+
+    announcement: int
 
 
 # -- instruments named in an answer --------------------------------------------------------
@@ -80,7 +87,8 @@ async def press_poll(event: Incoming, ctx: Ctx) -> None:
     _, ann_arg, action = ((event.choice or "") + "::").split(":", 2)
     action = action.rstrip(":")
     ann = await ctx.uow.get(AnnouncementRepo).get(int(ann_arg)) if ann_arg.isdigit() else None
-    if ann is None or not ann.poll:
+    poll = poll_of(ann.poll) if ann is not None else None
+    if ann is None or poll is None:
         await ctx.reply("errors.expired_choice")
         return
     if ctx.officer is None:
@@ -92,15 +100,15 @@ async def press_poll(event: Incoming, ctx: Ctx) -> None:
             when=when_text(ann.closes_at, ctx.officer.timezone, ctx.locale, ctx.content.t),
         )
         return
-    poll = ann.poll
-    options = [str(o) for o in poll.get("options", [])]
-    if action == "write" and poll.get("kind") == "text":
-        await ctx.set_state(TEXT_FLOW, "text", {"announcement": ann.id})
+    options = poll["options"]
+    if action == "write" and poll["kind"] == "text":
+        written: WrittenAnswerState = {"announcement": ann.id}
+        await ctx.set_state(TEXT_FLOW, "text", written)
         await ctx.reply("poll.write_now", question=poll["question"])
         return
     repo = ctx.uow.get(AnnouncementRepo)
     answer = await repo.answer_or_new(ann.id, ctx.officer.id, ctx.clock.now())
-    if action == "done" and poll.get("kind") == "multi":
+    if action == "done" and poll["kind"] == "multi":
         picked = [options[i] for i in answer.choices if 0 <= int(i) < len(options)]
         await ctx.reply(
             "poll.thanks_choices" if picked else "poll.nothing_ticked", picked=", ".join(picked)
@@ -110,16 +118,16 @@ async def press_poll(event: Incoming, ctx: Ctx) -> None:
         await ctx.reply("errors.expired_choice")
         return
     index = int(action)
-    if poll.get("kind") == "multi":
+    if poll["kind"] == "multi":
         chosen = [int(c) for c in answer.choices]
         chosen = [c for c in chosen if c != index] if index in chosen else sorted([*chosen, index])
         answer.choices = chosen
     else:
         answer.choices = [index]
     answer.answered_at = ctx.clock.now()
-    codes = poll.get("codes") or []
+    codes = poll["codes"]
     add_wants(ctx.officer, [str(codes[i]) for i in answer.choices if i < len(codes) and codes[i]])
-    if poll.get("kind") == "multi":
+    if poll["kind"] == "multi":
         identity = ctx.identity
         content = ctx.content
         text, choices, multi = render(ann, ctx.officer, identity, content, answer)
@@ -135,7 +143,8 @@ async def take_written_answer(event: Incoming, ctx: Ctx) -> None:
     await ctx.clear_state()
     if state is None or ctx.officer is None:
         return
-    ann = await ctx.uow.get(AnnouncementRepo).get(int(state.data.get("announcement", 0)))
+    written = cast(WrittenAnswerState, state.data)
+    ann = await ctx.uow.get(AnnouncementRepo).get(int(written.get("announcement", 0)))
     text = event.text.strip()[:MAX_ANSWER]
     if ann is None or not ann.poll or not text:
         await ctx.reply("errors.expired_choice")
@@ -247,15 +256,15 @@ async def results_json(
 ) -> dict[str, Any]:
     """Tallies of an announcement's question: overall, by country, by sector; needs named
     (options mapped to instruments, and, given the taxonomy, instruments written answers name)."""
-    poll = ann.poll or {}
-    kind = str(poll.get("kind", "single"))
-    options = [str(o) for o in poll.get("options", [])]
+    poll = poll_of(ann.poll)
+    kind = poll["kind"] if poll else "single"
+    options = poll["options"] if poll else []
     total: Counter[str] = Counter()
     by_country: dict[str, Counter[str]] = {}
     by_sector: dict[str, Counter[str]] = {}
     needs: Counter[str] = Counter()
     rows = []
-    codes = poll.get("codes") or []
+    codes = poll["codes"] if poll else []
     for answer, officer in await uow.get(AnnouncementRepo).answers(ann.id):
         if not answered(answer):
             continue
@@ -285,7 +294,7 @@ async def results_json(
         needs.update(named)
     results = {
         "id": ann.id,
-        "question": poll.get("question"),
+        "question": poll["question"] if poll else None,
         "kind": kind,
         "options": options,
         "closes_at": ann.closes_at.isoformat() if ann.closes_at else None,

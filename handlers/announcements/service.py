@@ -22,6 +22,7 @@ from handlers.announcements.audience import (
     programme_ids,
     query_of,
 )
+from handlers.announcements.stored import Poll, question_of
 from handlers.audit.service import Coordinator, NotAllowed, authorize, record
 from handlers.core.content import Content, ContentStore
 from handlers.core.taxonomy import Taxonomy
@@ -97,7 +98,7 @@ async def send(
     lang: str = "en",
     translations: dict[str, str] | None = None,
     send_at: datetime | None = None,
-    poll: dict[str, Any] | None = None,
+    poll: Poll | None = None,
     closes_at: datetime | None = None,
 ) -> int:
     """Queue an announcement (with `poll`: a survey, see `survey_poll`) to the programme's
@@ -160,7 +161,7 @@ def survey_poll(
     options: list[str],
     content: Content,
     translations: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> Poll:
     """The stored question of a survey with the chat flow's rules (`/broadcast`): a question
     of at least 3 characters, a kind among `flow.KINDS`, 2 to `flow.MAX_OPTIONS` options
     unless answers are written; `SurveyProblem` names the fields that are wrong. The question's
@@ -220,7 +221,7 @@ async def report(
         "status": ann.status,
         "audience": Audience.from_json(ann.audience).text(),
         "send_at": ann.send_at,
-        "question": (ann.poll or {}).get("question"),
+        "question": question_of(ann.poll),
     }
 
 
@@ -236,7 +237,7 @@ async def recent(
             "status": a.status,
             "recipients": a.recipients,
             "at": a.send_at,
-            "question": (a.poll or {}).get("question"),
+            "question": question_of(a.poll),
             "closes_at": a.closes_at,
         }
         for a in await uow.get(ConsoleRepo).announcements(programme_id, limit)
@@ -418,7 +419,7 @@ async def latest(uow: UnitOfWork, limit: int = 50) -> list[dict[str, Any]]:
             "status": a.status,
             "text": a.text,
             "recipients": a.recipients,
-            "question": (a.poll or {}).get("question"),
+            "question": question_of(a.poll),
             "send_at": a.send_at.isoformat() if a.send_at else None,
             "closes_at": a.closes_at.isoformat() if a.closes_at else None,
             "created_at": a.created_at.isoformat(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,7 +136,9 @@ class Ctx:
             return state  # type: ignore[return-value]
         return await self.uow.conversations.get(self.identity.id)
 
-    async def set_state(self, flow: str, step: str, data: dict[str, Any]) -> None:
+    async def set_state(self, flow: str, step: str, data: Mapping[str, Any]) -> None:
+        """Move this identity's flow to a step; `data` is the flow's own typed state (a
+        TypedDict), stored as its JSON object."""
         self._state = _UNREAD
         await self.uow.conversations.set(self.identity.id, flow, step, data)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -38,6 +38,12 @@ LIST_SIZE = 8
 RETRY_SPACE = timedelta(minutes=10)
 DIGEST_EVERY = timedelta(days=1)
 FAQ_FLOW = "discussion_faq"
+
+
+class FaqQuestionState(TypedDict):
+    """`Conversation.data` of `discussion_faq`: the reply that answers the question asked for."""
+
+    message_id: int
 
 
 def author_line(officer: Officer | None, fallback: str) -> tuple[str, str]:
@@ -424,7 +430,8 @@ async def _faq_pick(ctx: Ctx, action: str, message_id: int) -> None:
     if action == "faqt":
         await _faq_store(ctx, discussion.topic, message_id)
         return
-    await ctx.set_state(FAQ_FLOW, "question", {"message_id": message_id})
+    asking: FaqQuestionState = {"message_id": message_id}
+    await ctx.set_state(FAQ_FLOW, "question", asking)
     await ctx.reply(
         "discussions.faq_question",
         topic=discussion.topic,
@@ -439,12 +446,13 @@ async def take_faq_question(event: Incoming, ctx: Ctx) -> None:
     await ctx.clear_state()
     if state is None or not ctx.is_coordinator:
         return
+    asking = cast(FaqQuestionState, state.data)
     question = " ".join(event.text.split())
     if len(question) < 5:
         await ctx.reply("discussions.faq_question_short")
-        await ctx.set_state(FAQ_FLOW, "question", dict(state.data))
+        await ctx.set_state(FAQ_FLOW, "question", asking)
         return
-    await _faq_store(ctx, question, int(state.data.get("message_id", 0)))
+    await _faq_store(ctx, question, int(asking.get("message_id", 0)))
 
 
 async def _faq_store(ctx: Ctx, question: str, message_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
@@ -22,6 +22,12 @@ from storage.uow import UnitOfWork
 
 MAX_QUESTION = 1000
 ANSWER_FLOW = "faq_answer"
+
+
+class AnswerState(TypedDict):
+    """`Conversation.data` of `faq_answer`: the question a coordinator is answering."""
+
+    query_id: int
 
 
 async def _log(
@@ -291,7 +297,8 @@ async def press_answer(event: Incoming, ctx: Ctx) -> None:
     if query is None:
         await ctx.reply("errors.expired_choice")
         return
-    await ctx.set_state(ANSWER_FLOW, "text", {"query_id": query.id})
+    answering: AnswerState = {"query_id": query.id}
+    await ctx.set_state(ANSWER_FLOW, "text", answering)
     await ctx.reply("faq.type_answer", question=query.text[:300])
 
 
@@ -302,7 +309,7 @@ async def take_answer(event: Incoming, ctx: Ctx) -> None:
     await ctx.clear_state()
     if state is None or not ctx.is_coordinator:
         return
-    await deliver_answer(ctx, int(state.data["query_id"]), event.text.strip())
+    await deliver_answer(ctx, int(cast(AnswerState, state.data)["query_id"]), event.text.strip())
 
 
 async def deliver_answer(ctx: Ctx, query_id: int, text: str) -> None:

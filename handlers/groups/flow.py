@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal, TypedDict, cast
 
 from handlers.core.context import Ctx
 from handlers.core.engine import Core
@@ -25,9 +25,21 @@ from handlers.officers.fields import taxonomy_code
 from storage.models import LearningCycle
 
 FLOW = "cycle_apply"
-WANTS, OFFERS, CONFIRM = "wants", "offers", "confirm"
+WANTS: Final = "wants"
+OFFERS: Final = "offers"
+CONFIRM = "confirm"
+ListStep = Literal["wants", "offers"]
 SEPARATORS = re.compile(r"[,;/\n]|\s(?:and|et|und|y|e)\s", re.IGNORECASE)
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
+
+
+class ApplicationState(TypedDict):
+    """`Conversation.data` of `cycle_apply`: the cycle applied to and the schemes picked."""
+
+    cycle: int
+    name: str
+    wants: list[str]
+    offers: list[str]
 
 
 async def _cycle(ctx: Ctx) -> LearningCycle | None:
@@ -57,7 +69,7 @@ def _labels(ctx: Ctx, codes: list[str]) -> str:
     return ", ".join(tax.label("instruments", c, ctx.locale) for c in codes) or "—"
 
 
-async def _ask(ctx: Ctx, step: str, data: dict[str, Any], edit: bool = False) -> None:
+async def _ask(ctx: Ctx, step: ListStep, data: ApplicationState, edit: bool = False) -> None:
     tax = ctx.content.taxonomy
     picked = list(data.get(step, []))
     choices = [
@@ -71,7 +83,7 @@ async def _ask(ctx: Ctx, step: str, data: dict[str, Any], edit: bool = False) ->
     )
 
 
-async def _summary(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _summary(ctx: Ctx, data: ApplicationState) -> None:
     await ctx.reply(
         "groups.apply.summary",
         choices=[
@@ -99,7 +111,7 @@ async def start_application(event: Incoming, ctx: Ctx) -> None:
         return
     earlier = await ctx.uow.cycles.application(cycle.id, ctx.officer.id)
     tax_codes = set(ctx.content.taxonomy.codes("instruments"))
-    data: dict[str, Any] = {
+    data: ApplicationState = {
         "cycle": cycle.id,
         "name": cycle.name,
         WANTS: list(earlier.wants) if earlier else [c for c in ctx.officer.wants if c in tax_codes],
@@ -132,7 +144,7 @@ async def _step(ctx: Ctx, choice: str | None, text: str) -> None:
     if state is None or state.flow != FLOW or ctx.officer is None:
         await ctx.reply("errors.expired_choice")
         return
-    data, step = dict(state.data), state.step
+    data, step = cast(ApplicationState, dict(state.data)), state.step
     tax = ctx.content.taxonomy
     if choice == "cancel" or (choice is None and fold(text.strip()) in CANCEL_WORDS):
         await ctx.clear_state()
@@ -143,6 +155,7 @@ async def _step(ctx: Ctx, choice: str | None, text: str) -> None:
         await _ask(ctx, WANTS, data)
         return
     if step in (WANTS, OFFERS):
+        step = cast(ListStep, step)
         kind, _, code = (choice or "").partition(":")
         if choice and kind == step[0]:
             if code not in tax.codes("instruments"):

@@ -11,6 +11,8 @@ write next to every space and to the other members reading in private.
 
 from __future__ import annotations
 
+from typing import TypedDict, cast
+
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.replies import Choice
@@ -28,6 +30,12 @@ from storage.models import OfficerStatus, PeerGroup
 from storage.repositories.group_life import LIVE, GroupLifeRepo
 
 CHAT_FLOW = "group_chat"
+
+
+class GroupChatState(TypedDict):
+    """`Conversation.data` of `group_chat`: the group a private chat writes to."""
+
+    group_id: int
 
 
 async def relay_group_message(event: Incoming, ctx: Ctx) -> bool:
@@ -104,7 +112,8 @@ async def press_reply(event: Incoming, ctx: Ctx) -> None:
     if group is None:
         await ctx.reply("errors.expired_choice")
         return
-    await ctx.set_state(CHAT_FLOW, "text", {"group_id": group.id})
+    chat: GroupChatState = {"group_id": group.id}
+    await ctx.set_state(CHAT_FLOW, "text", chat)
     scheme = ctx.content.taxonomy.label("instruments", group.scheme, ctx.locale)
     await ctx.reply("groups.life.chat_open", scheme=scheme)
 
@@ -113,7 +122,7 @@ async def press_reply(event: Incoming, ctx: Ctx) -> None:
 async def write_to_group(event: Incoming, ctx: Ctx) -> None:
     """Pass a message from a private chat to the group (until /cancel)."""
     state = await ctx.state()
-    group_id = int(state.data.get("group_id", 0)) if state else 0
+    group_id = int(cast(GroupChatState, state.data).get("group_id", 0)) if state else 0
     group = await _my_live_group(ctx, group_id)
     if group is None:
         await ctx.clear_state()

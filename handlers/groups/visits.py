@@ -12,7 +12,7 @@ authorization (a coordinator of that programme, or the operator) is checked once
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -28,7 +28,26 @@ from storage.repositories.group_life import LIVE, GroupLifeRepo
 from storage.uow import UnitOfWork
 
 FLOW, DECLINE_FLOW = "study_visit", "study_visit_decline"
-STEPS = ("visitors", "place", "dates", "purpose")
+VisitStep = Literal["visitors", "place", "dates", "purpose"]
+STEPS: tuple[VisitStep, ...] = ("visitors", "place", "dates", "purpose")
+
+
+class VisitState(TypedDict, total=False):
+    """`Conversation.data` of `study_visit`: the group, then each step's answer (`STEPS`)."""
+
+    group: int
+    visitors: str
+    place: str
+    dates: str
+    purpose: str
+
+
+class DeclineState(TypedDict):
+    """`Conversation.data` of `study_visit_decline`: the visit a coordinator declines."""
+
+    visit: int
+
+
 LIMITS = {"visitors": 300, "place": 200, "dates": 100, "purpose": 2000, "reason": 1000}
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop", "/cancel"}
 
@@ -180,7 +199,8 @@ async def start_visit(event: Incoming, ctx: Ctx) -> None:
     if await role_in(ctx.uow, group, ctx.officer) not in ("mentor", "learner"):
         await ctx.reply("groups.life.not_allowed")
         return
-    await ctx.set_state(FLOW, STEPS[0], {"group": group.id})
+    asking: VisitState = {"group": group.id}
+    await ctx.set_state(FLOW, STEPS[0], asking)
     await ctx.reply("groups.life.visit_intro")
     await ctx.reply(f"groups.life.visit_ask_{STEPS[0]}")
 
@@ -195,7 +215,7 @@ async def type_visit(event: Incoming, ctx: Ctx) -> None:
         await ctx.clear_state()
         await ctx.reply("groups.life.visit_cancelled")
         return
-    data, step = dict(state.data), state.step
+    data, step = cast(VisitState, dict(state.data)), state.step
     if step not in STEPS:
         await _summary(ctx, data)
         return
@@ -203,7 +223,7 @@ async def type_visit(event: Incoming, ctx: Ctx) -> None:
     if answer is None:
         await ctx.reply("groups.life.visit_too_long", max=LIMITS[step])
         return
-    data[step] = answer
+    data[cast(VisitStep, step)] = answer
     following = STEPS.index(step) + 1
     if following < len(STEPS):
         await ctx.set_state(FLOW, STEPS[following], data)
@@ -213,14 +233,15 @@ async def type_visit(event: Incoming, ctx: Ctx) -> None:
     await _summary(ctx, data)
 
 
-async def _summary(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _summary(ctx: Ctx, data: VisitState) -> None:
+    answers: dict[str, Any] = {step: data.get(step, "—") for step in STEPS}
     await ctx.reply(
         "groups.life.visit_summary",
         choices=[
             Choice("gsv:send", ctx.t("groups.life.visit_send")),
             Choice("gsv:cancel", ctx.t("groups.life.visit_cancel")),
         ],
-        **{step: data.get(step, "—") for step in STEPS},
+        **answers,
     )
 
 
@@ -246,7 +267,8 @@ async def press_visit(event: Incoming, ctx: Ctx) -> None:
         )
         return
     if action == "no":
-        await ctx.set_state(DECLINE_FLOW, "reason", {"visit": visit.id})
+        declining: DeclineState = {"visit": visit.id}
+        await ctx.set_state(DECLINE_FLOW, "reason", declining)
         await ctx.reply("groups.life.visit_why_decline", place=visit.place)
         return
     await decide_visit(
@@ -264,13 +286,20 @@ async def _send_or_cancel(ctx: Ctx, action: str) -> None:
     if action == "cancel":
         await ctx.reply("groups.life.visit_cancelled")
         return
-    group = await ctx.uow.groups.get(int(state.data.get("group", 0)))
+    data = cast(VisitState, state.data)
+    group = await ctx.uow.groups.get(int(data.get("group", 0)))
     if group is None:
         await ctx.reply("groups.life.no_group")
         return
     try:
         await request_visit(
-            ctx.uow, ctx.content, ctx.secret, group, ctx.officer, dict(state.data), ctx.clock.now()
+            ctx.uow,
+            ctx.content,
+            ctx.secret,
+            group,
+            ctx.officer,
+            {s: str(data.get(s, "")) for s in STEPS},
+            ctx.clock.now(),
         )
     except Refused:
         await ctx.reply("groups.life.not_allowed")
@@ -283,7 +312,7 @@ async def type_decline_reason(event: Incoming, ctx: Ctx) -> None:
     """The coordinator's reason for declining a study visit."""
     state = await ctx.state()
     await ctx.clear_state()
-    visit_id = int((state.data if state else {}).get("visit", 0))
+    visit_id = int(cast(DeclineState, state.data).get("visit", 0)) if state else 0
     if fold(event.text.strip()) in CANCEL_WORDS:
         await ctx.reply("groups.life.visit_undecided")
         return

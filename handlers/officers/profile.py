@@ -119,7 +119,7 @@ async def press_profile(event: Incoming, ctx: Ctx) -> None:
         await choose_language(event, ctx)
         return
     officer = ctx.officer
-    data: dict[str, Any] = {
+    data: onboarding.OnboardingState = {
         "consent_at": (officer.consent_at or ctx.clock.now()).isoformat(),
         "name": officer.name,
         "languages": list(officer.languages),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
@@ -25,6 +25,32 @@ FLOW = "onboarding"
 COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "el", "ro")
 BACK_WORDS = {"back", "retour", "zuruck", "atras", "indietro"}
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
+MultiStep = Literal["languages", "sectors", "wants", "offers"]
+
+OnboardingState = TypedDict(
+    "OnboardingState",
+    {
+        "programme_id": int,  # the programme an invite named
+        "invite_authority": bool,  # the invite named the authority: its step is skipped
+        "consent_at": str,  # ISO moment
+        "name": str,
+        "authority_id": int,
+        "authority_name": str,
+        "country": str,
+        "skip_country": bool,  # known from the authority
+        "job_title": str,
+        "languages": list[str],
+        "timezone": str,
+        "sectors": list[str],
+        "wants": list[str],
+        "offers": list[str],
+        "practice": str,
+        "__stop__": bool,  # a step ended the flow itself (consent refused)
+        "__stay__": bool,  # a step asked again without advancing
+    },
+    total=False,
+)
+"""`Conversation.data` of `onboarding`: the answers so far, filled step by step."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +58,8 @@ class Step:
     """One question of the flow: how to ask it and how to take an answer."""
 
     name: str
-    ask: Callable[[Ctx, dict[str, Any]], Awaitable[None]]
-    take: Callable[[Ctx, dict[str, Any], str | None, str], Awaitable[bool]]
+    ask: Callable[[Ctx, OnboardingState], Awaitable[None]]
+    take: Callable[[Ctx, OnboardingState, str | None, str], Awaitable[bool]]
     multi: str | None = None
 
 
@@ -42,7 +68,7 @@ def _nav(ctx: Ctx, back: bool = True) -> list[Choice]:
     return [*nav, Choice("onb:cancel", ctx.t("onboarding.cancel"))]
 
 
-async def ask_consent(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_consent(ctx: Ctx, data: OnboardingState) -> None:
     await ctx.reply(
         "onboarding.consent",
         choices=[
@@ -52,7 +78,7 @@ async def ask_consent(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def take_consent(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_consent(ctx: Ctx, data: OnboardingState, choice: str | None, text: str) -> bool:
     answer = choice or _yes_no(text)
     if answer == "yes":
         data["consent_at"] = ctx.clock.now().isoformat()
@@ -66,13 +92,13 @@ async def take_consent(ctx: Ctx, data: dict[str, Any], choice: str | None, text:
     return False
 
 
-async def ask_name(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_name(ctx: Ctx, data: OnboardingState) -> None:
     suggestion = ctx.identity.display_name or ""
     choices = [Choice("onb:platform", suggestion)] if suggestion else []
     await ctx.reply("onboarding.name", choices=[*choices, *_nav(ctx)])
 
 
-async def take_name(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_name(ctx: Ctx, data: OnboardingState, choice: str | None, text: str) -> bool:
     name = fields.clean_text((ctx.identity.display_name or "") if choice == "platform" else text)
     if fields.name_problem(name):
         await ctx.reply("onboarding.name_invalid")
@@ -81,17 +107,17 @@ async def take_name(ctx: Ctx, data: dict[str, Any], choice: str | None, text: st
     return True
 
 
-async def ask_authority(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_authority(ctx: Ctx, data: OnboardingState) -> None:
     await ctx.reply("onboarding.authority", choices=_nav(ctx))
 
 
-async def take_authority(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_authority(ctx: Ctx, data: OnboardingState, choice: str | None, text: str) -> bool:
     if choice and choice.startswith("id:"):
         authority = await ctx.uow.authorities.get(int(choice[3:]))
         if authority is None:
             await ctx.reply("errors.expired_choice")
             return False
-        data.update(authority_id=authority.id, authority_name=authority.name)
+        data.update({"authority_id": authority.id, "authority_name": authority.name})
         data["country"] = authority.country
         data["skip_country"] = True
         return True
@@ -119,7 +145,7 @@ async def take_authority(ctx: Ctx, data: dict[str, Any], choice: str | None, tex
     return True
 
 
-async def ask_country(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_country(ctx: Ctx, data: OnboardingState) -> None:
     if data.get("skip_country"):
         return
     await ctx.reply(
@@ -127,7 +153,7 @@ async def ask_country(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def take_country(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_country(ctx: Ctx, data: OnboardingState, choice: str | None, text: str) -> bool:
     code = choice or fields.country_code(text)
     if code is None:
         await ctx.reply("onboarding.country_invalid", answer=text[:60])
@@ -136,11 +162,11 @@ async def take_country(ctx: Ctx, data: dict[str, Any], choice: str | None, text:
     return True
 
 
-async def ask_role(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_role(ctx: Ctx, data: OnboardingState) -> None:
     await ctx.reply("onboarding.role", choices=_nav(ctx))
 
 
-async def take_role(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_role(ctx: Ctx, data: OnboardingState, choice: str | None, text: str) -> bool:
     role = fields.clean_text(text)
     if fields.text_problem("job_title", role):
         await ctx.reply("onboarding.role_invalid")
@@ -149,7 +175,7 @@ async def take_role(ctx: Ctx, data: dict[str, Any], choice: str | None, text: st
     return True
 
 
-def _options(ctx: Ctx, step: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+def _options(ctx: Ctx, step: str, data: OnboardingState) -> list[tuple[str, str]]:
     if step == "languages":
         codes = list(COMMON_LANGUAGES)
         codes += [c for c in data.get("languages", []) if c not in codes]
@@ -161,7 +187,7 @@ def _options(ctx: Ctx, step: str, data: dict[str, Any]) -> list[tuple[str, str]]
     ]
 
 
-async def _ask_multi(ctx: Ctx, data: dict[str, Any], step: str, edit: bool = False) -> None:
+async def _ask_multi(ctx: Ctx, data: OnboardingState, step: MultiStep, edit: bool = False) -> None:
     picked = set(data.get(step, []))
     choices = [
         Choice(f"onb:pick:{code}", label, code in picked)
@@ -172,7 +198,7 @@ async def _ask_multi(ctx: Ctx, data: dict[str, Any], step: str, edit: bool = Fal
 
 
 async def _take_multi(
-    ctx: Ctx, data: dict[str, Any], step: str, choice: str | None, text: str, optional: bool
+    ctx: Ctx, data: OnboardingState, step: MultiStep, choice: str | None, text: str, optional: bool
 ) -> bool:
     picked: list[str] = list(data.get(step, []))
     if choice and choice.startswith("pick:"):
@@ -206,25 +232,25 @@ async def _take_multi(
     return False
 
 
-def _multi_step(name: str, optional: bool = False) -> Step:
-    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+def _multi_step(name: MultiStep, optional: bool = False) -> Step:
+    async def ask(ctx: Ctx, data: OnboardingState) -> None:
         if name == "languages" and "languages" not in data:
             data["languages"] = [ctx.locale]
         await _ask_multi(ctx, data, name)
 
-    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    async def take(ctx: Ctx, data: OnboardingState, choice: str | None, text: str) -> bool:
         return await _take_multi(ctx, data, name, choice, text, optional)
 
     return Step(name, ask, take, multi=name)
 
 
-async def ask_timezone(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_timezone(ctx: Ctx, data: OnboardingState) -> None:
     zones = timezones_for(data.get("country", "BE"))[:3] or ["Europe/Brussels"]
     choices = [Choice(f"onb:tz:{z}", z) for z in zones]
     await ctx.reply("onboarding.timezone", choices=[*choices, *_nav(ctx)])
 
 
-async def take_timezone(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_timezone(ctx: Ctx, data: OnboardingState, choice: str | None, text: str) -> bool:
     zone = choice[3:] if choice and choice.startswith("tz:") else text.strip()
     found = fields.timezone_of(zone)
     if found is None:
@@ -234,7 +260,7 @@ async def take_timezone(ctx: Ctx, data: dict[str, Any], choice: str | None, text
     return True
 
 
-async def ask_practice(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_practice(ctx: Ctx, data: OnboardingState) -> None:
     if not data.get("offers"):
         return
     await ctx.reply(
@@ -242,7 +268,7 @@ async def ask_practice(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def take_practice(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_practice(ctx: Ctx, data: OnboardingState, choice: str | None, text: str) -> bool:
     if choice == "skip" or means(ctx.content.t, "skip", text):
         data.pop("practice", None)
         return True
@@ -269,7 +295,7 @@ STEPS: list[Step] = [
 INDEX = {s.name: i for i, s in enumerate(STEPS)}
 
 
-def _skipped(step: Step, data: dict[str, Any]) -> bool:
+def _skipped(step: Step, data: OnboardingState) -> bool:
     if step.name == "country":
         return bool(data.get("skip_country"))
     if step.name == "authority":
@@ -279,7 +305,7 @@ def _skipped(step: Step, data: dict[str, Any]) -> bool:
     return False
 
 
-async def _go(ctx: Ctx, data: dict[str, Any], index: int, direction: int = 1) -> None:
+async def _go(ctx: Ctx, data: OnboardingState, index: int, direction: int = 1) -> None:
     while 0 <= index < len(STEPS) and _skipped(STEPS[index], data):
         index += direction
     if index < 0:
@@ -297,18 +323,20 @@ async def begin(
     ctx: Ctx, invite_authority_id: int | None = None, invite_programme_id: int | None = None
 ) -> None:
     """Start (or restart) onboarding for the caller; an invite may name their programme."""
-    data: dict[str, Any] = {}
+    data: OnboardingState = {}
     if invite_programme_id is not None:
         data["programme_id"] = invite_programme_id
     if invite_authority_id is not None:
         authority = await ctx.uow.authorities.get(invite_authority_id)
         if authority is not None:
             data.update(
-                authority_id=authority.id,
-                authority_name=authority.name,
-                country=authority.country,
-                skip_country=True,
-                invite_authority=True,
+                {
+                    "authority_id": authority.id,
+                    "authority_name": authority.name,
+                    "country": authority.country,
+                    "skip_country": True,
+                    "invite_authority": True,
+                }
             )
             await ctx.reply("onboarding.invited", authority=authority.name)
     await ctx.reply("onboarding.intro")
@@ -321,7 +349,7 @@ async def resume(ctx: Ctx) -> bool:
     if state is None or state.flow != FLOW or state.step not in INDEX:
         return False
     await ctx.reply("onboarding.resume")
-    await STEPS[INDEX[state.step]].ask(ctx, dict(state.data))
+    await STEPS[INDEX[state.step]].ask(ctx, cast(OnboardingState, dict(state.data)))
     return True
 
 
@@ -343,7 +371,7 @@ async def _advance(ctx: Ctx, choice: str | None, text: str) -> None:
     if state is None or state.flow != FLOW or state.step not in INDEX:
         await ctx.reply("errors.expired_choice")
         return
-    data = dict(state.data)
+    data = cast(OnboardingState, dict(state.data))
     index = INDEX[state.step]
     word = fold(text)
     if choice == "cancel" or (not choice and word in CANCEL_WORDS):
@@ -366,7 +394,7 @@ async def _advance(ctx: Ctx, choice: str | None, text: str) -> None:
         await ctx.set_state(FLOW, STEPS[index].name, data)
 
 
-async def finish(ctx: Ctx, data: dict[str, Any]) -> None:
+async def finish(ctx: Ctx, data: OnboardingState) -> None:
     """Create or update the officer from the answers and close the flow."""
     from datetime import datetime
 
@@ -434,7 +462,9 @@ async def submit_profile_form(ctx: Ctx, answers: dict[str, Any]) -> None:
     """A whole profile at once (the Slack modal, validated there): stored as the flow's end."""
     from handlers.core.engine import clean_text
 
-    data = {k: clean_text(v) if isinstance(v, str) else v for k, v in answers.items()}
+    data = cast(
+        OnboardingState, {k: clean_text(v) if isinstance(v, str) else v for k, v in answers.items()}
+    )
     earlier = ctx.officer.consent_at if ctx.officer is not None else None
     data["consent_at"] = (earlier or ctx.clock.now()).isoformat()
     await finish(ctx, data)

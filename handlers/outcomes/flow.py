@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from handlers.core.context import Ctx
 from handlers.core.date_phrases import day_text
@@ -41,13 +41,49 @@ from storage.models import LearningPlan, OfficerStatus
 PLAN = "plan"
 OUTCOME = "outcome"
 SURVEY_COMMENT = "survey_comment"
+
+
+class CommentState(TypedDict):
+    """`Conversation.data` of `survey_comment`: the survey a free comment is for."""
+
+    survey_id: int
+
+
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
 BACK_WORDS = {"back", "retour", "zuruck", "atras", "indietro"}
 SURVEY_WINDOW = timedelta(days=14)
 """Pairs closed this recently get the survey (older closes, from before the survey, do not)."""
 
-Ask = Callable[[Ctx, dict[str, Any]], Awaitable[None]]
-Take = Callable[[Ctx, dict[str, Any], str | None, str], Awaitable[bool]]
+AmountField = Literal["size_eur", "amount_eur"]
+TextField = Literal["next_step", "sources", "method"]
+DateField = Literal["target_date", "reached_on"]
+FigureField = Literal["savings_mwh", "renewable_mwh", "co2_t"]
+
+
+class StepsState(TypedDict, total=False):
+    """`Conversation.data` of `plan` and `outcome` (one step engine): the answers so far."""
+
+    scheme: str
+    # /plan
+    sector: str
+    size_eur: int
+    next_step: str
+    target_date: str  # ISO day
+    # /outcome
+    stage: str
+    amount_eur: int
+    instrument: str
+    sources: str
+    reached_on: str  # ISO day
+    evidence_url: str
+    savings_mwh: float
+    renewable_mwh: float
+    co2_t: float
+    method: str
+
+
+Ask = Callable[[Ctx, StepsState], Awaitable[None]]
+Take = Callable[[Ctx, StepsState, str | None, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +95,7 @@ class Step:
     ask: Ask
     take: Take
     optional: bool = False
-    when: Callable[[dict[str, Any]], bool] = lambda data: True
+    when: Callable[[StepsState], bool] = lambda data: True
 
 
 def _nav(ctx: Ctx, prefix: str, optional: bool = False, back: bool = True) -> list[Choice]:
@@ -101,7 +137,7 @@ def _choice_value(choice: str | None, tag: str) -> str | None:
 
 
 def _scheme_step(prefix: str, first: bool) -> Step:
-    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+    async def ask(ctx: Ctx, data: StepsState) -> None:
         tax = ctx.content.taxonomy
         choices = [
             Choice(f"{prefix}:sch:{c}", tax.label("instruments", c, ctx.locale))
@@ -111,7 +147,7 @@ def _scheme_step(prefix: str, first: bool) -> Step:
             f"outcomes.{prefix}_ask_scheme", choices=[*choices, *_nav(ctx, prefix, back=not first)]
         )
 
-    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    async def take(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
         tax = ctx.content.taxonomy
         code = _choice_value(choice, "sch") or tax.match("instruments", text)
         if code not in tax.codes("instruments"):
@@ -123,7 +159,7 @@ def _scheme_step(prefix: str, first: bool) -> Step:
     return Step("scheme", ask, take)
 
 
-async def _ask_sector(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _ask_sector(ctx: Ctx, data: StepsState) -> None:
     tax = ctx.content.taxonomy
     choices = [
         Choice(f"pln:sec:{c}", tax.label("sectors", c, ctx.locale)) for c in tax.codes("sectors")
@@ -131,7 +167,7 @@ async def _ask_sector(ctx: Ctx, data: dict[str, Any]) -> None:
     await ctx.reply("outcomes.pln_ask_sector", choices=[*choices, *_nav(ctx, "pln")])
 
 
-async def _take_sector(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def _take_sector(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
     tax = ctx.content.taxonomy
     code = _choice_value(choice, "sec") or tax.match("sectors", text)
     if code not in tax.codes("sectors"):
@@ -141,11 +177,11 @@ async def _take_sector(ctx: Ctx, data: dict[str, Any], choice: str | None, text:
     return True
 
 
-def _amount_step(prefix: str, name: str, optional: bool, when: Any = None) -> Step:
-    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+def _amount_step(prefix: str, name: AmountField, optional: bool, when: Any = None) -> Step:
+    async def ask(ctx: Ctx, data: StepsState) -> None:
         await ctx.reply(f"outcomes.{prefix}_ask_{name}", choices=_nav(ctx, prefix, optional))
 
-    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    async def take(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
         amount = parse_amount(text)
         if amount is None or amount <= 0:
             await ctx.reply("outcomes.amount_unclear", answer=text[:60])
@@ -157,12 +193,12 @@ def _amount_step(prefix: str, name: str, optional: bool, when: Any = None) -> St
 
 
 def _text_step(
-    prefix: str, name: str, low: int, high: int, optional: bool, when: Any = None
+    prefix: str, name: TextField, low: int, high: int, optional: bool, when: Any = None
 ) -> Step:
-    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+    async def ask(ctx: Ctx, data: StepsState) -> None:
         await ctx.reply(f"outcomes.{prefix}_ask_{name}", choices=_nav(ctx, prefix, optional))
 
-    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    async def take(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
         value = text.strip()
         if not low <= len(value) <= high or value.startswith("/"):
             await ctx.reply("outcomes.length", low=low, high=high)
@@ -173,14 +209,14 @@ def _text_step(
     return Step(name, ask, take, optional, when or (lambda data: True))
 
 
-def _date_step(prefix: str, name: str, optional: bool, future: bool) -> Step:
-    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+def _date_step(prefix: str, name: DateField, optional: bool, future: bool) -> Step:
+    async def ask(ctx: Ctx, data: StepsState) -> None:
         today = [] if future else [Choice(f"{prefix}:today", ctx.t("outcomes.today"))]
         await ctx.reply(
             f"outcomes.{prefix}_ask_{name}", choices=[*today, *_nav(ctx, prefix, optional)]
         )
 
-    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    async def take(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
         today = ctx.clock.now().date()
         day = today if choice == "today" else parse_day(text, today)
         if day is None:
@@ -198,11 +234,11 @@ def _date_step(prefix: str, name: str, optional: bool, future: bool) -> Step:
     return Step(name, ask, take, optional)
 
 
-def _figure_step(name: str) -> Step:
-    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+def _figure_step(name: FigureField) -> Step:
+    async def ask(ctx: Ctx, data: StepsState) -> None:
         await ctx.reply(f"outcomes.otc_ask_{name}", choices=_nav(ctx, "otc", optional=True))
 
-    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    async def take(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
         value = parse_figure(text)
         if value is None:
             await ctx.reply("outcomes.figure_unclear", answer=text[:30])
@@ -216,7 +252,7 @@ def _figure_step(name: str) -> Step:
 # -- /plan -----------------------------------------------------------------------------------
 
 
-async def _save_plan(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _save_plan(ctx: Ctx, data: StepsState) -> None:
     target = data.get("target_date")
     draft = service.PlanDraft(
         scheme=data["scheme"],
@@ -271,7 +307,7 @@ async def start_plan(event: Incoming, ctx: Ctx) -> None:
 # -- /outcome --------------------------------------------------------------------------------
 
 
-async def _ask_stage(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _ask_stage(ctx: Ctx, data: StepsState) -> None:
     choices = [Choice(f"otc:stg:{s}", _stage_label(ctx, s)) for s in STAGES]
     await ctx.reply(
         "outcomes.otc_ask_stage",
@@ -280,7 +316,7 @@ async def _ask_stage(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def _take_stage(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def _take_stage(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
     stage = _choice_value(choice, "stg")
     if stage is None and text.strip():
         typed = fold(text)
@@ -292,7 +328,7 @@ async def _take_stage(ctx: Ctx, data: dict[str, Any], choice: str | None, text: 
     return True
 
 
-async def _ask_instrument(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _ask_instrument(ctx: Ctx, data: StepsState) -> None:
     tax = ctx.content.taxonomy
     first = [data["scheme"]]
     codes = first + [c for c in tax.codes("instruments") if c not in first]
@@ -300,7 +336,7 @@ async def _ask_instrument(ctx: Ctx, data: dict[str, Any]) -> None:
     await ctx.reply("outcomes.otc_ask_instrument", choices=[*choices, *_nav(ctx, "otc")])
 
 
-async def _take_instrument(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def _take_instrument(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
     tax = ctx.content.taxonomy
     code = _choice_value(choice, "ins") or tax.match("instruments", text)
     if code not in tax.codes("instruments"):
@@ -310,11 +346,11 @@ async def _take_instrument(ctx: Ctx, data: dict[str, Any], choice: str | None, t
     return True
 
 
-async def _ask_evidence(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _ask_evidence(ctx: Ctx, data: StepsState) -> None:
     await ctx.reply("outcomes.otc_ask_evidence", choices=_nav(ctx, "otc", optional=True))
 
 
-async def _take_evidence(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def _take_evidence(ctx: Ctx, data: StepsState, choice: str | None, text: str) -> bool:
     url = clean_url(text)
     if url is None:
         await ctx.reply("outcomes.errors.bad_link")
@@ -323,15 +359,15 @@ async def _take_evidence(ctx: Ctx, data: dict[str, Any], choice: str | None, tex
     return True
 
 
-def _financed(data: dict[str, Any]) -> bool:
+def _financed(data: StepsState) -> bool:
     return data.get("stage") == FINANCED
 
 
-def _has_figures(data: dict[str, Any]) -> bool:
+def _has_figures(data: StepsState) -> bool:
     return any(data.get(k) is not None for k in ("savings_mwh", "renewable_mwh", "co2_t"))
 
 
-async def _save_outcome(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _save_outcome(ctx: Ctx, data: StepsState) -> None:
     draft = service.OutcomeDraft(
         scheme=data["scheme"],
         stage=data["stage"],
@@ -394,7 +430,7 @@ async def start_outcome(event: Incoming, ctx: Ctx) -> None:
 
 # -- the step engine shared by both flows ----------------------------------------------------
 
-FLOWS: dict[str, tuple[str, list[Step], Callable[[Ctx, dict[str, Any]], Awaitable[None]]]] = {
+FLOWS: dict[str, tuple[str, list[Step], Callable[[Ctx, StepsState], Awaitable[None]]]] = {
     PLAN: ("pln", PLAN_STEPS, _save_plan),
     OUTCOME: ("otc", OUTCOME_STEPS, _save_outcome),
 }
@@ -406,9 +442,9 @@ async def _go(
     flow: str,
     prefix: str,
     steps: list[Step],
-    data: dict[str, Any],
+    data: StepsState,
     index: int,
-    done: Callable[[Ctx, dict[str, Any]], Awaitable[None]],
+    done: Callable[[Ctx, StepsState], Awaitable[None]],
     direction: int = 1,
 ) -> None:
     """Ask the question at `index` (passing over those that do not apply), or finish."""
@@ -429,7 +465,7 @@ async def _advance(ctx: Ctx, flow: str, choice: str | None, text: str) -> None:
     if state is None or state.flow != flow or state.step not in index_of or ctx.officer is None:
         await ctx.reply("errors.expired_choice")
         return
-    data, index = dict(state.data), index_of[state.step]
+    data, index = cast(StepsState, dict(state.data)), index_of[state.step]
     step, word = steps[index], fold(text)
     if choice == "cancel" or (not choice and word in CANCEL_WORDS):
         await ctx.clear_state()
@@ -439,7 +475,7 @@ async def _advance(ctx: Ctx, flow: str, choice: str | None, text: str) -> None:
         await _go(ctx, flow, prefix, steps, data, index - 1, done, direction=-1)
         return
     if step.optional and (choice == "skip" or (not choice and means(ctx.content.t, "skip", text))):
-        data.pop(step.name, None)
+        cast(dict[str, Any], data).pop(step.name, None)  # the step's own key
         await _go(ctx, flow, prefix, steps, data, index + 1, done)
         return
     if not choice and not text.strip():
@@ -547,7 +583,8 @@ async def press_score(event: Incoming, ctx: Ctx) -> None:
     except (service.NotAllowed, service.Invalid):
         await ctx.reply("errors.expired_choice")
         return
-    await ctx.set_state(SURVEY_COMMENT, "comment", {"survey_id": int(survey_id)})
+    commenting: CommentState = {"survey_id": int(survey_id)}
+    await ctx.set_state(SURVEY_COMMENT, "comment", commenting)
     await ctx.reply(
         "outcomes.survey_ask_comment",
         score=score,
@@ -568,7 +605,9 @@ async def take_comment(event: Incoming, ctx: Ctx) -> None:
         and not means(ctx.content.t, "skip", text)
     ):
         with contextlib.suppress(service.NotAllowed):
-            await service.comment_survey(ctx.uow, ctx.officer, int(state.data["survey_id"]), text)
+            await service.comment_survey(
+                ctx.uow, ctx.officer, int(cast(CommentState, state.data)["survey_id"]), text
+            )
     await ctx.reply("outcomes.survey_thanks")
 
 

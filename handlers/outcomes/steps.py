@@ -11,7 +11,7 @@ step, which is kept in the database like every flow.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -27,6 +27,14 @@ from storage.models import LearningPlan
 
 FLOW = "plan_step"
 TAG = "pstp"
+
+
+class NextStepState(TypedDict, total=False):
+    """`Conversation.data` of `plan_step`: the typed next step, once given (then its day)."""
+
+    step: str
+
+
 CANCEL_WORDS = {"cancel", "annuler", "abbrechen", "cancelar", "annulla", "stop"}
 
 
@@ -141,7 +149,8 @@ async def press_step(event: Incoming, ctx: Ctx) -> None:
 
 async def start_new_step(ctx: Ctx) -> None:
     """Ask for the next step (then its target day)."""
-    await ctx.set_state(FLOW, "step", {})
+    asking: NextStepState = {}
+    await ctx.set_state(FLOW, "step", asking)
     await ctx.reply(
         "outcomes_plans.ask_step", choices=[Choice(f"{TAG}:cancel", ctx.t("outcomes.cancel"))]
     )
@@ -158,7 +167,7 @@ async def _take(ctx: Ctx, text: str | None, skip: bool = False) -> None:
     if state is None or state.flow != FLOW or ctx.officer is None:
         await ctx.reply("errors.expired_choice")
         return
-    data: dict[str, Any] = dict(state.data)
+    data = cast(NextStepState, dict(state.data))
     typed = (text or "").strip()
     if not skip and fold(typed) in CANCEL_WORDS:
         await ctx.clear_state()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -68,6 +68,12 @@ LAPSE = timedelta(days=6)
 """A check-in still unanswered this long after it went out counts as missed."""
 DEFAULT_DAYS = 14
 LEARNED_FLOW = "checkin_learned"
+
+
+class LearnedState(TypedDict):
+    """`Conversation.data` of `checkin_learned`: the check-in 'what did you learn?' is for."""
+
+    checkin_id: int
 
 
 def at_work(now: datetime, officer: Officer) -> bool:
@@ -357,7 +363,8 @@ async def press_checkin(event: Incoming, ctx: Ctx) -> None:
         return
     record(checkin, pair, me, action, ctx.clock.now())
     if action == "met":
-        await ctx.set_state(LEARNED_FLOW, "text", {"checkin_id": checkin.id})
+        learned: LearnedState = {"checkin_id": checkin.id}
+        await ctx.set_state(LEARNED_FLOW, "text", learned)
         await ctx.reply("checkin.what_learned", partner=partner)
     elif action == "planned":
         await ctx.reply("checkin.thanks_planned", partner=partner)
@@ -419,7 +426,8 @@ async def take_learned(event: Incoming, ctx: Ctx) -> None:
     """The free-text answer to 'what did you learn?'."""
     state = await ctx.state()
     await ctx.clear_state()
-    checkin = await ctx.uow.get(CheckInRepo).lock(int(state.data["checkin_id"])) if state else None
+    checkin_id = int(cast(LearnedState, state.data)["checkin_id"]) if state else None
+    checkin = await ctx.uow.get(CheckInRepo).lock(checkin_id) if checkin_id is not None else None
     text = event.text.strip()
     skipped = means(ctx.content.t, "skip", text)
     if checkin is None or ctx.officer is None or not text or skipped:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
@@ -67,6 +67,14 @@ SPACE_LEASE = timedelta(minutes=10)
 """A space reservation without a chat after this long belongs to a dead process: take it over."""
 BATCH = 20
 CHAT_FLOW = "pair_chat"
+
+
+class PairChatState(TypedDict):
+    """`Conversation.data` of `pair_chat`: the pair a private chat writes to."""
+
+    pair_id: int
+
+
 FAQ_LINKS = 2
 
 
@@ -642,7 +650,8 @@ async def press_write(event: Incoming, ctx: Ctx) -> None:
         return
     other_id = partner_of(pair, me.id)
     other = await ctx.uow.officers.get(other_id) if other_id else None
-    await ctx.set_state(CHAT_FLOW, "text", {"pair_id": pair.id})
+    chat: PairChatState = {"pair_id": pair.id}
+    await ctx.set_state(CHAT_FLOW, "text", chat)
     await ctx.reply("pairs.chat_open", partner=other.name if other else "—")
 
 
@@ -650,7 +659,7 @@ async def press_write(event: Incoming, ctx: Ctx) -> None:
 async def write_to_partner(event: Incoming, ctx: Ctx) -> None:
     """Pass a message from a private chat to the partner (until /cancel)."""
     state = await ctx.state()
-    pair_id = int(state.data.get("pair_id", 0)) if state else 0
+    pair_id = int(cast(PairChatState, state.data).get("pair_id", 0)) if state else 0
     pair = await ctx.uow.get(PairRepo).get(pair_id)
     if pair is None or pair.status not in LIVE or ctx.officer is None:
         await ctx.clear_state()

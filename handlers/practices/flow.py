@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from babel.numbers import format_decimal
 from rapidfuzz import fuzz
@@ -104,14 +104,36 @@ async def authority_label(uow: UnitOfWork, practice: GoodPractice) -> str:
 
 # -- the /share flow -------------------------------------------------------------------------
 
+TextField = Literal["title", "results", "lessons"]
+FigureField = Literal["savings_mwh", "renewable_mwh", "co2_t"]
+
+
+class ShareState(TypedDict, total=False):
+    """`Conversation.data` of `share`: the practice described so far, one key per answer."""
+
+    title: str
+    sector: str
+    instruments: list[str]
+    amount_eur: int
+    funding: str
+    instrument_mix: dict[str, int] | None
+    """Shares of instruments named in `funding` (`{"esco": 70}`); None: none named."""
+    results: str
+    savings_mwh: float
+    renewable_mwh: float
+    co2_t: float
+    year: int
+    lessons: str
+    contact: str
+
 
 @dataclass(frozen=True)
 class Step:
     """One question of `/share`: how to ask, how to take the answer, whether it may be skipped."""
 
     name: str
-    ask: Callable[[Ctx, dict[str, Any]], Awaitable[None]]
-    take: Callable[[Ctx, dict[str, Any], str | None, str], Awaitable[bool]]
+    ask: Callable[[Ctx, ShareState], Awaitable[None]]
+    take: Callable[[Ctx, ShareState, str | None, str], Awaitable[bool]]
     optional: bool = False
 
 
@@ -122,13 +144,13 @@ def _nav(ctx: Ctx, optional: bool = False, back: bool = True) -> list[Choice]:
     return [*nav, Choice("shr:cancel", ctx.t("practices.cancel"))]
 
 
-def _text_step(name: str, optional: bool = False) -> Step:
+def _text_step(name: TextField, optional: bool = False) -> Step:
     low, high = LENGTHS[name]
 
-    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+    async def ask(ctx: Ctx, data: ShareState) -> None:
         await ctx.reply(f"practices.ask_{name}", choices=_nav(ctx, optional, name != "title"))
 
-    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    async def take(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
         value = clean_text(name, text)
         if not text_ok(name, value):
             await ctx.reply("practices.length", low=low, high=high)
@@ -139,7 +161,7 @@ def _text_step(name: str, optional: bool = False) -> Step:
     return Step(name, ask, take, optional)
 
 
-async def ask_sector(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_sector(ctx: Ctx, data: ShareState) -> None:
     tax = ctx.content.taxonomy
     choices = [
         Choice(f"shr:sec:{c}", tax.label("sectors", c, ctx.locale)) for c in tax.codes("sectors")
@@ -147,7 +169,7 @@ async def ask_sector(ctx: Ctx, data: dict[str, Any]) -> None:
     await ctx.reply("practices.ask_sector", choices=[*choices, *_nav(ctx)])
 
 
-async def take_sector(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_sector(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
     code = choice[4:] if choice and choice.startswith("sec:") else None
     code = code or ctx.content.taxonomy.match("sectors", text)
     if code not in ctx.content.taxonomy.codes("sectors"):
@@ -157,7 +179,7 @@ async def take_sector(ctx: Ctx, data: dict[str, Any], choice: str | None, text: 
     return True
 
 
-async def ask_instruments(ctx: Ctx, data: dict[str, Any], edit: bool = False) -> None:
+async def ask_instruments(ctx: Ctx, data: ShareState, edit: bool = False) -> None:
     tax = ctx.content.taxonomy
     picked = set(data.get("instruments", []))
     choices = [
@@ -170,7 +192,7 @@ async def ask_instruments(ctx: Ctx, data: dict[str, Any], edit: bool = False) ->
     )
 
 
-async def take_instruments(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_instruments(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
     tax = ctx.content.taxonomy
     picked: list[str] = list(data.get("instruments", []))
     if choice and choice.startswith("ins:"):
@@ -232,11 +254,11 @@ def parse_amount(text: str) -> int | None:
     return round(value * UNITS.get(unit, 1))
 
 
-async def ask_amount(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_amount(ctx: Ctx, data: ShareState) -> None:
     await ctx.reply("practices.ask_amount", choices=_nav(ctx, optional=True))
 
 
-async def take_amount(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_amount(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
     amount = parse_amount(text)
     if amount is None or amount <= 0:
         await ctx.reply("practices.amount_unclear", answer=text[:60])
@@ -257,11 +279,11 @@ async def _checked(ctx: Ctx, figures: PracticeFigures) -> bool:
     return True
 
 
-async def ask_funding(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_funding(ctx: Ctx, data: ShareState) -> None:
     await ctx.reply("practices.ask_funding", choices=_nav(ctx, optional=True))
 
 
-async def take_funding(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_funding(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
     """The funding mix as written; the shares of named instruments are kept as figures."""
     value = clean_text("funding", text)
     if not text_ok("funding", value):
@@ -280,11 +302,11 @@ async def take_funding(ctx: Ctx, data: dict[str, Any], choice: str | None, text:
     return True
 
 
-def _figure_step(name: str) -> Step:
-    async def ask(ctx: Ctx, data: dict[str, Any]) -> None:
+def _figure_step(name: FigureField) -> Step:
+    async def ask(ctx: Ctx, data: ShareState) -> None:
         await ctx.reply(f"practice_figures.ask_{name}", choices=_nav(ctx, optional=True))
 
-    async def take(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+    async def take(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
         value = parse_figure(text)
         if value is None:
             await ctx.reply("practice_figures.errors.figure_unclear", answer=text[:30])
@@ -295,11 +317,11 @@ def _figure_step(name: str) -> Step:
     return Step(name, ask, take, optional=True)
 
 
-async def ask_year(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_year(ctx: Ctx, data: ShareState) -> None:
     await ctx.reply("practices.ask_year", choices=_nav(ctx, optional=True))
 
 
-async def take_year(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_year(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
     found = re.search(r"\b(19|20)\d{2}\b", text)
     year = int(found.group(0)) if found else 0
     if not year_ok(year, ctx.clock.now().year):
@@ -309,7 +331,7 @@ async def take_year(ctx: Ctx, data: dict[str, Any], choice: str | None, text: st
     return True
 
 
-async def ask_contact(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_contact(ctx: Ctx, data: ShareState) -> None:
     me = _own_contact(ctx)
     choices = [Choice("shr:me", shorten(me, 60))] if me else []
     await ctx.reply("practices.ask_contact", choices=[*choices, *_nav(ctx, optional=True)])
@@ -322,7 +344,7 @@ def _own_contact(ctx: Ctx) -> str:
     return f"{officer.name} <{officer.email}>" if officer.email else officer.name
 
 
-async def take_contact(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_contact(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
     value = _own_contact(ctx) if choice == "me" else clean_text("contact", text)
     if not text_ok("contact", value):
         low, high = LENGTHS["contact"]
@@ -332,7 +354,7 @@ async def take_contact(ctx: Ctx, data: dict[str, Any], choice: str | None, text:
     return True
 
 
-async def ask_confirm(ctx: Ctx, data: dict[str, Any]) -> None:
+async def ask_confirm(ctx: Ctx, data: ShareState) -> None:
     draft = _practice_of(ctx, data)
     authority = ctx.officer.authority if ctx.officer else None
     label = f"{authority.name} ({authority.country})" if authority else "—"
@@ -347,7 +369,7 @@ async def ask_confirm(ctx: Ctx, data: dict[str, Any]) -> None:
     )
 
 
-async def take_confirm(ctx: Ctx, data: dict[str, Any], choice: str | None, text: str) -> bool:
+async def take_confirm(ctx: Ctx, data: ShareState, choice: str | None, text: str) -> bool:
     if choice == "submit" or fold(text) in {"submit", "yes", "ok", "send"}:
         return True
     await ask_confirm(ctx, data)
@@ -372,17 +394,14 @@ STEPS: list[Step] = [
 INDEX = {s.name: i for i, s in enumerate(STEPS)}
 
 
-def _practice_of(ctx: Ctx, data: dict[str, Any]) -> GoodPractice:
+def _practice_of(ctx: Ctx, data: ShareState) -> GoodPractice:
     officer = ctx.officer
-    figures = {
-        key: data[field_]
-        for key, field_ in (
-            ("funding_mix", "funding"),
-            ("lessons", "lessons"),
-            ("contact", "contact"),
-        )
-        if data.get(field_)
-    }
+    named: tuple[tuple[str, Literal["funding", "lessons", "contact"]], ...] = (
+        ("funding_mix", "funding"),
+        ("lessons", "lessons"),
+        ("contact", "contact"),
+    )
+    figures = {key: data[field_] for key, field_ in named if data.get(field_)}
     mix = data.get("instrument_mix") or None
     instruments = list(data.get("instruments", []))
     return GoodPractice(
@@ -404,7 +423,7 @@ def _practice_of(ctx: Ctx, data: dict[str, Any]) -> GoodPractice:
     )
 
 
-async def _go(ctx: Ctx, data: dict[str, Any], index: int) -> None:
+async def _go(ctx: Ctx, data: ShareState, index: int) -> None:
     index = max(0, index)
     if index >= len(STEPS):
         await submit(ctx, data)
@@ -437,7 +456,7 @@ async def _advance(ctx: Ctx, choice: str | None, text: str) -> None:
     if state is None or state.flow != FLOW or state.step not in INDEX or ctx.officer is None:
         await ctx.reply("errors.expired_choice")
         return
-    data, index = dict(state.data), INDEX[state.step]
+    data, index = cast(ShareState, dict(state.data)), INDEX[state.step]
     step, word = STEPS[index], fold(text)
     if choice == "cancel" or (not choice and word in CANCEL_WORDS):
         await ctx.clear_state()
@@ -458,7 +477,7 @@ async def _advance(ctx: Ctx, choice: str | None, text: str) -> None:
         await ctx.set_state(FLOW, step.name, data)
 
 
-async def submit(ctx: Ctx, data: dict[str, Any]) -> None:
+async def submit(ctx: Ctx, data: ShareState) -> None:
     """Store the practice as pending and ask the coordinators to review it."""
     practice = await ctx.uow.get(PracticeRepo).add(_practice_of(ctx, data))
     await ctx.clear_state()

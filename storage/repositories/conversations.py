@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import delete
@@ -17,7 +18,7 @@ class ConversationRepo(Repository):
         """The open flow of this identity, if any."""
         return await self.session.get(Conversation, identity_id)
 
-    async def set(self, identity_id: int, flow: str, step: str, data: dict[str, Any]) -> None:
+    async def set(self, identity_id: int, flow: str, step: str, data: Mapping[str, Any]) -> None:
         """Start or move a flow to a step with its data."""
         conv = await self.session.get(Conversation, identity_id)
         if conv is None:
