@@ -18,6 +18,7 @@ from storage.models import Officer, Outbox, OutboxStatus
 from storage.uow import UnitOfWork
 from tests.support.emulators.slack_api import SlackApiEmulator
 from tests.support.emulators.telegram_api import TelegramEmulator
+from tests.support.fakes import Talk
 from tests.support.outbox_load import slack_messenger, telegram_messenger
 from tests.support.outreach import FORUM, person, programme, seated_group
 
@@ -98,13 +99,17 @@ async def test_seats_changing_hands_move_people_in_and_out_of_the_group_spaces(
                 sl.dm_channel("USARA")
             )
 
-            # Marco leaves; Sara already holds the seat: he is removed from the channel
-            async with runtime.core.uow() as uow:
-                await edits.officer_left(
-                    uow, None, marco.email or "", runtime.clock.now(), content, secret
-                )
-                await uow.commit()
+            # Marco asks to be forgotten; Sara already holds the seat: he leaves the channel
+            marco_dm = Talk(
+                runtime.core, slack, user_id="UMARCO", name="Marco", platform="slack",  # type: ignore[arg-type]
+            )  # fmt: skip
+            await marco_dm.handle(text="/forget")
             await runtime.tick()
+            message, button = sl.find_button(sl.dm_channel("UMARCO"), "Yes, delete my data")
+            await marco_dm.handle(choice=str(button["value"]), message_id=message.ts)
+            await runtime.tick()
+            async with runtime.core.uow() as uow:
+                assert await uow.officers.by_email(marco.email or "") is None
             assert "UMARCO" not in sl.channels[channel]["members"]
             assert {"UGIULIA", "USARA"} <= sl.channels[channel]["members"]
             assert [c.args["user"] for c in sl.calls_to("conversations.kick")] == ["UMARCO"]
