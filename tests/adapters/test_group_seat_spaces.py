@@ -25,7 +25,7 @@ from tests.support.outreach import FORUM, person, programme, seated_group
 
 async def _space_rows(runtime: Runtime) -> list[Outbox]:
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        rows = (await uow.session.execute(select(Outbox))).scalars().all()
+        rows = (await uow.session.execute(select(Outbox).order_by(Outbox.id))).scalars().all()
     return [r for r in rows if (r.payload or {}).get("space")]
 
 
