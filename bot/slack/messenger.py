@@ -450,3 +450,21 @@ class SlackMessenger:
                 )
             )
         return channel_id, None
+
+    async def add_to_space(self, chat_id: str, user_id: str) -> None:
+        """Invite one user to a private channel the bot opened (a group's newcomer)."""
+        try:
+            await self.call(
+                lambda: self.client.conversations_invite(channel=chat_id, users=user_id, force=True)
+            )
+        except DeliveryError as exc:
+            if "already_in_channel" not in str(exc):
+                raise
+
+    async def remove_from_space(self, chat_id: str, user_id: str) -> None:
+        """Take one user out of a private channel the bot opened (a member who left)."""
+        try:
+            await self.call(lambda: self.client.conversations_kick(channel=chat_id, user=user_id))
+        except DeliveryError as exc:
+            if "not_in_channel" not in str(exc):
+                raise

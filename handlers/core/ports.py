@@ -88,3 +88,17 @@ class InviteLinker(Protocol):
     async def invite_link(self, chat_id: str, name: str) -> str:
         """Create an invitation to the chat and return its link."""
         ...
+
+
+class SpaceKeeper(Protocol):
+    """A messenger that can add someone to a space it opened, or take them out of it (Slack:
+    conversations.invite and conversations.kick on a private channel). Telegram has neither
+    for a forum topic: a newcomer gets the supergroup's invitation link instead."""
+
+    async def add_to_space(self, chat_id: str, user_id: str) -> None:
+        """Add a user to the space (already there: nothing to do)."""
+        ...
+
+    async def remove_from_space(self, chat_id: str, user_id: str) -> None:
+        """Take a user out of the space (already gone: nothing to do)."""
+        ...

@@ -118,8 +118,29 @@ def reply_of(row: Outbox) -> Reply:
     )
 
 
+def space_change(op: str, user_id: str) -> dict[str, Any]:
+    """The payload of a row that adds a user to a space (`op` "add") or takes them out
+    ("remove"): membership changes leave through the outbox like messages, in order with the
+    space's messages, retried and paced the same way (handlers/core/ports.py `SpaceKeeper`)."""
+    return {"text": "", "choices": [], "multi": False, "space": {"op": op, "user": user_id}}
+
+
+async def _change_space(messenger: Messenger, chat_id: str, change: Mapping[str, Any]) -> None:
+    op, user = str(change.get("op", "")), str(change.get("user", ""))
+    method = {"add": "add_to_space", "remove": "remove_from_space"}.get(op)
+    keeper = getattr(messenger, method, None) if method and user else None
+    if keeper is None:
+        raise Undeliverable(f"{messenger.platform} cannot {op or 'change'} space members")
+    await keeper(chat_id, user)
+
+
 async def send_row(messenger: Messenger, row: Outbox) -> str | None:
-    """Send (or, for an edit, replace) what a row carries; the platform message id."""
+    """Send (or, for an edit, replace) what a row carries; the platform message id.
+    A membership change (`space_change`) is made instead, with no message id."""
+    change = (row.payload or {}).get("space")
+    if isinstance(change, Mapping):
+        await _change_space(messenger, row.chat_id, change)
+        return None
     reply = reply_of(row)
     edit = (row.payload or {}).get("edit")
     if edit and messenger.capabilities.edit:

@@ -20,6 +20,7 @@ from handlers.core.content import Content
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
 from handlers.groups import solver
 from handlers.groups.rules import LIVE
+from handlers.groups.seat_spaces import admit, dismiss
 from handlers.groups.service import Refused, formation
 from handlers.pairing.view import notify_coordinators
 from storage.models import GroupMember, LearningCycle, Officer, OfficerStatus, PeerGroup
@@ -183,11 +184,15 @@ async def _tell(
     officers: list[Officer],
     key: str,
     tag: str,
+    joining: bool = False,
 ) -> None:
-    """Tell officers of a live group what changed for them (nothing for a proposal)."""
+    """Tell officers of a live group what changed for them (nothing for a proposal);
+    `joining`: they are let into the group's space and told where to find it."""
     if content is None or group.status not in LIVE:
         return
     for officer in officers:
+        values = {"scheme": _scheme(content, group, officer)}
+        where, choices = await admit(uow, content, group, officer, tag) if joining else ("", [])
         await queue_to_officer(
             uow,
             content,
@@ -195,10 +200,28 @@ async def _tell(
             officer,
             key,
             idempotency_key=f"group:{group.id}:{tag}:{officer.id}",
-            values={"scheme": _scheme(content, group, officer)},
+            values=values,
+            text=_with_where(content, officer, key, values, where),
+            choices=choices,
             purpose="group_edit",
             ref_id=group.id,
         )
+
+
+def _with_where(
+    content: Content, officer: Officer, key: str, values: dict[str, Any], where: str
+) -> str | None:
+    """The message with where the group talks appended (None: the message alone)."""
+    if not where:
+        return None
+    locale = officer_locale(officer, content, preferred_identity(officer))
+    return content.t(locale, key, **values) + "\n\n" + where
+
+
+async def _leave(uow: UnitOfWork, group: PeerGroup, officers: list[Officer], tag: str) -> None:
+    """Officers who no longer sit in a live group leave its spaces where the platform allows."""
+    for officer in officers:
+        await dismiss(uow, group, officer, tag)
 
 
 def _scheme(content: Content, group: PeerGroup, officer: Officer) -> str:
@@ -268,8 +291,16 @@ async def move_member(
     await _tell(
         uow, content, secret, group, moving, "groups.edit.removed", f"out:{int(now.timestamp())}"
     )
+    await _leave(uow, group, moving, f"out:{int(now.timestamp())}")
     await _tell(
-        uow, content, secret, target, moving, "groups.edit.added", f"in:{int(now.timestamp())}"
+        uow,
+        content,
+        secret,
+        target,
+        moving,
+        "groups.edit.added",
+        f"in:{int(now.timestamp())}",
+        joining=True,
     )
     await _audit(uow, who, cycle, "groups.move", now, group=group.id, to=target.id, authority=name)
     return {"moved": name, "from": group.id, "to": target.id, "role": role}
@@ -301,6 +332,7 @@ async def remove_member(
     await _tell(
         uow, content, secret, group, leaving, "groups.edit.removed", f"out:{int(now.timestamp())}"
     )
+    await _leave(uow, group, leaving, f"out:{int(now.timestamp())}")
     await _audit(uow, who, cycle, "groups.remove", now, group=group.id, authority=name)
     return {"removed": name, "group": group.id}
 
@@ -347,7 +379,14 @@ async def add_member(
     seats.groups = after
     await _refresh(uow, seats, group.id, await _names(uow, seats))
     await _tell(
-        uow, content, secret, group, officers, "groups.edit.added", f"in:{int(now.timestamp())}"
+        uow,
+        content,
+        secret,
+        group,
+        officers,
+        "groups.edit.added",
+        f"in:{int(now.timestamp())}",
+        joining=True,
     )
     await _audit(uow, who, cycle, "groups.add", now, group=group.id, authority=name, role=role)
     return {"added": name, "group": group.id, "role": role}
@@ -402,8 +441,16 @@ async def swap_mentor(
     await _tell(
         uow, content, secret, group, leaving, "groups.edit.removed", f"out:{int(now.timestamp())}"
     )
+    await _leave(uow, group, leaving, f"out:{int(now.timestamp())}")
     await _tell(
-        uow, content, secret, group, officers, "groups.edit.added", f"in:{int(now.timestamp())}"
+        uow,
+        content,
+        secret,
+        group,
+        officers,
+        "groups.edit.added",
+        f"in:{int(now.timestamp())}",
+        joining=True,
     )
     await _audit(uow, who, cycle, "groups.swap", now, group=group.id, old=old_name, new=new_name)
     return {"group": group.id, "mentor_out": old_name, "mentor_in": new_name}
@@ -419,26 +466,28 @@ async def _announce_takeover(
     group: PeerGroup,
     leaving: Officer | None,
     taking: Officer,
+    now: datetime,
     why: str = "",
 ) -> None:
-    """The new officer is told what they inherit; the rest of the group who now sits there
-    (`*_new` wording when the seat had nobody to hand it over, `*_paused` when its officer is
-    taking a break rather than leaving)."""
+    """The new officer is told what they inherit and let into the group's space; the rest of
+    the group who now sits there (`*_new` wording when the seat had nobody to hand it over,
+    `*_paused` when its officer is taking a break rather than leaving)."""
     authority = taking.authority.name if taking.authority else ""
     before = leaving.name if leaving else ""
     new = why if leaving else "_new"
+    key = f"groups.seat.yours{new}"
+    values = {"scheme": _scheme(content, group, taking), "authority": authority, "before": before}
+    where, choices = await admit(uow, content, group, taking, f"seat:{int(now.timestamp())}")
     await queue_to_officer(
         uow,
         content,
         secret,
         taking,
-        f"groups.seat.yours{new}",
+        key,
         idempotency_key=f"group:{group.id}:seat:{taking.id}:yours",
-        values={
-            "scheme": _scheme(content, group, taking),
-            "authority": authority,
-            "before": before,
-        },
+        values=values,
+        text=_with_where(content, taking, key, values, where),
+        choices=choices,
         purpose="group_seat",
         ref_id=group.id,
     )
@@ -512,11 +561,12 @@ async def hand_over_seats(
         }
         if not row["kept"]:
             await edits.hand_over(member, taking.id if taking else None)
+            await dismiss(uow, group, officer, f"seat:{int(now.timestamp())}")
         why = "_paused" if pausing else ""
         if taking is not None:
             row["to"], row["to_name"] = taking.email, taking.name
             if taking.id not in sitting and group.status in LIVE:
-                await _announce_takeover(uow, content, secret, group, officer, taking, why)
+                await _announce_takeover(uow, content, secret, group, officer, taking, now, why)
         elif group.status in LIVE:
             authority = officer.authority.name if officer.authority else ""
             await notify_coordinators(
@@ -606,8 +656,11 @@ async def take_over(
                 )
             ]
         )
+    for _, gone_officer in gone:
+        if gone_officer is not None:
+            await dismiss(uow, group, gone_officer, f"seat:{int(now.timestamp())}")
     if group.status in LIVE:
-        await _announce_takeover(uow, content, secret, group, before, officer)
+        await _announce_takeover(uow, content, secret, group, before, officer, now)
     cycle = await uow.cycles.get(group.cycle_id)
     if cycle is not None:
         await _audit(uow, who, cycle, "groups.takeover", now, group=group.id, to=officer.email)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection
 from datetime import timedelta
 
 from handlers.core.content import Content
@@ -44,6 +45,28 @@ def space_link(space: GroupSpace) -> str | None:
     if space.platform != "telegram" or not space.thread_id or not chat.startswith("-100"):
         return None
     return f"https://t.me/c/{chat[4:]}/{space.thread_id}"
+
+
+def where_in_space(
+    content: Content, locale: str, space: GroupSpace, bridged_to: Collection[str] = ()
+) -> str:
+    """Where a member finds the group's space on their platform: the Telegram topic (with the
+    supergroup's invitation when there is one) or the Slack channel they were added to, and
+    the other platforms the space is bridged to."""
+    link = space_link(space)
+    if link and space.invite_link:
+        where = content.t(locale, "groups.life.where_invite", invite=space.invite_link, link=link)
+    elif link:
+        where = content.t(locale, "groups.intro.where_topic", link=link)
+    else:
+        where = content.t(locale, "groups.intro.where_space")
+    if bridged_to:
+        where += "\n" + content.t(
+            locale,
+            "groups.life.where_bridged",
+            platforms=", ".join(p.capitalize() for p in sorted(bridged_to)),
+        )
+    return where
 
 
 async def _seats(uow: UnitOfWork, group: PeerGroup) -> list[SpaceMember]:
@@ -213,28 +236,10 @@ async def _queue(
         locale = officer_locale(seat.officer, content, seat.identity)
         space = on.get(seat.platform or "")
         if space is not None:
-            link = space_link(space)
-            if link and space.invite_link:
-                where = content.t(
-                    locale, "groups.life.where_invite", invite=space.invite_link, link=link
-                )
-            elif link:
-                where = content.t(locale, "groups.intro.where_topic", link=link)
-            else:
-                where = content.t(locale, "groups.intro.where_space")
-            bridged_to = sorted(
-                {
-                    str(s.platform)
-                    for s in seats
-                    if s.platform in on and s.platform != space.platform
-                }
-            )
-            if bridged_to:
-                where += "\n" + content.t(
-                    locale,
-                    "groups.life.where_bridged",
-                    platforms=", ".join(p.capitalize() for p in bridged_to),
-                )
+            bridged_to = {
+                str(s.platform) for s in seats if s.platform in on and s.platform != space.platform
+            }
+            where = where_in_space(content, locale, space, bridged_to)
         else:  # no space on their platform: the group reaches them here (handlers/groups/spaces)
             where = content.t(locale, "groups.life.where_private")
         module = content.taxonomy.label("sectors", group.module, locale) if group.module else "—"

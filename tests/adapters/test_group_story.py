@@ -259,6 +259,12 @@ async def test_a_cycle_from_applications_to_a_replaced_officer(runtime: Runtime)
             assert [(s["group"], s["to"]) for s in seats] == [(group_id, marco.email)]
             await runtime.tick()
             assert "you now hold Milano’s seat in the peer-learning group on" in told("UMARCO")
+            # ... and Marco is in the group's Slack channel, Giulia no longer
+            assert "I have added you to the group's private channel" in told("UMARCO")
+            assert "UMARCO" in sl.channels[channel]["members"]
+            assert "UGIULIA" not in sl.channels[channel]["members"]
+            assert [c.args["users"] for c in sl.calls_to("conversations.invite")][-1] == "UMARCO"
+            assert [c.args["user"] for c in sl.calls_to("conversations.kick")] == ["UGIULIA"]
             assert any(
                 "Marco Bianchi now represents Milano in the group" in m.text
                 for m in sl.messages_to(channel)

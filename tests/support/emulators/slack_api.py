@@ -615,8 +615,27 @@ class SlackApiEmulator:
                 raise _ApiError("cant_invite_self")
             if self._member(uid) is None:
                 raise _ApiError("user_not_found")
+        if set(users) <= self.channels[channel]["members"]:
+            raise _ApiError("already_in_channel")
         self.channels[channel]["members"].update(users)
         return {"ok": True, "channel": {"id": channel, "name": self.channels[channel]["name"]}}
+
+    def _m_conversations_kick(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        self._channel_ok(channel)
+        if channel not in self.channels:
+            raise _ApiError("channel_not_found")
+        user = str(args.get("user", ""))
+        if not user:
+            raise _ApiError("user_not_found")
+        if user == self.bot_user_id:
+            raise _ApiError("cant_kick_self")
+        if self._member(user) is None:
+            raise _ApiError("user_not_found")
+        if user not in self.channels[channel]["members"]:
+            raise _ApiError("not_in_channel")
+        self.channels[channel]["members"].discard(user)
+        return {"ok": True}
 
     def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))

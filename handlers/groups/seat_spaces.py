@@ -1,0 +1,81 @@
+"""A running group's spaces follow its seats: whoever takes a seat (a colleague taking over,
+an authority added or moved in by a coordinator) is let into the group's space on their
+platform, and whoever leaves is taken out where the platform allows it.
+
+Slack: the newcomer is invited to the group's private channel and a leaver is removed from it,
+by outbox rows (`handlers.delivery.outbox.space_change`) that the Slack messenger carries out
+(`SpaceKeeper` port): nothing calls the platform while the handler's transaction is open, and
+the change is retried, paced and kept in order with the channel's messages. Telegram: a bot
+cannot add anyone to a supergroup, so the newcomer's message carries the supergroup's
+invitation link and the topic's link; a leaver stays in the programme's supergroup (removing
+them would take them out of every group's topic at once). With no space on their platform the
+newcomer reads the group in their private chat, with the "Reply to the group" button, as at
+the introduction (handlers/groups/jobs.py).
+"""
+
+from __future__ import annotations
+
+from handlers.core.content import Content
+from handlers.core.replies import Choice
+from handlers.delivery.outbox import officer_locale, preferred_identity, space_change
+from handlers.groups.jobs import where_in_space
+from storage.models import Officer, PeerGroup
+from storage.uow import UnitOfWork
+
+KEEPS_MEMBERS = frozenset({"slack"})
+"""Platforms whose group spaces the bot adds members to and removes them from."""
+INTRODUCED = ("introduced", "active")
+"""An approved group's spaces are still being opened: its introduction lets everyone in."""
+
+
+async def admit(
+    uow: UnitOfWork, content: Content, group: PeerGroup, officer: Officer, tag: str
+) -> tuple[str, list[Choice]]:
+    """Let an officer who now holds a seat into the group's space on their platform; returns,
+    in their language, where they find the group ("" before its introduction) and the button
+    to write to it when that is their private chat."""
+    if group.status not in INTRODUCED:
+        return "", []
+    identity = preferred_identity(officer)
+    locale = officer_locale(officer, content, identity)
+    spaces = {s.platform: s for s in await uow.groups.spaces(group.id) if s.chat_id}
+    space = spaces.get(identity.platform) if identity else None
+    if space is None or identity is None:
+        reply = Choice(f"gmsg:{group.id}", content.t(locale, "groups.life.reply"))
+        return content.t(locale, "groups.life.where_private"), [reply]
+    if space.platform in KEEPS_MEMBERS:
+        await uow.outbox.enqueue(
+            f"group:{group.id}:space:{space.platform}:add:{officer.id}:{tag}",
+            space.platform,
+            str(space.chat_id),
+            space_change("add", identity.user_id),
+            purpose="group_space",
+            ref_id=group.id,
+        )
+    bridged_to = {p for p in spaces if p != space.platform}
+    return where_in_space(content, locale, space, bridged_to), []
+
+
+async def dismiss(uow: UnitOfWork, group: PeerGroup, officer: Officer, tag: str) -> int:
+    """Take an officer who no longer holds a seat of the group out of its spaces where the
+    platform allows it; returns the removals queued (none while they still sit there)."""
+    if group.status not in INTRODUCED:
+        return 0
+    if any(o is not None and o.id == officer.id for _, o in await uow.groups.members(group.id)):
+        return 0
+    queued = 0
+    for space in await uow.groups.spaces(group.id):
+        if not space.chat_id or space.platform not in KEEPS_MEMBERS:
+            continue
+        for identity in officer.identities:
+            if identity.platform != space.platform or not identity.user_id:
+                continue
+            queued += await uow.outbox.enqueue(
+                f"group:{group.id}:space:{space.platform}:remove:{identity.id}:{tag}",
+                space.platform,
+                str(space.chat_id),
+                space_change("remove", identity.user_id),
+                purpose="group_space",
+                ref_id=group.id,
+            )
+    return queued
