@@ -202,17 +202,20 @@ def nested_weight_cv(
     import numpy as np
 
     assert index.semantic is not None
-    scored = []
+    scored: list[tuple[np.ndarray | None, np.ndarray | None, str | None]] = []
+    whole: dict[int, list[Hit]] = {}  # questions without content words: matched whole
     for q, lab in rows:
         _, _, lexical, _ = index.entry_scores(q)
+        if lexical is None:
+            whole[len(scored)] = index.rank(q, k=3)
         meaning = index.semantic.similarity(q) if lexical is not None else None
         scored.append((lexical, meaning, lab))
 
     def hits(weight: float) -> list[tuple[list[Hit], str | None]]:
         out: list[tuple[list[Hit], str | None]] = []
-        for lexical, meaning, lab in scored:
+        for n, (lexical, meaning, lab) in enumerate(scored):
             if lexical is None or meaning is None:
-                out.append(([], lab))
+                out.append((whole.get(n, []), lab))
                 continue
             combined = hybrid(lexical, meaning, weight)
             top = np.argsort(-combined, kind="stable")[:3]
