@@ -1,7 +1,7 @@
 """FAQ search bench: load time, latency (real, 1k, 10k entries) and dev-set quality vs a baseline.
 
 Run: `python benchmarks/faq_bench.py [--calibrate] [--semantic] [--per-language]
-[--stemming light|snowball] [--big]`.
+[--stemming light|snowball] [--big] [--misses LANG]`.
 Prints figures, asserts nothing, < 2 min. With --calibrate it also prints the in-sample
 grid-search thresholds and a 5-fold cross-validated estimate (thresholds fitted on 4/5 of the dev
 set, measured on the rest), pooled and per language of the dev rows ("lang"); with --nested, a
@@ -10,7 +10,8 @@ nested 5-fold estimate that also fits the length bonus in each split (~1 min). -
 --semantic adds the sentence-encoder layer (handlers.faq.semantic): its load time, memory, the
 hybrid latency, and with --calibrate a nested 5-fold estimate that also picks the weight of the
 meaning score in each training split (entry vectors cached in --cache, by default
-$PEERBOT_DATA_DIR/faq-vectors). --per-language fits the thresholds per detected language.
+$PEERBOT_DATA_DIR/faq-vectors). --per-language fits the thresholds per detected language;
+--misses LANG lists the rows of LANG the nested estimate gets wrong (decision, first hit, score).
 """
 
 from __future__ import annotations
@@ -202,17 +203,20 @@ def nested_weight_cv(
     import numpy as np
 
     assert index.semantic is not None
-    scored = []
+    scored: list[tuple[np.ndarray | None, np.ndarray | None, str | None]] = []
+    whole: dict[int, list[Hit]] = {}  # questions without content words: matched whole
     for q, lab in rows:
         _, _, lexical, _ = index.entry_scores(q)
+        if lexical is None:
+            whole[len(scored)] = index.rank(q, k=3)
         meaning = index.semantic.similarity(q) if lexical is not None else None
         scored.append((lexical, meaning, lab))
 
     def hits(weight: float) -> list[tuple[list[Hit], str | None]]:
         out: list[tuple[list[Hit], str | None]] = []
-        for lexical, meaning, lab in scored:
+        for n, (lexical, meaning, lab) in enumerate(scored):
             if lexical is None or meaning is None:
-                out.append(([], lab))
+                out.append((whole.get(n, []), lab))
                 continue
             combined = hybrid(lexical, meaning, weight)
             top = np.argsort(-combined, kind="stable")[:3]
@@ -283,6 +287,24 @@ def show_languages(title: str, outs: list[SearchResult], rows: list[Row], langs:
         )
 
 
+def show_misses(outs: list[SearchResult], rows: list[Row], langs: list[str], lang: str) -> None:
+    """The held-out decisions that are not a correct direct answer (on-topic) or a refusal
+    (off-topic), with the first hit: where the content or the ranking is at fault."""
+    print(f"  held-out misses ({lang}): label <- question | decision, first hit and score")
+    for (q, lab), lg, out in zip(rows, langs, outs, strict=True):
+        if lang not in ("all", lg):
+            continue
+        best = out.best
+        right = (
+            out.status == "unknown"
+            if lab is None
+            else (out.status == "answer" and best is not None and best.entry_id == lab)
+        )
+        if not right:
+            first = f"{best.entry_id} {best.score:g}" if best else "-"
+            print(f"    {lab or '(off-topic)'} <- {q[:100]!r} | {out.status} {first}")
+
+
 def show(name: str, rep: Any) -> None:
     print(
         f"  {name:<30} top1={rep.top1:.3f} top3={rep.top3:.3f} "
@@ -300,6 +322,11 @@ def main() -> None:
     parser.add_argument("--semantic", action="store_true", help="add the sentence encoder")
     parser.add_argument("--per-language", action="store_true", help="thresholds per language")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency runs")
+    parser.add_argument(
+        "--misses",
+        metavar="LANG",
+        help="with --calibrate --semantic: LANG's rows the nested CV gets wrong ('all': every)",
+    )
     parser.add_argument(
         "--cache",
         type=Path,
@@ -408,6 +435,8 @@ def main() -> None:
                 rows,
                 langs,
             )
+            if args.misses:
+                show_misses(nested_outs, rows, langs, args.misses)
         if args.nested:
             nested, chosen = nested_length_cv(index, rows, groups=langs)
             show("pipeline (nested 5-fold CV)", nested)

@@ -44,6 +44,11 @@ in {0, .3, .4, .5, .6, .7} per training split (0.5 in four folds, 0.4 in one): d
 off-topic refused 0.990 (en 0.979, every other language 1.000), direct precision 0.970. Before the
 typo reading of glossary terms and the per-language refusal constraint (04:10 UTC, same rows):
 direct 0.839 (en 0.790, fr 0.812, nl 0.828, pl 0.862), refused 0.959 (en 0.915), precision 0.966.
+After the content fixes and whole-wording match of content-free questions (10:17 UTC, load 3.5,
+same command): nested direct 0.902 (en 0.854, pl 0.931, the rest unchanged), English top1 0.895,
+off-topic refused 0.979 (en 0.957: one fold now fits W_SEM=0.4 and suggests for one English
+off-topic row), direct precision 0.973 (en 0.969). Field weights (tags 0.6-1.0, questions vs
+alternatives +-5%) move English ranking by one row either way: left as they are.
 English stays under its 0.92 target: its cross-validated top1 is 0.88 (the right entry ranked
 first at all for 0.92 of its on-topic rows), so no decision rule reaches it; tried on the same
 folds and dropped: a logistic answer model (score, margin, both signals' scores and agreement,
@@ -121,6 +126,11 @@ TYPO_CUTOFF = 80.0
 TYPO_CHOICES = 4
 TYPO_CUTOFF_ALONE = 90.0  # a one-word term ("crowdfunding") has no other word to confirm it
 TAG_WEIGHT = 0.9
+# A question with no content words to score ("what can you do", "what data do you have on me") is
+# compared whole, stop words kept, to the index strings as written: the closest string's entry is
+# its one hit when rapidfuzz ratio or token-sort ratio reaches SHORT_CUTOFF (greetings and small
+# talk stay under it: the dev set's off-topic rows of this kind reach 57 at most).
+SHORT_CUTOFF = 80.0
 LANG_TIE = 3.0  # a base-language string this close to the best one decides the language
 REFUSAL_TARGET = 0.95
 ANSWER_PRECISION = 0.97  # the issue's floor: a wrong direct answer costs more than a did-you-mean
@@ -431,6 +441,7 @@ class FaqIndex:
         self._related: dict[tuple[str, int], list[tuple[float, int]]] = {}
         texts: list[str] = []
         raw: list[str] = []
+        whole: list[str] = []
         langs: list[str | None] = []
         owner: list[int] = []
         weight: list[float] = []
@@ -443,6 +454,7 @@ class FaqIndex:
                 toks = norm.word_tokens(words, lang or entry.lang) or words or [entry.id]
                 texts.append(" ".join(sorted(toks)))
                 raw.append(text)
+                whole.append(" ".join(words))
                 langs.append(lang)
                 owner.append(i)
                 weight.append(w)
@@ -450,6 +462,7 @@ class FaqIndex:
         self._texts = texts
         norm.known = frozenset(known)
         self.raw_texts = raw
+        self._whole = whole
         """The index strings as written (what the semantic layer encodes), in `_owner` order."""
         self.semantic: SemanticLayer | None = None
         self.semantic_weight = W_SEM
@@ -635,7 +648,7 @@ class FaqIndex:
     def _query(self, text: str, k: int, fallback: str | None = None) -> _Query:
         tokens, asked, per_entry, scores = self.entry_scores(text, fallback)
         if per_entry is None or scores is None:
-            return _Query(tokens, asked, [])
+            return _Query(tokens, asked, self._short_match(text))
         meaning = self.semantic.similarity(text) if self.semantic is not None else None
         if meaning is not None:
             per_entry = hybrid(per_entry, meaning, self.semantic_weight)
@@ -648,6 +661,23 @@ class FaqIndex:
             lo, hi = int(self._starts[i]), _end(self._starts, int(i), n)
             ranked.append((int(i), float(per_entry[i]), self._matched_lang(int(i), scores[lo:hi])))
         return _Query(tokens, asked, ranked)
+
+    def _short_match(self, text: str) -> list[tuple[int, float, str | None]]:
+        """The one entry a question without content words asks for, if its whole wording is
+        close enough to one of the entry's strings (see SHORT_CUTOFF), else none."""
+        words = fold(text).split()
+        if not words or not self._whole:
+            return []
+        query = " ".join(words)
+        best: tuple[float, int] | None = None
+        for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
+            found = process.extractOne(query, self._whole, scorer=scorer, score_cutoff=SHORT_CUTOFF)
+            if found is not None and (best is None or found[1] > best[0]):
+                best = (float(found[1]), int(found[2]))
+        if best is None:
+            return []
+        score, j = best
+        return [(int(self._owner[j]), score, self._langs[j])]
 
     def _matched_lang(self, i: int, scores: np.ndarray) -> str | None:
         """The language of the entry's best string, preferring its base language on near-ties."""

@@ -396,3 +396,20 @@ def test_the_suggest_threshold_refuses_the_off_topic_rows_of_every_language() ->
     assert pooled.suggest <= 60.0  # 58 of 60 refused pooled is enough...
     per_language = faq_search.fit_thresholds(ranked, groups)
     assert 60.0 < per_language.suggest <= 70.0  # ...but English alone refuses only 18 of 20
+
+
+def test_a_question_without_content_words_is_matched_whole(tmp_path: Path) -> None:
+    helper = entry(
+        "bot-help", "What can this bot do for me?", ["what can you do for me", "help"], []
+    )
+    (tmp_path / "faq.yaml").write_text(yaml.safe_dump([*ENTRIES, helper]), "utf-8")
+    words = "what can you do for me is it this time are there how thank very much the a"
+    (tmp_path / "stopwords.yaml").write_text(yaml.safe_dump({"en": words.split()}), "utf-8")
+    index = FaqIndex.build(load_faq(tmp_path))
+    assert index.entry_scores("what can you do?")[2] is None  # nothing left to score by words
+    result = index.search("What can you do?")
+    assert result.status == "answer"
+    assert result.best is not None
+    assert result.best.entry_id == "bot-help"
+    for chatter in ("what time is it", "thank you very much", "how are you", "hi"):
+        assert index.search(chatter).status == "unknown", chatter
