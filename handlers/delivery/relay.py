@@ -22,7 +22,8 @@ from typing import Protocol
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.i18n import Translator
-from handlers.delivery.outbox import payload
+from handlers.core.replies import Choice
+from handlers.delivery.outbox import officer_locale, payload, preferred_identity
 from storage.models import Identity, Officer
 
 MAX_RELAY = 3500
@@ -109,6 +110,42 @@ async def to_places(
             payload(relay_text(ctx, locale, text, links)),
             thread_id=place.thread_id or None,
             purpose=PURPOSE,
+            ref_id=ref_id,
+        )
+    return queued
+
+
+async def to_private_chats(
+    ctx: Ctx,
+    members: Iterable[Officer],
+    on: set[str],
+    prefix: str,
+    text: str,
+    links: list[str],
+    *,
+    reply: tuple[str, str],
+    ref_id: int,
+) -> int:
+    """Queue the relayed text to the private chat of each member but the author whose
+    platform has no space (`on`: the platforms that have one), with a button to answer
+    (`reply`: its choice id and label key); returns how many."""
+    queued = 0
+    author = ctx.officer.id if ctx.officer else None
+    choice_id, label_key = reply
+    for officer in members:
+        if officer.id == author:
+            continue
+        identity = preferred_identity(officer)
+        if identity is None or identity.platform in on:
+            continue
+        locale = officer_locale(officer, ctx.content, identity)
+        queued += await ctx.notify(
+            officer,
+            "pairs.relayed",
+            idempotency_key=f"{prefix}:dm:{officer.id}",
+            text=relay_text(ctx, locale, text, links),
+            choices=[Choice(choice_id, ctx.content.t(locale, label_key))],
+            purpose="relay",
             ref_id=ref_id,
         )
     return queued

@@ -15,16 +15,14 @@ from typing import TypedDict, cast
 
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
-from handlers.core.replies import Choice
 from handlers.core.router import router
-from handlers.delivery.outbox import officer_locale, preferred_identity
 from handlers.delivery.relay import (
     attachments,
     not_to_relay,
     relay_prefix,
-    relay_text,
     source_of,
     to_places,
+    to_private_chats,
 )
 from storage.models import OfficerStatus, PeerGroup
 from storage.repositories.group_life import LIVE, GroupLifeRepo
@@ -75,23 +73,21 @@ async def relay_group(
     queued = await to_places(
         ctx, spaces, prefix, text, links, skip_platform=from_space, ref_id=group.id
     )
-    author = ctx.officer.id if ctx.officer else None
-    for _, officer in await ctx.uow.groups.members(group.id):
-        if officer is None or officer.id == author or officer.status != OfficerStatus.ACTIVE:
-            continue
-        identity = preferred_identity(officer)
-        if identity is None or identity.platform in on:
-            continue
-        locale = officer_locale(officer, ctx.content, identity)
-        queued += await ctx.notify(
-            officer,
-            "pairs.relayed",
-            idempotency_key=f"{prefix}:dm:{officer.id}",
-            text=relay_text(ctx, locale, text, links),
-            choices=[Choice(f"gmsg:{group.id}", ctx.content.t(locale, "groups.life.reply"))],
-            purpose="relay",
-            ref_id=group.id,
-        )
+    members = [
+        officer
+        for _, officer in await ctx.uow.groups.members(group.id)
+        if officer is not None and officer.status == OfficerStatus.ACTIVE
+    ]
+    queued += await to_private_chats(
+        ctx,
+        members,
+        on,
+        prefix,
+        text,
+        links,
+        reply=(f"gmsg:{group.id}", "groups.life.reply"),
+        ref_id=group.id,
+    )
     return queued
 
 

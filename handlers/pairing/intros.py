@@ -38,9 +38,9 @@ from handlers.delivery.relay import (
     bridged_lines,
     not_to_relay,
     relay_prefix,
-    relay_text,
     source_of,
     to_places,
+    to_private_chats,
 )
 from handlers.faq.content import faq_index
 from handlers.outcomes.mentors import learner_plan_line
@@ -615,24 +615,21 @@ async def relay(
     queued = await to_places(
         ctx, spaces, prefix, text, links, skip_platform=from_space, ref_id=pair.id
     )
-    author = ctx.officer.id if ctx.officer else None
-    for officer_id in (pair.learner_id, pair.mentor_id):
-        if officer_id is None or officer_id == author:
-            continue
-        officer = await ctx.uow.officers.get(officer_id)
-        identity = preferred_identity(officer) if officer else None
-        if officer is None or identity is None or identity.platform in on:
-            continue
-        locale = officer_locale(officer, ctx.content, identity)
-        queued += await ctx.notify(
-            officer,
-            "pairs.relayed",
-            idempotency_key=f"{prefix}:dm:{officer.id}",
-            text=relay_text(ctx, locale, text, links),
-            choices=[Choice(f"pmsg:{pair.id}", ctx.content.t(locale, "pairs.reply"))],
-            purpose="relay",
-            ref_id=pair.id,
-        )
+    members = [
+        officer
+        for officer_id in (pair.learner_id, pair.mentor_id)
+        if officer_id is not None and (officer := await ctx.uow.officers.get(officer_id))
+    ]
+    queued += await to_private_chats(
+        ctx,
+        members,
+        on,
+        prefix,
+        text,
+        links,
+        reply=(f"pmsg:{pair.id}", "pairs.reply"),
+        ref_id=pair.id,
+    )
     return queued
 
 
