@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import statistics
 import sys
 import time
 from collections import Counter
@@ -136,13 +137,18 @@ async def test_three_processes_share_a_broadcast_without_sending_any_row_twice(
         ).all()
     assert len(workers) >= 2, f"the work was not shared: {workers} {results}"
     times = sorted(c.at for c in calls)
-    # The emulator stamps a request when its loop gets to it, so on a loaded host one second
-    # can hold a bunch of late stamps (129 were seen at load 6). Three unpaced processes would
-    # send at three times the rate: a three-second window and the whole span tell them apart
-    # from the shared pace without depending on the host's speed.
+    # Three processes that each paced alone, or not at all, would send at two or three times
+    # the shared rate all along. What the shared pace cannot rule out is a short burst: a
+    # process that stalled (or an emulator that stamped a backlog late, on a loaded host)
+    # catches up its overdue slots while the others keep theirs (CI saw 358 in 3 s, 1.19
+    # times the rate, at load 2). So: the typical second at the shared rate, no three-second
+    # window at 1.5 times it, and the whole run no faster than the shared rate.
+    seconds = Counter(int(t - times[0]) for t in times)
+    typical = statistics.median(seconds[k] for k in range(int(times[-1] - times[0]) + 1))
+    assert typical <= rate * 1.15, f"a typical second held {typical} against {rate}/s shared"
     window = 3.0
     busiest = max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
-    assert busiest <= rate * window * 1.15, f"{busiest} in {window:g} s against {rate}/s shared"
+    assert busiest <= rate * window * 1.5, f"{busiest} in {window:g} s against {rate}/s shared"
     span = times[-1] - times[0]
     assert span >= 0.85 * (len(times) - 1) / rate, f"600 sent in {span:.2f} s at {rate}/s"
     assert times[-1] - times[0] >= (600 - 1) / rate * 0.9
