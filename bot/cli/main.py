@@ -77,8 +77,17 @@ def arun(coro: Coroutine[Any, Any, T]) -> T:
         fail(f"cannot use the database ({detail}); check DATABASE_URL", 1)
 
 
+LONG_LIST = 200
+"""A JSON list longer than this prints one item per line (json's compact C encoder) instead
+of indented: indenting 20,000 officers alone takes 1.4 s."""
+
+
 def dump(data: Any) -> None:
     """One JSON document on stdout."""
+    if isinstance(data, list) and len(data) > LONG_LIST:
+        items = (json.dumps(item, ensure_ascii=False, default=str) for item in data)
+        sys.stdout.write("[\n  " + ",\n  ".join(items) + "\n]\n")
+        return
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 

@@ -548,30 +548,7 @@ async def stream_csv(uow: UnitOfWork, page: int = 1000) -> AsyncIterator[str]:
         after = rows[-1]["id"]
 
 
-def officer_json(o: Officer) -> dict[str, Any]:
-    """An officer as the `officers list --json` object."""
-    return {
-        "id": o.id,
-        "name": o.name,
-        "email": o.email,
-        "role": o.role.value,
-        "status": o.status.value,
-        "authority": o.authority.name if o.authority else None,
-        "country": o.authority.country if o.authority else None,
-        "job_title": o.job_title,
-        "languages": list(o.languages),
-        "locale": o.locale,
-        "timezone": o.timezone,
-        "sectors": list(o.sectors),
-        "wants": list(o.wants),
-        "offers": list(o.offers),
-        "consent": o.consent_at is not None,
-        "programme_id": o.programme_id,
-        "identities": [{"platform": i.platform, "user_id": i.user_id} for i in o.identities],
-    }
-
-
 async def every_officer(uow: UnitOfWork) -> list[dict[str, Any]]:
     """Every officer with profile and identities, as `peerbot officers list --json` (for
     whoever holds the database: every programme's)."""
-    return [officer_json(o) for o in await uow.officers.list()]
+    return await uow.officers.listing()

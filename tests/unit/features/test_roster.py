@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from bot.app import Runtime
 from handlers.core.taxonomy import Taxonomy
-from handlers.officers.roster import export_csv, import_csv, parse_csv, stream_csv
-from storage.models import Officer, Role
+from handlers.officers.roster import every_officer, export_csv, import_csv, parse_csv, stream_csv
+from storage.models import Identity, Officer, Role
 from storage.uow import UnitOfWork
 from tests.support.peers import make_pair, programme, telegram_like
 
@@ -230,3 +231,52 @@ async def test_a_batch_the_database_refuses_keeps_its_other_rows(runtime: Runtim
     assert report.errors == [  # type: ignore[attr-defined]
         "line 2: telegram user 777 belongs to another officer"
     ]
+
+
+def as_listed(o: Officer) -> dict[str, Any]:
+    """An officer read as an object, in the `officers list --json` shape: the reference the
+    row-based listing must equal."""
+    return {
+        "id": o.id,
+        "name": o.name,
+        "email": o.email,
+        "role": o.role.value,
+        "status": o.status.value,
+        "authority": o.authority.name if o.authority else None,
+        "country": o.authority.country if o.authority else None,
+        "job_title": o.job_title,
+        "languages": list(o.languages),
+        "locale": o.locale,
+        "timezone": o.timezone,
+        "sectors": list(o.sectors),
+        "wants": list(o.wants),
+        "offers": list(o.offers),
+        "consent": o.consent_at is not None,
+        "programme_id": o.programme_id,
+        "identities": [{"platform": i.platform, "user_id": i.user_id} for i in o.identities],
+    }
+
+
+async def test_the_listing_read_as_rows_equals_the_officers_read_as_objects(
+    runtime: Runtime,
+) -> None:
+    report = await run_import(
+        runtime,
+        "Ana Silva,ana@x.eu,Lisboa,PT,,pt;en,Europe/Lisbon,public_buildings,epc,,telegram,111,yes,"
+        "Engineer\n"
+        "Bo Berg,bo@x.eu,Malmö,SE,,sv;en,Europe/Stockholm,,,epc;green_bond,slack,U22,yes,\n"
+        "Cy Dunn,cy@x.eu,Cork,IE,,en,,,,,,,,\n",
+    )
+    assert not report.errors, report  # type: ignore[attr-defined]
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        bo = await uow.officers.by_email("bo@x.eu")
+        assert bo is not None
+        uow.session.add(Identity(platform="console", user_id="bo-console", officer_id=bo.id))
+        uow.session.add(Officer(name="No Authority", email=None))
+        await uow.commit()
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        listed = await every_officer(uow)
+        expected = [as_listed(o) for o in await uow.officers.list()]
+    assert listed == expected
+    assert len(listed) == 4 and any(len(r["identities"]) == 2 for r in listed)
+    assert any(r["authority"] is None for r in listed)
