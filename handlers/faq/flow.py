@@ -203,7 +203,7 @@ async def press_faq(event: Incoming, ctx: Ctx) -> None:
 async def _own_query(ctx: Ctx, arg: str) -> FaqQuery | None:
     if not arg.isdigit():
         return None
-    query = await ctx.uow.session.get(FaqQuery, int(arg))
+    query = await ctx.uow.get(FaqQueryRepo).get(int(arg))
     if query is None or query.identity_id != ctx.identity.id:
         return None
     return query
@@ -293,7 +293,7 @@ async def unanswered(event: Incoming, ctx: Ctx) -> None:
 async def press_answer(event: Incoming, ctx: Ctx) -> None:
     """A coordinator chose to answer a question: the next message is the answer."""
     arg = (event.choice or "").rpartition(":")[2]
-    query = await ctx.uow.session.get(FaqQuery, int(arg)) if arg.isdigit() else None
+    query = await ctx.uow.get(FaqQueryRepo).get(int(arg)) if arg.isdigit() else None
     if query is None:
         await ctx.reply("errors.expired_choice")
         return
@@ -316,7 +316,7 @@ async def deliver_answer(ctx: Ctx, query_id: int, text: str) -> None:
     """Store a coordinator's answer and send it to the asker (`handlers.faq.service`)."""
     from handlers.faq.service import send_answer
 
-    query = await ctx.uow.session.get(FaqQuery, query_id)
+    query = await ctx.uow.get(FaqQueryRepo).get(query_id)
     visible = await unanswered_rows(ctx.uow, 1000, set(ctx.coordinates))
     if query is None or not text or query.id not in {q.id for q in visible}:
         await ctx.reply("faq.unanswered_missing", id=query_id)

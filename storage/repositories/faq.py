@@ -47,6 +47,10 @@ class FaqQueryRepo(Repository):
         }
         return int((await self.session.execute(stmt, values)).scalar_one())
 
+    async def get(self, query_id: int) -> FaqQuery | None:
+        """One logged question (the 👍/👎 buttons and a coordinator's answer name it)."""
+        return await self.session.get(FaqQuery, query_id)
+
     async def label_candidates(self, limit: int) -> list[FaqQuery]:
         """Questions rated "No" or answered by a coordinator (choices of a suggestion left
         out), oldest first: what a curator may add to the FAQ's dev set."""
