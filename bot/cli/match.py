@@ -51,10 +51,9 @@ def propose_round(
 ) -> None:
     """Solve a round and store it as proposals (unreviewed ones of an earlier round go)."""
     from handlers.pairing.flow import propose, round_json
-    from storage.uow import UnitOfWork
 
     async def go(rt: Any) -> dict[str, Any]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             proposed = await propose(uow, await _programme_id(uow, programme), rt.clock.now())
             await uow.commit()
             data = _worded(await round_json(uow, proposed.round), rt.content.current)
@@ -80,17 +79,12 @@ def show_round(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show a round: its pairs with their status, and who was left without a peer."""
-    from handlers.pairing.flow import round_json
-    from storage.repositories.pairs import MatchRepo
-    from storage.uow import UnitOfWork
+    from handlers.pairing.flow import round_json, round_to_show
 
     async def go(rt: Any) -> dict[str, Any] | None:
-        async with UnitOfWork(rt.sessionmaker) as uow:
-            repo = uow.get(MatchRepo)
-            if round_id is not None:
-                found = await repo.get_round(round_id)
-            else:
-                found = await repo.latest_round(await _programme_id(uow, programme))
+        async with rt.core.uow() as uow:
+            programme_id = None if round_id is not None else await _programme_id(uow, programme)
+            found = await round_to_show(uow, round_id, programme_id)
             return _worded(await round_json(uow, found), rt.content.current) if found else None
 
     try:
@@ -108,19 +102,16 @@ def show_round(
 def _decide(
     ids: list[int], all_: bool, programme: str | None, approving: bool, json_out: bool
 ) -> None:
-    from handlers.pairing.flow import approve, proposed_ids, reject
-    from storage.repositories.pairs import MatchRepo
-    from storage.uow import UnitOfWork
+    from handlers.pairing.flow import approve, latest_proposed_ids, reject
 
     if not ids and not all_:
         fail("give pair ids, or --all for every proposal of the latest round", 2)
 
     async def go(rt: Any) -> dict[str, list[int]]:
-        async with UnitOfWork(rt.sessionmaker) as uow:
+        async with rt.core.uow() as uow:
             chosen = list(ids)
             if all_:
-                found = await uow.get(MatchRepo).latest_round(await _programme_id(uow, programme))
-                chosen += await proposed_ids(uow, found.id) if found else []
+                chosen += await latest_proposed_ids(uow, await _programme_id(uow, programme))
             decide = approve if approving else reject
             decided = await decide(uow, chosen, rt.clock.now())
             await uow.commit()

@@ -250,6 +250,22 @@ async def _decide(
     return decided
 
 
+async def round_to_show(
+    uow: UnitOfWork, round_id: int | None, programme_id: int | None
+) -> MatchRound | None:
+    """The round asked for, else the programme's latest (None: there is none)."""
+    repo = uow.get(MatchRepo)
+    if round_id is not None:
+        return await repo.get_round(round_id)
+    return await repo.latest_round(programme_id)
+
+
+async def latest_proposed_ids(uow: UnitOfWork, programme_id: int | None) -> list[int]:
+    """The pairs still proposed in the programme's latest round (`--all`)."""
+    found = await uow.get(MatchRepo).latest_round(programme_id)
+    return await proposed_ids(uow, found.id) if found else []
+
+
 async def proposed_ids(uow: UnitOfWork, round_id: int) -> list[int]:
     """The pairs of a round still waiting for review."""
     pairs = await uow.get(PairRepo).list(round_id=round_id, statuses=[PairStatus.PROPOSED])
