@@ -11,13 +11,7 @@ matcher's suggestion threshold: these questions were not answered), are the same
 also share tokens with a Dice of at least `TOPIC_DICE`. Questions whose tokens are all stop
 words are compared on their folded text. Each question joins the first group whose first
 question it matches (no chaining: A~B and B~C does not put A with C unless A~C).
-
-`python -m benchmarks.question_grouping_bench` on the FAQ dev set (568 questions, 88 labels,
-8 languages; pairs with the same label count as the same question), 06:39 UTC, load ~9 on 2
-cores: tokens only precision 0.993, recall 0.079; with the FAQ entry rule precision 0.946,
-recall 0.425. 200 questions (the console's page) take 0.08 s on tokens and 0.9 s with the
-index when first seen (its ranking), 0.05 s once their keys are cached (per text), as when the
-page is shown again.
+(Figures: `python -m benchmarks.question_grouping_bench`; benchmarks/FAQ_FIGURES.md.)
 """
 
 from __future__ import annotations

