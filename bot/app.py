@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.http import PlatformAdapter, make_web_app, serve
@@ -22,8 +21,8 @@ from handlers.core.ports import Messenger
 from handlers.delivery.inbox import Door, InboxWorker
 from handlers.delivery.outbox import OutboxWorker
 from handlers.registry import load_handlers
-from storage.db import is_sqlite, make_engine, make_sessionmaker
-from storage.uow import UnitOfWork
+from storage.db import Engine, is_sqlite, make_engine, make_sessionmaker
+from storage.uow import SessionFactory, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +32,8 @@ class Runtime:
     """Everything a running bot holds; adapters get the core and add their messengers."""
 
     settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    engine: Engine
+    sessionmaker: SessionFactory
     content: ContentStore
     core: Core
     clock: Clock

@@ -11,9 +11,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from storage.db import make_engine, make_sessionmaker
+from storage.errors import database_problem
 from storage.uow import UnitOfWork
 
 T = TypeVar("T")
+
+__all__ = ["database_problem", "upgrade_database", "with_unit"]
 
 
 async def upgrade_database(url: str) -> str:
@@ -34,13 +37,3 @@ async def with_unit(url: str, fn: Callable[[UnitOfWork], Awaitable[T]]) -> T:
             return await fn(uow)
     finally:
         await engine.dispose()
-
-
-def database_problem(exc: BaseException) -> str | None:
-    """What is wrong with the database in one line when `exc` is the driver's error (a refused
-    connection, a bad statement); None for anything else."""
-    from sqlalchemy.exc import DBAPIError
-
-    if not isinstance(exc, DBAPIError | ConnectionError):
-        return None
-    return str(getattr(exc, "orig", exc)).splitlines()[0][:200]

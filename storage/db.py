@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+Engine = AsyncEngine
+"""The engine type, for the composition root's fields (it names no driver library itself)."""
+
 
 def is_sqlite(url: str) -> bool:
     """True for a SQLite database URL."""

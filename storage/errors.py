@@ -18,3 +18,11 @@ def database_down(exc: BaseException) -> bool:
     if isinstance(exc, IntegrityError | DataError | ProgrammingError):
         return False
     return isinstance(exc, OSError | DBAPIError)
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """What is wrong with the database in one line when `exc` is the driver's error (a refused
+    connection, a bad statement); None for anything else."""
+    if not isinstance(exc, DBAPIError | ConnectionError):
+        return None
+    return str(getattr(exc, "orig", exc)).splitlines()[0][:200]
