@@ -42,6 +42,23 @@ def _print_group(g: dict[str, Any]) -> None:
         typer.echo(f"        - {reason}")
 
 
+def _committed(run: Any, what: str | None = None) -> Any:
+    """`run(uow, rt)` in one transaction, committed; a refusal is one line ("cannot WHAT: …"
+    when `what` is given) and exit 2."""
+    from handlers.groups import service
+
+    async def go(rt: Runtime) -> Any:
+        async with rt.core.uow() as uow:
+            done = await run(uow, rt)
+            await uow.commit()
+            return done
+
+    try:
+        return arun(with_runtime(settings(), go))
+    except service.Refused as exc:
+        fail(f"cannot {what}: {exc}" if what else str(exc), 2)
+
+
 @app.command("propose")
 def propose(
     cycle: int = typer.Option(None, "--cycle", help="cycle id (default: the latest)"),
@@ -51,20 +68,15 @@ def propose(
     """Form groups for a cycle (exact optimisation) and store them as proposals."""
     from handlers.groups import service
 
-    async def go(rt: Runtime) -> dict[str, Any]:
-        async with rt.core.uow() as uow:
-            found = await service.find_cycle(uow, cycle)
-            data = await service.propose(uow, found, rt.clock.now(), time_limit)
-            await uow.commit()
-            content = rt.content.current
-            data["groups"] = [_worded(g, content) for g in data["groups"]]
-            data["unmatched"] = _unmatched_worded(data["unmatched"], content)
-            return data
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
+        found = await service.find_cycle(uow, cycle)
+        data = await service.propose(uow, found, rt.clock.now(), time_limit)
+        content = rt.content.current  # the wording reads no database
+        data["groups"] = [_worded(g, content) for g in data["groups"]]
+        data["unmatched"] = _unmatched_worded(data["unmatched"], content)
+        return data
 
-    try:
-        data = arun(with_runtime(settings(), go))
-    except service.Refused as exc:
-        fail(str(exc), 2)
+    data = _committed(run)
     if json_out:
         dump({k: data[k] for k in ("cycle", "groups", "unmatched", "figures")})
         return
@@ -85,20 +97,15 @@ def _decide(ids: list[int], all_: bool, cycle: int | None, approving: bool, json
     if not ids and not all_:
         fail("give group ids, or --all for every proposal of the cycle", 2)
 
-    async def go(rt: Runtime) -> dict[str, list[int]]:
-        async with rt.core.uow() as uow:
-            decided = await service.decide(
-                uow, list(ids), rt.clock.now(), approving, cycle_id=cycle, every=all_
-            )
-            await uow.commit()
-            word = "approved" if approving else "rejected"
-            return {word: decided.done, "refused": decided.refused}
-
-    try:
-        result = arun(with_runtime(settings(), go))
-    except service.Refused as exc:
-        fail(str(exc), 2)
     word = "approved" if approving else "rejected"
+
+    async def run(uow: Any, rt: Runtime) -> dict[str, list[int]]:
+        decided = await service.decide(
+            uow, list(ids), rt.clock.now(), approving, cycle_id=cycle, every=all_
+        )
+        return {word: decided.done, "refused": decided.refused}
+
+    result = _committed(run)
     if json_out:
         dump(result)
     else:
@@ -168,7 +175,7 @@ def propose_session(
     """Offer a group's members session times to vote on (shown in each one's time zone)."""
     from datetime import UTC, datetime
 
-    from handlers.groups import service, sessions
+    from handlers.groups import sessions
 
     try:
         times = [datetime.fromisoformat(s) for s in slot]
@@ -176,18 +183,11 @@ def propose_session(
         fail(f"--slot must be like 2027-01-12T10:00+01:00 ({exc})", 2)
     times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in times]
 
-    async def go(rt: Runtime) -> dict[str, Any]:
-        async with rt.core.uow() as uow:
-            made = await sessions.propose_session(
-                uow, rt.content.current, rt.core.secret, group_id, times, rt.clock.now()
-            )
-            await uow.commit()
-            return made
-
-    try:
-        data = arun(with_runtime(settings(), go))
-    except service.Refused as exc:
-        fail(str(exc), 2)
+    data = _committed(
+        lambda uow, rt: sessions.propose_session(
+            uow, rt.content.current, rt.core.secret, group_id, times, rt.clock.now()
+        )
+    )
     if json_out:
         dump(data)
     else:
@@ -197,20 +197,13 @@ def propose_session(
 @app.command("schedule")
 def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--json")) -> None:
     """Close a session's vote: the most wanted slot is scheduled and reminders are set."""
-    from handlers.groups import service, sessions
+    from handlers.groups import sessions
 
-    async def go(rt: Runtime) -> dict[str, Any]:
-        async with rt.core.uow() as uow:
-            done = await sessions.schedule_session(
-                uow, rt.content.current, rt.core.secret, session_id, rt.clock.now()
-            )
-            await uow.commit()
-            return done
-
-    try:
-        data = arun(with_runtime(settings(), go))
-    except service.Refused as exc:
-        fail(str(exc), 2)
+    data = _committed(
+        lambda uow, rt: sessions.schedule_session(
+            uow, rt.content.current, rt.core.secret, session_id, rt.clock.now()
+        )
+    )
     if json_out:
         dump(data)
     else:
@@ -220,18 +213,10 @@ def schedule_session(session_id: int, json_out: bool = typer.Option(False, "--js
 def _edit(what: str, run: Any) -> dict[str, Any]:
     """Run one coordinator edit in a transaction; a refusal is one line and exit 2."""
     from handlers.audit.service import NotAllowed
-    from handlers.groups import service
-
-    async def go(rt: Runtime) -> dict[str, Any]:
-        async with rt.core.uow() as uow:
-            done: dict[str, Any] = await run(uow, rt)
-            await uow.commit()
-            return done
 
     try:
-        return arun(with_runtime(settings(), go))
-    except service.Refused as exc:
-        fail(f"cannot {what}: {exc}", 2)
+        done: dict[str, Any] = _committed(run, what)
+        return done
     except NotAllowed:
         fail("no such group; see `peerbot groups propose` or `peerbot cycles report`", 1)
 
@@ -388,22 +373,16 @@ def attendance(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record (or, without --present/--absent, show) who attended a session that took place."""
-    from handlers.groups import meetings, service
+    from handlers.groups import meetings
 
-    async def go(rt: Runtime) -> dict[str, Any]:
-        async with rt.core.uow() as uow:
-            if not present and not absent:
-                return await meetings.attendance_json(uow, session_id)
-            people = await meetings.officers_by_email(uow, [*present, *absent])
-            marks = {people[e].id: e in present for e in [*present, *absent]}
-            done = await meetings.record_attendance(uow, session_id, None, marks, rt.clock.now())
-            await uow.commit()
-            return done
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
+        if not present and not absent:
+            return await meetings.attendance_json(uow, session_id)
+        people = await meetings.officers_by_email(uow, [*present, *absent])
+        marks = {people[e].id: e in present for e in [*present, *absent]}
+        return await meetings.record_attendance(uow, session_id, None, marks, rt.clock.now())
 
-    try:
-        data = arun(with_runtime(settings(), go))
-    except service.Refused as exc:
-        fail(str(exc), 2)
+    data = _committed(run)
     if json_out:
         dump(data)
         return
@@ -421,23 +400,17 @@ def notes(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """List a group's notes, or keep new ones with it (posted to its spaces)."""
-    from handlers.groups import meetings, service
+    from handlers.groups import meetings
 
-    async def go(rt: Runtime) -> Any:
-        async with rt.core.uow() as uow:
-            if add is None:
-                return await meetings.list_notes(uow, group_id, None)
-            content = await rt.content.of_programme(uow, None)
-            note = await meetings.add_note(
-                uow, content, group_id, None, add, rt.clock.now(), session_id
-            )
-            await uow.commit()
-            return note
+    async def run(uow: Any, rt: Runtime) -> Any:
+        if add is None:
+            return await meetings.list_notes(uow, group_id, None)
+        content = await rt.content.of_programme(uow, None)
+        return await meetings.add_note(
+            uow, content, group_id, None, add, rt.clock.now(), session_id
+        )
 
-    try:
-        data = arun(with_runtime(settings(), go))
-    except service.Refused as exc:
-        fail(str(exc), 2)
+    data = _committed(run)
     if json_out:
         dump(data)
         return
@@ -474,22 +447,15 @@ def visit_decide(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Approve or decline a study visit request; the group's members are told."""
-    from handlers.groups import service
     from handlers.groups import visits as study
 
-    async def go(rt: Runtime) -> dict[str, Any]:
-        async with rt.core.uow() as uow:
-            content = await rt.content.of_programme(uow, None)
-            done = await study.decide_visit(
-                uow, content, rt.core.secret, visit_id, None, approve, reason, rt.clock.now()
-            )
-            await uow.commit()
-            return done
+    async def run(uow: Any, rt: Runtime) -> dict[str, Any]:
+        content = await rt.content.of_programme(uow, None)
+        return await study.decide_visit(
+            uow, content, rt.core.secret, visit_id, None, approve, reason, rt.clock.now()
+        )
 
-    try:
-        data = arun(with_runtime(settings(), go))
-    except service.Refused as exc:
-        fail(str(exc), 2)
+    data = _committed(run)
     if json_out:
         dump(data)
     else:
