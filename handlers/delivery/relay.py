@@ -151,6 +151,34 @@ async def to_private_chats(
     return queued
 
 
+async def relay_to_all(
+    ctx: Ctx,
+    kind: str,
+    ref_id: int,
+    spaces: Iterable[Place],
+    members: Iterable[Officer],
+    text: str,
+    links: list[str],
+    *,
+    source: str,
+    from_space: str | None,
+    reply: tuple[str, str],
+) -> int:
+    """Queue a member's message to wherever the rest of a pair or group (`kind`, `ref_id`)
+    reads; returns targets: every space but the one it was written in (`from_space`; None:
+    from a private chat), and the private chat of each member but the author whose platform
+    has no space, with a button to answer (`reply`: its choice id and label key)."""
+    opened = [s for s in spaces if s.chat_id]
+    prefix = relay_prefix(kind, ref_id, ctx, source)
+    queued = await to_places(
+        ctx, opened, prefix, text, links, skip_platform=from_space, ref_id=ref_id
+    )
+    on = {s.platform for s in opened}
+    return queued + await to_private_chats(
+        ctx, members, on, prefix, text, links, reply=reply, ref_id=ref_id
+    )
+
+
 @dataclass
 class SpaceMember:
     """One officer of a pair or a group, and where they are reached."""

@@ -19,10 +19,8 @@ from handlers.core.router import router
 from handlers.delivery.relay import (
     attachments,
     not_to_relay,
-    relay_prefix,
+    relay_to_all,
     source_of,
-    to_places,
-    to_private_chats,
 )
 from storage.models import OfficerStatus, PeerGroup
 from storage.repositories.group_life import LIVE, GroupLifeRepo
@@ -67,28 +65,23 @@ async def relay_group(
 
     Every space but the one it was written in (`from_space`; None: from a private chat), and
     the private chat of each active member but the author whose platform has no space."""
-    spaces = [s for s in await ctx.uow.groups.spaces(group.id) if s.chat_id]
-    on = {s.platform for s in spaces}
-    prefix = relay_prefix("group", group.id, ctx, source)
-    queued = await to_places(
-        ctx, spaces, prefix, text, links, skip_platform=from_space, ref_id=group.id
-    )
     members = [
         officer
         for _, officer in await ctx.uow.groups.members(group.id)
         if officer is not None and officer.status == OfficerStatus.ACTIVE
     ]
-    queued += await to_private_chats(
+    return await relay_to_all(
         ctx,
+        "group",
+        group.id,
+        await ctx.uow.groups.spaces(group.id),
         members,
-        on,
-        prefix,
         text,
         links,
+        source=source,
+        from_space=from_space,
         reply=(f"gmsg:{group.id}", "groups.life.reply"),
-        ref_id=group.id,
     )
-    return queued
 
 
 async def _my_live_group(ctx: Ctx, group_id: int) -> PeerGroup | None:

@@ -37,10 +37,8 @@ from handlers.delivery.relay import (
     attachments,
     bridged_lines,
     not_to_relay,
-    relay_prefix,
+    relay_to_all,
     source_of,
-    to_places,
-    to_private_chats,
 )
 from handlers.faq.content import faq_index
 from handlers.outcomes.mentors import learner_plan_line
@@ -609,28 +607,23 @@ async def relay(
     member (not the author) whose platform has no space. From a private chat: every space, and
     the partner's private chat when their platform has no space.
     """
-    spaces = [s for s in await ctx.uow.get(SpaceRepo).of_pair(pair.id) if s.chat_id]
-    on = {s.platform for s in spaces}
-    prefix = relay_prefix("pair", pair.id, ctx, source)
-    queued = await to_places(
-        ctx, spaces, prefix, text, links, skip_platform=from_space, ref_id=pair.id
-    )
     members = [
         officer
         for officer_id in (pair.learner_id, pair.mentor_id)
         if officer_id is not None and (officer := await ctx.uow.officers.get(officer_id))
     ]
-    queued += await to_private_chats(
+    return await relay_to_all(
         ctx,
+        "pair",
+        pair.id,
+        await ctx.uow.get(SpaceRepo).of_pair(pair.id),
         members,
-        on,
-        prefix,
         text,
         links,
+        source=source,
+        from_space=from_space,
         reply=(f"pmsg:{pair.id}", "pairs.reply"),
-        ref_id=pair.id,
     )
-    return queued
 
 
 @router.choice("pmsg")
