@@ -268,8 +268,12 @@ class Normaliser:
                 if len(word) >= TYPO_MIN - 1 and word not in self.stop:
                     self.term_words.setdefault(word, stem(word))
         self._term_list = sorted(self.term_words)
+        self._stop_cache: dict[str, frozenset[str]] = {}
         self.known: frozenset[str] = frozenset()
         """Folded words of the index strings (set by FaqIndex): never read as typos."""
+        self.written: frozenset[str] = frozenset()
+        """Stop words of some language that the index strings use as content words of another
+        (set by FaqIndex): "eu" (Portuguese "I"), "over" (Dutch), "non" (French, Italian)."""
         ordered = sorted(self.variants, key=len, reverse=True)
         self.pattern = (
             re.compile(r"(?<!\S)(" + "|".join(map(re.escape, ordered)) + r")(?!\S)")
@@ -360,7 +364,8 @@ class Normaliser:
         joined = " ".join(light)
         if self.pattern is not None:
             joined = self.pattern.sub(lambda m: self.variants[m.group(1)], joined)
-        out = [t for t in joined.split() if t not in self.stop and (len(t) > 1 or t.isdigit())]
+        stop = self.stop_for(lang)
+        out = [t for t in joined.split() if t not in stop and (len(t) > 1 or t.isdigit())]
         if lang is None or STEMMING != "snowball" or lang not in SNOWBALL:
             return out
         origin: dict[str, str] = {}
@@ -370,6 +375,18 @@ class Normaliser:
             t if t in self.canonical or t not in origin else snowball_stem(lang, origin[t])
             for t in out
         ]
+
+    def stop_for(self, lang: str | None) -> frozenset[str]:
+        """The words dropped from a text in `lang`: its own stop words, and those of the other
+        languages unless the FAQ writes them as content words ("EU funds" in English, where
+        Portuguese "eu" is a stop word). Unknown language: every language's stop words."""
+        mine = self.by_lang.get(lang or "")
+        if mine is None or not self.written:
+            return self.stop
+        found = self._stop_cache.get(lang or "")
+        if found is None:
+            found = self._stop_cache[lang or ""] = mine | (self.stop - self.written)
+        return found
 
     def languages(self, text: str) -> list[str]:
         """Languages whose stop words the text uses most (ties kept, in LANGS order)."""
@@ -412,6 +429,13 @@ class FaqIndex:
         weight: list[float] = []
         token_sets: list[frozenset[str]] = []
         known: set[str] = set()
+        written: set[str] = set()
+        for entry in entries:
+            for text, lang, _ in _strings(entry):
+                own = norm.by_lang.get(lang or entry.lang, frozenset())
+                written.update(w for w in fold(text).split() if w in norm.stop and w not in own)
+        norm.written = frozenset(written)
+        norm._stop_cache.clear()
         for i, entry in enumerate(entries):
             for text, lang, w in _strings(entry):
                 words = fold(text).split()
