@@ -33,6 +33,8 @@ from handlers.faq import search as faq_search  # noqa: E402
 from handlers.faq.content import FaqEntry, FaqLoad, load_faq  # noqa: E402
 from handlers.faq.search import (  # noqa: E402
     BASELINE_T,
+    DEFINE_BOOST,
+    KEY_MISS,
     W_SEM,
     Calibration,
     FaqIndex,
@@ -49,7 +51,6 @@ from handlers.faq.search import (  # noqa: E402
     evaluate,
     figures_by_language,
     fit_thresholds,
-    hybrid,
     length_bonus,
     pooled_figures,
 )
@@ -196,29 +197,32 @@ def nested_weight_cv(
     grid: tuple[float, ...],
     folds: int = 5,
     groups: list[str] | None = None,
-) -> tuple[list[SearchResult], list[float]]:
-    """Held-out decisions (row order) and the weight of the meaning score chosen per fold: in
-    each split the weight and the thresholds are fitted on the training folds only (the most
-    correct direct answers there), then the held-out fold is decided with them."""
+    key_misses: tuple[float, ...] = (KEY_MISS,),
+    define_boosts: tuple[float, ...] = (DEFINE_BOOST,),
+) -> tuple[list[SearchResult], list[tuple[float, float, float]]]:
+    """Held-out decisions (row order) and the (meaning weight, KEY_MISS, DEFINE_BOOST) chosen
+    per fold: in each split these and the thresholds are fitted on the training folds only (the
+    most correct direct answers there), then the held-out fold is decided with them."""
     import numpy as np
 
     assert index.semantic is not None
-    scored: list[tuple[np.ndarray | None, np.ndarray | None, str | None]] = []
+    scored: list[tuple[list[str], np.ndarray | None, np.ndarray | None, str | None]] = []
     whole: dict[int, list[Hit]] = {}  # questions without content words: matched whole
     for q, lab in rows:
-        _, _, lexical, _ = index.entry_scores(q)
+        tokens, _, lexical, _ = index.entry_scores(q)
         if lexical is None:
             whole[len(scored)] = index.rank(q, k=3)
         meaning = index.semantic.similarity(q) if lexical is not None else None
-        scored.append((lexical, meaning, lab))
+        scored.append((tokens, lexical, meaning, lab))
 
-    def hits(weight: float) -> list[tuple[list[Hit], str | None]]:
+    def hits(setting: tuple[float, float, float]) -> list[tuple[list[Hit], str | None]]:
+        weight, key_miss, define_boost = setting
         out: list[tuple[list[Hit], str | None]] = []
-        for n, (lexical, meaning, lab) in enumerate(scored):
+        for n, (tokens, lexical, meaning, lab) in enumerate(scored):
             if lexical is None or meaning is None:
                 out.append((whole.get(n, []), lab))
                 continue
-            combined = hybrid(lexical, meaning, weight)
+            combined = index.combine(tokens, lexical, meaning, weight, key_miss, define_boost)
             top = np.argsort(-combined, kind="stable")[:3]
             out.append(
                 (
@@ -231,26 +235,27 @@ def nested_weight_cv(
             )
         return out
 
-    by_weight = {w: hits(w) for w in grid}
+    settings = [(w, k, d) for w in grid for k in key_misses for d in define_boosts]
+    by_setting = {s: hits(s) for s in settings}
     outs: list[SearchResult | None] = [None] * len(rows)
-    chosen: list[float] = []
+    chosen: list[tuple[float, float, float]] = []
     for f in range(folds):
         train = [i for i in range(len(rows)) if i % folds != f]
-        best: tuple[int, float, Any] | None = None
-        for w in grid:
-            ranked = [by_weight[w][i] for i in train]
+        best: tuple[int, tuple[float, float, float], Any] | None = None
+        for setting in settings:
+            ranked = [by_setting[setting][i] for i in train]
             th = fit_thresholds(ranked, [groups[i] for i in train] if groups else None)
             good = sum(
                 decide(h, th).status == "answer" and h[0].entry_id == lab for h, lab in ranked
             )
             if best is None or good > best[0]:
-                best = (good, w, th)
+                best = (good, setting, th)
         assert best is not None
-        _, w, th = best
-        chosen.append(w)
+        _, setting, th = best
+        chosen.append(setting)
         for i in range(len(rows)):
             if i % folds == f:
-                outs[i] = decide(by_weight[w][i][0], th)
+                outs[i] = decide(by_setting[setting][i][0], th)
     return [o for o in outs if o is not None], chosen
 
 
@@ -430,7 +435,8 @@ def main() -> None:
                 index, rows, tuple(sorted(set(grid))), groups=langs
             )
             show_languages(
-                f"nested 5-fold CV, meaning weight fitted per fold {weights}",
+                "nested 5-fold CV, (meaning weight, KEY_MISS, DEFINE_BOOST) fitted per fold "
+                f"{weights}",
                 nested_outs,
                 rows,
                 langs,

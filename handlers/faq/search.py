@@ -34,7 +34,8 @@ correctly / on-topic rows; refused_offtopic = share of off-topic rows with statu
 
 Meaning (handlers.faq.semantic, when `attach_semantic` has loaded it): the entry score becomes
 `hybrid` = (1 - W_SEM) * lexical + W_SEM * 100 * (best cosine of the question with the entry's
-strings, multilingual Universal Sentence Encoder), decided with the HYBRID thresholds; until the
+strings, multilingual Universal Sentence Encoder), then `combine` corrects it with the glossary
+(KEY_MISS, DEFINE_BOOST), decided with the HYBRID thresholds; until the
 encoder is loaded (or when it is off) the lexical score and T_* decide. `thresholds_for(lang)`
 picks them, per detected language where LEXICAL_BY_LANG / HYBRID_BY_LANG hold some.
 The figures these thresholds came from are in benchmarks/FAQ_FIGURES.md.
@@ -91,6 +92,15 @@ TYPO_CUTOFF = 80.0
 TYPO_CHOICES = 4
 TYPO_CUTOFF_ALONE = 90.0  # a one-word term ("crowdfunding") has no other word to confirm it
 TAG_WEIGHT = 0.9
+# With the meaning score: an entry loses KEY_MISS points per max-IDF of the question's key terms
+# (glossary and synonym concepts, instruments) that none of its strings names, capped at KEY_MISS:
+# the encoder reads "recovery fund" close to "revolving fund", the glossary does not, and a common
+# term ("city") costs little. A question made of key terms only ("ESCO?", "what does an esco do",
+# "revolving fund") asks what they are: the entries whose main question defines all of them ("What
+# is an ESCO...") gain DEFINE_BOOST points, more than MIN_MARGIN so a tied sibling can be passed.
+# Values chosen before measuring, not tuned; benchmarks/FAQ_FIGURES.md has the figures with and without them.
+KEY_MISS = 6.0
+DEFINE_BOOST = 4.0
 # A question with no content words to score ("what can you do", "what data do you have on me") is
 # compared whole, stop words kept, to the index strings as written: the closest string's entry is
 # its one hit when rapidfuzz ratio or token-sort ratio reaches SHORT_CUTOFF (greetings and small
@@ -479,6 +489,7 @@ class FaqIndex:
                 postings.setdefault(tok, []).append(j)
         self._postings = {t: np.asarray(p, dtype=np.int64) for t, p in postings.items()}
         self._entry_postings = {t: _distinct(self._owner[p]) for t, p in self._postings.items()}
+        self._defines = [self._defined_terms(e) for e in entries]
         self._mass = np.asarray(
             [sum(self._idf[t] for t in tok_set) for tok_set in token_sets], dtype=np.float64
         )
@@ -634,13 +645,51 @@ class FaqIndex:
         per_entry = per_entry + length_bonus(len(tokens), LENGTH_FREE, LENGTH_BONUS)
         return tokens, asked, per_entry, scores
 
+    def _defined_terms(self, entry: FaqEntry) -> frozenset[str]:
+        """The glossary terms an entry's main question defines ("What is a revolving fund...",
+        "What are ERDF financial instruments..."), empty for any other kind of question."""
+        words = fold(entry.question).split()
+        if words[:2] not in (["what", "is"], ["what", "are"]):
+            return frozenset()
+        tokens = self.norm.word_tokens(words[2:], entry.lang)
+        if not tokens or tokens[0] not in self.norm.key_terms:
+            return frozenset()  # "What is the difference...", "What are the main risks..."
+        return frozenset(t for t in tokens if t in self.norm.key_terms)
+
+    def combine(
+        self,
+        tokens: Sequence[str],
+        lexical: np.ndarray,
+        meaning: np.ndarray,
+        weight: float,
+        key_miss: float = KEY_MISS,
+        define_boost: float = DEFINE_BOOST,
+    ) -> np.ndarray:
+        """The entry scores from words and meaning (see KEY_MISS and DEFINE_BOOST)."""
+        scores = hybrid(lexical, meaning, weight)
+        keys = [t for t in tokens if t in self.norm.key_terms and t in self._idf]
+        if not keys:
+            return scores
+        if key_miss:
+            total = sum(self._idf[t] for t in keys)
+            missing = np.full(len(self.entries), total)
+            for t in keys:
+                missing[self._entry_postings[t]] -= self._idf[t]
+            scores = scores - key_miss * np.minimum(missing / self._max_idf, 1.0)
+        if define_boost and len(keys) == len(tokens):
+            asked = frozenset(keys)
+            for i, defined in enumerate(self._defines):
+                if defined and asked <= defined:
+                    scores[i] += define_boost
+        return scores
+
     def _query(self, text: str, k: int, fallback: str | None = None) -> _Query:
         tokens, asked, per_entry, scores = self.entry_scores(text, fallback)
         if per_entry is None or scores is None:
             return _Query(tokens, asked, self._short_match(text))
         meaning = self.semantic.similarity(text) if self.semantic is not None else None
         if meaning is not None:
-            per_entry = hybrid(per_entry, meaning, self.semantic_weight)
+            per_entry = self.combine(tokens, per_entry, meaning, self.semantic_weight)
         n = len(self._texts)
         kk = min(k, len(per_entry))
         top = np.argpartition(-per_entry, kk - 1)[:kk]
