@@ -413,3 +413,50 @@ def test_a_question_without_content_words_is_matched_whole(tmp_path: Path) -> No
     assert result.best.entry_id == "bot-help"
     for chatter in ("what time is it", "thank you very much", "how are you", "hi"):
         assert index.search(chatter).status == "unknown", chatter
+
+
+def test_a_stop_word_of_another_language_stays_where_the_faq_writes_it_as_a_word(
+    tmp_path: Path,
+) -> None:
+    eu = entry("eu-funds", "Which EU funds pay for renovation?", ["EU money for schools"], [])
+    (tmp_path / "faq.yaml").write_text(yaml.safe_dump([*ENTRIES, eu]), "utf-8")
+    # "eu" is Portuguese for "I": a stop word there, a content word in English
+    stop = {"en": ["which", "for", "the"], "pt": ["eu", "o", "que"]}
+    (tmp_path / "stopwords.yaml").write_text(yaml.safe_dump(stop), "utf-8")
+    norm = FaqIndex.build(load_faq(tmp_path)).norm
+    assert "eu" in norm.tokens("eu money for schools", "en")
+    assert "eu" not in norm.tokens("eu quero um empréstimo", "pt")
+    assert "que" in norm.stop_for("en")  # one the FAQ never writes stays dropped everywhere
+    assert "the" not in norm.tokens("the EU funds", "pt")  # nobody writes "the" as a word
+
+
+def test_an_entry_lacking_the_questions_key_term_loses_to_one_naming_it(index: FaqIndex) -> None:
+    import numpy as np
+
+    tokens = index.norm.tokens("elena for schools", "en")
+    assert "elen" in tokens or "elena" in tokens
+    ids = [e.id for e in index.entries]
+    # the same words and meaning score for the ELENA entry and the school entry...
+    lexical = np.full(len(ids), 50.0)
+    meaning = np.full(len(ids), 0.5)
+    plain = index.combine(tokens, lexical, meaning, 0.5, key_miss=0.0, define_boost=0.0)
+    assert plain[ids.index("elena-apply")] == plain[ids.index("school-retrofit-finance")]
+    # ...but only the ELENA entry names ELENA
+    scores = index.combine(tokens, lexical, meaning, 0.5, key_miss=6.0, define_boost=0.0)
+    assert scores[ids.index("elena-apply")] > scores[ids.index("school-retrofit-finance")]
+
+
+def test_a_question_of_key_terms_only_prefers_the_entry_that_defines_them(index: FaqIndex) -> None:
+    import numpy as np
+
+    ids = [e.id for e in index.entries]
+    lexical = np.full(len(ids), 50.0)
+    meaning = np.full(len(ids), 0.5)
+    for question in ("ELENA?", "what does elena do"):
+        tokens = index.norm.tokens(question, "en")
+        scores = index.combine(tokens, lexical, meaning, 0.5, key_miss=0.0, define_boost=4.0)
+        assert scores[ids.index("elena-what-is")] == scores[ids.index("elena-apply")] + 4.0
+    # a question with other words ("apply") is not asking what ELENA is
+    tokens = index.norm.tokens("apply for elena", "en")
+    scores = index.combine(tokens, lexical, meaning, 0.5, key_miss=0.0, define_boost=4.0)
+    assert scores[ids.index("elena-what-is")] == scores[ids.index("elena-apply")]
