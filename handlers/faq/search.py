@@ -8,9 +8,10 @@ found on language-blind light stems (plural rule, then one common suffix, leavin
 STEM_MIN=4 characters) and mapped to one canonical token (in a question, a misspelt word of a term
 is read as that term when the whole term then matches: Normaliser._typos); the other words get the
 Snowball stem of the text's language (index strings: their entry/translation language; query: the
-detected one); stop words (stopwords.yaml, eight languages) are dropped. Each entry owns several
-index strings (question, alternatives, translated questions/alternatives, tags), kept in one flat
-list with an owner array. A query is scored against all strings at once:
+detected one); stop words (stopwords.yaml, eight languages) are dropped: the text's language's,
+and the other languages' unless the FAQ writes them as words (Normaliser.stop_for). Each entry owns
+several index strings (question, alternatives, translated questions/alternatives, tags), kept in
+one flat list with an owner array. A query is scored against all strings at once:
 
 * `dice`: IDF-weighted token overlap (2*matched / (query mass + string mass)), query tokens
   unknown to the vocabulary matched to their closest vocabulary token (ratio >= 80);
@@ -98,7 +99,8 @@ TAG_WEIGHT = 0.9
 # term ("city") costs little. A question made of key terms only ("ESCO?", "what does an esco do",
 # "revolving fund") asks what they are: the entries whose main question defines all of them ("What
 # is an ESCO...") gain DEFINE_BOOST points, more than MIN_MARGIN so a tied sibling can be passed.
-# Values chosen before measuring, not tuned; benchmarks/FAQ_FIGURES.md has the figures with and without them.
+# Values chosen before measuring, not tuned; benchmarks/FAQ_FIGURES.md has the figures with and
+# without them.
 KEY_MISS = 6.0
 DEFINE_BOOST = 4.0
 # A question with no content words to score ("what can you do", "what data do you have on me") is
