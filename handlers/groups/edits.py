@@ -585,6 +585,66 @@ async def hand_over_seats(
     return done
 
 
+async def seats_on_return(
+    uow: UnitOfWork, content: Content, secret: bytes, officer: Officer, now: datetime
+) -> list[dict[str, Any]]:
+    """An officer back from a pause with no return date (`/resume`): what became of their
+    authority's seats in the groups of their programmes.
+
+    - `kept`: the seat waited for them (no colleague could take it); it is theirs again and
+      the coordinators, who were told it was kept, hear that they are back.
+    - `taken`: the seat is vacant, held by the authority (say the colleague who took it over
+      has left since); they take it, are let into the group's space and the group is told.
+    - `colleague`: a colleague took it over and keeps it (the group has settled with them);
+      the officer is told who, in which group, and that the coordinators can give it back.
+    """
+    if officer.authority_id is None:
+        return []
+    edits = uow.get(GroupEditRepo)
+    mine = await uow.officers.programme_ids(officer)
+    by_group: dict[int, tuple[PeerGroup, list[tuple[GroupMember, Officer | None]]]] = {}
+    for member, group in await edits.seats_of_authority(officer.authority_id, EDITABLE):
+        holder = await uow.officers.get(member.officer_id) if member.officer_id else None
+        by_group.setdefault(group.id, (group, []))[1].append((member, holder))
+    done: list[dict[str, Any]] = []
+    for group, rows in by_group.values():
+        cycle = await uow.cycles.get(group.cycle_id)
+        programme_id = cycle.programme_id if cycle else None
+        if programme_id is not None and programme_id not in mine:
+            continue
+        row: dict[str, Any] = {"group": group.id, "scheme": group.scheme, "colleague": None}
+        vacant = [m for m, holder in rows if holder is None]
+        others = [h for _, h in rows if h is not None and h.id != officer.id]
+        if any(h is not None and h.id == officer.id for _, h in rows):
+            row["state"] = "kept"
+        elif vacant:
+            row["state"] = "taken"
+            await edits.hand_over(vacant[0], officer.id)
+            if group.status in LIVE:
+                await _announce_takeover(uow, content, secret, group, None, officer, now)
+        elif others:
+            row["state"], row["colleague"] = "colleague", others[0].name
+        else:
+            continue
+        if row["state"] != "colleague" and group.status in LIVE:
+            await notify_coordinators(
+                uow,
+                content,
+                secret,
+                programme_id,
+                "groups.seat.back",
+                idempotency=f"group:{group.id}:back:{officer.id}:{int(now.timestamp())}",
+                values={
+                    "id": group.id,
+                    "who": officer.name,
+                    "authority": officer.authority.name if officer.authority else "",
+                },
+                ref_id=group.id,
+            )
+        done.append(row)
+    return done
+
+
 async def officer_left(
     uow: UnitOfWork,
     who: Coordinator | None,

@@ -4,7 +4,9 @@ A paused officer (`officer.status = paused`) gets no check-in, reminder or intro
 left out of matching; their pairs stay as they are. A `/pause` with no return date hands their
 group seats over like a departure does (`handlers.groups.edits.hand_over_seats`): a colleague
 of their authority takes each seat, or, with none, the seat stays theirs for when they resume
-and the coordinators are told; the officer reads which. A dated pause keeps the seats: the
+and the coordinators are told; the officer reads which. On `/resume` they take back a seat kept
+for them or left vacant since, and hear which colleague keeps one that was handed over
+(`handlers.groups.edits.seats_on_return`). A dated pause keeps the seats: the
 group carries on and they are back on the day. `paused_reason` says who paused them:
 `own` (`/pause`), `silent` (three check-ins in a row left unanswered; the check-in job calls
 `pause_if_silent`), `coordinator` (from the coordinators' console: `pause_by_coordinator`).
@@ -29,7 +31,7 @@ from handlers.core.jobs import job
 from handlers.core.ports import Messenger
 from handlers.core.router import router
 from handlers.delivery.outbox import queue_to_officer
-from handlers.groups.edits import hand_over_seats
+from handlers.groups.edits import hand_over_seats, seats_on_return
 from handlers.pairing.view import zone
 from storage.models import CheckIn, Officer, OfficerStatus, Pair
 from storage.repositories.followups import PauseRepo
@@ -118,8 +120,26 @@ async def resume(event: Incoming, ctx: Ctx) -> None:
     if me.paused_reason in (None, COORDINATOR):
         await ctx.reply("pause.by_coordinators")
         return
+    handed = me.paused_reason == OWN and me.paused_until is None  # seats were handed over
     _unpause(me)
-    await ctx.reply("pause.resumed", name=me.name)
+    seats = []
+    if handed:
+        seats = await seats_on_return(ctx.uow, ctx.content, ctx.secret, me, ctx.clock.now())
+    lines = [ctx.t("pause.resumed", name=me.name)]
+    await ctx.send("\n\n".join(lines + [_return_line(ctx, me, seat) for seat in seats]))
+
+
+def _return_line(ctx: Ctx, me: Officer, seat: dict[str, Any]) -> str:
+    """What an officer back from `/pause` finds of one of their authority's group seats."""
+    scheme = ctx.content.taxonomy.label("instruments", seat["scheme"], ctx.locale)
+    authority = me.authority.name if me.authority else ""
+    return ctx.t(
+        f"groups.seat.back_{seat['state']}",
+        scheme=scheme,
+        authority=authority,
+        colleague=seat["colleague"] or "",
+        id=seat["group"],
+    )
 
 
 def _unpause(officer: Officer) -> None:

@@ -66,6 +66,18 @@ class GroupEditRepo(Repository):
         )
         return [(m, g) for m, g in (await self.session.execute(stmt)).all()]
 
+    async def seats_of_authority(
+        self, authority_id: int, statuses: Collection[str]
+    ) -> list[tuple[GroupMember, PeerGroup]]:
+        """Every officer's row of an authority's seats in groups in these states."""
+        stmt = (
+            select(GroupMember, PeerGroup)
+            .join(PeerGroup, PeerGroup.id == GroupMember.group_id)
+            .where(GroupMember.authority_id == authority_id, PeerGroup.status.in_(list(statuses)))
+            .order_by(PeerGroup.id, GroupMember.id)
+        )
+        return [(m, g) for m, g in (await self.session.execute(stmt)).all()]
+
     async def colleagues(
         self, authority_id: int, programme_id: int | None, but: Collection[int]
     ) -> Sequence[Officer]:

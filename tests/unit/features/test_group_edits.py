@@ -331,3 +331,76 @@ async def test_pausing_without_a_date_hands_the_seat_to_a_colleague_or_keeps_it(
     async with UnitOfWork(runtime.sessionmaker) as uow:
         held = {o.id: m.authority_id for m, o in await uow.groups.members(g["a"]) if o}
     assert paul.id in held and marie.id not in held and zagreb.id in held
+
+
+async def test_resume_gives_back_a_kept_or_free_seat_and_says_who_keeps_a_handed_one(
+    runtime: Runtime, messenger: FakeMessenger, clock: FrozenClock
+) -> None:
+    await coordinator(runtime)
+    ghent = await mentor(runtime, "Pieter Janssens", "Ghent", "BE")
+    marie = await learner(runtime, "Marie Dubois", "Lyon", "FR")
+    paul = await officer(runtime, "Paul Martin", authority="Lyon", country="FR", user_id="paul")
+    zagreb = await learner(runtime, "Ivana Horvat", "Zagreb", "HR")
+    riga = await learner(runtime, "Liga Ozola", "Riga", "LV")
+    _, g = await cycle_with_groups(
+        runtime, {"a": [ghent, marie, zagreb, riga]}, status="introduced"
+    )
+    a = g["a"]
+    ivana = Talk(runtime.core, messenger, user_id="ivana")
+    said_marie = Talk(runtime.core, messenger, user_id="marie")
+
+    async def holders() -> set[int]:
+        async with UnitOfWork(runtime.sessionmaker) as uow:
+            return {o.id for _, o in await uow.groups.members(a) if o is not None}
+
+    # Ivana's seat was kept for her: /resume gives it back and the coordinators hear it
+    await ivana.say("/pause")
+    said = await ivana.say("/resume")
+    assert (
+        "Your seat in the peer-learning group on Energy performance contracting (EPC) is yours "
+        "again; the group’s sessions and check-ins carry on with you."
+    ) in said
+    await runtime.tick()
+    assert f"Group #{a}: Ivana Horvat (Zagreb) is back from their break and holds the seat" in (
+        messenger.transcript("anna")
+    )
+    assert zagreb.id in await holders()
+
+    # Paul took Marie's seat: on /resume he keeps it, and she is told where and how to ask
+    await said_marie.say("/pause")
+    said = await said_marie.say("/resume")
+    assert (
+        "While you were away, Paul Martin took over Lyon’s seat in the peer-learning group on "
+        f"Energy performance contracting (EPC) (group #{a}) and keeps it. If you and Paul Martin "
+        "agree that you should have it back, ask the programme’s coordinators to give you the "
+        f"seat in group #{a}."
+    ) in said
+    assert paul.id in await holders() and marie.id not in await holders()
+
+    # she pauses again with Paul holding the seat; he leaves for good while she is away, and
+    # with no active colleague the seat is left free: on /resume she takes it
+    await said_marie.say("/pause")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        await edits.officer_left(
+            uow, None, paul.email or "", NOW, runtime.content.current, runtime.core.secret
+        )
+        await uow.commit()
+    assert paul.id not in await holders() and marie.id not in await holders()
+    said = await said_marie.say("/resume")
+    assert (
+        "Lyon’s seat in the peer-learning group on Energy performance contracting (EPC) was "
+        "free, so it is yours again."
+    ) in said
+    assert marie.id in await holders()
+    await runtime.tick()
+    assert "You now hold Lyon’s seat in the peer-learning group" in messenger.transcript("marie")
+    assert "Marie Dubois now represents Lyon in the group" in messenger.transcript("pieter")
+    assert f"Group #{a}: Marie Dubois (Lyon) is back from their break" in (
+        messenger.transcript("anna")
+    )
+
+    # a pause after silence or until a date never handed seats over: /resume says nothing of them
+    liga = Talk(runtime.core, messenger, user_id="liga")
+    await liga.say("/pause until 2026-12-20")
+    said = await liga.say("/resume")
+    assert "Welcome back, Liga Ozola!" in said and "seat" not in said
