@@ -24,7 +24,13 @@ from handlers.core.jobs import job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.taxonomy import fold
-from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
+from handlers.delivery.outbox import (
+    officer_locale,
+    payload,
+    preferred_identity,
+    queue_to_officer,
+    space_change,
+)
 from handlers.delivery.relay import SpaceMember, bridged_lines
 from handlers.groups.rules import render_reasons
 from handlers.outcomes.mentors import learner_plan_line
@@ -37,6 +43,8 @@ log = logging.getLogger(__name__)
 
 SPACE_LEASE = timedelta(minutes=10)
 BATCH = 20
+KEEPS_MEMBERS = frozenset({"slack"})
+"""Platforms whose group spaces the bot adds members to and removes them from."""
 
 
 def space_link(space: GroupSpace) -> str | None:
@@ -150,16 +158,62 @@ async def introduce(core: Core, messengers: dict[str, Messenger], group_id: int)
     for platform, (title, users, parent) in plans.items():
         await _open(core, messengers[platform], group_id, platform, title, users, parent)
     async with core.uow() as uow:
-        group = await uow.groups.get(group_id)
-        if group is None or group.status != "approved":
+        # The status moves first: its UPDATE locks the group's row, so a seat changing hands
+        # from now waits for this commit and then finds the group introduced and its spaces
+        # recorded (seat_spaces.admit lets the newcomer in); one that changed hands while the
+        # spaces were opening has committed, and its new holder is read below.
+        if not await uow.groups.move(group_id, ["approved"], "introduced", introduced_at=now):
             return 0
+        group = await uow.groups.get(group_id)
+        assert group is not None
         _, content = await _context(core, uow, group)
         seats = await _seats(uow, group)
         spaces = [s for s in await uow.groups.spaces(group.id) if s.chat_id]
         await _queue(uow, content, core.secret, group, seats, spaces)
-        moved = await uow.groups.move(group.id, ["approved"], "introduced", introduced_at=now)
+        invited = {p: plan[1] for p, plan in plans.items()}
+        await _settle_members(uow, group, seats, spaces, invited)
         await uow.commit()
-    return int(moved)
+    return 1
+
+
+async def _settle_members(
+    uow: UnitOfWork,
+    group: PeerGroup,
+    seats: list[SpaceMember],
+    spaces: list[GroupSpace],
+    invited: dict[str, list[str]],
+) -> None:
+    """Spaces are opened with the members read before the platform call; whoever took a seat
+    since is invited and whoever gave one up is taken out (a space opened by an earlier,
+    interrupted run: everyone is invited again, which changes nothing for those in it)."""
+    for space in spaces:
+        if space.platform not in KEEPS_MEMBERS:
+            continue
+        sitting = {
+            s.identity.user_id
+            for s in seats
+            if s.platform == space.platform and s.identity and s.identity.user_id
+        }
+        holding = {  # a paused officer keeps a seat kept for them, and their place in it
+            i.user_id
+            for _, officer in await uow.groups.members(group.id)
+            if officer is not None
+            for i in officer.identities
+            if i.platform == space.platform
+        }
+        before = set(invited.get(str(space.platform), []))
+        changes = [("add", u) for u in sorted(sitting - before)]
+        if space.platform in invited:
+            changes += [("remove", u) for u in sorted(before - sitting - holding)]
+        for op, user in changes:
+            await uow.outbox.enqueue(
+                f"group:{group.id}:space:{space.platform}:{op}:{user}:intro",
+                space.platform,
+                str(space.chat_id),
+                space_change(op, user),
+                purpose="group_space",
+                ref_id=group.id,
+            )
 
 
 async def _open(

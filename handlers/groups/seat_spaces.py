@@ -18,14 +18,15 @@ from __future__ import annotations
 from handlers.core.content import Content
 from handlers.core.replies import Choice
 from handlers.delivery.outbox import officer_locale, preferred_identity, space_change
-from handlers.groups.jobs import where_in_space
+from handlers.groups.jobs import KEEPS_MEMBERS, where_in_space
 from storage.models import Officer, PeerGroup
 from storage.uow import UnitOfWork
 
-KEEPS_MEMBERS = frozenset({"slack"})
-"""Platforms whose group spaces the bot adds members to and removes them from."""
 INTRODUCED = ("introduced", "active")
-"""An approved group's spaces are still being opened: its introduction lets everyone in."""
+"""An approved group's spaces are still being opened: its introduction lets everyone in.
+The status is read with the group's row locked (`status_locked`): the introduction moves it
+first in its last transaction, so a seat change either waits and finds the group introduced,
+or commits first and the introduction reads the new holder (handlers/groups/jobs.py)."""
 
 
 async def admit(
@@ -34,7 +35,7 @@ async def admit(
     """Let an officer who now holds a seat into the group's space on their platform; returns,
     in their language, where they find the group ("" before its introduction) and the button
     to write to it when that is their private chat."""
-    if group.status not in INTRODUCED:
+    if await uow.groups.status_locked(group.id) not in INTRODUCED:
         return "", []
     identity = preferred_identity(officer)
     locale = officer_locale(officer, content, identity)
@@ -59,7 +60,7 @@ async def admit(
 async def dismiss(uow: UnitOfWork, group: PeerGroup, officer: Officer, tag: str) -> int:
     """Take an officer who no longer holds a seat of the group out of its spaces where the
     platform allows it; returns the removals queued (none while they still sit there)."""
-    if group.status not in INTRODUCED:
+    if await uow.groups.status_locked(group.id) not in INTRODUCED:
         return 0
     if any(o is not None and o.id == officer.id for _, o in await uow.groups.members(group.id)):
         return 0

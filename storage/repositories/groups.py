@@ -174,6 +174,12 @@ class GroupRepo(Repository):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def status_locked(self, group_id: int) -> str | None:
+        """The group's status, its row locked until the transaction ends (PostgreSQL; SQLite
+        has one writer at a time): a seat change and the introduction wait for each other."""
+        stmt = select(PeerGroup.status).where(PeerGroup.id == group_id).with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def seats(
         self, cycle_id: int, statuses: Collection[str]
     ) -> builtins.list[tuple[int, int, str]]:

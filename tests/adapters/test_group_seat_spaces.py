@@ -228,3 +228,53 @@ async def test_coordinators_moving_and_adding_authorities_move_their_officers_ch
             assert "I have added you to the group's private channel." in moved
         finally:
             await close_sl()
+
+
+async def test_a_seat_changing_hands_while_the_channel_is_being_opened_is_invited(
+    runtime: Runtime,
+) -> None:
+    """The introduction opens the Slack channel with the members it read, outside any
+    transaction; a seat that changes hands before the channel is recorded (Marco leaves,
+    Sara of Torino takes it) must still end with Sara in the channel and Marco out of it."""
+    await programme(runtime)
+    giulia = await person(runtime, "Giulia Rossi", user_id="UGIULIA", authority="Milano")
+    pieter = await person(runtime, "Pieter Janssens", user_id="UPIETER", authority="Gent")
+    marco = await person(runtime, "Marco Bianchi", user_id="UMARCO", authority="Torino")
+    await person(runtime, "Sara Conti", user_id="USARA", authority="Torino")
+    await seated_group(
+        runtime, [giulia, pieter, marco], scheme="esco",
+        approved_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+    )  # fmt: skip
+
+    async with SlackApiEmulator(auto_users=True) as sl:
+        slack, close_sl = await slack_messenger(sl.base_url)
+        runtime.messengers["slack"] = slack
+        content, secret = runtime.content.current, runtime.core.secret
+        create_space = slack.create_space
+        invited: list[list[str]] = []
+
+        async def create_then_marco_leaves(
+            title: str, users: list[str], parent_chat_id: str | None = None
+        ) -> tuple[str, str | None]:
+            made = await create_space(title, users, parent_chat_id=parent_chat_id)
+            invited.append(sorted(users))
+            async with runtime.core.uow() as uow:  # the channel exists, its id is not recorded
+                seats = await edits.officer_left(
+                    uow, None, marco.email or "", runtime.clock.now(), content, secret
+                )
+                await uow.commit()
+            assert [s["to_name"] for s in seats] == ["Sara Conti"]
+            return made
+
+        slack.create_space = create_then_marco_leaves  # type: ignore[method-assign]
+        try:
+            await runtime.tick()
+            await runtime.tick()
+            assert invited == [["UGIULIA", "UMARCO", "UPIETER"]]
+            [channel] = [c for c, v in sl.channels.items() if v["private"]]
+            assert "USARA" in sl.channels[channel]["members"]
+            assert "UMARCO" not in sl.channels[channel]["members"]
+            assert {"UGIULIA", "UPIETER"} <= sl.channels[channel]["members"]
+            assert "peer-learning group" in sl.transcript(sl.dm_channel("USARA"))
+        finally:
+            await close_sl()
