@@ -244,6 +244,18 @@ class TelegramMessenger:
         )
         return str(link.invite_link)
 
+    async def remove_from_space(self, chat_id: str, user_id: str) -> None:
+        """SpaceKeeper: take a user out of a group chat, the programme's whole supergroup (a
+        bot cannot take anyone out of one forum topic); only for someone who leaves the
+        programme (handlers/groups/seat_spaces.py). Banned then unbanned, so they can join
+        again by invitation; `only_if_banned` keeps the unban from touching anyone else.
+        Needs can_restrict_members."""
+        chat, user = _chat(chat_id), int(user_id)
+        await self._call(partial(self.bot.ban_chat_member, chat_id=chat, user_id=user))
+        await self._call(
+            partial(self.bot.unban_chat_member, chat_id=chat, user_id=user, only_if_banned=True)
+        )
+
     async def delete(self, chat_id: str, message_id: str) -> None:
         """Delete one of the bot's messages."""
         await self._call(

@@ -20,7 +20,7 @@ from handlers.core.content import Content
 from handlers.delivery.outbox import officer_locale, payload, preferred_identity, queue_to_officer
 from handlers.groups import solver
 from handlers.groups.rules import LIVE
-from handlers.groups.seat_spaces import admit, dismiss
+from handlers.groups.seat_spaces import admit, dismiss, leave_programme_chats
 from handlers.groups.service import Refused, formation
 from handlers.pairing.view import notify_coordinators
 from storage.models import GroupMember, LearningCycle, Officer, OfficerStatus, PeerGroup
@@ -543,6 +543,7 @@ async def hand_over_seats(
     hears nothing for them meanwhile), and the coordinators are told."""
     edits = uow.get(GroupEditRepo)
     done: list[dict[str, Any]] = []
+    left: list[PeerGroup] = []
     for member, group in await edits.seats_of_officer(officer.id, EDITABLE):
         cycle = await uow.cycles.get(group.cycle_id)
         programme_id = cycle.programme_id if cycle else None
@@ -562,6 +563,7 @@ async def hand_over_seats(
         if not row["kept"]:
             await edits.hand_over(member, taking.id if taking else None)
             await dismiss(uow, group, officer, f"seat:{int(now.timestamp())}")
+            left.append(group)
         why = "_paused" if pausing else ""
         if taking is not None:
             row["to"], row["to_name"] = taking.email, taking.name
@@ -582,6 +584,8 @@ async def hand_over_seats(
                 ref_id=group.id,
             )
         done.append(row)
+    if not pausing:
+        await leave_programme_chats(uow, officer, left, f"left:{int(now.timestamp())}")
     return done
 
 

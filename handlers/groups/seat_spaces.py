@@ -7,8 +7,14 @@ by outbox rows (`handlers.delivery.outbox.space_change`) that the Slack messenge
 (`SpaceKeeper` port): nothing calls the platform while the handler's transaction is open, and
 the change is retried, paced and kept in order with the channel's messages. Telegram: a bot
 cannot add anyone to a supergroup, so the newcomer's message carries the supergroup's
-invitation link and the topic's link; a leaver stays in the programme's supergroup (removing
-them would take them out of every group's topic at once). With no space on their platform the
+invitation link and the topic's link. Nor can it take anyone out of one forum topic: only out
+of the whole supergroup, which holds every group's topic (and pairs'). So an officer who
+leaves one group but stays in the programme stays in the supergroup and can still open that
+group's topic (a platform limit); the group's relays stop reaching them all the same, since
+relays to private chats go to seat holders only. One who leaves the programme for good
+(`/forget`, `groups leave`) is taken out of the supergroup when no group they still sit in
+talks there (`leave_programme_chats`), banned and at once unbanned so an invitation can bring
+them back later. With no space on their platform the
 newcomer reads the group in their private chat, with the "Reply to the group" button, as at
 the introduction (handlers/groups/jobs.py).
 """
@@ -19,7 +25,9 @@ from handlers.core.content import Content
 from handlers.core.replies import Choice
 from handlers.delivery.outbox import officer_locale, preferred_identity, space_change
 from handlers.groups.jobs import KEEPS_MEMBERS, where_in_space
+from handlers.groups.rules import LIVE
 from storage.models import Officer, PeerGroup
+from storage.repositories.group_edits import GroupEditRepo
 from storage.uow import UnitOfWork
 
 INTRODUCED = ("introduced", "active")
@@ -79,4 +87,47 @@ async def dismiss(uow: UnitOfWork, group: PeerGroup, officer: Officer, tag: str)
                 purpose="group_space",
                 ref_id=group.id,
             )
+    return queued
+
+
+LEAVES_WHOLE_CHAT = frozenset({"telegram"})
+"""Platforms whose group spaces are topics of one programme chat: a member can only be taken
+out of the whole chat."""
+
+
+async def leave_programme_chats(
+    uow: UnitOfWork, officer: Officer, left: list[PeerGroup], tag: str
+) -> int:
+    """Take an officer who left the programme for good out of the Telegram supergroups where
+    the groups they sat in (`left`) talk, unless a group they still sit in, or a pair still
+    open, talks there too; returns the removals queued. Call it before their identities are
+    erased."""
+    chats: dict[str, set[str]] = {}
+    for group in left:
+        if await uow.groups.status_locked(group.id) not in INTRODUCED:
+            continue
+        for space in await uow.groups.spaces(group.id):
+            if space.chat_id and space.platform in LEAVES_WHOLE_CHAT:
+                chats.setdefault(str(space.platform), set()).add(str(space.chat_id))
+    if not chats:
+        return 0
+    edits = uow.get(GroupEditRepo)
+    for _, group in await edits.seats_of_officer(officer.id, LIVE):
+        for space in await uow.groups.spaces(group.id):
+            chats.get(str(space.platform), set()).discard(str(space.chat_id))
+    for platform, chat in await edits.open_pair_chats(officer.id):
+        chats.get(platform, set()).discard(chat)
+    queued = 0
+    for platform, where in chats.items():
+        for identity in officer.identities:
+            if identity.platform != platform or not identity.user_id:
+                continue
+            for chat in sorted(where):
+                queued += await uow.outbox.enqueue(
+                    f"chat:{platform}:{chat}:remove:{identity.id}:{tag}",
+                    platform,
+                    chat,
+                    space_change("remove", identity.user_id),
+                    purpose="group_space",
+                )
     return queued

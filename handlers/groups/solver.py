@@ -181,7 +181,7 @@ def violations(problem: Problem, groups: Sequence[Group]) -> list[str]:
             if g.language not in by_id[a].languages:
                 found.append(f"{name}: {by_id[a].name} does not speak {g.language}")
         if problem.learners_per_country:
-            per = Counter(by_id[a].country for a in g.learners)
+            per = Counter(by_id[a].country for a in g.learners if by_id[a].country)
             found += [
                 f"{name}: {n_} learner authorities from {c}"
                 for c, n_ in per.items()

@@ -48,9 +48,23 @@ async def relay_group_message(event: Incoming, ctx: Ctx) -> bool:
     text, links = event.text.strip(), attachments(event)
     if group is None or group.status not in LIVE or not (text or links):
         return True
+    if not await _speaks_for_the_group(ctx, group):
+        return True
     await life.touch(group.id, ctx.clock.now())
     await relay_group(ctx, group, text, links, source_of(event), from_space=event.platform)
     return True
+
+
+async def _speaks_for_the_group(ctx: Ctx, group: PeerGroup) -> bool:
+    """Whether a message in the group's space is the group's: not when its author is an
+    officer who holds no seat of it (and coordinates nothing). A Telegram topic is open to
+    everyone in the programme's supergroup, and a bot cannot take anyone out of one topic
+    only, so someone who left the group can still write there; it no longer reaches the group.
+    """
+    me = ctx.officer
+    if me is None or ctx.is_coordinator:
+        return True
+    return any(o is not None and o.id == me.id for _, o in await ctx.uow.groups.members(group.id))
 
 
 async def relay_group(

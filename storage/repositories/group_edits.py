@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from storage.models import (
@@ -19,6 +19,9 @@ from storage.models import (
     Membership,
     Officer,
     OfficerStatus,
+    Pair,
+    PairSpace,
+    PairStatus,
     PeerGroup,
     SessionReminder,
     SessionVote,
@@ -77,6 +80,20 @@ class GroupEditRepo(Repository):
             .order_by(PeerGroup.id, GroupMember.id)
         )
         return [(m, g) for m, g in (await self.session.execute(stmt)).all()]
+
+    async def open_pair_chats(self, officer_id: int) -> set[tuple[str, str]]:
+        """(platform, chat) of the spaces of the officer's pairs still open: a Telegram pair's
+        topic lives in the same supergroup as the groups'."""
+        stmt = (
+            select(PairSpace.platform, PairSpace.chat_id)
+            .join(Pair, Pair.id == PairSpace.pair_id)
+            .where(
+                or_(Pair.learner_id == officer_id, Pair.mentor_id == officer_id),
+                Pair.status.notin_([PairStatus.CLOSED, PairStatus.DECLINED]),
+                PairSpace.chat_id.isnot(None),
+            )
+        )
+        return {(str(p), str(c)) for p, c in (await self.session.execute(stmt)).all()}
 
     async def colleagues(
         self, authority_id: int, programme_id: int | None, but: Collection[int]

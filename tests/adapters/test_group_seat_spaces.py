@@ -114,11 +114,19 @@ async def test_seats_changing_hands_move_people_in_and_out_of_the_group_spaces(
             assert {"UGIULIA", "USARA"} <= sl.channels[channel]["members"]
             assert [c.args["user"] for c in sl.calls_to("conversations.kick")] == ["UMARCO"]
             rows = await _space_rows(runtime)
-            assert [(r.payload["space"]["op"], r.status) for r in rows] == [
-                ("add", OutboxStatus.SENT),
-                ("remove", OutboxStatus.SENT),
+            # Pieter left the programme: he is out of the supergroup too (banned, then unbanned)
+            assert [(r.platform, r.payload["space"]["op"], r.status) for r in rows] == [
+                ("telegram", "remove", OutboxStatus.SENT),
+                ("slack", "add", OutboxStatus.SENT),
+                ("slack", "remove", OutboxStatus.SENT),
             ]
-            assert all(r.chat_id == channel and r.officer_id is None for r in rows)
+            assert rows[0].chat_id == FORUM and rows[0].payload["space"]["user"] == "1001"
+            assert all(r.chat_id == channel and r.officer_id is None for r in rows[1:])
+            assert [c.params["user_id"] for c in tg.calls_to("banChatMember")] == [1001]
+            assert [
+                (c.params["user_id"], c.params["only_if_banned"])
+                for c in tg.calls_to("unbanChatMember")
+            ] == [(1001, True)]
         finally:
             await close_tg()
             await close_sl()
@@ -277,4 +285,94 @@ async def test_a_seat_changing_hands_while_the_channel_is_being_opened_is_invite
             assert {"UGIULIA", "UPIETER"} <= sl.channels[channel]["members"]
             assert "peer-learning group" in sl.transcript(sl.dm_channel("USARA"))
         finally:
+            await close_sl()
+
+
+async def test_telegram_leavers_leave_the_supergroup_only_when_they_leave_the_programme(
+    runtime: Runtime,
+) -> None:
+    """A bot cannot take anyone out of one forum topic: an officer whose authority leaves a
+    group stays in the programme's supergroup, but what they write in the group's topic no
+    longer reaches the group; an officer who leaves the programme is banned and at once
+    unbanned (out of the supergroup, free to come back by invitation)."""
+    await programme(runtime)
+    giulia = await person(runtime, "Giulia Rossi", user_id="UGIULIA", authority="Milano")
+    pieter = await person(
+        runtime, "Pieter Janssens", platform="telegram", user_id="1001", authority="Gent"
+    )
+    eleni = await person(
+        runtime, "Eleni Pappa", platform="telegram", user_id="1002", authority="Patras",
+        country="GR",
+    )  # fmt: skip
+    marco = await person(
+        runtime, "Marco Bianchi", user_id="UMARCO", authority="Torino", country="IT"
+    )
+    sara = await person(runtime, "Sara Díaz", user_id="USARA", authority="Sevilla", country="ES")
+    group_id = await seated_group(
+        runtime, [giulia, pieter, eleni, marco, sara], scheme="esco",
+        approved_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+    )  # fmt: skip
+
+    async with (
+        TelegramEmulator(global_rate=None, per_chat_rate=None) as tg,
+        SlackApiEmulator(auto_users=True) as sl,
+    ):
+        tg.add_forum(int(FORUM))
+        telegram, close_tg = await telegram_messenger(tg.base_url)
+        slack, close_sl = await slack_messenger(sl.base_url)
+        telegram.capabilities = replace(telegram.capabilities, topics=True)
+        telegram.discussion_chat_id = FORUM
+        runtime.messengers.update(telegram=telegram, slack=slack)
+        content, secret = runtime.content.current, runtime.core.secret
+        forum = tg.chats[int(FORUM)]
+        try:
+            await runtime.tick()
+            [channel] = [c for c, v in sl.channels.items() if v["private"]]
+            [topic] = list(forum.topics)
+            tg.join(int(FORUM), 1001)  # both follow the invitation they were sent
+            tg.join(int(FORUM), 1002)
+
+            # a coordinator takes Gent out of the group: Pieter stays in the supergroup
+            async with runtime.core.uow() as uow:
+                ref = str(pieter.authority_id)
+                await edits.remove_member(
+                    uow, None, group_id, ref, runtime.clock.now(), content, secret
+                )
+                await uow.commit()
+            await runtime.tick()
+            assert not tg.calls_to("banChatMember") and 1001 in forum.members
+            # ... and what he writes in the group's topic no longer reaches the group
+            in_topic = Talk(
+                runtime.core, telegram, user_id="1001", name="Pieter", chat_id=FORUM,  # type: ignore[arg-type]
+                chat_kind="group", platform="telegram",
+            )  # fmt: skip
+            await in_topic.handle(text="Still here?", thread_id=str(topic), message_id="90")
+            eleni_topic = Talk(
+                runtime.core, telegram, user_id="1002", name="Eleni", chat_id=FORUM,  # type: ignore[arg-type]
+                chat_kind="group", platform="telegram",
+            )  # fmt: skip
+            await eleni_topic.handle(text="Patras is in", thread_id=str(topic), message_id="91")
+            await runtime.tick()
+            said = [m.text for m in sl.messages_to(channel)]
+            assert any("Eleni Pappa (Patras): Patras is in" in t for t in said)
+            assert not any("Still here?" in t for t in said)
+
+            # Eleni leaves the programme: out of the supergroup, and able to come back later
+            async with runtime.core.uow() as uow:
+                await edits.officer_left(
+                    uow, None, eleni.email or "", runtime.clock.now(), content, secret
+                )
+                await uow.commit()
+            await runtime.tick()
+            assert [c.params["user_id"] for c in tg.ok_calls("banChatMember")] == [1002]
+            assert [
+                (c.params["user_id"], c.params["only_if_banned"])
+                for c in tg.ok_calls("unbanChatMember")
+            ] == [(1002, True)]
+            assert 1002 not in forum.members and 1002 not in forum.banned
+            assert 1001 in forum.members  # Pieter is untouched
+            tg.join(int(FORUM), 1002)
+            assert 1002 in forum.members
+        finally:
+            await close_tg()
             await close_sl()

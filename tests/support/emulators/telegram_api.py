@@ -72,6 +72,8 @@ _INT_FIELDS = frozenset(
         "cache_time",
         "icon_color",
         "from_chat_id",
+        "user_id",
+        "until_date",
     }
 )
 _JSON_FIELDS = frozenset(
@@ -94,6 +96,8 @@ _BOOL_FIELDS = frozenset(
         "show_alert",
         "allow_paid_broadcast",
         "disable_web_page_preview",
+        "only_if_banned",
+        "revoke_messages",
     }
 )
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -237,6 +241,8 @@ class _Chat:
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     topics: dict[int, str] = field(default_factory=dict)
     invite_links: list[str] = field(default_factory=list)
+    members: set[int] = field(default_factory=set)
+    banned: set[int] = field(default_factory=set)
 
 
 class TelegramEmulator:
@@ -355,6 +361,12 @@ class TelegramEmulator:
         """A forum supergroup where the bot may create topics."""
         chat = self._chat(chat_id, "supergroup")
         chat.info.update(title=title, is_forum=True)
+
+    def join(self, chat_id: int, user_id: int) -> None:
+        """A user joins a group (say by its invitation link); a banned user cannot."""
+        chat = self._chat(chat_id, "supergroup")
+        if int(user_id) not in chat.banned:
+            chat.members.add(int(user_id))
 
     def fail_next(
         self,
@@ -1068,6 +1080,38 @@ class TelegramEmulator:
             "is_revoked": False,
             **({"name": name} if name else {}),
         }
+
+    def _member_change(self, params: dict[str, Any]) -> tuple[_Chat, int]:
+        chat = self._target(params)
+        if chat.info.get("type") == "private":
+            raise ApiError(400, "Bad Request: chat member status can't be changed in private chats")
+        try:
+            user = int(params.get("user_id") or 0)
+        except (TypeError, ValueError):
+            user = 0
+        if user <= 0:
+            raise ApiError(400, "Bad Request: invalid user_id specified")
+        if user == self.bot_id:
+            raise ApiError(400, "Bad Request: can't remove chat owner")
+        return chat, user
+
+    async def _api_banChatMember(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        """The user is out of the group and cannot come back until unbanned (a supergroup
+        accepts a ban of someone who is not a member)."""
+        chat, user = self._member_change(params)
+        chat.members.discard(user)
+        chat.banned.add(user)
+        return True
+
+    async def _api_unbanChatMember(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        """Lift a ban, so the user may join again by a link; without `only_if_banned` a user
+        who is a member is taken out too (the Bot API's documented behaviour)."""
+        chat, user = self._member_change(params)
+        if user in chat.banned:
+            chat.banned.discard(user)
+        elif not params.get("only_if_banned"):
+            chat.members.discard(user)
+        return True
 
     # -- webhook delivery -------------------------------------------------------------------
 

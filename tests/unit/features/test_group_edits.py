@@ -404,3 +404,52 @@ async def test_resume_gives_back_a_kept_or_free_seat_and_says_who_keeps_a_handed
     await liga.say("/pause until 2026-12-20")
     said = await liga.say("/resume")
     assert "Welcome back, Liga Ozola!" in said and "seat" not in said
+
+
+async def test_a_leaver_stays_in_the_supergroup_while_a_pair_of_theirs_talks_there(
+    runtime: Runtime, messenger: FakeMessenger
+) -> None:
+    from sqlalchemy import select
+
+    from storage.models import GroupSpace, Outbox, Pair, PairSpace, PairStatus
+
+    forum = "-1001234567890"
+    ghent = await mentor(runtime, "Pieter Janssens", "Ghent", "BE")
+    people = {
+        name: await officer(
+            runtime, name, authority=city, country=cc, platform="telegram", user_id=uid,
+            wants=("epc",),
+        )
+        for name, city, cc, uid in (
+            ("Marie Dubois", "Lyon", "FR", "2001"),
+            ("Ivana Horvat", "Zagreb", "HR", "2002"),
+            ("Liga Ozola", "Riga", "LV", "2003"),
+        )
+    }  # fmt: skip
+    marie, ivana, liga = people.values()
+    _, g = await cycle_with_groups(runtime, {"a": [ghent, marie, ivana, liga]}, "introduced")
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        uow.session.add(GroupSpace(group_id=g["a"], platform="telegram", chat_id=forum))
+        pair = Pair(learner_id=ivana.id, mentor_id=ghent.id, topic="epc", status=PairStatus.ACTIVE)
+        uow.session.add(pair)
+        await uow.session.flush()
+        uow.session.add(PairSpace(pair_id=pair.id, platform="telegram", chat_id=forum))
+        await uow.commit()
+
+    async def leaves(who: Officer) -> list[tuple[str, str, str]]:
+        async with UnitOfWork(runtime.sessionmaker) as uow:
+            await edits.officer_left(
+                uow, None, who.email or "", NOW, runtime.content.current, runtime.core.secret
+            )
+            await uow.commit()
+            rows = (await uow.session.execute(select(Outbox))).scalars().all()
+        return [
+            (r.platform, r.chat_id, r.payload["space"]["user"])
+            for r in rows
+            if (r.payload or {}).get("space", {}).get("op") == "remove"
+        ]
+
+    # Marie leaves the programme: out of the supergroup of the group's topic
+    assert await leaves(marie) == [("telegram", forum, "2001")]
+    # Ivana's pair with Pieter talks in a topic of the same supergroup: she stays in it
+    assert await leaves(ivana) == [("telegram", forum, "2001")]
