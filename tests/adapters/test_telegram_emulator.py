@@ -83,3 +83,27 @@ async def test_callback_queries_are_answered_once(api: TelegramEmulator, bot: Bo
     assert await bot.answer_callback_query(query_id)
     with pytest.raises(BadRequest, match="(?i)query is too old"):
         await bot.answer_callback_query(query_id)
+
+
+async def test_ban_and_unban_take_a_member_out_of_a_supergroup(
+    api: TelegramEmulator, bot: Bot
+) -> None:
+    api.add_forum(-1001234567890)
+    chat = api.chats[-1001234567890]
+    for user in (11, 12):
+        api.join(-1001234567890, user)
+    # ban then unban only_if_banned: out, and free to join again by a link
+    assert await bot.ban_chat_member(-1001234567890, 11)
+    api.join(-1001234567890, 11)  # a banned user cannot come back meanwhile
+    assert 11 not in chat.members
+    assert await bot.unban_chat_member(-1001234567890, 11, only_if_banned=True)
+    assert 11 not in chat.members and 11 not in chat.banned
+    api.join(-1001234567890, 11)
+    assert 11 in chat.members
+    # only_if_banned leaves a member alone; a plain unban of a member takes them out
+    assert await bot.unban_chat_member(-1001234567890, 12, only_if_banned=True)
+    assert 12 in chat.members
+    assert await bot.unban_chat_member(-1001234567890, 12)
+    assert 12 not in chat.members
+    with pytest.raises(BadRequest, match="private chats"):
+        await bot.ban_chat_member(11, 11)
