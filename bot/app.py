@@ -19,7 +19,8 @@ from handlers.core.engine import MAX_CONCURRENT, SQLITE_CONCURRENT, Core
 from handlers.core.jobs import JOBS
 from handlers.core.ports import Messenger
 from handlers.delivery.inbox import Door, InboxWorker
-from handlers.delivery.outbox import OutboxWorker
+from handlers.delivery.outbox import OutboxWorker, queue_to_officer
+from handlers.delivery.replies import ReplySender
 from handlers.registry import load_handlers
 from storage.db import Engine, is_sqlite, make_engine, make_sessionmaker
 from storage.uow import SessionFactory, UnitOfWork
@@ -131,6 +132,8 @@ async def build(settings: Settings, clock: Clock | None = None, **core_kwargs: A
         sessionmaker,
         content,
         secret,
+        notify=queue_to_officer,
+        replies=ReplySender,
         clock=clock,
         default_locale=settings.default_locale,
         **{

@@ -10,22 +10,13 @@ from handlers.core import choices as signed
 from handlers.core.clock import Clock
 from handlers.core.content import Content
 from handlers.core.events import Incoming
+from handlers.core.outbound import Notifier, Outgoing
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice, Reply
 from storage.models import Conversation, Identity, Officer, Programme
 from storage.uow import UnitOfWork
 
 _UNREAD = object()
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A reply a handler asked for, sent only after its transaction committed."""
-
-    platform: str
-    chat_id: str
-    reply: Reply
-    edit_message_id: str | None = None
 
 
 @dataclass
@@ -45,6 +36,8 @@ class Ctx:
     officer: Officer | None
     clock: Clock
     secret: bytes
+    notifier: Notifier
+    """Queues messages to other officers (delivery's outbox, wired in by the composition root)."""
     locale: str = "en"
     programme: Programme | None = None
     coordinates: frozenset[int] = frozenset()
@@ -123,11 +116,9 @@ class Ctx:
     async def notify(self, officer: Officer, key: str, /, **options: Any) -> bool:
         """Queue a message to another officer, in their language, through the outbox.
 
-        The options are those of `handlers.delivery.outbox.queue_to_officer`
-        (`idempotency_key` required); False when they cannot be reached or it is queued."""
-        from handlers.delivery.outbox import queue_to_officer
-
-        return await queue_to_officer(self.uow, self.content, self.secret, officer, key, **options)
+        The options are those of `Notifier` (`idempotency_key` required); False when they
+        cannot be reached or it is queued already."""
+        return await self.notifier(self.uow, self.content, self.secret, officer, key, **options)
 
     async def state(self) -> Conversation | None:
         """The open multi-step flow of this identity."""

@@ -26,9 +26,10 @@ from typing import Any, Literal
 from handlers.core import choices as signed
 from handlers.core.clock import Clock, SystemClock
 from handlers.core.content import ContentStore
-from handlers.core.context import Ctx, Outgoing
+from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.metrics import UPDATES
+from handlers.core.outbound import Notifier, ReplySink, ReplySinkFactory
 from handlers.core.ports import Messenger
 from handlers.core.replies import Reply
 from handlers.core.router import Route, Router, router
@@ -86,6 +87,9 @@ class Core:
         sessionmaker: SessionFactory,
         content: ContentStore,
         secret: bytes,
+        *,
+        notify: Notifier,
+        replies: ReplySinkFactory,
         clock: Clock | None = None,
         routes: Router | None = None,
         default_locale: str = "en",
@@ -101,6 +105,10 @@ class Core:
         self.max_concurrent = max_concurrent
         self.slots = asyncio.Semaphore(max_concurrent)
         self._writer = WriterLock() if serial_writes else None
+        self.notify = notify
+        """Queues messages to officers through the outbox (`Ctx.notify`)."""
+        self.after_commit: ReplySink = replies(sessionmaker, lambda: self.writing(urgent=True))
+        """Sends handlers' replies after their commit and records them."""
         self.inbox_retention = timedelta(days=7)
         """Handled inbox rows (and the text they hold) are deleted after this."""
         self.accepted: list[Callable[[], None]] = []
@@ -275,7 +283,9 @@ class Core:
                 route = await self.router.dispatch(event, ctx)
                 outcome = "handled" if route else "ignored"
             if item is not None:
-                claimed = await self._queue_replies(uow, ctx.outgoing, item.id, worker)
+                claimed = await self.after_commit.queue_claimed(
+                    uow, ctx.outgoing, str(item.id), worker
+                )
                 if not await uow.inbox.finish(item.id, worker):
                     raise LostClaim(f"inbox row {item.id} was taken by another worker")
             await self._commit_riding(uow, item is not None)
@@ -321,26 +331,6 @@ class Core:
             return "ignored"
         await handler(ctx, dict(form.get("answers") or {}))
         return "handled"
-
-    async def _queue_replies(
-        self, uow: UnitOfWork, outgoing: list[Outgoing], item_id: int, worker: str
-    ) -> list[int]:
-        """The replies as outbox rows claimed by this worker, in the handler's transaction."""
-        from handlers.delivery.replies import reply_rows
-
-        return await uow.outbox.enqueue_claimed(reply_rows(outgoing, str(item_id)), worker)
-
-    @property
-    def after_commit(self) -> Any:
-        """The sender of replies after commit (made on first use: it needs the running loop)."""
-        sender = getattr(self, "_after_commit", None)
-        if sender is None:
-            from handlers.delivery.replies import ReplySender
-
-            sender = self._after_commit = ReplySender(
-                self.sessionmaker, lambda: self.writing(urgent=True)
-            )
-        return sender
 
     async def context(
         self, event: Incoming, messenger: Messenger, uow: UnitOfWork, *, write: bool = True
@@ -396,6 +386,7 @@ class Core:
             officer=officer,
             clock=self.clock,
             secret=self.secret,
+            notifier=self.notify,
             locale=locale,
             programme=programme,
             coordinates=coordinates,

@@ -16,11 +16,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from handlers.core.context import Outgoing
+from handlers.core.outbound import Outgoing, Sent, Writing
 from handlers.core.ports import Messenger, RateLimited, Undeliverable
 from handlers.delivery.outbox import backoff, payload
 from storage.models import utcnow
@@ -57,18 +57,21 @@ async def send_one(messenger: Messenger, outgoing: Outgoing) -> str | None:
 
 
 class ReplySender:
-    """Sends handlers' replies after their commit and records them in batches."""
+    """Sends handlers' replies after their commit and records them in batches (the core's
+    `ReplySink`, handlers/core/outbound.py)."""
 
-    def __init__(
-        self,
-        sessionmaker: SessionFactory,
-        writing: Callable[[], contextlib.AbstractAsyncContextManager[Any]] | None = None,
-    ) -> None:
+    def __init__(self, sessionmaker: SessionFactory, writing: Writing | None = None) -> None:
         self.sessionmaker = sessionmaker
         self.writing = writing or contextlib.nullcontext
-        self._sent: list[tuple[int, str | None]] = []
+        self._sent: list[Sent] = []
         self._flushing: asyncio.Task[None] | None = None
         self._recording: asyncio.Lock | None = None
+
+    async def queue_claimed(
+        self, uow: UnitOfWork, outgoing: Sequence[Outgoing], batch: str, worker: str
+    ) -> list[int]:
+        """The replies as outbox rows claimed by `worker`, in the handler's transaction."""
+        return await uow.outbox.enqueue_claimed(reply_rows(outgoing, batch), worker)
 
     async def send_direct(self, messenger: Messenger, outgoing: Sequence[Outgoing]) -> None:
         """Send replies of a directly handled event; what fails is handed to the outbox."""
@@ -103,14 +106,14 @@ class ReplySender:
         if self._sent and (self._flushing is None or self._flushing.done()):
             self._flushing = asyncio.create_task(self._flush_soon())
 
-    def take(self) -> list[tuple[int, str | None]]:
+    def take(self) -> list[Sent]:
         """The replies sent but not yet recorded, for a handler's transaction to record with
         its own commit (which lands no later than a record of their own would: on SQLite that
         waits for the running transaction). Hand them back with `give_back` if it fails."""
         batch, self._sent = self._sent, []
         return batch
 
-    def give_back(self, batch: Sequence[tuple[int, str | None]]) -> None:
+    def give_back(self, batch: Sequence[Sent]) -> None:
         """Records a failed transaction did not make: recorded on their own, soon."""
         if not batch:
             return
