@@ -3,7 +3,7 @@
 Run: `python benchmarks/announce_bench.py [--sizes 5000,20000] [--pg URL]`.
 Imports the realistic roster of `scale_bench` into a fresh SQLite file and, with --pg, into the
 given PostgreSQL database (EMPTIED first), then times what a coordinator's "send to all" costs
-until every recipient's row is in the outbox: the announcement (`service.send`, audience
+until every recipient's row is in the outbox: the announcement (`service.create`, audience
 counted) and its expansion into outbox rows (`flow.expand`, as the announcements job runs it),
 wall and CPU seconds of this process, and the 1-minute load average after each size (the
 machine is shared: compare figures taken at a similar load). Nothing is sent to a platform.
@@ -54,15 +54,15 @@ async def measure(url: str, n: int) -> tuple[float, float, float, float, int]:
         who = Coordinator(author, frozenset({programme_id}))
         start, cpu = time.perf_counter(), time.process_time()
         async with runtime.core.uow() as uow:
-            ann_id = await service.send(
+            queued = await service.create(
                 uow,
-                who,
-                programme_id,
+                service.in_console(who, programme_id, runtime.content.current),
                 text="Webinar on energy performance contracts on Thursday",
-                audience_text="",
-                taxonomy=taxonomy,
+                audience="",
                 now=runtime.clock.now(),
             )
+            await uow.commit()
+            ann_id = queued.id
         sent, sent_cpu = time.perf_counter() - start, time.process_time() - cpu
         async with runtime.core.uow() as uow:
             ann = await uow.get(AnnouncementRepo).locked(ann_id)

@@ -116,20 +116,19 @@ def create(
 
                 if not await asyncio.to_thread(typer.confirm, "Send it?", err=True):
                     return {"error": "not confirmed; nothing was queued"}
-            ann = await service.queue(
+            ann = await service.create(
                 uow,
                 by,
-                wanted,
                 text=text,
+                audience=wanted,
                 now=now,
                 lang=lang,
                 translations=translations,
                 send_at=send_at,
-                question=question,
-                options=option,
-                multi=multi,
+                poll=service.question(question, option, multi, by.content) if question else None,
                 closes_at=closes_at,
             )
+            await uow.commit()
             return {**preview, "id": ann.id, "status": ann.status}
 
     result = arun(with_runtime(s, go))

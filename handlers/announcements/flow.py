@@ -42,6 +42,7 @@ from handlers.announcements.stored import (
     poll_of,
     scope_ids,
 )
+from handlers.audit.service import Coordinator
 from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.date_phrases import moment_text
@@ -223,7 +224,7 @@ def make_poll(question: str, kind: str, options: Sequence[str], content: Content
     return {"question": question.strip()[:500], "kind": kind, "options": labels, "codes": codes}
 
 
-async def create(
+async def store(
     uow: UnitOfWork,
     *,
     text: str,
@@ -238,7 +239,8 @@ async def create(
     closes_at: datetime | None = None,
     send_at: datetime | None = None,
 ) -> Announcement:
-    """Store a confirmed announcement; the `announcements` job sends it when it is due."""
+    """Store a confirmed announcement; the `announcements` job sends it when it is due.
+    Coordinators' announcements come through `service.create`, which checks them first."""
     data = cast(StoredAudience, dict(audience.to_json()))
     data["scope"] = list(scope) if scope is not None else None
     return await uow.get(AnnouncementRepo).add(
@@ -740,29 +742,33 @@ async def _step_when(ctx: Ctx, data: BroadcastState, choice: str | None, text: s
 
 
 async def _confirm(ctx: Ctx, data: BroadcastState, send_at: datetime | None) -> None:
+    # not at the top: the service builds on this module (rendering, reports)
+    from handlers.announcements import service
+
     assert ctx.officer is not None
-    now = ctx.clock.now()
-    scope = sorted(ctx.coordinates)
-    home = ctx.officer.programme_id
     poll = data.get("poll")
     closes_at = datetime.fromisoformat(poll.pop("closes_at")) if poll else None
-    if poll and closes_at is not None and closes_at <= (send_at or now):
+    by = service.in_chat(
+        Coordinator(ctx.officer.id, ctx.coordinates), ctx.officer.programme_id, ctx.content
+    )
+    try:
+        ann = await service.create(
+            ctx.uow,
+            by,
+            text=data["text"],
+            audience=Audience.from_json(data.get("audience")),
+            now=ctx.clock.now(),
+            lang=data.get("lang") or "en",
+            translations=data.get("translations"),
+            poll=poll,
+            closes_at=closes_at,
+            send_at=send_at,
+        )
+    except ValueError as exc:
+        if str(exc) != "closes":
+            raise
         await ctx.reply("broadcast.closes_before_sending")
         return
-    ann = await create(
-        ctx.uow,
-        text=data["text"],
-        audience=Audience.from_json(data.get("audience")),
-        scope=scope,
-        programme_id=home if home in ctx.coordinates else (scope[0] if scope else None),
-        author_id=ctx.officer.id,
-        now=now,
-        lang=data.get("lang") or "en",
-        translations=data.get("translations"),
-        poll=poll,
-        closes_at=closes_at,
-        send_at=send_at,
-    )
     await ctx.clear_state()
     if send_at is None:
         await ctx.reply("broadcast.queued", id=ann.id, count=ann.recipients)

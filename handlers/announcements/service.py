@@ -86,26 +86,62 @@ async def reach(
     return found
 
 
-async def send(
+@dataclass(frozen=True)
+class Sender:
+    """Who queues an announcement and to whom it may go: a coordinator (`who`) or, from the
+    command line without `--author`, the operator (None); `scope` is the programmes whose
+    officers it reaches (None: every programme), `programme_id` the one it belongs to."""
+
+    programme_id: int | None
+    scope: list[int] | None
+    who: Coordinator | None
+    content: Content
+    audited: bool = False
+    """Written to the programme's audit log (the console's actions are)."""
+
+    @property
+    def author_id(self) -> int | None:
+        """Who gets the delivery report (None: the programme's coordinators)."""
+        return self.who.officer_id if self.who is not None else None
+
+
+def in_console(who: Coordinator, programme_id: int, content: Content) -> Sender:
+    """A coordinator in the console, acting in one programme (each action audited)."""
+    return Sender(programme_id, [programme_id], who, content, audited=True)
+
+
+def in_chat(who: Coordinator, home: int | None, content: Content) -> Sender:
+    """A coordinator in chat (`/broadcast`): every programme they coordinate; it belongs to
+    their own programme when they coordinate it, else to the first."""
+    scope = sorted(who.programme_ids)
+    return Sender(
+        home if home in who.programme_ids else (scope[0] if scope else None), scope, who, content
+    )
+
+
+async def create(
     uow: UnitOfWork,
-    who: Coordinator,
-    programme_id: int,
+    by: Sender,
     *,
     text: str,
-    audience_text: str,
-    taxonomy: Taxonomy,
+    audience: Audience | str,
     now: datetime,
     lang: str = "en",
     translations: dict[str, str] | None = None,
     send_at: datetime | None = None,
     poll: Poll | None = None,
     closes_at: datetime | None = None,
-) -> int:
-    """Queue an announcement (with `poll`: a survey, see `survey_poll`) to the programme's
-    audience, as `peerbot broadcast create`; the `announcements` job sends it when due
-    (`send_at`, else now). Its id. `ValueError("empty")` for no text, `ValueError("past")`
-    for a sending time gone by, `ValueError("closes")` for a survey closing before it goes."""
-    authorize(who, programme_id)
+) -> Announcement:
+    """Queue an announcement (with `poll`: a survey, see `survey_poll`) to an audience (a
+    written filter or one already read) within the sender's scope: `/broadcast`, the console
+    and `peerbot broadcast create` alike. The `announcements` job sends it when due (`send_at`,
+    else now); the caller commits. `NotAllowed` when the coordinator does not coordinate the
+    scope, `ValueError("empty")` for no text, `ValueError("past")` for a sending time gone by,
+    `ValueError("closes")` for a survey closing before it goes, `AudienceProblem` for a filter
+    not understood."""
+    if by.who is not None:
+        for programme_id in by.scope if by.scope else [None]:
+            authorize(by.who, programme_id)
     body = text.strip()
     if not body:
         raise ValueError("empty")
@@ -113,15 +149,16 @@ async def send(
         raise ValueError("past")
     if poll is not None and (closes_at is None or closes_at <= (send_at or now)):
         raise ValueError("closes")
-    wanted = await audience_of(uow, audience_text, taxonomy)
+    if isinstance(audience, str):
+        audience = await audience_of(uow, audience, by.content.taxonomy)
     kept = {k: v.strip() for k, v in (translations or {}).items() if v and v.strip() and k != lang}
-    ann = await bc.create(
+    ann = await bc.store(
         uow,
         text=body[: bc.MAX_TEXT],
-        audience=wanted,
-        scope=[programme_id],
-        programme_id=programme_id,
-        author_id=who.officer_id,
+        audience=audience,
+        scope=by.scope,
+        programme_id=by.programme_id,
+        author_id=by.author_id,
         now=now,
         lang=lang,
         translations=kept,
@@ -129,21 +166,21 @@ async def send(
         poll=poll,
         closes_at=closes_at if poll is not None else None,
     )
-    action = "survey" if poll is not None else "announcement"
-    when = {"send_at": send_at.isoformat()} if send_at is not None else {}
-    await record(
-        uow,
-        who,
-        programme_id,
-        f"{action}.{'schedule' if send_at is not None else 'send'}",
-        now,
-        announcement=ann.id,
-        audience=wanted.text(),
-        recipients=ann.recipients,
-        **when,
-    )
-    await uow.commit()
-    return ann.id
+    if by.audited and by.who is not None and by.programme_id is not None:
+        action = "survey" if poll is not None else "announcement"
+        when = {"send_at": send_at.isoformat()} if send_at is not None else {}
+        await record(
+            uow,
+            by.who,
+            by.programme_id,
+            f"{action}.{'schedule' if send_at is not None else 'send'}",
+            now,
+            announcement=ann.id,
+            audience=audience.text(),
+            recipients=ann.recipients,
+            **when,
+        )
+    return ann
 
 
 class SurveyProblem(ValueError):
@@ -302,17 +339,6 @@ def results_csv(found: dict[str, Any]) -> str:
 # -- the command line's operator -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Sender:
-    """Who queues from the command line: in one programme (`programme_id`) or, without
-    `--programme`, in `scope` (None: every programme); `author_id` gets the delivery report."""
-
-    programme_id: int | None
-    scope: list[int] | None
-    author_id: int | None
-    content: Content
-
-
 async def sender(
     uow: UnitOfWork, contents: ContentStore, programme: str | None, author: str | None
 ) -> Sender:
@@ -334,10 +360,16 @@ async def sender(
                 "only coordinators can send announcements. Nothing was queued."
             )
         scope = scope or sorted(coordinated)
+        return Sender(
+            programme_id=home.id if home else scope[0],
+            scope=scope,
+            who=Coordinator(writer.id, frozenset(coordinated)),
+            content=contents.for_programme(home.slug if home else None),
+        )
     return Sender(
-        programme_id=home.id if home else (scope[0] if scope else None),
+        programme_id=home.id if home else None,
         scope=scope,
-        author_id=writer.id if writer else None,
+        who=None,
         content=contents.for_programme(home.slug if home else None),
     )
 
@@ -351,43 +383,11 @@ async def preview(
     return wanted, await count(uow, wanted, by.scope)
 
 
-async def queue(
-    uow: UnitOfWork,
-    by: Sender,
-    audience: Audience,
-    *,
-    text: str,
-    now: datetime,
-    lang: str = "en",
-    translations: dict[str, str] | None = None,
-    send_at: datetime | None = None,
-    question: str | None = None,
-    options: list[str] | None = None,
-    multi: bool = False,
-    closes_at: datetime | None = None,
-) -> Announcement:
-    """Queue what `peerbot broadcast create` confirmed (with `question`: a survey whose
-    `options`, if any, are picked one or, with `multi`, several at a time)."""
-    poll = None
-    if question:
-        kind = "text" if not options else ("multi" if multi else "single")
-        poll = bc.make_poll(question, kind, options or [], by.content)
-    ann = await bc.create(
-        uow,
-        text=text.strip(),
-        audience=audience,
-        scope=by.scope,
-        programme_id=by.programme_id,
-        author_id=by.author_id,
-        now=now,
-        lang=lang,
-        translations=translations,
-        poll=poll,
-        closes_at=closes_at,
-        send_at=send_at,
-    )
-    await uow.commit()
-    return ann
+def question(text: str, options: list[str], multi: bool, content: Content) -> Poll:
+    """A survey's question as `peerbot broadcast create` takes it: answered in writing when
+    it has no `options`, else by picking one or, with `multi`, several of them."""
+    kind = "text" if not options else ("multi" if multi else "single")
+    return bc.make_poll(text, kind, options, content)
 
 
 async def status_of(uow: UnitOfWork, announcement_id: int) -> dict[str, Any] | None:

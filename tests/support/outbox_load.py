@@ -156,10 +156,10 @@ async def announce_to_everyone(
     """A coordinator's announcement to the whole programme (as `peerbot broadcast create`
     queues it, without an author); returns its id."""
     from handlers.announcements.audience import Audience
-    from handlers.announcements.flow import create
+    from handlers.announcements.flow import store
 
     async with UnitOfWork(sessionmaker) as uow:
-        announcement = await create(
+        announcement = await store(
             uow,
             text=text,
             audience=Audience(),

@@ -211,24 +211,23 @@ async def send(page: Page) -> web.StreamResponse:
         return await _page(page, 400, audience=audience, errors={"send_at": wrong}, **values)
     async with page.uow() as uow:
         try:
-            ann_id = await service.send(
+            ann = await service.create(
                 uow,
-                page.who,
-                page.programme_id,
+                service.in_console(page.who, page.programme_id, page.content),
                 text=text,
-                audience_text=audience,
-                taxonomy=page.content.taxonomy,
+                audience=audience,
                 now=page.now(),
                 lang=lang,
                 translations=translations,
                 send_at=send_at,
             )
+            await uow.commit()
         except service.AudienceProblem:
             return await _page(page, 400, audience=audience, **values)
         except ValueError as exc:
             field, key = ("send_at", "when_past") if str(exc) == "past" else ("text", "text_error")
             return await _page(page, 400, audience=audience, errors={field: page.t(key)}, **values)
-    raise see_other(page, f"announcements/{ann_id}")
+    raise see_other(page, f"announcements/{ann.id}")
 
 
 def _aid(page: Page) -> int:

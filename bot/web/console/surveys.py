@@ -94,13 +94,11 @@ async def send(page: Page) -> web.StreamResponse:
         return await _page(page, 400, audience=audience, errors=errors, **values)
     async with page.uow() as uow:
         try:
-            ann_id = await service.send(
+            ann = await service.create(
                 uow,
-                page.who,
-                page.programme_id,
+                service.in_console(page.who, page.programme_id, page.content),
                 text=text,
-                audience_text=audience,
-                taxonomy=page.content.taxonomy,
+                audience=audience,
                 now=page.now(),
                 lang=lang,
                 translations=translations,
@@ -108,13 +106,14 @@ async def send(page: Page) -> web.StreamResponse:
                 poll=poll,
                 closes_at=closes_at,
             )
+            await uow.commit()
         except service.AudienceProblem:
             return await _page(page, 400, audience=audience, **values)
         except ValueError:
             return await _page(
                 page, 400, audience=audience, errors={"send_at": page.t("when_past")}, **values
             )
-    raise see_other(page, f"surveys/{ann_id}")
+    raise see_other(page, f"surveys/{ann.id}")
 
 
 def _aid(page: Page) -> int:

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from bot.app import Runtime
 from handlers.announcements import flow as broadcast
+from handlers.announcements import service
 from handlers.announcements.audience import Audience, parse_audience
+from handlers.audit.service import Coordinator, NotAllowed
 from handlers.core.clock import FrozenClock
 from handlers.core.ports import Undeliverable
 from handlers.core.replies import Reply
@@ -18,7 +20,7 @@ from storage.models import Announcement, Outbox, Role
 from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.support.fakes import FakeMessenger, Talk
-from tests.support.outreach import ForumMessenger, person, platforms, talk
+from tests.support.outreach import ForumMessenger, person, platforms, programme, talk
 
 
 @dataclass
@@ -221,7 +223,7 @@ async def test_expansion_resumes_after_a_crash_without_duplicates(
     for i in range(6):
         await person(runtime, f"Officer {i}", platform="telegram", user_id=str(2000 + i))
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        ann = await broadcast.create(
+        ann = await broadcast.store(
             uow,
             text="Survey soon",
             audience=Audience(),
@@ -285,3 +287,22 @@ def test_times_written_by_people(clock: FrozenClock) -> None:
     assert when("01/12/2026 09:00", "UTC", now).month == 12  # type: ignore[union-attr]
     assert when("2020-01-01", "UTC", now) is None
     assert when("whenever", "UTC", now) is None
+
+
+async def test_an_announcement_outside_the_programmes_one_coordinates_is_refused_by_the_service(
+    runtime: Runtime, people: People
+) -> None:
+    """Chat, console and command line create through `service.create`, which checks the
+    coordinator against every programme the announcement would reach."""
+    home = await programme(runtime)
+    content = runtime.content.current
+    elsewhere = Coordinator(officer_id=1, programme_ids=frozenset({home.id + 1}))
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        for by in (
+            service.in_console(elsewhere, home.id, content),
+            service.in_chat(Coordinator(officer_id=1), home.id, content),
+            service.Sender(home.id, [home.id, home.id + 1], elsewhere, content),
+        ):
+            with pytest.raises(NotAllowed):
+                await service.create(uow, by, text="Hello", audience="", now=runtime.clock.now())
+    assert await announcements(runtime) == []

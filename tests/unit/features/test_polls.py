@@ -50,7 +50,14 @@ async def people(runtime: Runtime) -> People:
     )
 
 
-async def ask(anna: Talk, kind: str, options: str | None = None, closes: str = "In 7 days") -> None:
+async def ask(
+    anna: Talk,
+    kind: str,
+    options: str | None = None,
+    closes: str = "In 7 days",
+    send: bool = True,
+) -> None:
+    """Compose a question to everyone; `send`: send it now (else it waits at the preview)."""
     await anna.say("/broadcast")
     await anna.say("Our 2027 work plan depends on what you need.")
     await anna.press("Add a question")
@@ -61,7 +68,8 @@ async def ask(anna: Talk, kind: str, options: str | None = None, closes: str = "
     await anna.press(closes)
     await anna.press("Choose recipients")
     await anna.press("Everyone")
-    await anna.press("Send now")
+    if send:
+        await anna.press("Send now")
 
 
 async def officer(runtime: Runtime, name: str) -> Officer:
@@ -168,3 +176,17 @@ def test_instruments_named_in_free_text(runtime: Runtime) -> None:
         "epc"
     ]
     assert detect_instruments("We renovate schools", taxonomy) == []
+
+
+async def test_a_question_closing_before_its_scheduled_sending_is_refused_and_nothing_queued(
+    runtime: Runtime, people: People
+) -> None:
+    """The chat, the console and the command line share one rule (`service.create`): a
+    question must close after its announcement is sent."""
+    anna = people.anna
+    await ask(anna, "In writing", closes="In 3 days", send=False)
+    await anna.press("Schedule")
+    reply = await anna.say("in 5 days")
+    assert "would close before the announcement is sent" in reply
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        assert list(await uow.get(AnnouncementRepo).recent()) == []
