@@ -11,6 +11,7 @@ the seat over and the group's check-ins, votes and reminders move with it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,16 @@ async def _group(uow: UnitOfWork, who: Coordinator | None, group_id: int) -> Pee
     if group.status not in EDITABLE:
         raise Refused(f"group #{group.id} is {group.status}; only proposed or live groups change")
     return group
+
+
+async def _group_in_cycle(
+    uow: UnitOfWork, who: Coordinator | None, group_id: int
+) -> tuple[PeerGroup, LearningCycle]:
+    """The group to edit (`who` must coordinate its programme) and its cycle."""
+    group = await _group(uow, who, group_id)
+    cycle = await uow.cycles.get(group.cycle_id)
+    assert cycle is not None
+    return group, cycle
 
 
 async def check_access(uow: UnitOfWork, who: Coordinator | None, group_id: int) -> None:
@@ -153,6 +164,43 @@ def _member_reason(seats: Seating, scheme: str, authority_id: int, role: str) ->
     return {"kind": "wants", "scheme": scheme, "rank": rank}
 
 
+def _placeable(seats: Seating, group: PeerGroup, authority_id: int, name: str) -> list[Officer]:
+    """The applying officers of an authority that can take a seat in the group; `Refused`
+    when it has none or sits there already."""
+    officers = seats.officers.get(authority_id, [])
+    if not officers:
+        raise Refused(f"{name} has no application to this cycle that can be placed")
+    if _role_in(seats.groups[group.id], authority_id) is not None:
+        raise Refused(f"{name} is already in group #{group.id}")
+    return officers
+
+
+async def _seat(
+    edits: GroupEditRepo,
+    seats: Seating,
+    group: PeerGroup,
+    authority_id: int,
+    officers: Sequence[Officer],
+    role: str,
+    now: datetime,
+) -> None:
+    """Seat an authority's applying officers in a group, with why it fits there."""
+    reason = _member_reason(seats, group.scheme, authority_id, role)
+    await edits.add_seat(
+        [
+            GroupMember(
+                group_id=group.id,
+                authority_id=authority_id,
+                officer_id=o.id,
+                role=role,
+                reasons=[reason],
+                created_at=now,
+            )
+            for o in officers
+        ]
+    )
+
+
 async def _refresh(uow: UnitOfWork, seats: Seating, group_id: int, names: dict[int, str]) -> None:
     """A changed group's score and reasons follow its new members."""
     group = await uow.groups.get(group_id)
@@ -178,34 +226,85 @@ async def _names(uow: UnitOfWork, seats: Seating) -> dict[int, str]:
 
 async def _tell(
     uow: UnitOfWork,
+    content: Content,
+    secret: bytes,
+    group: PeerGroup,
+    officer: Officer,
+    key: str,
+    values: dict[str, Any],
+    *,
+    idempotency_key: str,
+    purpose: str,
+    admitted: str | None = None,
+) -> None:
+    """Tell one officer what changed for them in a group; `admitted` (a tag): they are let
+    into the group's space and told where to find it."""
+    where, choices = (
+        await admit(uow, content, group, officer, admitted) if admitted is not None else ("", [])
+    )
+    await queue_to_officer(
+        uow,
+        content,
+        secret,
+        officer,
+        key,
+        idempotency_key=idempotency_key,
+        values=values,
+        text=_with_where(content, officer, key, values, where),
+        choices=choices,
+        purpose=purpose,
+        ref_id=group.id,
+    )
+
+
+async def _tell_edit(
+    uow: UnitOfWork,
     content: Content | None,
     secret: bytes,
     group: PeerGroup,
-    officers: list[Officer],
+    officers: Sequence[Officer],
     key: str,
     tag: str,
     joining: bool = False,
 ) -> None:
-    """Tell officers of a live group what changed for them (nothing for a proposal);
+    """Tell officers of a live group what an edit changed for them (nothing for a proposal);
     `joining`: they are let into the group's space and told where to find it."""
     if content is None or group.status not in LIVE:
         return
     for officer in officers:
-        values = {"scheme": _scheme(content, group, officer)}
-        where, choices = await admit(uow, content, group, officer, tag) if joining else ("", [])
-        await queue_to_officer(
+        await _tell(
             uow,
             content,
             secret,
+            group,
             officer,
             key,
+            {"scheme": _scheme(content, group, officer)},
             idempotency_key=f"group:{group.id}:{tag}:{officer.id}",
-            values=values,
-            text=_with_where(content, officer, key, values, where),
-            choices=choices,
             purpose="group_edit",
-            ref_id=group.id,
+            admitted=tag if joining else None,
         )
+
+
+async def _seats_changed(
+    uow: UnitOfWork,
+    content: Content | None,
+    secret: bytes,
+    now: datetime,
+    group: PeerGroup,
+    *,
+    leaving: Sequence[Officer] = (),
+    joining: Sequence[Officer] = (),
+    into: PeerGroup | None = None,
+) -> None:
+    """After an edit of a group's seats: the officers `leaving` it are told and leave its
+    spaces, then those `joining` it (or the group `into`, for a move) are told and let in."""
+    stamp = int(now.timestamp())
+    await _tell_edit(uow, content, secret, group, leaving, "groups.edit.removed", f"out:{stamp}")
+    await _leave(uow, group, leaving, f"out:{stamp}")
+    await _tell_edit(
+        uow, content, secret, into or group, joining, "groups.edit.added", f"in:{stamp}", True
+    )
 
 
 def _with_where(
@@ -218,7 +317,7 @@ def _with_where(
     return content.t(locale, key, **values) + "\n\n" + where
 
 
-async def _leave(uow: UnitOfWork, group: PeerGroup, officers: list[Officer], tag: str) -> None:
+async def _leave(uow: UnitOfWork, group: PeerGroup, officers: Sequence[Officer], tag: str) -> None:
     """Officers who no longer sit in a live group leave its spaces where the platform allows."""
     for officer in officers:
         await dismiss(uow, group, officer, tag)
@@ -288,19 +387,8 @@ async def move_member(
     names = await _names(uow, seats)
     await _refresh(uow, seats, group.id, names)
     await _refresh(uow, seats, target.id, names)
-    await _tell(
-        uow, content, secret, group, moving, "groups.edit.removed", f"out:{int(now.timestamp())}"
-    )
-    await _leave(uow, group, moving, f"out:{int(now.timestamp())}")
-    await _tell(
-        uow,
-        content,
-        secret,
-        target,
-        moving,
-        "groups.edit.added",
-        f"in:{int(now.timestamp())}",
-        joining=True,
+    await _seats_changed(
+        uow, content, secret, now, group, leaving=moving, joining=moving, into=target
     )
     await _audit(uow, who, cycle, "groups.move", now, group=group.id, to=target.id, authority=name)
     return {"moved": name, "from": group.id, "to": target.id, "role": role}
@@ -316,9 +404,7 @@ async def remove_member(
     secret: bytes = b"",
 ) -> dict[str, Any]:
     """Take an authority's seat out of a group (it is unmatched again for this cycle)."""
-    group = await _group(uow, who, group_id)
-    cycle = await uow.cycles.get(group.cycle_id)
-    assert cycle is not None
+    group, cycle = await _group_in_cycle(uow, who, group_id)
     authority_id, name = await authority_of(uow, authority_ref)
     seats = await seating(uow, cycle)
     if _role_in(seats.groups[group.id], authority_id) is None:
@@ -329,10 +415,7 @@ async def remove_member(
     await uow.get(GroupEditRepo).drop_seat(group.id, authority_id)
     seats.groups = after
     await _refresh(uow, seats, group.id, await _names(uow, seats))
-    await _tell(
-        uow, content, secret, group, leaving, "groups.edit.removed", f"out:{int(now.timestamp())}"
-    )
-    await _leave(uow, group, leaving, f"out:{int(now.timestamp())}")
+    await _seats_changed(uow, content, secret, now, group, leaving=leaving)
     await _audit(uow, who, cycle, "groups.remove", now, group=group.id, authority=name)
     return {"removed": name, "group": group.id}
 
@@ -350,44 +433,16 @@ async def add_member(
     """Seat an authority that applied to the cycle (its applying officers) in a group."""
     if role not in ROLES:
         raise Refused("a role is mentor or learner")
-    group = await _group(uow, who, group_id)
-    cycle = await uow.cycles.get(group.cycle_id)
-    assert cycle is not None
+    group, cycle = await _group_in_cycle(uow, who, group_id)
     authority_id, name = await authority_of(uow, authority_ref)
     seats = await seating(uow, cycle)
-    officers = seats.officers.get(authority_id, [])
-    if not officers:
-        raise Refused(f"{name} has no application to this cycle that can be placed")
-    if _role_in(seats.groups[group.id], authority_id) is not None:
-        raise Refused(f"{name} is already in group #{group.id}")
+    officers = _placeable(seats, group, authority_id, name)
     after = {**seats.groups, group.id: _with(seats.groups[group.id], authority_id, role)}
     _check(seats, after)
-    reason = _member_reason(seats, group.scheme, authority_id, role)
-    await uow.get(GroupEditRepo).add_seat(
-        [
-            GroupMember(
-                group_id=group.id,
-                authority_id=authority_id,
-                officer_id=o.id,
-                role=role,
-                reasons=[reason],
-                created_at=now,
-            )
-            for o in officers
-        ]
-    )
+    await _seat(uow.get(GroupEditRepo), seats, group, authority_id, officers, role, now)
     seats.groups = after
     await _refresh(uow, seats, group.id, await _names(uow, seats))
-    await _tell(
-        uow,
-        content,
-        secret,
-        group,
-        officers,
-        "groups.edit.added",
-        f"in:{int(now.timestamp())}",
-        joining=True,
-    )
+    await _seats_changed(uow, content, secret, now, group, joining=officers)
     await _audit(uow, who, cycle, "groups.add", now, group=group.id, authority=name, role=role)
     return {"added": name, "group": group.id, "role": role}
 
@@ -403,55 +458,23 @@ async def swap_mentor(
     secret: bytes = b"",
 ) -> dict[str, Any]:
     """Replace a mentor authority of a group by another that offers the scheme."""
-    group = await _group(uow, who, group_id)
-    cycle = await uow.cycles.get(group.cycle_id)
-    assert cycle is not None
+    group, cycle = await _group_in_cycle(uow, who, group_id)
     old_id, old_name = await authority_of(uow, old_ref)
     new_id, new_name = await authority_of(uow, new_ref)
     seats = await seating(uow, cycle)
     if _role_in(seats.groups[group.id], old_id) != solver.MENTOR:
         raise Refused(f"{old_name} does not mentor group #{group.id}")
-    officers = seats.officers.get(new_id, [])
-    if not officers:
-        raise Refused(f"{new_name} has no application to this cycle that can be placed")
-    if _role_in(seats.groups[group.id], new_id) is not None:
-        raise Refused(f"{new_name} is already in group #{group.id}")
+    officers = _placeable(seats, group, new_id, new_name)
     swapped = _with(_without(seats.groups[group.id], old_id), new_id, solver.MENTOR)
     after = {**seats.groups, group.id: swapped}
     _check(seats, after)
     leaving = await _officers_on(uow, group.id, old_id)
     edits = uow.get(GroupEditRepo)
     await edits.drop_seat(group.id, old_id)
-    reason = _member_reason(seats, group.scheme, new_id, solver.MENTOR)
-    await edits.add_seat(
-        [
-            GroupMember(
-                group_id=group.id,
-                authority_id=new_id,
-                officer_id=o.id,
-                role=solver.MENTOR,
-                reasons=[reason],
-                created_at=now,
-            )
-            for o in officers
-        ]
-    )
+    await _seat(edits, seats, group, new_id, officers, solver.MENTOR, now)
     seats.groups = after
     await _refresh(uow, seats, group.id, await _names(uow, seats))
-    await _tell(
-        uow, content, secret, group, leaving, "groups.edit.removed", f"out:{int(now.timestamp())}"
-    )
-    await _leave(uow, group, leaving, f"out:{int(now.timestamp())}")
-    await _tell(
-        uow,
-        content,
-        secret,
-        group,
-        officers,
-        "groups.edit.added",
-        f"in:{int(now.timestamp())}",
-        joining=True,
-    )
+    await _seats_changed(uow, content, secret, now, group, leaving=leaving, joining=officers)
     await _audit(uow, who, cycle, "groups.swap", now, group=group.id, old=old_name, new=new_name)
     return {"group": group.id, "mentor_out": old_name, "mentor_in": new_name}
 
@@ -477,19 +500,17 @@ async def _announce_takeover(
     new = why if leaving else "_new"
     key = f"groups.seat.yours{new}"
     values = {"scheme": _scheme(content, group, taking), "authority": authority, "before": before}
-    where, choices = await admit(uow, content, group, taking, f"seat:{int(now.timestamp())}")
-    await queue_to_officer(
+    await _tell(
         uow,
         content,
         secret,
+        group,
         taking,
         key,
+        values,
         idempotency_key=f"group:{group.id}:seat:{taking.id}:yours",
-        values=values,
-        text=_with_where(content, taking, key, values, where),
-        choices=choices,
         purpose="group_seat",
-        ref_id=group.id,
+        admitted=f"seat:{int(now.timestamp())}",
     )
     for member, officer in await uow.groups.members(group.id):
         if officer is None or officer.id == taking.id or member.authority_id == taking.authority_id:
