@@ -4,11 +4,13 @@ Where rate limiting lives. The worker paces every platform by `Messenger.capabil
 `rate_per_second` is the platform's overall budget (Telegram ~30/s), shared by every sender
 process through one row per platform in `outbox_pace` (a virtual-time token bucket: each claim
 reserves its slots with one atomic UPSERT), so N processes together stay under it; a per-process
-limiter (PTB's AIORateLimiter) alone would allow N x 30/s. `per_chat_interval` spaces two
-messages to one chat inside a process, and the claim takes one row per chat at a time, so a chat
-never has two messages in flight anywhere. A 429 pauses the platform for every process for
-`retry_after` (at most GLOBAL_PAUSE_MAX s: a longer wait is usually one chat's or group's flood
-window, which that chat's row honours in full) and puts the row back without counting an attempt.
+limiter (PTB's AIORateLimiter) alone would allow N x 30/s. A row that finds its slot gone by
+(its sender stalled) takes a new one rather than catch up beside the others (`slots.py`).
+`per_chat_interval` spaces two messages to one chat inside a process, and the claim takes one
+row per chat at a time, so a chat never has two messages in flight anywhere. A 429 pauses the
+platform for every process for `retry_after` (at most GLOBAL_PAUSE_MAX s: a longer wait is
+usually one chat's or group's flood window, which that chat's row honours in full) and puts the
+row back without counting an attempt.
 Transient errors retry with exponential backoff and jitter; permanent ones (blocked, deactivated,
 chat not found) are marked undeliverable at once.
 
@@ -46,6 +48,7 @@ from handlers.core.ports import (
     Undeliverable,
 )
 from handlers.core.replies import Choice, Reply
+from handlers.delivery.slots import LATE, LateSlots
 from storage.errors import database_down
 from storage.models import Identity, Officer, Outbox, OutboxStatus, utcnow
 from storage.uow import SessionFactory, UnitOfWork
@@ -257,6 +260,7 @@ class OutboxWorker:
         self._last_chat: dict[tuple[str, str], float] = {}
         self._paused: dict[str, float] = {}
         self._next_send: dict[str, float] = {}
+        self._late_slots: dict[str, LateSlots] = {}
         self._recovered_at: dict[str, float] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._wake: dict[str, asyncio.Event] = {}
@@ -371,22 +375,24 @@ class OutboxWorker:
             await uow.commit()
         return rows, first, step
 
-    async def _deliver(self, messenger: Messenger, row: Outbox, at: float, pacing: Pacing) -> None:
+    async def _deliver(
+        self, messenger: Messenger, row: Outbox, slot: float, pacing: Pacing
+    ) -> None:
         platform = messenger.platform
         chat = (platform, row.chat_id)
         started = False
         try:
+            at = slot
             if pacing.per_chat and chat in self._last_chat:
                 at = max(at, self._last_chat[chat] + pacing.per_chat)
             await _sleep_until(at)
             if pacing.rate:
-                # Never closer than one step to this process's previous send: after a stall
-                # (a slow commit, a busy loop) the overdue rows resume at the pace, not in a
-                # burst that a sliding-window limit would answer with 429.
-                now = time.time()
-                mine = max(now, self._next_send.get(platform, 0.0))
-                self._next_send[platform] = mine + 1.0 / pacing.rate
-                await _sleep_until(mine)
+                try:
+                    await self._keep_pace(platform, slot, pacing.rate)
+                except Exception as exc:  # noqa: BLE001 - no new slot: back, no attempt counted
+                    log.warning("outbox %s: no new send slot (%r); given back", row.id, exc)
+                    await self._release(row, time.time() + 1.0, f"no send slot: {exc!r}")
+                    return
             paused = self._paused.get(platform, 0.0)
             if paused > time.time():
                 await self._release(row, paused, "paused after a rate limit")
@@ -430,6 +436,40 @@ class OutboxWorker:
         await self._record(lambda uow: uow.outbox.mark_sent(row.id, message_id, now=self._now()))
         self.stats["sent"] += 1
         OUTBOX_MESSAGES.labels(platform, "sent").inc()
+
+    async def _keep_pace(self, platform: str, slot: float, rate: float) -> None:
+        """Return when the row whose shared slot is `slot` may be sent: never closer than one
+        step to this process's previous send, and not more than `LATE` after its slot. A row
+        further behind (a stall, or a chat's spacing) takes a new shared slot instead of
+        catching up (handlers/delivery/slots.py), once: late again, the host is too loaded
+        to keep any pace, and more new slots would only leave more slots unused."""
+        step = 1.0 / rate
+        repaced = False
+        while True:
+            mine = max(time.time(), self._next_send.get(platform, 0.0))
+            if repaced or mine - slot <= LATE:
+                self._next_send[platform] = mine + step
+                await _sleep_until(mine)
+                if repaced or time.time() - slot <= LATE:
+                    return
+            slot = await self._late(platform, rate).slot()
+            self.stats["repaced"] += 1
+            repaced = True
+            await _sleep_until(slot)
+
+    def _late(self, platform: str, rate: float) -> LateSlots:
+        """The new slots of a platform's late rows, reserved like a claim's."""
+        late = self._late_slots.get(platform)
+        if late is None or late.step != 1.0 / rate:
+
+            async def reserve(count: int) -> float:
+                async with UnitOfWork(self.sessionmaker) as uow:
+                    first = await uow.outbox.reserve(platform, count, rate, time.time())
+                    await uow.commit()
+                return first
+
+            late = self._late_slots[platform] = LateSlots(reserve, 1.0 / rate)
+        return late
 
     async def _rate_limited(self, platform: str, row: Outbox, exc: RateLimited) -> None:
         now = time.time()

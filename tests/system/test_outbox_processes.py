@@ -138,17 +138,18 @@ async def test_three_processes_share_a_broadcast_without_sending_any_row_twice(
     assert len(workers) >= 2, f"the work was not shared: {workers} {results}"
     times = sorted(c.at for c in calls)
     # Three processes that each paced alone, or not at all, would send at two or three times
-    # the shared rate all along. What the shared pace cannot rule out is a short burst: a
-    # process that stalled (or an emulator that stamped a backlog late, on a loaded host)
-    # catches up its overdue slots while the others keep theirs (CI saw 358 in 3 s, 1.19
-    # times the rate, at load 2). So: the typical second at the shared rate, no three-second
-    # window at 1.5 times it, and the whole run no faster than the shared rate.
+    # the shared rate all along. A process that stalls does not catch up its missed slots
+    # while the others keep theirs: its late rows take new shared slots, so the senders put
+    # at most the rate's worth plus `slots.LATE`'s into any three seconds (1.08 times); the
+    # rest of the margin is the emulator's own stamping, which bunches requests whenever this
+    # loaded process stalls (1.19 times, seen once at load 10). So: the typical second at the
+    # shared rate, no three-second window above 1.25 times it, the whole run no faster.
     seconds = Counter(int(t - times[0]) for t in times)
     typical = statistics.median(seconds[k] for k in range(int(times[-1] - times[0]) + 1))
     assert typical <= rate * 1.15, f"a typical second held {typical} against {rate}/s shared"
     window = 3.0
     busiest = max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
-    assert busiest <= rate * window * 1.5, f"{busiest} in {window:g} s against {rate}/s shared"
+    assert busiest <= rate * window * 1.25, f"{busiest} in {window:g} s against {rate}/s shared"
     span = times[-1] - times[0]
     assert span >= 0.85 * (len(times) - 1) / rate, f"600 sent in {span:.2f} s at {rate}/s"
     assert times[-1] - times[0] >= (600 - 1) / rate * 0.9

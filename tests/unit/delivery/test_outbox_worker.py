@@ -21,6 +21,7 @@ from handlers.core.ports import (
 )
 from handlers.core.replies import Reply
 from handlers.delivery.outbox import BULK, OutboxWorker, payload
+from handlers.delivery.slots import LATE
 from storage.models import Outbox, OutboxStatus, utcnow
 from storage.repositories.outbox import MAX_ATTEMPTS
 from storage.uow import UnitOfWork
@@ -40,6 +41,23 @@ class ScriptedMessenger(FakeMessenger):
         if errors:
             raise errors.pop(0)
         return await super().send(chat_id, reply)
+
+
+@dataclass
+class StallingMessenger(ScriptedMessenger):
+    """A fake whose `stall_at`-th send blocks its process for `stall` seconds (as a blocking
+    platform call, a GC pause or a starved host would): every sender of the process stops."""
+
+    stall_at: int = 0
+    stall: float = 0.0
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, chat_id: str, reply: Reply) -> str | None:
+        sent = await super().send(chat_id, reply)
+        self.started.set()
+        if len(self.times) == self.stall_at:
+            time.sleep(self.stall)  # noqa: ASYNC251 - the stall under test blocks the loop
+        return sent
 
 
 async def queue(runtime: Runtime, *rows: tuple[str, str], priority: int = 0) -> None:
@@ -234,3 +252,31 @@ async def test_a_chat_gets_at_most_one_message_per_interval(runtime: Runtime) ->
     assert messenger.transcript("a") == "1\n2\n3"
     a_times = [t for s, t in zip(messenger.sent, messenger.times, strict=True) if s.chat_id == "a"]
     assert all(b - a >= 0.19 for a, b in zip(a_times, a_times[1:], strict=False))
+
+
+async def test_rows_left_behind_by_a_stall_take_new_shared_slots_instead_of_catching_up(
+    runtime: Runtime,
+) -> None:
+    """Two senders share 50/s. One send blocks the process for 0.8 s, a stretch of slots of
+    both goes by unused. Sent at once after it, at each sender's own pace, those rows would
+    add up to twice the shared rate until they were caught up (80 in a second); they take new
+    slots instead, so no second holds more than the shared rate allows plus `LATE`."""
+    rate, window = 50.0, 1.0
+    messenger = StallingMessenger(
+        capabilities=Capabilities(rate_per_second=rate), stall_at=20, stall=0.8
+    )
+    await queue(runtime, *[(f"c{i}", "x") for i in range(100)])
+    w1, w2 = worker(runtime, messenger), worker(runtime, messenger)
+
+    async def second() -> int:
+        await messenger.started.wait()  # on SQLite two claims at once can pick the same rows
+        return await w2.tick()
+
+    await asyncio.gather(w1.tick(), second())
+    assert len(messenger.sent) == 100 and len({s.chat_id for s in messenger.sent}) == 100
+    assert w1.stats["sent"] and w2.stats["sent"], "the two senders did not share the work"
+    assert w1.stats["repaced"] + w2.stats["repaced"] > 0, "the stall left no row behind"
+    times = messenger.times
+    busiest = max(sum(1 for t in times if start <= t < start + window) for start in times)
+    # each send goes within LATE of a slot of its own, slots 1/rate apart
+    assert busiest <= rate * (window + LATE) + 1, f"{busiest} sent in {window:g} s at {rate}/s"
