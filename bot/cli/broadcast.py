@@ -116,18 +116,23 @@ def create(
 
                 if not await asyncio.to_thread(typer.confirm, "Send it?", err=True):
                     return {"error": "not confirmed; nothing was queued"}
-            ann = await service.create(
-                uow,
-                by,
-                text=text,
-                audience=wanted,
-                now=now,
-                lang=lang,
-                translations=translations,
-                send_at=send_at,
-                poll=service.question(question, option, multi, by.content) if question else None,
-                closes_at=closes_at,
-            )
+            try:
+                ann = await service.create(
+                    uow,
+                    by,
+                    text=text,
+                    audience=wanted,
+                    now=now,
+                    lang=lang,
+                    translations=translations,
+                    send_at=send_at,
+                    poll=service.question(question, option, multi, by.content)
+                    if question
+                    else None,
+                    closes_at=closes_at,
+                )
+            except ValueError as e:
+                return {"error": _refused(str(e))}
             await uow.commit()
             return {**preview, "id": ann.id, "status": ann.status}
 
@@ -142,6 +147,15 @@ def create(
             f"sending at {result['send_at']}; follow it with `peerbot broadcast status "
             f"{result['id']}`"
         )
+
+
+def _refused(reason: str) -> str:
+    """What the service's refusal means on the command line."""
+    if reason == "too_long":
+        from handlers.announcements.flow import MAX_TEXT
+
+        return f"--text is longer than {MAX_TEXT} characters; shorten it (nothing was queued)"
+    return f"refused ({reason}); nothing was queued"
 
 
 def _found(value: T | None, announcement_id: int) -> T:

@@ -137,14 +137,17 @@ async def create(
     and `peerbot broadcast create` alike. The `announcements` job sends it when due (`send_at`,
     else now); the caller commits. `NotAllowed` when the coordinator does not coordinate the
     scope, `ValueError("empty")` for no text, `ValueError("past")` for a sending time gone by,
-    `ValueError("closes")` for a survey closing before it goes, `AudienceProblem` for a filter
-    not understood."""
+    `ValueError("closes")` for a survey closing before it goes, `ValueError("too_long")` for a
+    text over `MAX_TEXT` (refused, never cut: the coordinator decides what to leave out),
+    `AudienceProblem` for a filter not understood."""
     if by.who is not None:
         for programme_id in by.scope if by.scope else [None]:
             authorize(by.who, programme_id)
     body = text.strip()
     if not body:
         raise ValueError("empty")
+    if len(body) > bc.MAX_TEXT:
+        raise ValueError("too_long")
     if send_at is not None and send_at <= now:
         raise ValueError("past")
     if poll is not None and (closes_at is None or closes_at <= (send_at or now)):
@@ -154,7 +157,7 @@ async def create(
     kept = {k: v.strip() for k, v in (translations or {}).items() if v and v.strip() and k != lang}
     ann = await bc.store(
         uow,
-        text=body[: bc.MAX_TEXT],
+        text=body,
         audience=audience,
         scope=by.scope,
         programme_id=by.programme_id,

@@ -170,6 +170,16 @@ def translations_in(form: Any) -> dict[str, str]:
     }
 
 
+def refused(page: Page, exc: ValueError) -> dict[str, str]:
+    """The form field and its error for what `service.create` refused."""
+    field, key = {
+        "past": ("send_at", "when_past"),
+        "closes": ("closes_at", "closes_before_sending"),
+        "too_long": ("text", "text_too_long"),
+    }.get(str(exc), ("text", "text_error"))
+    return {field: page.t(key)}
+
+
 def typed(form: Any) -> tuple[str, str, str, dict[str, str], dict[str, Any]]:
     """The text, its language, the audience, the translations, and all of it to show again."""
     text = str(form.get("text") or "")
@@ -225,8 +235,7 @@ async def send(page: Page) -> web.StreamResponse:
         except service.AudienceProblem:
             return await _page(page, 400, audience=audience, **values)
         except ValueError as exc:
-            field, key = ("send_at", "when_past") if str(exc) == "past" else ("text", "text_error")
-            return await _page(page, 400, audience=audience, errors={field: page.t(key)}, **values)
+            return await _page(page, 400, audience=audience, errors=refused(page, exc), **values)
     raise see_other(page, f"announcements/{ann.id}")
 
 

@@ -12,7 +12,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.web import HEADERS
-from bot.web.console.announcements import compose_values, languages, moment, typed, when_of
+from bot.web.console.announcements import (
+    compose_values,
+    languages,
+    moment,
+    refused,
+    typed,
+    when_of,
+)
 from bot.web.console.base import UI_LANGS, Page, posted, render, see_other
 from bot.web.console.charts import bar_chart
 from handlers.announcements import service
@@ -109,10 +116,8 @@ async def send(page: Page) -> web.StreamResponse:
             await uow.commit()
         except service.AudienceProblem:
             return await _page(page, 400, audience=audience, **values)
-        except ValueError:
-            return await _page(
-                page, 400, audience=audience, errors={"send_at": page.t("when_past")}, **values
-            )
+        except ValueError as exc:
+            return await _page(page, 400, audience=audience, errors=refused(page, exc), **values)
     raise see_other(page, f"surveys/{ann.id}")
 
 

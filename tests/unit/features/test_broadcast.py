@@ -306,3 +306,26 @@ async def test_an_announcement_outside_the_programmes_one_coordinates_is_refused
             with pytest.raises(NotAllowed):
                 await service.create(uow, by, text="Hello", audience="", now=runtime.clock.now())
     assert await announcements(runtime) == []
+
+
+async def test_an_announcement_too_long_is_refused_whole_not_cut(
+    runtime: Runtime, people: People
+) -> None:
+    """Over the limit the service refuses (the coordinator chooses what to leave out); at the
+    limit it keeps every character."""
+    home = await programme(runtime)
+    content = runtime.content.current
+    by = service.in_console(
+        Coordinator(officer_id=1, programme_ids=frozenset({home.id})), home.id, content
+    )
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        with pytest.raises(ValueError, match="too_long"):
+            await service.create(
+                uow, by, text="x" * (broadcast.MAX_TEXT + 1), audience="", now=runtime.clock.now()
+            )
+        kept = await service.create(
+            uow, by, text="y" * broadcast.MAX_TEXT, audience="", now=runtime.clock.now()
+        )
+        await uow.commit()
+    assert len(kept.text) == broadcast.MAX_TEXT
+    assert [a.id for a in await announcements(runtime)] == [kept.id]
