@@ -18,6 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import typer
+import typer.testing
+from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from bot.app import Runtime, build
@@ -27,6 +30,17 @@ from tests.support.paths import REPO_ROOT
 
 ROOT = REPO_ROOT
 register_command_modules()
+# typer's runner builds the click command tree from the app on every call (about 15 ms of CPU,
+# a few hundred calls in the suite); this process's one app is built once, as the console
+# script builds it once per process. (typer's runner offers no way to pass the built tree.)
+_COMMAND = get_command(app)
+
+
+def _command_of(typer_app: typer.Typer) -> Any:
+    return _COMMAND if typer_app is app else get_command(typer_app)
+
+
+typer.testing._get_command = _command_of
 
 
 @dataclass(frozen=True)
