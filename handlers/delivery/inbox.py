@@ -38,12 +38,16 @@ RECOVER_EVERY = 10.0
 STOP_PATIENCE = 10.0
 
 
-def retry_delay(attempts: int) -> timedelta | None:
+RETRY_FIRST = 0.5
+"""Seconds before a failed row's first retry; each later retry waits twice as long."""
+
+
+def retry_delay(attempts: int, first: float = RETRY_FIRST) -> timedelta | None:
     """0.5, 1, 2 s after the first three failures (a deadlock, a lost connection pass
     quickly; the officer is waiting); None (poison) after MAX_ATTEMPTS."""
     if attempts >= MAX_ATTEMPTS:
         return None
-    return timedelta(seconds=0.5 * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=first * 2 ** max(0, attempts - 1))
 
 
 @dataclass
@@ -74,6 +78,8 @@ class InboxWorker:
         self._recovered_at = 0.0
         self._claiming = 0
         self._stopping = False
+        self.retry_first = RETRY_FIRST
+        """Seconds before the first retry (`retry_delay`); a test shortens it."""
         core.accepted.append(self.nudge)
 
     def nudge(self) -> None:
@@ -206,7 +212,7 @@ class InboxWorker:
     async def _failed(
         self, row: InboxItem, event: Incoming | None, door: Door, exc: Exception
     ) -> None:
-        delay = retry_delay(row.attempts)
+        delay = retry_delay(row.attempts, self.retry_first)
         error = f"{type(exc).__name__}: {exc}"
         if delay is None:
             log.exception("inbox row %s failed %d times; parked as poison", row.id, row.attempts)

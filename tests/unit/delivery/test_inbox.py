@@ -15,7 +15,7 @@ from handlers.core.events import Incoming
 from handlers.core.ports import TransientError
 from handlers.core.replies import Reply
 from handlers.core.router import router
-from handlers.delivery.inbox import Door, InboxWorker
+from handlers.delivery.inbox import Door, InboxWorker, retry_delay
 from handlers.delivery.outbox import OutboxWorker
 from storage.models import (
     Conversation,
@@ -102,6 +102,11 @@ async def test_a_failing_handler_is_retried_then_parked_and_does_not_block_the_n
     try:
         messenger = FakeMessenger()
         worker = await worker_for(runtime, messenger)
+        # the bot waits 0.5, 1 and 2 s between tries; here 20, 40 and 80 ms do the same
+        assert [retry_delay(n) for n in (1, 2, 3, 4)] == [
+            timedelta(seconds=0.5), timedelta(seconds=1), timedelta(seconds=2), None
+        ]  # fmt: skip
+        worker.retry_first = 0.02
         await runtime.core.accept(message("u1", "/boom_inbox_test", 1))
         await runtime.core.accept(message("u1", "/help", 2))
         await worker.drain()
