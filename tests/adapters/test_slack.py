@@ -317,12 +317,21 @@ async def test_a_retried_event_is_handled_once(bot: Bot) -> None:
 
 
 async def test_slack_gets_its_answer_within_3_s_while_a_reply_is_slow(bot: Bot) -> None:
-    bot.api.delay("chat.postMessage", 4.0, count=1)
-    delivery = await bot.slack.message("U1", "/help")
+    # Slack leaves the replies unanswered until the test lets them through: the events are
+    # acknowledged while their replies are still waiting, however long those take.
+    posting = bot.api.hold("chat.postMessage")
+    delivery = await asyncio.wait_for(bot.slack.message("U1", "/help"), 3)
     assert delivery.status == 200 and delivery.elapsed < 1.0
-    bot.api.delay("conversations.open", 4.0, count=1)
-    command = await bot.slack.command("U2", "help")
+    opening = bot.api.hold("conversations.open")
+    command = await asyncio.wait_for(bot.slack.command("U2", "help"), 3)
     assert command.status == 200 and command.elapsed < 1.0
+    await eventually(
+        lambda: bot.api.held["chat.postMessage"] == bot.api.held["conversations.open"] == 1,
+        what="both replies waiting at Slack",
+    )
+    assert not bot.api.messages_to(DM1)
+    posting.set()
+    opening.set()
     await bot.settle(within=10)
     assert len(bot.api.messages_to(DM1)) == 1
     assert len(bot.api.messages_to(SlackApiEmulator.dm_channel("U2"))) == 1
@@ -463,8 +472,8 @@ async def test_messenger_maps_slack_errors(api: SlackApiEmulator, client: AsyncW
     api.fail("chat.postMessage", status=200, error="fatal_error")
     with pytest.raises(TransientError):
         await messenger.send(DM1, hello)
-    api.delay("chat.postMessage", 1.5, count=1)
-    hasty = AsyncWebClient(token=api.token, base_url=api.base_url, retry_handlers=[], timeout=1)
+    api.delay("chat.postMessage", 0.6, count=1)
+    hasty = AsyncWebClient(token=api.token, base_url=api.base_url, retry_handlers=[], timeout=0.3)
     with pytest.raises(TransientError):
         await SlackMessenger(hasty).send(DM1, hello)
     api.reset_limits(RateLimits(per_channel_per_second=1, per_channel_burst=1))

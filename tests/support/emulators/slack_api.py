@@ -34,7 +34,7 @@ import math
 import re
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,6 +217,9 @@ class SlackApiEmulator:
         self.triggers: dict[str, float] = {}
         self._faults: deque[_Fault] = deque()
         self._delays: dict[str, tuple[float, int | None]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
+        self.held: Counter[str] = Counter()
+        """Calls that waited at a `hold`, per method."""
         self._buckets: dict[str, _Bucket] = {}
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
@@ -284,6 +287,12 @@ class SlackApiEmulator:
         else:
             self._delays[method] = (seconds, count)
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Leave calls of `method` unanswered, as a Slack slower than any deadline would, until
+        the returned event is set (`held` counts them)."""
+        gate = self._holds[method] = asyncio.Event()
+        return gate
+
     def reset_limits(self, limits: RateLimits | None = None) -> None:
         self.limits = limits or RateLimits()
         self._buckets.clear()
@@ -346,6 +355,10 @@ class SlackApiEmulator:
         wait = self._delay_for(method)
         if wait:
             await asyncio.sleep(wait)
+        gate = self._holds.get(method)
+        if gate is not None and not gate.is_set():
+            self.held[method] += 1
+            await gate.wait()
         fault = self._fault_for(method)
         if fault is not None:
             return fault.status, {"ok": False, "error": fault.error}, {}
