@@ -132,6 +132,14 @@ os.environ.setdefault("PEERBOT_DATA_DIR", tempfile.mkdtemp(prefix="peerbot-test-
 os.environ.setdefault("PEERBOT_FAQ_SEMANTIC", "false")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (real processes, a browser, fuzzing: 5-20 s each) run first, the rest in
+    their usual order. xdist's workers steal work from each other only between tests, so a
+    20-s test that starts last keeps one worker busy while the other waits; begun first, the
+    short tests fill the gaps. (A stable sort: every worker gets the same order.)"""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_report_header() -> str:
     return f"database: {PG_URL or 'sqlite (a fresh file per test)'}"
 
