@@ -92,19 +92,38 @@ _LOADED: dict[tuple[str, str | None], tuple[tuple[tuple[str, int, int], ...], Co
 
 def _stamp(root: Path, programme: Path | None) -> tuple[tuple[str, int, int], ...]:
     """Path, modification time and size of every file the content is read from."""
-    files = [
-        p for p in root.rglob("*") if p.relative_to(root).parts[0] != "programmes" and p.is_file()
-    ]
+    stamp = _files(root, skip="programmes")
     if programme is not None and programme.is_dir():
-        files += [p for p in programme.rglob("*") if p.is_file()]
-    stamp = []
-    for path in sorted(files):
+        stamp += _files(programme)
+    return tuple(sorted(stamp))
+
+
+def _files(folder: Path, skip: str | None = None) -> list[tuple[str, int, int]]:
+    """(path, mtime_ns, size) of every file under `folder` but its top-level entry `skip`.
+
+    One `os.scandir` per directory: a runtime stamps its content on every build and every
+    reload check, and pathlib's rglob with a stat per path cost ~5 ms for content/'s files."""
+    found: list[tuple[str, int, int]] = []
+    top = str(folder)
+    pending = [top]
+    while pending:
+        directory = pending.pop()
         try:
-            info = path.stat()
+            entries = list(os.scandir(directory))
         except OSError:
             continue
-        stamp.append((str(path), info.st_mtime_ns, info.st_size))
-    return tuple(stamp)
+        for entry in entries:
+            if directory == top and entry.name == skip:
+                continue
+            try:
+                if entry.is_dir():
+                    pending.append(entry.path)
+                elif entry.is_file():
+                    info = entry.stat()
+                    found.append((entry.path, info.st_mtime_ns, info.st_size))
+            except OSError:
+                continue
+    return found
 
 
 @cache
