@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # real processes (the quick lane's definition), if short ones
 
 SHOW = "import bot, os; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
 
