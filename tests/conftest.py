@@ -103,7 +103,8 @@ def _one_sql_compiler_per_worker() -> None:
     def create_async_engine(url: Any, **kwargs: Any) -> Any:
         engine = make(url, **kwargs)
         sync = engine.sync_engine
-        driver = f"{sync.dialect.name}+{sync.dialect.driver}"
+        # one dialect per driver and server (a test may start a PostgreSQL of its own)
+        driver = f"{sync.dialect.name}+{sync.dialect.driver}@{sync.url.host}:{sync.url.port}"
 
         def share(_dbapi_conn: Any, _record: Any) -> None:  # after the dialect's initialize
             donor = donors.get(driver)
