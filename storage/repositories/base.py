@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import Insert
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.sql.dml import Insert
 
 
 class Repository:
@@ -23,6 +24,8 @@ class Repository:
 
     def insert_ignore(self, table: Table, values: dict[str, Any], keys: Sequence[str]) -> Insert:
         """`INSERT … ON CONFLICT (keys) DO NOTHING` for the session's dialect."""
+        from sqlalchemy.dialects import postgresql, sqlite  # a listing needs neither
+
         if self.dialect == "postgresql":
             return (
                 postgresql.insert(table)
