@@ -546,9 +546,3 @@ async def stream_csv(uow: UnitOfWork, page: int = 1000) -> AsyncIterator[str]:
         if len(rows) < page:
             return
         after = rows[-1]["id"]
-
-
-async def every_officer(uow: UnitOfWork) -> list[dict[str, Any]]:
-    """Every officer with profile and identities, as `peerbot officers list --json` (for
-    whoever holds the database: every programme's)."""
-    return await uow.officers.listing()

@@ -38,20 +38,6 @@ async def programme_or_default(uow: UnitOfWork, slug: str | None) -> Programme |
     return programme
 
 
-async def every_programme(uow: UnitOfWork) -> list[dict[str, object]]:
-    """Every programme as `peerbot programmes list --json` prints it."""
-    return [
-        {
-            "id": p.id,
-            "slug": p.slug,
-            "name": p.name,
-            "languages": p.languages,
-            "checkin_days": p.checkin_days,
-        }
-        for p in await uow.programmes.list()
-    ]
-
-
 async def programme_named(uow: UnitOfWork, slug: str) -> Programme | None:
     """The programme of that slug, if any."""
     return await uow.programmes.by_slug(slug)

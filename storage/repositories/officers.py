@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -162,62 +161,6 @@ class OfficerRepo(Repository):
         if role is not None:
             stmt = stmt.where(Officer.role == role)
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def listing(self) -> builtins.list[dict[str, Any]]:
-        """Every officer as `peerbot officers list --json` shows them, read as plain rows (two
-        queries, no officer objects: 20,000 of them cost seconds to build)."""
-        o, a = Officer.__table__.c, Authority.__table__.c  # type: ignore[attr-defined]
-        rows = await self.session.execute(
-            select(
-                o.id,
-                o.name,
-                o.email,
-                o.role,
-                o.status,
-                a.name,
-                a.country,
-                o.job_title,
-                o.languages,
-                o.locale,
-                o.timezone,
-                o.sectors,
-                o.wants,
-                o.offers,
-                o.consent_at,
-                o.programme_id,
-            )  # fmt: skip
-            .select_from(Officer.__table__.outerjoin(Authority.__table__, a.id == o.authority_id))
-            .order_by(o.id)
-        )
-        i = Identity.__table__.c  # type: ignore[attr-defined]
-        accounts: dict[int, builtins.list[dict[str, str]]] = {}
-        for officer_id, platform, user_id in await self.session.execute(
-            select(i.officer_id, i.platform, i.user_id).where(i.officer_id.is_not(None))
-            .order_by(i.id)
-        ):  # fmt: skip
-            accounts.setdefault(officer_id, []).append({"platform": platform, "user_id": user_id})
-        return [
-            {
-                "id": r[0],
-                "name": r[1],
-                "email": r[2],
-                "role": Role(r[3]).value,
-                "status": OfficerStatus(r[4]).value,
-                "authority": r[5],
-                "country": r[6],
-                "job_title": r[7],
-                "languages": list(r[8] or []),
-                "locale": r[9],
-                "timezone": r[10],
-                "sectors": list(r[11] or []),
-                "wants": list(r[12] or []),
-                "offers": list(r[13] or []),
-                "consent": r[14] is not None,
-                "programme_id": r[15],
-                "identities": accounts.get(r[0], []),
-            }  # fmt: skip
-            for r in rows
-        ]
 
     async def coordinators(self, programme_id: int | None = None) -> Sequence[Officer]:
         """Active coordinators (of a programme when given: home role or membership role)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers.officers.listing import every_officer
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import upgrade
 from storage.models import Programme
@@ -100,6 +101,36 @@ def test_an_export_cannot_run_formulas_in_a_spreadsheet(
     assert names == ['=HYPERLINK("http://x.example","click")']
 
 
+async def listed_items(url: str) -> list[dict[str, object]]:
+    engine = make_engine(url)
+    async with UnitOfWork(make_sessionmaker(engine)) as uow:
+        items = await every_officer(uow)
+    await engine.dispose()
+    return items
+
+
+async def test_a_short_listing_prints_indented_a_long_one_an_officer_a_line(
+    env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    await programmes(database_url, "prospect")
+    rows = [
+        f'Zoë "{i}",o{i}@x.eu,Köln,DE,,de;en,,,,,telegram,{1000 + i},yes,\n' for i in range(201)
+    ]
+    short = peerbot("officers", "import", write(tmp_path, "a.csv", "".join(rows[:3])), env=env)
+    assert short.returncode == 0, short.stderr
+    items = await listed_items(database_url)
+    assert peerbot("officers", "list", "--json", env=env).stdout == (
+        json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+    )
+    long = peerbot("officers", "import", write(tmp_path, "b.csv", "".join(rows)), env=env)
+    assert long.returncode == 0, long.stderr
+    items = await listed_items(database_url)
+    assert len(items) == 201
+    assert peerbot("officers", "list", "--json", env=env).stdout == (
+        "[\n  " + ",\n  ".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n]\n"
+    )
+
+
 @pytest.mark.slow  # a real `peerbot` process, to see what it imports
 @pytest.mark.parametrize("command", [["programmes", "list"], ["officers", "list"]])
 def test_listings_start_without_the_solver_or_the_bot(
@@ -110,8 +141,8 @@ def test_listings_start_without_the_solver_or_the_bot(
         "from bot.cli.main import main\n"
         f"sys.argv = ['peerbot', *{command!r}, '--json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('scipy', 'numpy', 'bot.app', 'handlers.pairing.solver') "
-        "if m in sys.modules]\n"
+        "heavy = [m for m in ('scipy', 'numpy', 'bot.app', 'handlers.pairing.solver', "
+        "'storage.models', 'alembic', 'yaml') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     done = subprocess.run(

@@ -9,7 +9,8 @@ from typing import Any
 
 from bot.app import Runtime
 from handlers.core.taxonomy import Taxonomy
-from handlers.officers.roster import every_officer, export_csv, import_csv, parse_csv, stream_csv
+from handlers.officers.listing import every_officer
+from handlers.officers.roster import export_csv, import_csv, parse_csv, stream_csv
 from storage.models import Identity, Officer, Role
 from storage.uow import UnitOfWork
 from tests.support.peers import make_pair, programme, telegram_like

@@ -13,9 +13,9 @@ from handlers.audit.service import Coordinator, NotAllowed
 from handlers.pairing.service import every_pair, pair_detail
 from handlers.programmes.demo import ensure_demo, reset_demo
 from handlers.programmes.folder import ProgrammeFile
+from handlers.programmes.listing import every_programme
 from handlers.programmes.service import (
     create_programme,
-    every_programme,
     programme_named,
     programme_or_default,
     rename_programme,
