@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot.cli.main import arun, dump, fail, settings, with_runtime
+from bot.cli.main import arun, dump, fail, settings, with_runtime, work_starts
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -54,6 +54,7 @@ def _content(programme: str | None = None) -> Any:
     from handlers.registry import load_content_parts
 
     load_content_parts()
+    work_starts()
     s = settings()
     if programme is None:
         return load_content(s.content_dir, cache_dir=s.data_dir / "cache")

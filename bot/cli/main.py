@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -53,11 +54,26 @@ def settings() -> Settings:
         fail(f"invalid setting {exc}", 2)
 
 
+_collector = {"paused": False}
+
+
+def work_starts() -> None:
+    """The command has imported what it needs: cyclic garbage collection resumes (`main`
+    paused it), with every object made so far frozen out of later collections. A command
+    calls it through `arun`, or itself when it runs no coroutine."""
+    if _collector["paused"]:
+        _collector["paused"] = False
+        gc.freeze()
+        gc.enable()
+
+
 def arun(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; a database that cannot be reached is one clear line, exit 1."""
     import asyncio
 
     from bot.config import SettingsError
+
+    work_starts()
 
     try:
         return asyncio.run(coro)
@@ -355,6 +371,7 @@ def content_check(
     from handlers.registry import load_content_parts
 
     load_content_parts()
+    work_starts()
     root = folder or s.content_dir
     try:
         content = load_content(root)
@@ -481,6 +498,11 @@ def register_command_modules() -> None:
 
 def main() -> None:
     """Entry point of the console script."""
+    # Start-up makes some 70,000 objects that live as long as the process (typer, pydantic,
+    # SQLAlchemy, the command's own modules); the cyclic collector would walk them about 160
+    # times for nothing, 0.05-0.1 s of a listing. It is paused until `work_starts`.
+    gc.disable()
+    _collector["paused"] = True
     logging.basicConfig(level=logging.WARNING)
     register_command_modules()
     app()

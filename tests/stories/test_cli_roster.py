@@ -137,13 +137,14 @@ def test_listings_start_without_the_solver_or_the_bot(
     env: dict[str, str], command: list[str]
 ) -> None:
     probe = (
-        "import sys\n"
+        "import gc, sys\n"
         "from bot.cli.main import main\n"
         f"sys.argv = ['peerbot', *{command!r}, '--json']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = [m for m in ('scipy', 'numpy', 'bot.app', 'handlers.pairing.solver', "
         "'storage.models', 'alembic', 'yaml') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
+        "print('COLLECTING', gc.isenabled())\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
@@ -155,3 +156,4 @@ def test_listings_start_without_the_solver_or_the_bot(
     )
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
+    assert "COLLECTING True" in done.stdout  # paused for the start-up only
