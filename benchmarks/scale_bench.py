@@ -6,9 +6,10 @@ well as codes, 13 instruments, 35 % mentors, Telegram/Slack/none) and imports it
 `handlers.officers.roster.import_csv` into a fresh temporary SQLite database and, with --pg,
 into the given PostgreSQL database, which is EMPTIED first. For each size it times a first import
 (inserts), a re-import of the same file (updates) and a streamed export. Then it times
-`peerbot programmes list` and `peerbot officers list` as fresh processes (median of 5) on an
-empty database and on the largest SQLite roster. Prints figures, asserts nothing; the last
-table gives the log-log slope of time against n (1.0 = linear).
+`peerbot programmes list` and `peerbot officers list --json` as fresh processes (median of 5)
+on an empty database and on the largest roster (SQLite, and PostgreSQL with --pg). Prints
+figures, asserts nothing; the last table gives the log-log slope of time against n (1.0 =
+linear).
 
 With --match it runs the matching section instead (`match_section`): `match propose` on a
 first round at each size, with peak memory, score, greedy and (up to --verify-max) the MILP
@@ -274,10 +275,16 @@ def main() -> None:
         empty = f"sqlite+aiosqlite:///{tmp}/empty.db"
         asyncio.run(fresh(empty))
         largest = engines[0][1].format(n=sizes[-1])
-        for label, url in (("empty db", empty), (f"{sizes[-1]} officers", largest)):
+        targets = [("empty db", empty), (f"{sizes[-1]} officers", largest)]
+        if args.pg:  # the import section left the largest roster there
+            targets.append((f"{sizes[-1]}, PostgreSQL", args.pg))
+        for label, url in targets:
             for command in (("programmes", "list"), ("officers", "list", "--json")):
                 wall, cpu = cli_seconds(url, *command)
-                print(f"  {' '.join(command):<24} {label:<16} {wall:5.2f} s wall, {cpu:5.2f} s CPU")
+                print(
+                    f"  {' '.join(command):<24} {label:<18} {wall:5.2f} s wall, {cpu:5.2f} s CPU"
+                    f" (load {os.getloadavg()[0]:.1f})"
+                )
 
 
 if __name__ == "__main__":
