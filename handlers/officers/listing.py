@@ -1,7 +1,7 @@
 """Every officer as `peerbot officers list` shows them.
 
-Read as plain rows, never ORM objects. For `--json`, each officer's JSON text is
-written straight from its row, byte for byte what `json.dumps(item, ensure_ascii=False)` writes
+Read as plain rows, never ORM objects. For `--json`, each officer's JSON text is written
+straight from its row, byte for byte what `json.dumps(item, ensure_ascii=False)` writes
 for the same item: at 20,000 officers, decoding the stored lists, building a dict per officer
 and encoding it again took 0.3 s of a command that should finish within one second.
 """
@@ -24,8 +24,8 @@ KEYS = (*OFFICER_COLUMNS, "identities")
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 _CANONICAL = re.compile(r'\[(?:"[^"\\\x00-\x1f]*"(?:, "[^"\\\x00-\x1f]*")*)?\]').fullmatch
-"""A list of strings with nothing to escape, as `json.dumps` writes it: the stored text of a
-list column is its own JSON then (SQLAlchemy writes JSON columns with `json.dumps`)."""
+"""A list of strings with nothing to escape, laid out as `json.dumps` lays it out: a stored list
+in this form (SQLAlchemy writes JSON columns with `json.dumps`) is already the listing's text."""
 
 
 def _same(value: Any) -> Any:
