@@ -74,9 +74,17 @@ def arun(coro: Coroutine[Any, Any, T]) -> T:
     from bot.config import SettingsError
 
     work_starts()
+    result: list[T] = []
+
+    async def keep() -> None:
+        # The task itself returns None: asyncio.run has its task's result formatted when it
+        # puts the SIGINT handler back (signal's enum lookup fails with a repr of the handler,
+        # which holds the task), and a dataclass is formatted whole, rows and all.
+        result.append(await coro)
 
     try:
-        return asyncio.run(coro)
+        asyncio.run(keep())
+        return result[0]
     except SettingsError as exc:  # an adapter found a setting unusable at start-up
         fail(f"invalid setting {exc}", 2)
     except Exception as exc:
