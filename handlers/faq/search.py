@@ -76,7 +76,7 @@ from handlers.faq.semantic import Encoder, SemanticLayer, load_encoder
 T_ANSWER = 50.0
 T_SUGGEST = 47.0
 MARGIN = 5.0
-W_SEM = 0.5  # share of the meaning score (100 * best cosine) in the hybrid entry score
+W_SEM = 0.4  # share of the meaning score (100 * best cosine) in the hybrid entry score
 W_DICE = 0.5
 W_SET = 0.5  # share of token_set_ratio in the fuzzy part (the rest: token_sort)
 BETA = 1.0  # >1 weighs the coverage of the entry string over that of the query
@@ -192,7 +192,7 @@ class Thresholds:
 # modes: the languages other than English have 29-48 labelled rows, too few to fit three
 # thresholds each), so none are set; the mechanism stays for a larger dev set.
 LEXICAL_BY_LANG: dict[str, Thresholds] = {}
-HYBRID = Thresholds(answer=45.0, suggest=45.0, margin=3.0)
+HYBRID = Thresholds(answer=49.5, suggest=49.5, margin=3.0)
 HYBRID_BY_LANG: dict[str, Thresholds] = {}
 
 
