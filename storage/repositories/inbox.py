@@ -15,6 +15,8 @@ from storage.repositories.base import Repository
 LEASE = timedelta(seconds=60)
 """A claimed row not finished within this time is taken again (its worker is presumed dead)."""
 OPEN = (InboxStatus.PENDING, InboxStatus.WORKING)
+_Earlier = aliased(InboxItem)
+"""An earlier row of the same conversation, in the claim (made once: see outbox._OtherRow)."""
 
 
 class InboxRepo(Repository):
@@ -63,7 +65,7 @@ class InboxRepo(Repository):
             and_(InboxItem.status == InboxStatus.PENDING, InboxItem.next_attempt_at <= now),
             and_(InboxItem.status == InboxStatus.WORKING, InboxItem.claimed_at < now - LEASE),
         )
-        earlier = aliased(InboxItem)
+        earlier = _Earlier
         blocked = (
             exists()
             .where(

@@ -6,7 +6,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -28,6 +39,59 @@ MAX_AHEAD = 60.0
 """A shared send slot further ahead than this (a host with a wrong clock) is not waited for."""
 ENQUEUE_CHUNK = 500
 FINAL = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.UNDELIVERABLE)
+
+
+def _claim_statements() -> tuple[Any, Any]:
+    """The claim's two statements, built once with parameters (now, stale = now - LEASE,
+    platform, limit; then ids, now, stale, worker): the outbox sender runs them on every poll,
+    and building them cost more than running them."""
+    now = bindparam("now", type_=Outbox.next_attempt_at.type)
+    stale = bindparam("stale", type_=Outbox.claimed_at.type)
+    due = or_(
+        and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
+        and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_at < stale),
+    )
+    other = aliased(Outbox)
+    blocked = (
+        exists()
+        .where(
+            other.platform == Outbox.platform,
+            other.chat_id == Outbox.chat_id,
+            other.id != Outbox.id,
+            or_(
+                and_(other.status == OutboxStatus.SENDING, other.claimed_at >= stale),
+                and_(
+                    other.id < Outbox.id,
+                    other.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    or_(other.next_attempt_at <= now, other.claimed_at.is_not(None)),
+                ),
+            ),
+        )
+        .correlate(Outbox)
+    )
+    pick = (
+        select(Outbox.id)
+        .where(Outbox.platform == bindparam("platform"), due, ~blocked)
+        .order_by(Outbox.priority, Outbox.next_attempt_at, Outbox.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    take = (
+        update(Outbox)
+        .where(Outbox.id.in_(bindparam("ids", expanding=True)), due)
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_by=bindparam("worker"),
+            claimed_at=now,
+            attempts=Outbox.attempts + 1,
+        )
+        .returning(Outbox)
+        .execution_options(synchronize_session=False)
+    )
+    return pick, take
+
+
+_PICK, _TAKE = _claim_statements()
 
 
 class OutboxRepo(Repository):
@@ -103,54 +167,15 @@ class OutboxRepo(Repository):
         process took in between is left out.
         """
         now = now or utcnow()
-        due = or_(
-            and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
-            and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_at < now - LEASE),
-        )
-        other = aliased(Outbox)
-        blocked = (
-            exists()
-            .where(
-                other.platform == Outbox.platform,
-                other.chat_id == Outbox.chat_id,
-                other.id != Outbox.id,
-                or_(
-                    and_(other.status == OutboxStatus.SENDING, other.claimed_at >= now - LEASE),
-                    and_(
-                        other.id < Outbox.id,
-                        other.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-                        or_(other.next_attempt_at <= now, other.claimed_at.is_not(None)),
-                    ),
-                ),
-            )
-            .correlate(Outbox)
-        )
-        pick = (
-            select(Outbox.id)
-            .where(Outbox.platform == platform, due, ~blocked)
-            .order_by(Outbox.priority, Outbox.next_attempt_at, Outbox.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
         # Two statements, not `UPDATE … WHERE id IN (SELECT … LIMIT … SKIP LOCKED)`: PostgreSQL
         # may rescan such a subquery, and every rescan skips the rows the previous one locked,
         # so one claim could take far more than `limit` rows (it took 600 of 600, measured).
-        ids = list((await self.session.execute(pick)).scalars())
+        params = {"now": now, "stale": now - LEASE, "platform": platform, "limit": limit}
+        ids = list((await self.session.execute(_PICK, params)).scalars())
         if not ids:
             return []
-        stmt = (
-            update(Outbox)
-            .where(Outbox.id.in_(ids), due)
-            .values(
-                status=OutboxStatus.SENDING,
-                claimed_by=worker,
-                claimed_at=now,
-                attempts=Outbox.attempts + 1,
-            )
-            .returning(Outbox)
-            .execution_options(synchronize_session=False)
-        )
-        rows = (await self.session.execute(stmt)).scalars().all()
+        take = {"ids": ids, "now": now, "stale": now - LEASE, "worker": worker}
+        rows = (await self.session.execute(_TAKE, take)).scalars().all()
         return sorted(rows, key=lambda r: (r.priority, r.next_attempt_at, r.id))
 
     async def enqueue_claimed(self, rows: Sequence[Mapping[str, Any]], worker: str) -> list[int]:
