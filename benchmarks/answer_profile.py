@@ -7,7 +7,7 @@ Prints statements per update by kind (SELECT/INSERT/UPDATE…), CPU ms per updat
 (`time.process_time`), and with `--profile` the top functions by cumulative time (cProfile).
 
 Run: `python benchmarks/answer_profile.py [--users 300] [--database-url postgresql+asyncpg://…]
-[--profile] [--log-statements] [--bare-seed]` (default: a fresh SQLite file).
+[--profile] [--log-statements] [--bare-seed] [--batch N]` (default: a fresh SQLite file).
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ async def run(
     profile: bool,
     log_statements: bool = False,
     onboarded: bool = True,
+    batch: int = 1,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = await fresh_database(url, Path(tmp), "profile")
@@ -114,12 +115,19 @@ async def run(
             cpu0, wall0 = time.process_time(), time.perf_counter()
             if profiler:
                 profiler.enable()
-            for i in range(users):
-                uid = telegram_chat(i)
-                event_ = Incoming(
-                    "telegram", uid, uid, text=QUESTION, update_id=f"q{i}", locale="en"
+            events = [
+                Incoming(
+                    "telegram",
+                    telegram_chat(i),
+                    telegram_chat(i),
+                    text=QUESTION,
+                    update_id=f"q{i}",
+                    locale="en",
                 )
-                await runtime.core.accept(event_)
+                for i in range(users)
+            ]
+            for start in range(0, users, batch):
+                await runtime.core.accept_many(events[start : start + batch])
             await worker.drain(within=600)
             await worker.stop()
             if profiler:
@@ -162,6 +170,12 @@ def main() -> None:
         action="store_true",
         help="officers without authority nor account language (the figures before 2026-12-07)",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="updates stored per transaction (a long-polling batch is up to 100); default 1",
+    )
     args = parser.parse_args()
     report = asyncio.run(
         run(
@@ -170,6 +184,7 @@ def main() -> None:
             args.profile,
             args.log_statements,
             onboarded=not args.bare_seed,
+            batch=max(1, args.batch),
         )
     )
     text = report.pop("profile", None)

@@ -146,15 +146,17 @@ class Core:
         # urgent: the platform waits for this commit before it gets its answer (Telegram's
         # webhook delivers one update at a time per connection, Slack allows 3 seconds)
         async with self.writing(urgent=True), self.uow() as uow:
-            news = [
-                await uow.inbox.add(
-                    event.platform,
-                    event.update_id or f"local:{uuid.uuid4().hex}",
-                    event.conversation,
-                    event.to_json(),
-                )
-                for event in events
-            ]
+            news = await uow.inbox.add_many(
+                [
+                    (
+                        event.platform,
+                        event.update_id or f"local:{uuid.uuid4().hex}",
+                        event.conversation,
+                        event.to_json(),
+                    )
+                    for event in events
+                ]
+            )
             await uow.commit()
         if any(news):
             for wake in self.accepted:

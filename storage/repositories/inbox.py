@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from storage.models import InboxItem, InboxStatus, utcnow
@@ -15,8 +16,53 @@ from storage.repositories.base import Repository
 LEASE = timedelta(seconds=60)
 """A claimed row not finished within this time is taken again (its worker is presumed dead)."""
 OPEN = (InboxStatus.PENDING, InboxStatus.WORKING)
-_Earlier = aliased(InboxItem)
-"""An earlier row of the same conversation, in the claim (made once: see outbox._OtherRow)."""
+
+
+def _claim_statements() -> tuple[Any, Any, Any]:
+    """The claim's statements, built once with parameters (now, stale = now - LEASE, limit,
+    platforms; then ids, now, stale, worker): building them cost more than running them."""
+    now = bindparam("now", type_=InboxItem.next_attempt_at.type)
+    stale = bindparam("stale", type_=InboxItem.claimed_at.type)
+    due = or_(
+        and_(InboxItem.status == InboxStatus.PENDING, InboxItem.next_attempt_at <= now),
+        and_(InboxItem.status == InboxStatus.WORKING, InboxItem.claimed_at < stale),
+    )
+    earlier = aliased(InboxItem)
+    blocked = (
+        exists()
+        .where(
+            earlier.conversation == InboxItem.conversation,
+            earlier.id < InboxItem.id,
+            earlier.status.in_(OPEN),
+        )
+        .correlate(InboxItem)
+    )
+    pick = select(InboxItem.id).where(due, ~blocked)
+    pick_on = pick.where(InboxItem.platform.in_(bindparam("platforms", expanding=True)))
+
+    def ordered(stmt: Any) -> Any:
+        return (
+            stmt.order_by(InboxItem.id)
+            .limit(bindparam("limit", type_=Integer))
+            .with_for_update(skip_locked=True)
+        )
+
+    take = (
+        update(InboxItem)
+        .where(InboxItem.id.in_(bindparam("ids", expanding=True)), due)
+        .values(
+            status=InboxStatus.WORKING,
+            claimed_by=bindparam("worker"),
+            claimed_at=now,
+            attempts=InboxItem.attempts + 1,
+        )
+        .returning(InboxItem)
+        .execution_options(synchronize_session=False)
+    )
+    return ordered(pick), ordered(pick_on), take
+
+
+_PICK, _PICK_ON, _TAKE = _claim_statements()
 
 
 class InboxRepo(Repository):
@@ -56,45 +102,62 @@ class InboxRepo(Repository):
         result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def add_many(
+        self,
+        updates: Sequence[tuple[str, str, str, dict[str, Any] | None]],
+        now: datetime | None = None,
+    ) -> list[bool]:
+        """Store several updates (platform, key, conversation, event) in one statement, each
+        once per (platform, key); which were new (a key repeated in the batch: its first)."""
+        if not updates:
+            return []
+        now = now or utcnow()
+        rows = [
+            {
+                "platform": platform,
+                "update_key": key[:128],
+                "conversation": conversation[:200],
+                "event": event,
+                "status": InboxStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "received_at": now,
+                "error": None,
+            }
+            for platform, key, conversation, event in updates
+        ]
+        # one executemany (SQLAlchemy sends it as one multi-row INSERT) and a compiled form
+        # cached once, instead of a statement built and sent per update
+        table = InboxItem.__table__
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(table)  # type: ignore[arg-type]
+            .on_conflict_do_nothing(index_elements=["platform", "update_key"])
+            .returning(table.c.platform, table.c.update_key)  # type: ignore[attr-defined]
+        )
+        stored = {(str(p), str(k)) for p, k in (await self.session.execute(stmt, rows)).all()}
+        news = []
+        for row in rows:
+            ident = (row["platform"], row["update_key"])
+            news.append(ident in stored)
+            stored.discard(ident)
+        return news
+
     async def claim(
         self, worker: str, limit: int, now: datetime | None = None, platforms: Sequence[str] = ()
     ) -> Sequence[InboxItem]:
         """Claim up to `limit` due rows, at most one per conversation, oldest first."""
         now = now or utcnow()
-        due = or_(
-            and_(InboxItem.status == InboxStatus.PENDING, InboxItem.next_attempt_at <= now),
-            and_(InboxItem.status == InboxStatus.WORKING, InboxItem.claimed_at < now - LEASE),
-        )
-        earlier = _Earlier
-        blocked = (
-            exists()
-            .where(
-                earlier.conversation == InboxItem.conversation,
-                earlier.id < InboxItem.id,
-                earlier.status.in_(OPEN),
-            )
-            .correlate(InboxItem)
-        )
-        pick = select(InboxItem.id).where(due, ~blocked)
+        params: dict[str, Any] = {"now": now, "stale": now - LEASE, "limit": limit}
+        pick = _PICK
         if platforms:
-            pick = pick.where(InboxItem.platform.in_(list(platforms)))
-        pick = pick.order_by(InboxItem.id).limit(limit).with_for_update(skip_locked=True)
-        ids = list((await self.session.execute(pick)).scalars())
+            pick = _PICK_ON
+            params["platforms"] = list(platforms)
+        ids = list((await self.session.execute(pick, params)).scalars())
         if not ids:
             return []
-        stmt = (
-            update(InboxItem)
-            .where(InboxItem.id.in_(ids), due)
-            .values(
-                status=InboxStatus.WORKING,
-                claimed_by=worker,
-                claimed_at=now,
-                attempts=InboxItem.attempts + 1,
-            )
-            .returning(InboxItem)
-            .execution_options(synchronize_session=False)
-        )
-        rows = (await self.session.execute(stmt)).scalars().all()
+        take = {"ids": ids, "now": now, "stale": now - LEASE, "worker": worker}
+        rows = (await self.session.execute(_TAKE, take)).scalars().all()
         return sorted(rows, key=lambda r: r.id)
 
     async def finish(self, item_id: int, worker: str, now: datetime | None = None) -> bool:
