@@ -30,6 +30,7 @@ from pydantic import (
 from handlers.core.content import Content, ContentProblem, register_part
 from handlers.core.taxonomy import Taxonomy
 from handlers.core.yamlfile import SAFE_LOADER
+from handlers.faq import language
 
 if TYPE_CHECKING:
     from handlers.faq.search import FaqIndex
@@ -567,11 +568,13 @@ def faq_index(content: Content) -> FaqIndex:
 
 def with_meaning_layer(cache_dir: Path) -> Callable[[Content], None]:
     """A `ContentStore.on_load` hook: every FAQ index gets its meaning layer, loaded in a
-    background thread (the FAQ answers on words meanwhile), entry vectors cached in `cache_dir`."""
+    background thread (the FAQ answers on words meanwhile), entry vectors cached in `cache_dir`;
+    the language detector is built in the background as well."""
 
     def attach(content: Content) -> None:
         index = faq_index(content)
         if index.semantic is None:
             index.attach_semantic(cache_dir)
+            language.warm_up()  # the language detector too, at the same time
 
     return attach

@@ -12,6 +12,7 @@ about 20 MB and under 0.1 s, against ~280 MB and ~5 s for its high accuracy mode
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,9 +26,26 @@ class LanguageToolMissing(RuntimeError):
     """An offline language package the FAQ needs is not installed."""
 
 
-@functools.cache
+_BUILDING = threading.Lock()
+
+
 def detector() -> Any:
-    """The lingua detector for DETECTABLE (built once; no download, the models are in the wheel)."""
+    """The lingua detector for DETECTABLE, built once per process: questions are searched in
+    several worker threads at once, and without the lock each built its own at first."""
+    with _BUILDING:
+        return _built()
+
+
+def warm_up() -> threading.Thread:
+    """Build the detector in a daemon thread now, so the first questions do not wait for it."""
+    thread = threading.Thread(target=detector, name="faq-language", daemon=True)
+    thread.start()
+    return thread
+
+
+@functools.cache
+def _built() -> Any:
+    """The lingua detector (no download: the models are in the wheel)."""
     try:
         from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
     except ImportError as exc:  # pragma: no cover - the dependency is declared
