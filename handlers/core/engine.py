@@ -18,7 +18,7 @@ import logging
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -107,12 +107,16 @@ class Core:
         self._writer = WriterLock() if serial_writes else None
         self.notify = notify
         """Queues messages to officers through the outbox (`Ctx.notify`)."""
-        self.after_commit: ReplySink = replies(sessionmaker, lambda: self.writing(urgent=True))
+        self.after_commit: ReplySink = replies(
+            sessionmaker, lambda: self.writing(urgent=True), lambda: self._towards_commit > 0
+        )
         """Sends handlers' replies after their commit and records them."""
         self.inbox_retention = timedelta(days=7)
         """Handled inbox rows (and the text they hold) are deleted after this."""
         self.accepted: list[Callable[[], None]] = []
         """Called after each new inbox row (the workers of this process wake up)."""
+        self._towards_commit = 0
+        """Inbox handlers running whose commit has not ended (each records the sent replies)."""
 
     def uow(self) -> UnitOfWork:
         """A new unit of work on the shared store."""
@@ -259,7 +263,7 @@ class Core:
         route: Route | None = None
         outcome: Outcome = "handled"
         claimed: list[int] = []
-        async with self.writing(), self.uow() as uow:
+        async with self._on_way_to_commit(item is not None), self.writing(), self.uow() as uow:
             fresh = item is not None or not event.update_id
             if not fresh and not await uow.ingress.first_time(event.platform, str(event.update_id)):
                 log.info("duplicate update %s/%s skipped", event.platform, event.update_id)
@@ -303,6 +307,16 @@ class Core:
             (time.perf_counter() - started) * 1000,
         )
         return outcome
+
+    @contextlib.asynccontextmanager
+    async def _on_way_to_commit(self, riding: bool) -> AsyncIterator[None]:
+        """Counts inbox handlers until their commit ended: replies sent meanwhile wait for one
+        of them (`_commit_riding`) rather than take a transaction of their own."""
+        self._towards_commit += riding
+        try:
+            yield
+        finally:
+            self._towards_commit -= riding
 
     async def _commit_riding(self, uow: UnitOfWork, inbox: bool) -> None:
         """Commit; on the inbox path the replies other handlers sent meanwhile are recorded in

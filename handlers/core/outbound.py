@@ -96,5 +96,6 @@ class ReplySink(Protocol):
 Writing = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
 """The core's write lock around a transaction (urgent: before waiting handlers)."""
 
-ReplySinkFactory = Callable[[SessionFactory, Writing], ReplySink]
-"""Makes the core's reply sink from its store and its urgent write lock."""
+ReplySinkFactory = Callable[[SessionFactory, Writing, Callable[[], bool]], ReplySink]
+"""Makes the core's reply sink from its store, its urgent write lock and whether a handler
+that will record the sent replies with its own commit is on its way."""

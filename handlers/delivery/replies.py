@@ -2,8 +2,8 @@
 
 On the inbox path the replies are outbox rows claimed by the worker that handled the update;
 they are sent here at once (not paced by the outbox's bulk budget: a person is waiting) and
-recorded as sent in batches, so one UPDATE covers the replies of many updates; under load the
-record rides on the next handler's commit instead of a transaction of its own. A reply that
+recorded as sent in batches, so one UPDATE covers the replies of many updates; while a handler
+is on its way to its commit the record rides on it instead of a transaction of its own. A reply that
 cannot be sent now goes back to the outbox with the rest of its handler's replies, which keeps
 their order and applies the outbox's retry, rate-limit and blocked-user rules. A crash between
 the commit and the record leaves the rows claimed by a dead worker: the outbox takes them back
@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 FLUSH_DELAY = 0.0
 """Sent replies are recorded as soon as the loop is free: whatever was sent meanwhile goes into
 the same UPDATE, and a crash can repeat only the replies sent since the last record."""
+RIDE_PATIENCE = 0.1
+"""While a handler is on its way to its commit, sent replies wait for it (at most this long)
+rather than take a transaction of their own: under load that commit comes within one handler's
+transaction, about when a record of their own would (on SQLite it waits for that transaction)."""
 
 
 def reply_rows(outgoing: Sequence[Outgoing], batch: str) -> list[dict[str, Any]]:
@@ -60,9 +64,16 @@ class ReplySender:
     """Sends handlers' replies after their commit and records them in batches (the core's
     `ReplySink`, handlers/core/outbound.py)."""
 
-    def __init__(self, sessionmaker: SessionFactory, writing: Writing | None = None) -> None:
+    def __init__(
+        self,
+        sessionmaker: SessionFactory,
+        writing: Writing | None = None,
+        committing: Callable[[], bool] | None = None,
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.writing = writing or contextlib.nullcontext
+        self.committing = committing or (lambda: False)
+        """True while a handler that will `take` the records before its commit is running."""
         self._sent: list[Sent] = []
         self._flushing: asyncio.Task[None] | None = None
         self._recording: asyncio.Lock | None = None
@@ -104,7 +115,8 @@ class ReplySender:
                 return
             self._sent.append((row_id, message_id))
         if self._sent and (self._flushing is None or self._flushing.done()):
-            self._flushing = asyncio.create_task(self._flush_soon())
+            delay = RIDE_PATIENCE if self.committing() else FLUSH_DELAY
+            self._flushing = asyncio.create_task(self._flush_soon(delay))
 
     def take(self) -> list[Sent]:
         """The replies sent but not yet recorded, for a handler's transaction to record with
@@ -149,8 +161,8 @@ class ReplySender:
                 await self._flushing
         await self.flush()
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_DELAY)
+    async def _flush_soon(self, delay: float = FLUSH_DELAY) -> None:
+        await asyncio.sleep(delay)
         await self.flush()
 
     async def _give_back(self, row_ids: Sequence[int], delay: float, error: str) -> None:
