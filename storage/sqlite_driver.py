@@ -33,9 +33,7 @@ DRIVER = "peerbot_aiosqlite"
 _Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _run(
-    conn: sqlite3.Connection, operation: str, parameters: Any, many: bool = False
-) -> _Outcome:
+def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool = False) -> _Outcome:
     """In aiosqlite's thread: execute, read every row, close; what the cursor told."""
     cursor = conn.cursor()
     try:

@@ -63,6 +63,16 @@ def _claim_statements() -> tuple[Any, Any, Any]:
 
 
 _PICK, _PICK_ON, _TAKE = _claim_statements()
+_FINISH = (
+    update(InboxItem.__table__)  # type: ignore[arg-type]
+    .where(
+        InboxItem.__table__.c.id == bindparam("item_id"),  # type: ignore[attr-defined]
+        InboxItem.__table__.c.claimed_by == bindparam("worker"),  # type: ignore[attr-defined]
+        InboxItem.__table__.c.status == InboxStatus.WORKING.value,  # type: ignore[attr-defined]
+    )
+    .values(status=InboxStatus.DONE.value, handled_at=bindparam("handled"), error=None)
+)
+"""A handled row done (every handled update runs it: built once, a plain Core statement)."""
 
 
 class InboxRepo(Repository):
@@ -163,16 +173,8 @@ class InboxRepo(Repository):
     async def finish(self, item_id: int, worker: str, now: datetime | None = None) -> bool:
         """Mark a claimed row done, in the handler's transaction; False if it is no longer ours
         (its lease ran out and another worker took it): the caller must then roll back."""
-        result = await self.session.execute(
-            update(InboxItem)
-            .where(
-                InboxItem.id == item_id,
-                InboxItem.claimed_by == worker,
-                InboxItem.status == InboxStatus.WORKING,
-            )
-            .values(status=InboxStatus.DONE, handled_at=now or utcnow(), error=None)
-            .execution_options(synchronize_session=False)
-        )
+        params = {"item_id": item_id, "worker": worker, "handled": now or utcnow()}
+        result = await self.session.execute(_FINISH, params)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def fail(

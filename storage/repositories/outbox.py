@@ -92,6 +92,17 @@ def _claim_statements() -> tuple[Any, Any]:
 
 
 _PICK, _TAKE = _claim_statements()
+_SENT = (
+    update(Outbox.__table__)  # type: ignore[arg-type]
+    .where(Outbox.__table__.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=bindparam("sent"),
+        platform_message_id=bindparam("message_id"),
+        error=None,
+    )
+)
+"""Sent rows recorded (every reply: built once)."""
 
 
 class OutboxRepo(Repository):
@@ -221,19 +232,11 @@ class OutboxRepo(Repository):
         """Record many sent rows at once (the replies of many handlers): one executemany."""
         if not sent:
             return
-        table = Outbox.__table__
-        stmt = (
-            update(table)  # type: ignore[arg-type]
-            .where(table.c.id == bindparam("row_id"))  # type: ignore[attr-defined]
-            .values(
-                status=OutboxStatus.SENT.value,
-                sent_at=utcnow(),
-                platform_message_id=bindparam("message_id"),
-                error=None,
-            )
-        )
-        params = [{"row_id": row_id, "message_id": message_id} for row_id, message_id in sent]
-        await self.session.execute(stmt, params)
+        now = utcnow()
+        params = [
+            {"row_id": row_id, "message_id": message_id, "sent": now} for row_id, message_id in sent
+        ]
+        await self.session.execute(_SENT, params)
 
     async def reserve(self, platform: str, count: int, rate: float, now: float) -> float:
         """Reserve `count` send slots at `rate` per second for a platform; returns the first.
