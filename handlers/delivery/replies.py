@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 FLUSH_DELAY = 0.0
 """Sent replies are recorded as soon as the loop is free: whatever was sent meanwhile goes into
 the same UPDATE, and a crash can repeat only the replies sent since the last record."""
-RIDE_PATIENCE = 0.1
+RIDE_PATIENCE = 0.05
 """While a handler is on its way to its commit, sent replies wait for it (at most this long)
 rather than take a transaction of their own: under load that commit comes within one handler's
 transaction, about when a record of their own would (on SQLite it waits for that transaction)."""
