@@ -139,6 +139,14 @@ async def test_a_duplicate_update_is_stored_once(runtime: Runtime) -> None:
     assert len(await rows(runtime)) == 1
 
 
+async def test_a_batch_is_stored_in_order_each_update_once(runtime: Runtime) -> None:
+    assert await runtime.core.accept(message("u1", "/help", 1))
+    batch = [message("u2", "a", 1), message("u1", "/help", 1), message("u3", "b", 1)]
+    batch += [message("u2", "a", 1), message("u2", "c", 2)]
+    assert await runtime.core.accept_many(batch) == [True, False, True, False, True]
+    assert [r.update_key for r in await rows(runtime)] == ["u1:1", "u2:1", "u3:1", "u2:2"]
+
+
 async def test_a_row_whose_lease_ran_out_is_taken_by_another_worker_and_the_first_loses_it(
     runtime: Runtime,
 ) -> None:
