@@ -423,8 +423,10 @@ async def test_the_outbox_reschedules_on_slack_429_and_keeps_the_order(bot: Bot)
 
     caps = bot.runtime.messengers["slack"].capabilities
     assert (caps.per_chat_interval, caps.rate_per_second) == (1.0, 10.0)
-    # Stricter than the pacing the messenger announces: the outbox meets 429s.
-    bot.api.reset_limits(RateLimits(per_channel_per_second=0.5, per_channel_burst=1))
+    # A reply sent just before takes the channel's only token, so the first queued message
+    # meets a 429 and the two behind it must not overtake it.
+    bot.api.reset_limits(RateLimits(per_channel_per_second=1.0, per_channel_burst=1))
+    assert await bot.runtime.messengers["slack"].send(DM1, Reply("zero"))
     async with UnitOfWork(bot.runtime.sessionmaker) as uow:
         for n in ("one", "two", "three"):
             await uow.outbox.enqueue(f"k-{n}", "slack", DM1, payload(n))
@@ -445,7 +447,7 @@ async def test_the_outbox_reschedules_on_slack_429_and_keeps_the_order(bot: Bot)
     while not await all_sent():
         assert time.monotonic() < deadline, "the outbox did not finish"
         await asyncio.sleep(0.1)
-    assert [m.text for m in bot.api.messages_to(DM1)] == ["one", "two", "three"]
+    assert [m.text for m in bot.api.messages_to(DM1)] == ["zero", "one", "two", "three"]
     assert bot.api.count("chat.postMessage", ok=False) >= 1  # 429s were met and waited out
 
 
