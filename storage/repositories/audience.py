@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -175,7 +176,7 @@ class AudienceRepo(Repository):
             Officer.locale,
             cast(Officer.languages, Text).label("languages"),
             Officer.timezone,
-            _account(query.platforms).label("identity_id"),
+            _account(tuple(query.platforms)).label("identity_id"),
         ).where(*self._where(query))
 
     def _with_account(self, inner: Subquery) -> Select[*tuple[Any, ...]]:
@@ -256,8 +257,12 @@ class AudienceRepo(Repository):
         return exists(select(literal(1)).select_from(items).where(items.c.value.in_(values)))
 
 
-def _account(platforms: Sequence[str]) -> ColumnElement[int]:
-    """The id of the account an officer is written to (`preferred_identity`, per platform)."""
+@lru_cache(maxsize=64)
+def _account(platforms: tuple[str, ...]) -> ColumnElement[int]:
+    """The id of the account an officer is written to (`preferred_identity`, per platform).
+
+    Cached per platform tuple: the construct is immutable, and building its two aliases
+    costs more than running the query on a small audience (every chunk builds it)."""
     mine, other = aliased(Identity), aliased(Identity)
 
     def has_chat(i: type[Identity]) -> ColumnElement[bool]:
