@@ -6,7 +6,6 @@ recorded as undeliverable, not retried."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -20,7 +19,7 @@ from tests.support.emulators.slack_api import SlackApiEmulator
 from tests.support.emulators.telegram_api import TelegramEmulator
 from tests.support.fakes import Talk
 from tests.support.outbox_load import slack_messenger, telegram_messenger
-from tests.support.outreach import FORUM, person, programme, seated_group
+from tests.support.outreach import FORUM, forum_and_workspace, person, programme, seated_group
 
 
 async def _space_rows(runtime: Runtime) -> list[Outbox]:
@@ -48,88 +47,74 @@ async def test_seats_changing_hands_move_people_in_and_out_of_the_group_spaces(
         approved_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
     )  # fmt: skip
 
-    async with (
-        TelegramEmulator(global_rate=None, per_chat_rate=None) as tg,
-        SlackApiEmulator(auto_users=True) as sl,
-    ):
-        tg.add_forum(int(FORUM))
-        telegram, close_tg = await telegram_messenger(tg.base_url)
-        slack, close_sl = await slack_messenger(sl.base_url)
-        telegram.capabilities = replace(telegram.capabilities, topics=True)
-        telegram.discussion_chat_id = FORUM
-        runtime.messengers.update(telegram=telegram, slack=slack)
+    async with forum_and_workspace(runtime) as (tg, sl, telegram, slack):
         content, secret = runtime.content.current, runtime.core.secret
-        try:
-            await runtime.tick()
-            [channel] = [c for c, v in sl.channels.items() if v["private"]]
-            [topic] = list(tg.chats[int(FORUM)].topics)
-            [invite] = tg.chats[int(FORUM)].invite_links
-            assert sl.channels[channel]["members"] >= {"UGIULIA", "UMARCO"}
-            assert not {"USARA", "1003"} & sl.channels[channel]["members"]
+        await runtime.tick()
+        [channel] = [c for c, v in sl.channels.items() if v["private"]]
+        [topic] = list(tg.chats[int(FORUM)].topics)
+        [invite] = tg.chats[int(FORUM)].invite_links
+        assert sl.channels[channel]["members"] >= {"UGIULIA", "UMARCO"}
+        assert not {"USARA", "1003"} & sl.channels[channel]["members"]
 
-            # Pieter leaves: Lena, of Gent too, gets the invitation and the topic, in German
-            async with runtime.core.uow() as uow:
-                seats = await edits.officer_left(
-                    uow, None, pieter.email or "", runtime.clock.now(), content, secret
-                )
-                await uow.commit()
-            assert [s["to"] for s in seats] == [lena.email]
-            await runtime.tick()
-            to_lena = tg.shown(1003)[-1]
-            assert to_lena.startswith("Pieter Janssens hat das Programm verlassen.")
-            assert (
-                f"Treten Sie mit dieser Einladung dem Telegram-Chat der Gruppe bei: {invite}"
-                in (to_lena)
+        # Pieter leaves: Lena, of Gent too, gets the invitation and the topic, in German
+        async with runtime.core.uow() as uow:
+            seats = await edits.officer_left(
+                uow, None, pieter.email or "", runtime.clock.now(), content, secret
             )
-            assert f"Öffnen Sie danach das Thema der Gruppe: https://t.me/c/1234567890/{topic}" in (
-                to_lena
-            )
-            assert "Einige Mitglieder sind über Slack dabei" in to_lena
-            assert not sl.calls_to("conversations.kick")  # Pieter was never in the channel
+            await uow.commit()
+        assert [s["to"] for s in seats] == [lena.email]
+        await runtime.tick()
+        to_lena = tg.shown(1003)[-1]
+        assert to_lena.startswith("Pieter Janssens hat das Programm verlassen.")
+        assert f"Treten Sie mit dieser Einladung dem Telegram-Chat der Gruppe bei: {invite}" in (
+            to_lena
+        )
+        assert f"Öffnen Sie danach das Thema der Gruppe: https://t.me/c/1234567890/{topic}" in (
+            to_lena
+        )
+        assert "Einige Mitglieder sind über Slack dabei" in to_lena
+        assert not sl.calls_to("conversations.kick")  # Pieter was never in the channel
 
-            # a coordinator gives Sara a place on Torino's seat: she is invited to the channel
-            async with runtime.core.uow() as uow:
-                await edits.take_over(
-                    uow, None, group_id, sara.email or "", runtime.clock.now(), content, secret
-                )
-                await uow.commit()
-            await runtime.tick()
-            assert "USARA" in sl.channels[channel]["members"]
-            assert "I have added you to the group's private channel." in sl.transcript(
-                sl.dm_channel("USARA")
+        # a coordinator gives Sara a place on Torino's seat: she is invited to the channel
+        async with runtime.core.uow() as uow:
+            await edits.take_over(
+                uow, None, group_id, sara.email or "", runtime.clock.now(), content, secret
             )
+            await uow.commit()
+        await runtime.tick()
+        assert "USARA" in sl.channels[channel]["members"]
+        assert "I have added you to the group's private channel." in sl.transcript(
+            sl.dm_channel("USARA")
+        )
 
-            # Marco asks to be forgotten; Sara already holds the seat: he leaves the channel
-            marco_dm = Talk(
-                runtime.core, slack, user_id="UMARCO", name="Marco", platform="slack",  # type: ignore[arg-type]
-            )  # fmt: skip
-            await marco_dm.handle(text="/forget")
-            await runtime.tick()
-            message, button = sl.find_button(sl.dm_channel("UMARCO"), "Yes, delete my data")
-            await marco_dm.handle(choice=str(button["value"]), message_id=message.ts)
-            await runtime.tick()
-            async with runtime.core.uow() as uow:
-                assert await uow.officers.by_email(marco.email or "") is None
-            assert "UMARCO" not in sl.channels[channel]["members"]
-            assert {"UGIULIA", "USARA"} <= sl.channels[channel]["members"]
-            assert [c.args["user"] for c in sl.calls_to("conversations.kick")] == ["UMARCO"]
-            rows = await _space_rows(runtime)
-            # Pieter left the programme: he is out of the supergroup too (banned, then unbanned)
-            assert [(r.platform, r.payload["space"]["op"], r.status) for r in rows] == [
-                ("telegram", "remove", OutboxStatus.SENT),
-                ("slack", "add", OutboxStatus.SENT),
-                ("slack", "remove", OutboxStatus.SENT),
-            ]
-            assert rows[0].chat_id == FORUM and rows[0].payload["space"]["user"] == "1001"
-            assert all(r.chat_id == channel and r.officer_id is None for r in rows[1:])
-            assert [c.params["user_id"] for c in tg.calls_to("banChatMember")] == [1001]
-            assert [
-                (c.params["user_id"], c.params["only_if_banned"])
-                for c in tg.calls_to("unbanChatMember")
-            ] == [(1001, True)]
-        finally:
-            await close_tg()
-            await close_sl()
+        # Marco asks to be forgotten; Sara already holds the seat: he leaves the channel
+        marco_dm = Talk(
+            runtime.core, slack, user_id="UMARCO", name="Marco", platform="slack",  # type: ignore[arg-type]
+        )  # fmt: skip
+        await marco_dm.handle(text="/forget")
+        await runtime.tick()
+        message, button = sl.find_button(sl.dm_channel("UMARCO"), "Yes, delete my data")
+        await marco_dm.handle(choice=str(button["value"]), message_id=message.ts)
+        await runtime.tick()
+        async with runtime.core.uow() as uow:
+            assert await uow.officers.by_email(marco.email or "") is None
+        assert "UMARCO" not in sl.channels[channel]["members"]
+        assert {"UGIULIA", "USARA"} <= sl.channels[channel]["members"]
+        assert [c.args["user"] for c in sl.calls_to("conversations.kick")] == ["UMARCO"]
+        rows = await _space_rows(runtime)
+        # Pieter left the programme: he is out of the supergroup too (banned, then unbanned)
+        assert [(r.platform, r.payload["space"]["op"], r.status) for r in rows] == [
+            ("telegram", "remove", OutboxStatus.SENT),
+            ("slack", "add", OutboxStatus.SENT),
+            ("slack", "remove", OutboxStatus.SENT),
+        ]
+        assert rows[0].chat_id == FORUM and rows[0].payload["space"]["user"] == "1001"
+        assert all(r.chat_id == channel and r.officer_id is None for r in rows[1:])
+        assert [c.params["user_id"] for c in tg.calls_to("banChatMember")] == [1001]
+        assert [
+            (c.params["user_id"], c.params["only_if_banned"])
+            for c in tg.calls_to("unbanChatMember")
+        ] == [(1001, True)]
 
 
 async def test_membership_changes_a_platform_cannot_make_are_not_retried(
@@ -313,66 +298,53 @@ async def test_telegram_leavers_leave_the_supergroup_only_when_they_leave_the_pr
         approved_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
     )  # fmt: skip
 
-    async with (
-        TelegramEmulator(global_rate=None, per_chat_rate=None) as tg,
-        SlackApiEmulator(auto_users=True) as sl,
-    ):
-        tg.add_forum(int(FORUM))
-        telegram, close_tg = await telegram_messenger(tg.base_url)
-        slack, close_sl = await slack_messenger(sl.base_url)
-        telegram.capabilities = replace(telegram.capabilities, topics=True)
-        telegram.discussion_chat_id = FORUM
-        runtime.messengers.update(telegram=telegram, slack=slack)
+    async with forum_and_workspace(runtime) as (tg, sl, telegram, slack):
         content, secret = runtime.content.current, runtime.core.secret
         forum = tg.chats[int(FORUM)]
-        try:
-            await runtime.tick()
-            [channel] = [c for c, v in sl.channels.items() if v["private"]]
-            [topic] = list(forum.topics)
-            tg.join(int(FORUM), 1001)  # both follow the invitation they were sent
-            tg.join(int(FORUM), 1002)
+        await runtime.tick()
+        [channel] = [c for c, v in sl.channels.items() if v["private"]]
+        [topic] = list(forum.topics)
+        tg.join(int(FORUM), 1001)  # both follow the invitation they were sent
+        tg.join(int(FORUM), 1002)
 
-            # a coordinator takes Gent out of the group: Pieter stays in the supergroup
-            async with runtime.core.uow() as uow:
-                ref = str(pieter.authority_id)
-                await edits.remove_member(
-                    uow, None, group_id, ref, runtime.clock.now(), content, secret
-                )
-                await uow.commit()
-            await runtime.tick()
-            assert not tg.calls_to("banChatMember") and 1001 in forum.members
-            # ... and what he writes in the group's topic no longer reaches the group
-            in_topic = Talk(
-                runtime.core, telegram, user_id="1001", name="Pieter", chat_id=FORUM,  # type: ignore[arg-type]
-                chat_kind="group", platform="telegram",
-            )  # fmt: skip
-            await in_topic.handle(text="Still here?", thread_id=str(topic), message_id="90")
-            eleni_topic = Talk(
-                runtime.core, telegram, user_id="1002", name="Eleni", chat_id=FORUM,  # type: ignore[arg-type]
-                chat_kind="group", platform="telegram",
-            )  # fmt: skip
-            await eleni_topic.handle(text="Patras is in", thread_id=str(topic), message_id="91")
-            await runtime.tick()
-            said = [m.text for m in sl.messages_to(channel)]
-            assert any("Eleni Pappa (Patras): Patras is in" in t for t in said)
-            assert not any("Still here?" in t for t in said)
+        # a coordinator takes Gent out of the group: Pieter stays in the supergroup
+        async with runtime.core.uow() as uow:
+            ref = str(pieter.authority_id)
+            await edits.remove_member(
+                uow, None, group_id, ref, runtime.clock.now(), content, secret
+            )
+            await uow.commit()
+        await runtime.tick()
+        assert not tg.calls_to("banChatMember") and 1001 in forum.members
+        # ... and what he writes in the group's topic no longer reaches the group
+        in_topic = Talk(
+            runtime.core, telegram, user_id="1001", name="Pieter", chat_id=FORUM,  # type: ignore[arg-type]
+            chat_kind="group", platform="telegram",
+        )  # fmt: skip
+        await in_topic.handle(text="Still here?", thread_id=str(topic), message_id="90")
+        eleni_topic = Talk(
+            runtime.core, telegram, user_id="1002", name="Eleni", chat_id=FORUM,  # type: ignore[arg-type]
+            chat_kind="group", platform="telegram",
+        )  # fmt: skip
+        await eleni_topic.handle(text="Patras is in", thread_id=str(topic), message_id="91")
+        await runtime.tick()
+        said = [m.text for m in sl.messages_to(channel)]
+        assert any("Eleni Pappa (Patras): Patras is in" in t for t in said)
+        assert not any("Still here?" in t for t in said)
 
-            # Eleni leaves the programme: out of the supergroup, and able to come back later
-            async with runtime.core.uow() as uow:
-                await edits.officer_left(
-                    uow, None, eleni.email or "", runtime.clock.now(), content, secret
-                )
-                await uow.commit()
-            await runtime.tick()
-            assert [c.params["user_id"] for c in tg.ok_calls("banChatMember")] == [1002]
-            assert [
-                (c.params["user_id"], c.params["only_if_banned"])
-                for c in tg.ok_calls("unbanChatMember")
-            ] == [(1002, True)]
-            assert 1002 not in forum.members and 1002 not in forum.banned
-            assert 1001 in forum.members  # Pieter is untouched
-            tg.join(int(FORUM), 1002)
-            assert 1002 in forum.members
-        finally:
-            await close_tg()
-            await close_sl()
+        # Eleni leaves the programme: out of the supergroup, and able to come back later
+        async with runtime.core.uow() as uow:
+            await edits.officer_left(
+                uow, None, eleni.email or "", runtime.clock.now(), content, secret
+            )
+            await uow.commit()
+        await runtime.tick()
+        assert [c.params["user_id"] for c in tg.ok_calls("banChatMember")] == [1002]
+        assert [
+            (c.params["user_id"], c.params["only_if_banned"])
+            for c in tg.ok_calls("unbanChatMember")
+        ] == [(1002, True)]
+        assert 1002 not in forum.members and 1002 not in forum.banned
+        assert 1001 in forum.members  # Pieter is untouched
+        tg.join(int(FORUM), 1002)
+        assert 1002 in forum.members

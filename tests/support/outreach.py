@@ -3,15 +3,22 @@ a coordinator, and fake messengers that can open forum topics."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.app import Runtime
+from bot.slack.messenger import SlackMessenger
+from bot.telegram.messenger import TelegramMessenger
 from handlers.core.ports import Capabilities
 from storage.models import Officer, OfficerStatus, Programme, Role, utcnow
 from storage.uow import UnitOfWork
+from tests.support.emulators.slack_api import SlackApiEmulator
+from tests.support.emulators.telegram_api import TelegramEmulator
 from tests.support.fakes import FakeMessenger, Talk
+from tests.support.outbox_load import slack_messenger, telegram_messenger
 
 SLACK_CHANNEL = "CPROGRAMME"
 FORUM = "-1001234567890"
@@ -151,3 +158,27 @@ async def seated_group(
         )
         await uow.commit()
         return group.id
+
+
+@contextlib.asynccontextmanager
+async def forum_and_workspace(
+    runtime: Runtime,
+) -> AsyncIterator[tuple[TelegramEmulator, SlackApiEmulator, TelegramMessenger, SlackMessenger]]:
+    """Both platforms for a group split across them: the emulators (the programme's forum
+    supergroup `FORUM` on Telegram), and the real messengers, with topics, wired into
+    `runtime`; closed on leaving."""
+    async with (
+        TelegramEmulator(global_rate=None, per_chat_rate=None) as tg,
+        SlackApiEmulator(auto_users=True) as sl,
+    ):
+        tg.add_forum(int(FORUM))
+        telegram, close_tg = await telegram_messenger(tg.base_url)
+        slack, close_sl = await slack_messenger(sl.base_url)
+        telegram.capabilities = replace(telegram.capabilities, topics=True)
+        telegram.discussion_chat_id = FORUM
+        runtime.messengers.update(telegram=telegram, slack=slack)
+        try:
+            yield tg, sl, telegram, slack
+        finally:
+            await close_tg()
+            await close_sl()
