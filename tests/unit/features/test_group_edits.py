@@ -286,9 +286,12 @@ async def test_a_coordinator_edits_a_group_in_chat(
     assert ("learner", "Riga") in await seats(runtime, a)
 
 
-async def test_pausing_without_a_date_hands_the_seat_to_a_colleague_or_keeps_it(
-    runtime: Runtime, messenger: FakeMessenger, clock: FrozenClock
-) -> None:
+async def _lyon_with_a_colleague(
+    runtime: Runtime,
+) -> tuple[Officer, Officer, Officer, Officer, dict[str, int]]:
+    """A running group (Ghent mentoring Lyon, Zagreb and Riga) whose Lyon learner, Marie, has a
+    colleague outside it, Paul; returns Marie, Paul, the learners of Zagreb and Riga, and the
+    group ids."""
     await coordinator(runtime)
     ghent = await mentor(runtime, "Pieter Janssens", "Ghent", "BE")
     marie = await learner(runtime, "Marie Dubois", "Lyon", "FR")
@@ -298,6 +301,13 @@ async def test_pausing_without_a_date_hands_the_seat_to_a_colleague_or_keeps_it(
     _, g = await cycle_with_groups(
         runtime, {"a": [ghent, marie, zagreb, riga]}, status="introduced"
     )
+    return marie, paul, zagreb, riga, g
+
+
+async def test_pausing_without_a_date_hands_the_seat_to_a_colleague_or_keeps_it(
+    runtime: Runtime, messenger: FakeMessenger, clock: FrozenClock
+) -> None:
+    marie, paul, zagreb, riga, g = await _lyon_with_a_colleague(runtime)
 
     # a pause until a date keeps the seat: the group carries on, she is back that day
     said = await Talk(runtime.core, messenger, user_id="liga").say("/pause until 2026-12-20")
@@ -336,15 +346,7 @@ async def test_pausing_without_a_date_hands_the_seat_to_a_colleague_or_keeps_it(
 async def test_resume_gives_back_a_kept_or_free_seat_and_says_who_keeps_a_handed_one(
     runtime: Runtime, messenger: FakeMessenger, clock: FrozenClock
 ) -> None:
-    await coordinator(runtime)
-    ghent = await mentor(runtime, "Pieter Janssens", "Ghent", "BE")
-    marie = await learner(runtime, "Marie Dubois", "Lyon", "FR")
-    paul = await officer(runtime, "Paul Martin", authority="Lyon", country="FR", user_id="paul")
-    zagreb = await learner(runtime, "Ivana Horvat", "Zagreb", "HR")
-    riga = await learner(runtime, "Liga Ozola", "Riga", "LV")
-    _, g = await cycle_with_groups(
-        runtime, {"a": [ghent, marie, zagreb, riga]}, status="introduced"
-    )
+    marie, paul, zagreb, riga, g = await _lyon_with_a_colleague(runtime)
     a = g["a"]
     ivana = Talk(runtime.core, messenger, user_id="ivana")
     said_marie = Talk(runtime.core, messenger, user_id="marie")
