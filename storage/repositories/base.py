@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import ColumnElement, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
@@ -35,3 +36,21 @@ class Repository:
         return (
             sqlite.insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
         )
+
+
+def take_leased(model: Any, working: Any, due: ColumnElement[bool], now: Any) -> Any:
+    """The second statement of a claim (inbox and outbox alike): the picked rows (`ids`) that
+    are still `due` become `working`, leased to `worker` at `now`, one attempt more; it returns
+    them. Built once with parameters: building it cost more than running it."""
+    return (
+        update(model)
+        .where(model.id.in_(bindparam("ids", expanding=True)), due)
+        .values(
+            status=working,
+            claimed_by=bindparam("worker"),
+            claimed_at=now,
+            attempts=model.attempts + 1,
+        )
+        .returning(model)
+        .execution_options(synchronize_session=False)
+    )

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from storage.models import InboxItem, InboxStatus, utcnow
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, take_leased
 
 LEASE = timedelta(seconds=60)
 """A claimed row not finished within this time is taken again (its worker is presumed dead)."""
@@ -61,18 +61,7 @@ def _claim_statements() -> tuple[Any, Any, Any]:
             .with_for_update(skip_locked=True)
         )
 
-    take = (
-        update(InboxItem)
-        .where(InboxItem.id.in_(bindparam("ids", expanding=True)), due)
-        .values(
-            status=InboxStatus.WORKING,
-            claimed_by=bindparam("worker"),
-            claimed_at=now,
-            attempts=InboxItem.attempts + 1,
-        )
-        .returning(InboxItem)
-        .execution_options(synchronize_session=False)
-    )
+    take = take_leased(InboxItem, InboxStatus.WORKING, due, now)
     return ordered(pick), ordered(pick_on), take
 
 

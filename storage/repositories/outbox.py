@@ -31,7 +31,7 @@ from storage.models import (
     Programme,
     utcnow,
 )
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, take_leased
 
 LEASE = timedelta(seconds=120)
 """A claimed row not recorded within this time is taken again (its sender is presumed dead)."""
@@ -80,18 +80,7 @@ def _claim_statements() -> tuple[Any, Any]:
         .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)
     )
-    take = (
-        update(Outbox)
-        .where(Outbox.id.in_(bindparam("ids", expanding=True)), due)
-        .values(
-            status=OutboxStatus.SENDING,
-            claimed_by=bindparam("worker"),
-            claimed_at=now,
-            attempts=Outbox.attempts + 1,
-        )
-        .returning(Outbox)
-        .execution_options(synchronize_session=False)
-    )
+    take = take_leased(Outbox, OutboxStatus.SENDING, due, now)
     return pick, take
 
 
