@@ -26,7 +26,7 @@ from handlers.core.replies import Choice
 from handlers.delivery.outbox import officer_locale, preferred_identity, space_change
 from handlers.groups.jobs import KEEPS_MEMBERS, where_in_space
 from handlers.groups.rules import LIVE
-from storage.models import Officer, PeerGroup
+from storage.models import GroupSpace, Officer, PeerGroup
 from storage.repositories.group_edits import GroupEditRepo
 from storage.uow import UnitOfWork
 
@@ -53,16 +53,30 @@ async def admit(
         reply = Choice(f"gmsg:{group.id}", content.t(locale, "groups.life.reply"))
         return content.t(locale, "groups.life.where_private"), [reply]
     if space.platform in KEEPS_MEMBERS:
-        await uow.outbox.enqueue(
-            f"group:{group.id}:space:{space.platform}:add:{officer.id}:{tag}",
-            space.platform,
-            str(space.chat_id),
-            space_change("add", identity.user_id),
-            purpose="group_space",
-            ref_id=group.id,
-        )
+        await _queue_change(uow, group, space, "add", identity.user_id, officer.id, tag)
     bridged_to = {p for p in spaces if p != space.platform}
     return where_in_space(content, locale, space, bridged_to), []
+
+
+async def _queue_change(
+    uow: UnitOfWork,
+    group: PeerGroup,
+    space: GroupSpace,
+    action: str,
+    user_id: str,
+    who: int,
+    tag: str,
+) -> int:
+    """Queue one membership change of a group's space (`add` or `remove` the platform user),
+    keyed by the group, the space, the action, `who` (officer or account id) and `tag`."""
+    return await uow.outbox.enqueue(
+        f"group:{group.id}:space:{space.platform}:{action}:{who}:{tag}",
+        space.platform,
+        str(space.chat_id),
+        space_change(action, user_id),
+        purpose="group_space",
+        ref_id=group.id,
+    )
 
 
 async def dismiss(uow: UnitOfWork, group: PeerGroup, officer: Officer, tag: str) -> int:
@@ -79,13 +93,8 @@ async def dismiss(uow: UnitOfWork, group: PeerGroup, officer: Officer, tag: str)
         for identity in officer.identities:
             if identity.platform != space.platform or not identity.user_id:
                 continue
-            queued += await uow.outbox.enqueue(
-                f"group:{group.id}:space:{space.platform}:remove:{identity.id}:{tag}",
-                space.platform,
-                str(space.chat_id),
-                space_change("remove", identity.user_id),
-                purpose="group_space",
-                ref_id=group.id,
+            queued += await _queue_change(
+                uow, group, space, "remove", identity.user_id, identity.id, tag
             )
     return queued
 
