@@ -20,7 +20,7 @@ import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from handlers.core import choices as signed
@@ -359,11 +359,12 @@ class Core:
         if found is not None:
             identity = found.identity
             if write:
-                uow.identities.touch(
+                await uow.identities.note(
                     identity,
                     dm_chat_id=event.chat_id if event.chat_kind == "dm" else None,
                     display_name=event.display_name,
                     locale=event.locale,
+                    seen_at=self._seen(identity),
                 )
         elif write:  # first contact: stored now
             identity = await uow.identities.get_or_create(
@@ -374,13 +375,9 @@ class Core:
                 locale=event.locale,
             )
             prefetched = await uow.identities.caller(event.platform, event.user_id, since)
+            await uow.identities.note(identity, seen_at=self._seen(identity))
         else:
             identity = Identity(platform=event.platform, user_id=event.user_id, locale=event.locale)
-        if write:
-            now = self.clock.now()
-            seen = identity.last_seen_at
-            if seen is None or now - seen > LAST_SEEN_PRECISION or now < seen:
-                identity.last_seen_at = now  # "last seen" to the minute: no write per message
         officer = prefetched.officer if prefetched is not None else None
         programme = prefetched.programme if prefetched is not None else None
         coordinates: frozenset[int] = frozenset()
@@ -410,6 +407,15 @@ class Core:
         if prefetched is not None:
             ctx.prefetch(prefetched.conversation, prefetched.questions_since)
         return ctx
+
+    def _seen(self, identity: Identity) -> datetime | None:
+        """Now, when the account's "last seen" is to be moved (to the minute: no write per
+        message); else None."""
+        now = self.clock.now()
+        seen = identity.last_seen_at
+        if seen is None or now - seen > LAST_SEEN_PRECISION or now < seen:
+            return now
+        return None
 
     async def apologise(self, event: Incoming, messenger: Messenger) -> None:
         """Tell the person something went wrong (best effort: never raises)."""

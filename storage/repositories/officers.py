@@ -286,6 +286,33 @@ def _caller_statement(with_questions: bool) -> Select[Any]:
     )
 
 
+def _told(
+    identity: Identity, dm_chat_id: str | None, display_name: str | None, locale: str | None
+) -> dict[str, Any]:
+    """The account's columns that what the platform tells changes: a new private chat, the
+    first display name, the first platform locale (`/language` may replace it later)."""
+    values: dict[str, Any] = {}
+    if dm_chat_id and identity.dm_chat_id != dm_chat_id:
+        values["dm_chat_id"] = dm_chat_id
+    if display_name and not identity.display_name:
+        values["display_name"] = display_name[:200]
+    if locale and not identity.locale:
+        values["locale"] = locale[:16]
+    return values
+
+
+@functools.cache
+def _identity_update(columns: tuple[str, ...]) -> Any:
+    """`UPDATE identity SET <columns> WHERE id = :identity_id`, a plain Core statement with one
+    parameter per column (no ORM bulk-update work per call)."""
+    table = Identity.__table__
+    return (
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.id == bindparam("identity_id"))  # type: ignore[attr-defined]
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+
+
 class IdentityRepo(Repository):
     """Platform accounts (Slack, Telegram, console)."""
 
@@ -341,12 +368,33 @@ class IdentityRepo(Repository):
         locale: str | None = None,
     ) -> None:
         """What the platform tells about a known account (written with the next flush)."""
-        if dm_chat_id and identity.dm_chat_id != dm_chat_id:
-            identity.dm_chat_id = dm_chat_id
-        if display_name and not identity.display_name:
-            identity.display_name = display_name[:200]
-        if locale and not identity.locale:  # the first platform locale; /language may replace it
-            identity.locale = locale[:16]
+        for name, value in _told(identity, dm_chat_id, display_name, locale).items():
+            setattr(identity, name, value)
+
+    async def note(
+        self,
+        identity: Identity,
+        *,
+        dm_chat_id: str | None = None,
+        display_name: str | None = None,
+        locale: str | None = None,
+        seen_at: datetime | None = None,
+    ) -> None:
+        """What the platform tells about a known account and, with `seen_at`, when it was last
+        seen, written now by one UPDATE (built once per set of columns) when anything changed.
+
+        The loaded object gets the values as its committed state: an ORM flush of the account
+        costs several times this statement, on the first message of every returning officer."""
+        values = _told(identity, dm_chat_id, display_name, locale)
+        if seen_at is not None:
+            values["last_seen_at"] = seen_at
+        if not values:
+            return
+        stmt = _identity_update(tuple(sorted(values)))
+        params = {f"new_{name}": value for name, value in values.items()}
+        await self.session.execute(stmt, {"identity_id": identity.id, **params})
+        for name, value in values.items():
+            set_committed_value(identity, name, value)
 
     async def get(self, identity_id: int) -> Identity | None:
         return await self.session.get(Identity, identity_id)

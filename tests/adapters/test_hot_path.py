@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -164,3 +165,32 @@ async def test_an_authority_renamed_here_shows_in_the_next_citation(runtime: Run
         await uow.commit()
     async with UnitOfWork(runtime.sessionmaker) as uow:
         assert "Gent —" in (await practices_citation(uow, ["epc"], "en", content) or "")
+
+
+async def test_a_returning_officer_is_marked_seen_by_one_update_and_not_again_within_a_minute(
+    runtime: Runtime, clock: Any
+) -> None:
+    await officer(runtime, "Marie Dubois", authority="Ghent", country="BE")
+    async with UnitOfWork(runtime.sessionmaker) as uow:  # seen an hour ago, no chat language yet
+        await uow.session.execute(
+            update(Identity).values(locale=None, last_seen_at=clock.now() - timedelta(hours=1))
+        )
+        await uow.commit()
+    messenger = FakeMessenger()
+    with statements(runtime) as first:
+        await runtime.core.handle(question("marie", 1), messenger)
+    clock.advance(seconds=30)
+    with statements(runtime) as second:
+        await runtime.core.handle(question("marie", 2), messenger)
+    assert len(messenger.sent) == 2
+    writes = [sql for sql in first if sql.startswith("UPDATE identity")]
+    assert len(writes) == 1, "\n".join(first)
+    assert "last_seen_at" in writes[0] and "locale" in writes[0]
+    assert not any(sql.startswith("UPDATE identity") for sql in second), "\n".join(second)
+    async with UnitOfWork(runtime.sessionmaker) as uow:
+        stored = await uow.identities.find("fake", "marie")
+        assert stored is not None and stored.locale == "en"
+        assert stored.last_seen_at is not None
+        assert stored.last_seen_at.replace(tzinfo=None) == (
+            clock.now() - timedelta(seconds=30)
+        ).replace(tzinfo=None)
