@@ -86,4 +86,5 @@ class Translator:
         text = self.catalogues.get(lang, {}).get(key) or self.catalogues.get(FALLBACK, {}).get(key)
         if text is None:
             return key
-        return string.Formatter().vformat(text, (), _Missing(values))
+        # str.format_map: the same fields as string.Formatter, in C (a reply renders several)
+        return text.format_map(_Missing(values))

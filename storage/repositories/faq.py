@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, or_, select
 
@@ -11,6 +13,13 @@ from storage.repositories.base import Repository
 
 SHOWN = ("answer", "picked", "followup")
 """Outcomes after which the officer has an entry's answer in front of them."""
+
+
+@functools.cache
+def _log_statement() -> Any:
+    """`INSERT INTO faq_query … RETURNING id`, its values given per call."""
+    table = FaqQuery.__table__
+    return insert(table).returning(table.c.id)  # type: ignore[arg-type,attr-defined]
 
 
 class FaqQueryRepo(Repository):
@@ -30,10 +39,9 @@ class FaqQueryRepo(Repository):
     ) -> int:
         """Log a question; its id (the answer's buttons carry it).
 
-        One INSERT … RETURNING through a cached Core statement: the ORM's flush of a new object
-        costs the same round trip plus its unit-of-work bookkeeping, on every question."""
-        table = FaqQuery.__table__
-        stmt = insert(table).returning(table.c.id)  # type: ignore[arg-type,attr-defined]
+        One INSERT … RETURNING through a Core statement built once: the ORM's flush of a new
+        object costs the same round trip plus its unit-of-work bookkeeping, and a statement
+        built per call its cache key, on every question."""
         values = {
             "officer_id": officer_id,
             "identity_id": identity_id,
@@ -45,7 +53,7 @@ class FaqQueryRepo(Repository):
             "escalated": False,
             "created_at": created_at,
         }
-        return int((await self.session.execute(stmt, values)).scalar_one())
+        return int((await self.session.execute(_log_statement(), values)).scalar_one())
 
     async def get(self, query_id: int) -> FaqQuery | None:
         """One logged question (the 👍/👎 buttons and a coordinator's answer name it)."""
