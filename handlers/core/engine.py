@@ -34,7 +34,8 @@ from handlers.core.ports import Messenger
 from handlers.core.replies import Reply
 from handlers.core.router import Route, Router, router
 from handlers.core.writer import WriterLock
-from storage.models import Identity, InboxItem, InboxStatus, Role
+from storage.models import Identity, InboxStatus, Role
+from storage.repositories.inbox import Claimed
 from storage.repositories.officers import Caller
 from storage.uow import SessionFactory, UnitOfWork
 
@@ -188,7 +189,7 @@ class Core:
 
     async def process(
         self,
-        item: InboxItem,
+        item: Claimed,
         messenger: Messenger,
         worker: str,
         event: Incoming | None = None,
@@ -255,7 +256,7 @@ class Core:
         event: Incoming,
         messenger: Messenger,
         *,
-        item: InboxItem | None = None,
+        item: Claimed | None = None,
         worker: str = "",
     ) -> Outcome:
         started = time.perf_counter()

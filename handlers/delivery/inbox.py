@@ -27,7 +27,8 @@ from handlers.core.events import Incoming
 from handlers.core.metrics import INBOX_POISON, INBOX_RETRIED
 from handlers.core.ports import Messenger
 from handlers.delivery.outbox import INCARNATION, dead_sender
-from storage.models import InboxItem, InboxStatus
+from storage.models import InboxStatus
+from storage.repositories.inbox import Claimed
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class InboxWorker:
         self._inflight.discard(task)
         self._wake.set()  # a slot and perhaps the conversation's next row are free
 
-    async def _one(self, row: InboxItem) -> None:
+    async def _one(self, row: Claimed) -> None:
         door = self.doors[row.platform]
         event: Incoming | None = None
         try:
@@ -210,7 +211,7 @@ class InboxWorker:
             await self._failed(row, event, door, exc)
 
     async def _failed(
-        self, row: InboxItem, event: Incoming | None, door: Door, exc: Exception
+        self, row: Claimed, event: Incoming | None, door: Door, exc: Exception
     ) -> None:
         delay = retry_delay(row.attempts, self.retry_first)
         error = f"{type(exc).__name__}: {exc}"

@@ -38,19 +38,23 @@ class Repository:
         )
 
 
-def take_leased(model: Any, working: Any, due: ColumnElement[bool], now: Any) -> Any:
+def take_leased(
+    model: Any, working: Any, due: ColumnElement[bool], now: Any, returning: Sequence[Any] = ()
+) -> Any:
     """The second statement of a claim (inbox and outbox alike): the picked rows (`ids`) that
     are still `due` become `working`, leased to `worker` at `now`, one attempt more; it returns
-    them. Built once with parameters: building it cost more than running it."""
+    them (as `model` objects, or the `returning` columns). `model` is a mapped class or a
+    table. Built once with parameters: building it cost more than running it."""
+    columns = getattr(model, "c", model)
     return (
         update(model)
-        .where(model.id.in_(bindparam("ids", expanding=True)), due)
+        .where(columns.id.in_(bindparam("ids", expanding=True)), due)
         .values(
             status=working,
             claimed_by=bindparam("worker"),
             claimed_at=now,
-            attempts=model.attempts + 1,
+            attempts=columns.attempts + 1,
         )
-        .returning(model)
+        .returning(*(returning or (model,)))
         .execution_options(synchronize_session=False)
     )

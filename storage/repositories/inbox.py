@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Integer,
@@ -19,7 +19,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
 
 from storage.models import InboxItem, InboxStatus, utcnow
 from storage.repositories.base import Repository, take_leased
@@ -29,39 +28,55 @@ LEASE = timedelta(seconds=60)
 OPEN = (InboxStatus.PENDING, InboxStatus.WORKING)
 
 
+class Claimed(NamedTuple):
+    """A claimed row: what its worker needs to handle it (plain values, no ORM object)."""
+
+    id: int
+    platform: str
+    update_key: str
+    conversation: str
+    event: dict[str, Any] | None
+    attempts: int
+
+
 def _claim_statements() -> tuple[Any, Any, Any]:
     """The claim's statements, built once with parameters (now, stale = now - LEASE, limit,
-    platforms; then ids, now, stale, worker): building them cost more than running them."""
-    now = bindparam("now", type_=InboxItem.next_attempt_at.type)
-    stale = bindparam("stale", type_=InboxItem.claimed_at.type)
+    platforms; then ids, now, stale, worker): building them cost more than running them.
+    Core statements on the table: the ORM's bulk UPDATE and the objects it built from the
+    RETURNING rows cost more than the claim's SQL."""
+    inbox = InboxItem.__table__
+    c = inbox.c  # type: ignore[attr-defined]
+    now = bindparam("now", type_=c.next_attempt_at.type)
+    stale = bindparam("stale", type_=c.claimed_at.type)
     due = or_(
-        and_(InboxItem.status == InboxStatus.PENDING, InboxItem.next_attempt_at <= now),
-        and_(InboxItem.status == InboxStatus.WORKING, InboxItem.claimed_at < stale),
+        and_(c.status == InboxStatus.PENDING, c.next_attempt_at <= now),
+        and_(c.status == InboxStatus.WORKING, c.claimed_at < stale),
     )
-    earlier = aliased(InboxItem)
+    earlier = inbox.alias("earlier")
     blocked = (
         exists()
         .where(
-            earlier.conversation == InboxItem.conversation,
-            earlier.id < InboxItem.id,
-            earlier.status.in_(OPEN),
+            earlier.c.conversation == c.conversation,
+            earlier.c.id < c.id,
+            earlier.c.status.in_(OPEN),
         )
-        .correlate(InboxItem)
+        .correlate(inbox)
     )
-    pick = select(InboxItem.id).where(due, ~blocked)
+    pick = select(c.id).where(due, ~blocked)
     # `platform || ''`: not the (platform, update_key) index, which made SQLite read every
     # row of the platform, handled ones included, on each claim; the due index instead
-    platform = InboxItem.platform.concat(literal_column("''"))
+    platform = c.platform.concat(literal_column("''"))
     pick_on = pick.where(platform.in_(bindparam("platforms", expanding=True)))
 
     def ordered(stmt: Any) -> Any:
         return (
-            stmt.order_by(InboxItem.id)
+            stmt.order_by(c.id)
             .limit(bindparam("limit", type_=Integer))
             .with_for_update(skip_locked=True)
         )
 
-    take = take_leased(InboxItem, InboxStatus.WORKING, due, now)
+    returning = (c.id, c.platform, c.update_key, c.conversation, c.event, c.attempts)
+    take = take_leased(inbox, InboxStatus.WORKING, due, now, returning)
     return ordered(pick), ordered(pick_on), take
 
 
@@ -158,7 +173,7 @@ class InboxRepo(Repository):
 
     async def claim(
         self, worker: str, limit: int, now: datetime | None = None, platforms: Sequence[str] = ()
-    ) -> Sequence[InboxItem]:
+    ) -> list[Claimed]:
         """Claim up to `limit` due rows, at most one per conversation, oldest first."""
         now = now or utcnow()
         params: dict[str, Any] = {"now": now, "stale": now - LEASE, "limit": limit}
@@ -170,8 +185,8 @@ class InboxRepo(Repository):
         if not ids:
             return []
         take = {"ids": ids, "now": now, "stale": now - LEASE, "worker": worker}
-        rows = (await self.session.execute(_TAKE, take)).scalars().all()
-        return sorted(rows, key=lambda r: r.id)
+        rows = (await self.session.execute(_TAKE, take)).all()
+        return sorted((Claimed(*r) for r in rows), key=lambda r: r.id)
 
     async def finish(self, item_id: int, worker: str, now: datetime | None = None) -> bool:
         """Mark a claimed row done, in the handler's transaction; False if it is no longer ours

@@ -26,6 +26,7 @@ from storage.models import (
     OutboxStatus,
     utcnow,
 )
+from storage.repositories.inbox import Claimed
 from storage.uow import UnitOfWork
 from tests.support.fakes import FakeMessenger
 
@@ -52,7 +53,7 @@ async def test_a_burst_during_onboarding_is_handled_in_order_while_others_run_in
     running = peak = 0
     process = runtime.core.process
 
-    async def traced(item: InboxItem, *args: Any, **kwargs: Any) -> Any:
+    async def traced(item: Claimed, *args: Any, **kwargs: Any) -> Any:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
