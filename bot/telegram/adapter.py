@@ -23,7 +23,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.config import SettingsError
 from bot.telegram.messenger import MAX_TEXT, TelegramMessenger
-from bot.telegram.translate import to_incoming
+from bot.telegram.translate import plain_incoming, to_incoming
 from handlers.core.events import Incoming
 from handlers.core.ports import Capabilities
 from handlers.delivery.inbox import Door
@@ -230,7 +230,7 @@ class TelegramAdapter:
         """Store a batch of updates (a getUpdates answer) in one transaction; each one's fate
         as `ingest` tells it. Raises when the store cannot take them (nothing is confirmed)."""
         fates: list[str] = []
-        readable: list[tuple[int, Incoming, Update]] = []
+        readable: list[tuple[int, Incoming, Update | None]] = []
         for data in batch:
             parsed = await self._read(data)
             if isinstance(parsed, str):
@@ -243,13 +243,16 @@ class TelegramAdapter:
             if not new:
                 self._remember(event.update_id, "duplicate")
                 fates[index] = "duplicate"
-            elif update.callback_query is not None:
+            elif update is not None and update.callback_query is not None:
                 self._spawn(self._answer(update.callback_query.id))
         return fates
 
-    async def _read(self, data: dict[str, Any]) -> str | tuple[Incoming, Update]:
-        """The update's event, or its fate when there is none to handle ("malformed", kept
-        with its error; "ignored")."""
+    async def _read(self, data: dict[str, Any]) -> str | tuple[Incoming, Update | None]:
+        """The update's event (and the PTB update when it was needed to read it), or its fate
+        when there is none to handle ("malformed", kept with its error; "ignored")."""
+        plain = plain_incoming(data, self.bot_username)
+        if plain is not None:
+            return plain, None
         update_id = data.get("update_id")
         try:
             update = Update.de_json(data, self.application.bot)

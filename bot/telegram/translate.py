@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Chat, MaybeInaccessibleMessage, Message, Update, User
 
 from handlers.core.events import ChatKind, Incoming
@@ -111,4 +113,76 @@ def _from_callback(update: Update) -> Incoming | None:
         locale=user.language_code,
         display_name=user.full_name,
         update_id=str(update.update_id),
+    )
+
+
+_PLAIN_MESSAGE = frozenset({"message_id", "from", "chat", "date", "text", "entities"})
+_PLAIN_USER = frozenset(
+    {"id", "is_bot", "first_name", "last_name", "username", "language_code", "is_premium"}
+)
+_PLAIN_CHAT = frozenset({"id", "type", "first_name", "last_name", "username"})
+_ENTITY = frozenset({"type", "offset", "length"})
+
+
+def plain_incoming(data: dict[str, Any], bot_username: str | None = None) -> Incoming | None:
+    """The event of the commonest update, a person's text in their private chat, read from the
+    update's JSON as `to_incoming(Update.de_json(data))` reads it, without building the PTB
+    objects (python-telegram-bot's parsing cost more than the rest of storing the update).
+    None for any other shape or anything unusual in it: such an update goes the full way."""
+    if data.keys() != {"update_id", "message"}:
+        return None
+    update_id, message = data["update_id"], data["message"]
+    if type(update_id) is not int or type(message) is not dict:
+        return None
+    if not message.keys() <= _PLAIN_MESSAGE:
+        return None  # a caption, a forward, a topic, a reply, an attachment ...
+    sender, chat, text = message.get("from"), message.get("chat"), message.get("text")
+    message_id, date = message.get("message_id"), message.get("date")
+    if type(message_id) is not int or type(text) is not str:
+        return None
+    if type(date) is not int or not 0 <= date < 2**32:
+        return None
+    if type(sender) is not dict or type(chat) is not dict:
+        return None
+    if not (sender.keys() <= _PLAIN_USER and chat.keys() <= _PLAIN_CHAT):
+        return None
+    if chat.get("type") != Chat.PRIVATE or type(chat.get("id")) is not int:
+        return None
+    if not all(type(chat.get(k, "")) is str for k in ("first_name", "last_name", "username")):
+        return None
+    user_id, first = sender.get("id"), sender.get("first_name")
+    if sender.get("is_bot") is not False or type(user_id) is not int or type(first) is not str:
+        return None
+    last, username, language = (sender.get(k) for k in ("last_name", "username", "language_code"))
+    if not all(v is None or type(v) is str for v in (last, username, language)):
+        return None
+    if type(sender.get("is_premium", False)) is not bool:
+        return None
+    entities = message.get("entities", [])
+    if type(entities) is not list or not all(_plain_entity(e) for e in entities):
+        return None
+    addressed_text = addressed(text, bot_username)
+    if addressed_text is None:
+        return None
+    return Incoming(
+        platform=PLATFORM,
+        user_id=str(user_id),
+        chat_id=str(chat["id"]),
+        chat_kind="dm",
+        text=addressed_text,
+        message_id=str(message_id),
+        locale=language,
+        display_name=f"{first} {last}" if last else first,
+        update_id=str(update_id),
+        hints={"username": username} if username else {},
+    )
+
+
+def _plain_entity(entity: object) -> bool:
+    return (
+        type(entity) is dict
+        and entity.keys() == _ENTITY
+        and type(entity["type"]) is str
+        and type(entity["offset"]) is int
+        and type(entity["length"]) is int
     )

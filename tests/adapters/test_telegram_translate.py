@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.telegram.translate import chat_kind, to_incoming
+from bot.telegram.translate import chat_kind, plain_incoming, to_incoming
 from tests.support.emulators.telegram_api import TelegramEmulator
 
 
@@ -130,3 +130,54 @@ def test_media_bring_their_caption_or_empty_text(api: TelegramEmulator) -> None:
     first, second = to_incoming(parse(with_caption)), to_incoming(parse(bare))
     assert first is not None and first.text == "our LED project"
     assert second is not None and second.text == ""
+
+
+def test_a_plain_private_text_is_read_from_its_json_as_ptb_reads_it(api: TelegramEmulator) -> None:
+    plain = [
+        api.message_update(42, "what is ELENA?"),
+        api.message_update(43, "hello", first_name="Marie", last_name="Dubois", username="md"),
+        api.message_update(44, "hallo", language_code=None, last_name="", username=""),
+        api.message_update(45, "/start inv-Gent_2026", language_code="fr"),
+        api.message_update(46, "/help@peer_bot"),
+        api.message_update(47, ""),
+    ]
+    premium = api.message_update(48, "hi")
+    premium["message"]["from"]["is_premium"] = True
+    plain.append(premium)
+    for data in plain:
+        fast = plain_incoming(data, "peer_bot")
+        assert fast is not None, data
+        assert fast == to_incoming(parse(data), "peer_bot")
+    # another bot's command: PTB's reading ignores it, so does the full way after the fast one
+    other = api.message_update(42, "/help@other_bot")
+    assert plain_incoming(other, "peer_bot") is None
+    assert to_incoming(parse(other), "peer_bot") is None
+
+
+def test_any_other_update_goes_the_full_way(api: TelegramEmulator) -> None:
+    api.add_forum(-1001)
+    group = api.message_update(7, "hi", chat_id=-2002, chat_type="group")
+    topic = api.message_update(7, "hi", chat_id=-1001, message_thread_id=55)
+    button = api.callback_update(42, "onb:yes~abcdefghij", message_id=5)
+    from_bot = api.message_update(42, "hi")
+    from_bot["message"]["from"]["is_bot"] = True
+    forwarded = api.message_update(42, "hi")
+    forwarded["message"]["forward_origin"] = {
+        "type": "hidden_user",
+        "date": 0,
+        "sender_user_name": "X",
+    }
+    caption = api.message_update(42, "")
+    del caption["message"]["text"]
+    caption["message"]["caption"] = "our LED project"
+    link = api.message_update(42, "see https://example.org")
+    link["message"]["entities"] = [{"type": "text_link", "offset": 0, "length": 3, "url": "x"}]
+    odd = [api.message_update(42, "hi") for _ in range(5)]
+    odd[0]["message"]["from"]["id"] = "42"  # a string id
+    odd[1]["message"]["date"] = 2**40  # a date PTB cannot read
+    del odd[2]["message"]["from"]["first_name"]
+    odd[3]["message"]["text"] = 5
+    odd[4]["edited"] = True
+    shapes = [group, topic, button, from_bot, forwarded, caption, link, *odd]
+    for data in shapes:
+        assert plain_incoming(data, "peer_bot") is None, data
