@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -22,7 +23,8 @@ from typing import Any
 
 from handlers.core.outbound import Outgoing, Sent, Writing
 from handlers.core.ports import Messenger, RateLimited, Undeliverable
-from handlers.delivery.outbox import backoff, payload
+from handlers.delivery.outbox import RECORD_PATIENCE, backoff, payload
+from storage.errors import database_down
 from storage.models import utcnow
 from storage.repositories.outbox import row as outbox_row
 from storage.uow import SessionFactory, UnitOfWork
@@ -36,6 +38,9 @@ RIDE_PATIENCE = 0.05
 """While a handler is on its way to its commit, sent replies wait for it (at most this long)
 rather than take a transaction of their own: under load that commit comes within one handler's
 transaction, about when a record of their own would (on SQLite it waits for that transaction)."""
+RECORD_RETRY = 1.0
+"""Seconds before sent replies are recorded again when the database could not be reached
+(for up to the outbox's RECORD_PATIENCE: unrecorded, they would be sent again)."""
 
 
 def reply_rows(outgoing: Sequence[Outgoing], batch: str) -> list[dict[str, Any]]:
@@ -76,6 +81,9 @@ class ReplySender:
         """True while a handler that will `take` the records before its commit is running."""
         self._sent: list[Sent] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._retrying: asyncio.Task[None] | None = None
+        self._down_since: float | None = None
+        self._closing = False
         self._recording: asyncio.Lock | None = None
 
     async def queue_claimed(
@@ -148,17 +156,43 @@ class ReplySender:
                 async with self.writing(), UnitOfWork(self.sessionmaker) as uow:
                     await uow.outbox.mark_sent_many(batch)
                     await uow.commit()
-            except Exception:
+            except Exception as exc:
+                if self._retry_later(batch, exc):
+                    return
                 log.exception(
                     "could not record %d sent replies; the outbox may resend them", len(batch)
                 )
                 return
+            self._down_since = None
+
+    def _retry_later(self, batch: list[Sent], exc: Exception) -> bool:
+        """Keep the records of a batch the database was not there for, and try again soon
+        (a lost connection, a restarting server); False once that lasted RECORD_PATIENCE."""
+        now = time.monotonic()
+        if self._closing or not database_down(exc):
+            return False
+        if self._down_since is None:
+            self._down_since = now
+        if now - self._down_since > RECORD_PATIENCE:
+            return False
+        log.warning(
+            "could not record %d sent replies (%s); again in %s s", len(batch), exc, RECORD_RETRY
+        )
+        self._sent[:0] = batch
+        running = self._retrying
+        if running is None or running.done() or running is asyncio.current_task():
+            self._retrying = asyncio.create_task(self._flush_soon(RECORD_RETRY))
+        return True
 
     async def close(self) -> None:
-        """Wait for the pending record."""
+        """Wait for the pending record (a retry waiting for the database is made now)."""
         if self._flushing is not None:
             with contextlib.suppress(Exception):
                 await self._flushing
+        self._closing = True
+        if self._retrying is not None:
+            with contextlib.suppress(Exception):
+                await self._retrying
         await self.flush()
 
     async def _flush_soon(self, delay: float = FLUSH_DELAY) -> None:

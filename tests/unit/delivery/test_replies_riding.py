@@ -3,9 +3,12 @@ on their own) when that commit fails: never lost, so never sent twice by the out
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.app import Runtime
+from handlers.delivery.replies import ReplySender
 from storage.models import Outbox, OutboxStatus
 from storage.repositories.outbox import row
 from storage.uow import UnitOfWork
@@ -53,3 +56,38 @@ async def test_a_failed_commit_gives_the_records_back(runtime: Runtime) -> None:
     assert await _status(runtime, row_id) == (OutboxStatus.SENDING, None)
     await runtime.core.after_commit.flush()  # given back: recorded on its own
     assert await _status(runtime, row_id) == (OutboxStatus.SENT, "m-b")
+
+
+async def test_records_the_database_was_not_there_for_are_kept_and_made_later(
+    runtime: Runtime,
+) -> None:
+    row_id = await _sent_reply(runtime, "c")
+    calls = 0
+
+    def flaky() -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionRefusedError("the database is restarting")
+        return runtime.sessionmaker()
+
+    sender = ReplySender(flaky)  # type: ignore[arg-type]
+    sender._sent.append((row_id, "m-c"))  # sent, not yet recorded
+    await sender.flush()  # the database is not there: kept, not dropped
+    assert await _status(runtime, row_id) == (OutboxStatus.SENDING, None)
+    await sender.flush()  # it is back
+    assert await _status(runtime, row_id) == (OutboxStatus.SENT, "m-c")
+    await sender.close()
+
+
+async def test_records_a_bad_statement_refused_are_left_to_the_outbox(runtime: Runtime) -> None:
+    row_id = await _sent_reply(runtime, "d")
+
+    def broken() -> Any:
+        raise RuntimeError("not a lost connection")
+
+    sender = ReplySender(broken)  # type: ignore[arg-type]
+    sender._sent.append((row_id, "m-d"))
+    await sender.flush()
+    assert sender.take() == []  # dropped: the outbox sends the row again after its lease
+    await sender.close()
