@@ -15,10 +15,10 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 import asyncio  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
+from collections.abc import AsyncIterator, Awaitable, Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, TypeVar  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -31,6 +31,7 @@ from tests.support.fakes import FakeMessenger, Talk  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
+T = TypeVar("T")
 
 
 def _worker_database(url: str | None) -> str | None:
@@ -205,6 +206,16 @@ class _Emptier:
     async def empty(self) -> None:
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._empty(), self._loop))
 
+    async def run(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """`work(connection)` on the kept connection, on its thread."""
+
+        async def call() -> T:
+            if self._conn is None or self._conn.is_closed():
+                await self._empty()  # (re)connects; the database is emptied first anyway
+            return await work(self._conn)
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(), self._loop))
+
     def close(self) -> None:
         if self._conn is not None:
             asyncio.run_coroutine_threadsafe(self._conn.close(), self._loop).result(5)
@@ -214,11 +225,28 @@ class _Emptier:
 _EMPTIER: _Emptier | None = None
 
 
-async def _truncate(url: str) -> None:
+def _emptier(url: str) -> _Emptier:
     global _EMPTIER
     if _EMPTIER is None:
         _EMPTIER = _Emptier(url)
-    await _EMPTIER.empty()
+    return _EMPTIER
+
+
+async def _truncate(url: str) -> None:
+    await _emptier(url).empty()
+
+
+async def empty_database() -> None:
+    """Empty this worker's PostgreSQL database, as between tests. PostgreSQL only."""
+    assert PG_URL, "PostgreSQL only"
+    await _truncate(PG_URL)
+
+
+async def on_worker_connection(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(asyncpg_connection)` on this worker's kept PostgreSQL connection (the one that
+    empties the database between tests) and return its result. PostgreSQL only."""
+    assert PG_URL, "PostgreSQL only"
+    return await _emptier(PG_URL).run(work)
 
 
 @pytest.fixture

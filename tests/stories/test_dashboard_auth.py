@@ -9,7 +9,6 @@ import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -21,11 +20,11 @@ from bot.config import Settings
 from bot.http import make_web_app
 from bot.web import COOKIE, DASHBOARD_THROTTLE
 from bot.web.auth import FailedSignIns
-from storage.uow import UnitOfWork
 from tests.conftest import CONTENT
 from tests.support.cli import Completed
 from tests.support.cli import peerbot as run_peerbot
-from tests.support.report_seed import COORD_A, seed
+from tests.support.report_seed import COORD_A
+from tests.support.seed_snapshot import seed_now
 from tests.system.test_dashboard import _token
 
 EVIL = "https://evil.example"
@@ -49,8 +48,7 @@ def _free_port() -> int:
 async def site(database_url: str) -> AsyncIterator[Site]:
     settings = Settings(database_url=database_url, PEERBOT_CONTENT_DIR=CONTENT)  # type: ignore[call-arg]
     runtime = await build(settings)
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        await seed(uow, datetime.now(UTC))
+    await seed_now(runtime.sessionmaker)
     app = make_web_app(runtime)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

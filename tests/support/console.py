@@ -22,7 +22,8 @@ from bot.http import make_web_app
 from storage.repositories.dashboard import DashboardTokenRepo
 from storage.uow import UnitOfWork
 from tests.conftest import CONTENT
-from tests.support.report_seed import COORD_A, seed
+from tests.support.report_seed import COORD_A
+from tests.support.seed_snapshot import seed_now
 
 EVIL = "https://evil.example"
 
@@ -49,8 +50,7 @@ async def site_fixture(database_url: str, tmp_path: Path) -> AsyncIterator[Site]
         database_url=database_url, PEERBOT_CONTENT_DIR=CONTENT, PEERBOT_DATA_DIR=data_dir
     )
     runtime = await build(settings)
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        await seed(uow, datetime.now(UTC))
+    await seed_now(runtime.sessionmaker)
     runner = web.AppRunner(make_web_app(runtime), access_log=None)
     await runner.setup()
     port = free_port()
