@@ -27,6 +27,7 @@ from tests.support.report_seed import (
     seed,
     summary,
 )
+from tests.support.seed_snapshot import seed_now
 
 ROOT = REPO_ROOT
 
@@ -150,8 +151,7 @@ async def test_tokens_are_stored_hashed_and_expire(runtime: Runtime) -> None:
 
 async def _seed_now(runtime: Runtime) -> None:
     """Seed relative to the wall clock: the CLI process reads the system clock."""
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        await seed(uow, datetime.now(UTC))
+    await seed_now(runtime.sessionmaker)
 
 
 async def test_report_json_is_the_report_function(runtime: Runtime, database_url: str) -> None:

@@ -15,7 +15,6 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,10 @@ from bot.config import Settings
 from bot.http import make_web_app
 from bot.web.render import CHARTED
 from handlers.pairing.view import STATES
-from storage.uow import UnitOfWork
 from tests.conftest import CONTENT
 from tests.stories.test_report import peerbot
-from tests.support.report_seed import BETA_SECRETS, COORD_A, COORD_B, EXPECTED_ALPHA, seed, summary
+from tests.support.report_seed import BETA_SECRETS, COORD_A, COORD_B, EXPECTED_ALPHA, summary
+from tests.support.seed_snapshot import seed_now
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -68,8 +67,7 @@ async def served(database_url: str) -> AsyncIterator[Served]:
     """The real web app (system clock) on a free local port, with seeded data."""
     settings = Settings(database_url=database_url, PEERBOT_CONTENT_DIR=CONTENT)  # type: ignore[call-arg]
     runtime = await build(settings)
-    async with UnitOfWork(runtime.sessionmaker) as uow:
-        await seed(uow, datetime.now(UTC))
+    await seed_now(runtime.sessionmaker)
     runner = web.AppRunner(make_web_app(runtime), access_log=None)
     await runner.setup()
     port = _free_port()
