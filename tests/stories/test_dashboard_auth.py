@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -38,12 +37,6 @@ class Site:
     database_url: str
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def site(database_url: str) -> AsyncIterator[Site]:
     settings = Settings(database_url=database_url, PEERBOT_CONTENT_DIR=CONTENT)  # type: ignore[call-arg]
@@ -52,8 +45,10 @@ async def site(database_url: str) -> AsyncIterator[Site]:
     app = make_web_app(runtime)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "0.0.0.0", port).start()  # noqa: S104 - loopback aliases below
+    # port 0: the kernel picks a free port as it binds (a port probed free beforehand can be
+    # taken by another process on the machine before the bind)
+    await web.TCPSite(runner, "0.0.0.0", 0).start()  # noqa: S104 - loopback aliases below
+    port = runner.addresses[0][1]
     try:
         yield Site(f"http://127.0.0.1:{port}", runtime, app, database_url)
     finally:
