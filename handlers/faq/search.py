@@ -6,7 +6,8 @@ accent-stripped and cut into word tokens; synonym and glossary phrases (synonyms
 glossary.yaml: EPC = CPE = Energiespar-Contracting = energieprestatiecontract = umowa EPC...) are
 found on language-blind light stems (plural rule, then one common suffix, leaving at least
 STEM_MIN=4 characters) and mapped to one canonical token (in a question, a misspelt word of a term
-is read as that term when the whole term then matches: Normaliser._typos); the other words get the
+is read as that term when the whole term then matches: Normaliser._typos; an acronym written in
+capitals, "PAYS", is kept whole unless its stem is a term: `acronyms`); the other words get the
 Snowball stem of the text's language (index strings: their entry/translation language; query: the
 detected one); stop words (stopwords.yaml, eight languages) are dropped: the text's language's,
 and the other languages' unless the FAQ writes them as words (Normaliser.stop_for). Each entry owns
@@ -206,6 +207,18 @@ def fold(text: str) -> str:
     return " ".join(_WORD.sub(" ", kept).split())
 
 
+_ACRONYM = re.compile(r"(?<![\w])([A-Z][A-Z0-9]+)(?![\w])")
+
+
+def acronyms(text: str) -> frozenset[str]:
+    """The folded words `text` writes in capitals (at least two letters) while writing others in
+    lower case: acronyms, kept whole instead of stemmed, so that "PAYS" (pay-as-you-save) stays
+    apart from "pays" and "ESCOS" from a stem. A text written all in capitals has none."""
+    if not any(c.islower() for c in text):
+        return frozenset()
+    return frozenset(fold(m) for m in _ACRONYM.findall(text) if sum(c.isalpha() for c in m) >= 2)
+
+
 # Inflectional and common derivational endings of the five languages, longest first. Stripping
 # one of them (keeping at least STEM_MIN characters) conflates "financing"/"finance"/"financement",
 # "renovation"/"renovate", "funding"/"fund", "Finanzierung"/"finanzieren"; applied to both sides.
@@ -296,6 +309,12 @@ class Normaliser:
     def _stems(self, text: str) -> list[str]:
         return [t if t in self.stop else stem(t) for t in fold(text).split()]
 
+    def _light(self, word: str, acronym: bool) -> str:
+        """The light stem of a word; an acronym stays whole unless its stem is a term of its
+        own ("ESCOS" is the ESCO term, "PAYS" is not the verb "pay")."""
+        light = stem(word)
+        return word if acronym and light != word and light not in self.variants else light
+
     def _typos(self, words: list[str], light: list[str]) -> list[str]:
         """`light` with misspelt glossary words corrected where a whole term then matches.
 
@@ -364,13 +383,18 @@ class Normaliser:
         carry no language); the other words then get the Snowball stem of `lang`, if given.
         With `typos` (questions, not index strings), misspelt glossary terms are read too.
         """
-        return self.word_tokens(fold(text).split(), lang, typos)
+        return self.word_tokens(fold(text).split(), lang, typos, acronyms(text))
 
     def word_tokens(
-        self, words: list[str], lang: str | None = None, typos: bool = False
+        self,
+        words: list[str],
+        lang: str | None = None,
+        typos: bool = False,
+        caps: frozenset[str] = frozenset(),
     ) -> list[str]:
-        """`tokens` of a text already folded and split (`words`)."""
-        light = [w if w in self.stop else stem(w) for w in words]
+        """`tokens` of a text already folded and split (`words`); the words in `caps` (its
+        acronyms, see `acronyms`) are kept whole, never stemmed."""
+        light = [w if w in self.stop else self._light(w, w in caps) for w in words]
         if typos:
             light = self._typos(words, light)
         joined = " ".join(light)
@@ -384,7 +408,9 @@ class Normaliser:
         for word, light_stem in zip(words, light, strict=True):
             origin.setdefault(light_stem, word)
         return [
-            t if t in self.canonical or t not in origin else snowball_stem(lang, origin[t])
+            t
+            if t in self.canonical or t in caps or t not in origin
+            else snowball_stem(lang, origin[t])
             for t in out
         ]
 
@@ -452,7 +478,8 @@ class FaqIndex:
             for text, lang, w in _strings(entry):
                 words = fold(text).split()
                 known.update(words)
-                toks = norm.word_tokens(words, lang or entry.lang) or words or [entry.id]
+                caps = acronyms(text)
+                toks = norm.word_tokens(words, lang or entry.lang, caps=caps) or words or [entry.id]
                 texts.append(" ".join(sorted(toks)))
                 raw.append(text)
                 whole.append(" ".join(words))

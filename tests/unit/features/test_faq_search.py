@@ -460,3 +460,21 @@ def test_a_question_of_key_terms_only_prefers_the_entry_that_defines_them(index:
     tokens = index.norm.tokens("apply for elena", "en")
     scores = index.combine(tokens, lexical, meaning, 0.5, key_miss=0.0, define_boost=4.0)
     assert scores[ids.index("elena-what-is")] == scores[ids.index("elena-apply")]
+
+
+def test_an_acronym_in_capitals_is_kept_whole_unless_it_is_a_term(real_index: FaqIndex) -> None:
+    norm = real_index.norm
+    # PAYS (pay-as-you-save) is not the verb "pays", which is stemmed to "pay"
+    assert "pays" in norm.tokens("how does PAYS work", "en")
+    assert "pays" not in norm.tokens("who pays for the works", "en")
+    assert "pay" in norm.tokens("who pays for the works", "en")
+    # an acronym whose stem is a term of its own still maps to that term
+    assert norm.tokens("ESCOS", "en") == norm.tokens("escos", "en") == ["esco"]
+    # a question written all in capitals has no acronyms: its words are stemmed as usual
+    assert norm.tokens("WHO PAYS FOR THE WORKS", "en") == norm.tokens(
+        "who pays for the works", "en"
+    )
+    # the index keeps the acronym too, so the question finds the entry that names it (read as
+    # "pay", it went to the EPC entry, whose strings say the company is paid from the savings)
+    assert real_index.rank("how does PAYS work", k=1)[0].entry_id == "pay-as-you-save"
+    assert real_index.rank("PAYS for homeowners", k=1)[0].entry_id == "pay-as-you-save"
