@@ -91,7 +91,10 @@ def cached_vectors(
                 return np.asarray(vectors, dtype=np.float32)
         except (OSError, ValueError) as exc:
             log.warning("FAQ vector cache %s unreadable, encoding again: %s", path, exc)
-    vectors = np.asarray(encoder.encode(list(texts)), dtype=np.float32)
+    # Rounded as the cache keeps them: the first start scores exactly as every later one (the
+    # float32 vectors moved near-tied questions by a hundredth of a point, enough to flip a
+    # threshold or the weight a cross-validation fold picks).
+    vectors = np.asarray(encoder.encode(list(texts)), dtype=np.float16).astype(np.float32)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
