@@ -12,6 +12,7 @@ hybrid latency, and with --calibrate a nested 5-fold estimate that also picks th
 meaning score in each training split (entry vectors cached in --cache, by default
 $PEERBOT_DATA_DIR/faq-vectors). --per-language fits the thresholds per detected language;
 --misses LANG lists the rows of LANG the nested estimate gets wrong (decision, first hit, score).
+--dev FILE measures on other labelled rows (an older copy of the dev set, for before/after).
 """
 
 from __future__ import annotations
@@ -333,6 +334,9 @@ def main() -> None:
         help="with --calibrate --semantic: LANG's rows the nested CV gets wrong ('all': every)",
     )
     parser.add_argument(
+        "--dev", type=Path, default=DEV, help="the labelled rows (default tests/data/faq_dev.jsonl)"
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
         default=Path(os.environ.get("PEERBOT_DATA_DIR") or Path.home() / ".local/share/peerbot")
@@ -370,7 +374,7 @@ def main() -> None:
             f"weight {index.semantic_weight}"
         )
         assert layer.ready
-    rows = read_dev(DEV)
+    rows = read_dev(args.dev)
     on = sum(lab is not None for _, lab in rows)
     print(f"dev set: {len(rows)} rows ({on} on-topic, {len(rows) - on} off-topic)")
     queries = [q for q, _ in rows] or [e.question for e in load.entries]
@@ -408,7 +412,7 @@ def main() -> None:
     )
 
     if args.calibrate:
-        langs = read_langs(DEV)
+        langs = read_langs(args.dev)
         cal = calibrate(index, rows, langs)
         print(f"\nin-sample calibration: {cal.thresholds}")
         show("pipeline (in-sample)", cal)
