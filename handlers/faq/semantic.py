@@ -91,9 +91,8 @@ def cached_vectors(
                 return np.asarray(vectors, dtype=np.float32)
         except (OSError, ValueError) as exc:
             log.warning("FAQ vector cache %s unreadable, encoding again: %s", path, exc)
-    # Rounded as the cache keeps them: the first start scores exactly as every later one (the
-    # float32 vectors moved near-tied questions by a hundredth of a point, enough to flip a
-    # threshold or the weight a cross-validation fold picks).
+    # Rounded as the cache keeps them: the first start scores exactly as every later one, so a
+    # near-tie is decided the same way whether the vectors were just encoded or read back.
     vectors = np.asarray(encoder.encode(list(texts)), dtype=np.float16).astype(np.float32)
     if path is not None:
         try:
