@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from telegram import Update
 
 from bot.telegram.translate import chat_kind, plain_incoming, to_incoming
 from tests.support.emulators.telegram_api import TelegramEmulator
+from tests.support.paths import REPO_ROOT
 
 
 @pytest.fixture
@@ -181,3 +183,16 @@ def test_any_other_update_goes_the_full_way(api: TelegramEmulator) -> None:
     shapes = [group, topic, button, from_bot, forwarded, caption, link, *odd]
     for data in shapes:
         assert plain_incoming(data, "peer_bot") is None, data
+
+
+def test_real_updates_read_the_fast_way_read_as_ptb_reads_them() -> None:
+    """Every real payload (tests/data/payloads/telegram, public sources) the fast reading
+    accepts gives PTB's event; the real private texts are among those it accepts."""
+    fast = []
+    for path in sorted((REPO_ROOT / "tests" / "data" / "payloads" / "telegram").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        event = plain_incoming(data, "peer_bot")
+        if event is not None:
+            assert event == to_incoming(parse(data), "peer_bot"), path.name
+            fast.append(path.stem)
+    assert "private_start" in fast
