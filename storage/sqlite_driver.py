@@ -107,6 +107,15 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneHopCursor
 
+    def rollback(self) -> None:
+        """No round trip when no transaction is open: sqlite3's rollback then does nothing (it
+        checks the same flag). The pool rolls back every connection handed back to it, after
+        a commit too, which cost a thread hop per transaction for nothing."""
+        conn: sqlite3.Connection | None = self._connection._connection  # type: ignore[attr-defined]
+        if conn is None or not conn.in_transaction:
+            return
+        super().rollback()
+
 
 class OneHopDbapi(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
