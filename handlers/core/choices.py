@@ -13,7 +13,7 @@ MAX_ID_BYTES = 64 - len(SEP) - SIG_LEN
 
 def _sig(secret: bytes, chat_id: str, choice_id: str) -> str:
     message = f"{chat_id}\x1f{choice_id}".encode("utf-8", "surrogatepass")
-    mac = hmac.new(secret, message, hashlib.sha256).digest()
+    mac = hmac.digest(secret, message, hashlib.sha256)  # one-shot: no HMAC object per button
     return base64.urlsafe_b64encode(mac).decode()[:SIG_LEN]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -81,6 +82,21 @@ def _claim_statements() -> tuple[Any, Any, Any]:
 
 
 _PICK, _PICK_ON, _TAKE = _claim_statements()
+
+
+@functools.cache
+def _add_statement(dialect: str) -> Any:
+    """`add_many`'s INSERT … ON CONFLICT DO NOTHING RETURNING for a dialect, built once: every
+    accepted update runs it, and building it cost about as much as running it."""
+    table = InboxItem.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)  # type: ignore[arg-type]
+        .on_conflict_do_nothing(index_elements=["platform", "update_key"])
+        .returning(table.c.platform, table.c.update_key)  # type: ignore[attr-defined]
+    )
+
+
 _FINISH = (
     update(InboxItem.__table__)  # type: ignore[arg-type]
     .where(
@@ -156,13 +172,7 @@ class InboxRepo(Repository):
         ]
         # one executemany (SQLAlchemy sends it as one multi-row INSERT) and a compiled form
         # cached once, instead of a statement built and sent per update
-        table = InboxItem.__table__
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = (
-            insert(table)  # type: ignore[arg-type]
-            .on_conflict_do_nothing(index_elements=["platform", "update_key"])
-            .returning(table.c.platform, table.c.update_key)  # type: ignore[attr-defined]
-        )
+        stmt = _add_statement(self.dialect)
         stored = {(str(p), str(k)) for p, k in (await self.session.execute(stmt, rows)).all()}
         news = []
         for row in rows:
@@ -181,7 +191,7 @@ class InboxRepo(Repository):
         if platforms:
             pick = _PICK_ON
             params["platforms"] = list(platforms)
-        ids = list((await self.session.execute(pick, params)).scalars())
+        ids = [r[0] for r in await self.session.execute(pick, params)]
         if not ids:
             return []
         take = {"ids": ids, "now": now, "stale": now - LEASE, "worker": worker}

@@ -96,6 +96,11 @@ _SENT = (
     )
 )
 """Sent rows recorded (every reply: built once)."""
+_ADD_CLAIMED = insert(Outbox.__table__).returning(  # type: ignore[arg-type]
+    Outbox.__table__.c.id,  # type: ignore[attr-defined]
+    sort_by_parameter_order=True,
+)
+"""A handler's replies inserted already claimed (every reply: built once)."""
 
 
 class OutboxRepo(Repository):
@@ -195,12 +200,10 @@ class OutboxRepo(Repository):
             )
             for r in rows
         ]
-        table = Outbox.__table__
         # parameters apart from the statement (executemany with RETURNING), not a multi-row
         # VALUES: SQLAlchemy caches this statement's compiled form; it compiled the other one
         # anew for every answered question
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)  # type: ignore[arg-type,attr-defined]
-        return sorted(int(i) for i in (await self.session.execute(stmt, values)).scalars())
+        return sorted(int(r[0]) for r in await self.session.execute(_ADD_CLAIMED, values))
 
     async def last_choices(self, platform: str, chat_id: str) -> list[dict[str, Any]]:
         """The buttons of the newest message sent to a chat that had any (a console that

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -101,20 +102,27 @@ class PracticeRepo(Repository):
         """Approved practices using any of these instruments, with their authority: most
         instruments in common first, then the most recent, at most `limit` (one query; the
         instruments are matched in the JSON list's text, the same on SQLite and PostgreSQL)."""
-        codes = sorted(set(instruments))
+        codes = tuple(sorted(set(instruments)))
         if not codes or limit <= 0:
             return []
-        listed = cast(GoodPractice.instruments, String)
-        uses = [listed.like(f'%"{_escaped(code)}"%', escape="\\") for code in codes]
-        common = sum((case((u, 1), else_=0) for u in uses), literal(0))
-        stmt = (
-            select(GoodPractice, Authority)
-            .outerjoin(Authority, Authority.id == GoodPractice.authority_id)
-            .where(GoodPractice.status == APPROVED, or_(*uses))
-            .order_by(common.desc(), func.coalesce(GoodPractice.year, 0).desc(), GoodPractice.id)
-            .limit(limit)
-        )
+        stmt = _cited_statement(codes, limit)
         return [(p, a) for p, a in (await self.session.execute(stmt)).all()]
+
+
+@functools.lru_cache(maxsize=256)
+def _cited_statement(codes: tuple[str, ...], limit: int) -> Any:
+    """The statement of `cited_for`, built once per set of instruments (every answer that
+    cites practices asks it, and building it cost more than running it)."""
+    listed = cast(GoodPractice.instruments, String)
+    uses = [listed.like(f'%"{_escaped(code)}"%', escape="\\") for code in codes]
+    common = sum((case((u, 1), else_=0) for u in uses), literal(0))
+    return (
+        select(GoodPractice, Authority)
+        .outerjoin(Authority, Authority.id == GoodPractice.authority_id)
+        .where(GoodPractice.status == APPROVED, or_(*uses))
+        .order_by(common.desc(), func.coalesce(GoodPractice.year, 0).desc(), GoodPractice.id)
+        .limit(limit)
+    )
 
 
 def _escaped(code: str) -> str:
