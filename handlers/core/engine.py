@@ -359,26 +359,19 @@ class Core:
         prefetched: Caller | None = found
         if found is not None:
             identity = found.identity
-            if write:
-                await uow.identities.note(
-                    identity,
-                    dm_chat_id=event.chat_id if event.chat_kind == "dm" else None,
-                    display_name=event.display_name,
-                    locale=event.locale,
-                    seen_at=self._seen(identity),
-                )
         elif write:  # first contact: stored now
-            identity = await uow.identities.get_or_create(
-                event.platform,
-                event.user_id,
+            identity = await uow.identities.get_or_create(event.platform, event.user_id)
+            prefetched = await uow.identities.caller(event.platform, event.user_id, since)
+        else:
+            identity = Identity(platform=event.platform, user_id=event.user_id, locale=event.locale)
+        if write:  # what the platform tells and "last seen": one UPDATE when anything changed
+            await uow.identities.note(
+                identity,
                 dm_chat_id=event.chat_id if event.chat_kind == "dm" else None,
                 display_name=event.display_name,
                 locale=event.locale,
+                seen_at=self._seen(identity),
             )
-            prefetched = await uow.identities.caller(event.platform, event.user_id, since)
-            await uow.identities.note(identity, seen_at=self._seen(identity))
-        else:
-            identity = Identity(platform=event.platform, user_id=event.user_id, locale=event.locale)
         officer = prefetched.officer if prefetched is not None else None
         programme = prefetched.programme if prefetched is not None else None
         coordinates: frozenset[int] = frozenset()
