@@ -21,11 +21,21 @@ def feature_modules() -> list[str]:
     return sorted(names)
 
 
+_loaded = False
+
+
 def load_handlers() -> None:
-    """Register all routes and jobs: the middleware first, then every feature module."""
+    """Register all routes and jobs: the middleware first, then every feature module.
+
+    Modules register when imported, so once per process is enough: a process that builds
+    several runtimes (the test suite builds hundreds) does not walk the packages again."""
+    global _loaded
+    if _loaded:
+        return
     importlib.import_module("handlers.core.middleware")
     for name in feature_modules():
         importlib.import_module(name)
+    _loaded = True
 
 
 def load_content_parts() -> None:

