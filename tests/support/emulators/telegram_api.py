@@ -267,6 +267,9 @@ class TelegramEmulator:
         self.per_chat_burst = per_chat_burst
         self.group_per_minute = group_per_minute
         self.webhook_retry_delay = webhook_retry_delay
+        self.limit_clock: Callable[[], float] = time.monotonic
+        """The rate limiter's time (seconds); a test that checks which call is refused can stop
+        it, so that a slow machine's pauses between calls refill no bucket."""
         self.calls: list[Call] = []
         self.deliveries: list[Delivery] = []
         self.chats: dict[int, _Chat] = {}
@@ -669,7 +672,7 @@ class TelegramEmulator:
 
     def _rate_limit(self, params: dict[str, Any]) -> None:
         """Answer 429 when a limit is exceeded; a refused call consumes nothing."""
-        now = time.monotonic()
+        now = self.limit_clock()
         waits: list[float] = []
         if self.global_rate:
             window = self._global_window
