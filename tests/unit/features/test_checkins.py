@@ -4,6 +4,7 @@ answered with choices, caught up once after downtime, and sent once by two proce
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,8 @@ from sqlalchemy import select, update
 from bot.app import Runtime, build
 from bot.config import Settings
 from handlers.core.clock import FrozenClock
+from handlers.core.replies import Reply
+from handlers.delivery.outbox import OutboxWorker
 from handlers.pairing.checkins import working_slot
 from handlers.pairing.view import pairs_json
 from storage.models import CheckIn, Officer, Pair, PairStatus
@@ -204,6 +207,24 @@ async def test_after_downtime_each_pair_gets_exactly_one_catch_up_check_in(
         await again.close()
 
 
+@dataclass
+class Meeting(FakeMessenger):
+    """One process's messenger: every send waits until the other process's messenger has been
+    given a row too. With at most 4 rows in flight per sender (below) and 24 to send, neither
+    process can send the whole round before the other has claimed part of it, however the
+    machine's load orders their ticks: both take part by construction, and the test checks
+    that no row is sent twice. (The wait guards against a deadlock; it is not a timing.)"""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    partner: Meeting | None = None
+
+    async def send(self, chat_id: str, reply: Reply) -> str | None:
+        self.arrived.set()
+        assert self.partner is not None
+        await asyncio.wait_for(self.partner.arrived.wait(), 120)
+        return await super().send(chat_id, reply)
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="two processes share a database only on PostgreSQL")
 async def test_two_processes_send_each_check_in_once(
@@ -219,10 +240,13 @@ async def test_two_processes_send_each_check_in_once(
             runtime, f"Mentor {i}", authority=f"City {i}", country="BE", user_id=f"m{i}"
         )
         pairs.append(await active_pair(runtime, learner, mentor, at(8, 10)))
-    first, second = FakeMessenger(), FakeMessenger()
+    first, second = Meeting(), Meeting()
+    first.partner, second.partner = second, first
     runtime.messengers["fake"] = first
     other = await build(settings, clock=clock)
     other.messengers["fake"] = second
+    for rt in (runtime, other):
+        rt.outbox = OutboxWorker(rt.sessionmaker, rt.messengers, concurrency=4)
     try:
         clock.set(at(8, 10))
         for _ in range(3):
