@@ -50,16 +50,45 @@ small_texts = st.one_of(
 texts = st.integers(0, 15).flatmap(lambda n: huge_texts if n == 0 else small_texts)
 users = st.builds(lambda n: f"U{n:08X}", st.integers(0, 2**32 - 1))
 maybe = st.booleans()
+# the strategies a draw picks from, built once (a strategy built inside a draw is built and
+# validated again for every example)
+channel_kinds = st.sampled_from(["im", "im", "channel", "group", "mpim", None])
+event_types = st.sampled_from(["message"] * 6 + ["app_home_opened", "reaction_added", "x"])
+subtypes = st.sampled_from(["message_changed", "bot_message", "file_share"])
+thread_stamps = st.sampled_from(["1.000100", "not-a-ts"])
+command_names = st.sampled_from(["/peerbot"] * 5 + ["/other"])
+action_values = st.one_of(
+    st.text(max_size=80),
+    st.builds(
+        lambda p, s: f"{p}~{s}",
+        st.sampled_from(["onb:yes", "chk:met:1", "frg:yes", "adm:approve:1"]),
+        st.text(alphabet="ABCDEFGHIJabcdefghij0123456789-_", min_size=10, max_size=10),
+    ),
+)
+field_shapes = st.sampled_from(
+    [
+        lambda value: {"type": "plain_text_input", "value": value},
+        lambda value: {"type": "static_select", "selected_option": {"value": value}},
+        lambda value: {"type": "multi_static_select", "selected_options": [{"value": value}]},
+        lambda value: {"type": "static_select", "selected_option": None},
+    ]
+)
+metadata = st.sampled_from(
+    [json.dumps({"dm": "C0GENERAL", "locale": "en"}), "not json", "[1, 2]", "", "null"]
+)
+form_callbacks = st.sampled_from([FORM_CALLBACK, FORM_CALLBACK, "other"])
+other_event_types = st.sampled_from(["message", "reaction_added", "member_joined_channel"])
+other_subtypes = st.sampled_from(["bot_message", "message_changed", "channel_join"])
 
 
 @st.composite
 def events(draw: st.DrawFn) -> tuple[str, str]:
     """An Events API envelope: messages of every kind, other event types, gaps."""
     user = draw(users)
-    kind = draw(st.sampled_from(["im", "im", "channel", "group", "mpim", None]))
+    kind = draw(channel_kinds)
     channel = {"im": f"D{user}", None: draw(st.text(max_size=12))}.get(kind, f"C{user[1:]}")
     event: dict[str, Any] = {
-        "type": draw(st.sampled_from(["message"] * 6 + ["app_home_opened", "reaction_added", "x"])),
+        "type": draw(event_types),
         "user": user,
         "channel": channel,
         "text": draw(texts),
@@ -67,9 +96,9 @@ def events(draw: st.DrawFn) -> tuple[str, str]:
         "channel_type": kind,
     }
     if draw(st.integers(0, 4)) == 0:
-        event["subtype"] = draw(st.sampled_from(["message_changed", "bot_message", "file_share"]))
+        event["subtype"] = draw(subtypes)
     if draw(st.integers(0, 4)) == 0:
-        event["thread_ts"] = draw(st.sampled_from(["1.000100", "not-a-ts"]))
+        event["thread_ts"] = draw(thread_stamps)
     for key in ("user", "text", "channel", "ts"):
         if draw(st.integers(0, 9)) == 0:
             del event[key]
@@ -93,7 +122,7 @@ def commands(draw: st.DrawFn) -> tuple[str, str]:
         "team_id": TEAM_ID,
         "channel_id": f"D{user}",
         "user_id": user,
-        "command": draw(st.sampled_from(["/peerbot"] * 5 + ["/other"])),
+        "command": draw(command_names),
         "text": draw(texts),
         "api_app_id": APP_ID,
         "trigger_id": f"{draw(st.integers(0, 2**40))}.x",
@@ -117,16 +146,7 @@ def actions(draw: st.DrawFn, action_ids: tuple[str, ...] = ACTION_IDS) -> tuple[
     user = draw(users)
     channel = f"D{user}"
     action_id = draw(st.sampled_from(action_ids))
-    value = draw(
-        st.one_of(
-            st.text(max_size=80),
-            st.builds(
-                lambda p, s: f"{p}~{s}",
-                st.sampled_from(["onb:yes", "chk:met:1", "frg:yes", "adm:approve:1"]),
-                st.text(alphabet="ABCDEFGHIJabcdefghij0123456789-_", min_size=10, max_size=10),
-            ),
-        )
-    )
+    value = draw(action_values)
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user, "team_id": TEAM_ID},
@@ -146,6 +166,8 @@ def actions(draw: st.DrawFn, action_ids: tuple[str, ...] = ACTION_IDS) -> tuple[
     return _interaction(payload)
 
 
+foreign_actions = actions(("choice-0", "choice-7", "unknown"))
+
 BLOCKS = ("name", "authority", "country", "role", "languages", "timezone", "sectors", "wants")
 
 
@@ -158,22 +180,9 @@ def submissions(draw: st.DrawFn) -> tuple[str, str]:
         if draw(st.integers(0, 5)) == 0:
             continue
         value = draw(st.text(max_size=40))
-        entry: dict[str, Any] = draw(
-            st.sampled_from(
-                [
-                    {"type": "plain_text_input", "value": value},
-                    {"type": "static_select", "selected_option": {"value": value}},
-                    {"type": "multi_static_select", "selected_options": [{"value": value}]},
-                    {"type": "static_select", "selected_option": None},
-                ]
-            )
-        )
+        entry: dict[str, Any] = draw(field_shapes)(value)
         values[block] = {block: entry}
-    meta = draw(
-        st.sampled_from(
-            [json.dumps({"dm": "C0GENERAL", "locale": "en"}), "not json", "[1, 2]", "", "null"]
-        )
-    )
+    meta = draw(metadata)
     payload: dict[str, Any] = {
         "type": "view_submission",
         "user": {"id": user, "team_id": TEAM_ID},
@@ -183,7 +192,7 @@ def submissions(draw: st.DrawFn) -> tuple[str, str]:
         "view": {
             "id": f"V{draw(st.integers(0, 2**30))}",
             "type": "modal",
-            "callback_id": draw(st.sampled_from([FORM_CALLBACK, FORM_CALLBACK, "other"])),
+            "callback_id": draw(form_callbacks),
             "private_metadata": meta,
             "state": {"values": values},
             "hash": "h",
@@ -201,11 +210,11 @@ def rejectable(draw: st.DrawFn) -> tuple[str, str]:
     choice = draw(st.integers(0, 3))
     if choice == 0:  # bot messages, edits, other event types
         event = {
-            "type": draw(st.sampled_from(["message", "reaction_added", "member_joined_channel"])),
+            "type": draw(other_event_types),
             "user": user,
             "channel": f"D{user}",
             "text": draw(texts),
-            "subtype": draw(st.sampled_from(["bot_message", "message_changed", "channel_join"])),
+            "subtype": draw(other_subtypes),
             "ts": "1.000002",
         }
         body = {
@@ -254,7 +263,7 @@ def rejectable(draw: st.DrawFn) -> tuple[str, str]:
         }
         return _interaction(payload)
     # choices 2, 3: choice values never issued (answered "expired"), unknown action ids
-    return draw(actions(("choice-0", "choice-7", "unknown")))
+    return draw(foreign_actions)
 
 
 async def post_all(slack: SlackEvents, bodies: list[tuple[str, str]]) -> Counter[int]:

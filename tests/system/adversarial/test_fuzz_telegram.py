@@ -76,22 +76,41 @@ def _chat(cid: int, kind: str) -> dict[str, Any]:
     return chat
 
 
+# the strategies a draw picks from, built once (a strategy built inside a draw is built and
+# validated again for every example)
+chat_kinds = st.sampled_from(["private", "private", "group", "supergroup", "channel"])
+languages = st.sampled_from(["en", "fr", "xx", None])
+text_fields = st.sampled_from(["text", "text", "caption"])
+update_fields = st.sampled_from(["message", "message", "message", "edited_message"])
+callback_data = st.one_of(
+    st.text(min_size=1, max_size=64),
+    st.builds(
+        lambda p, s: f"{p}~{s}",
+        st.sampled_from(["onb:yes", "chk:met:1", "adm:ok", "x:1", "frg:yes"]),
+        st.text(alphabet="ABCDEFGHIJabcdefghij0123456789-_", min_size=10, max_size=10),
+    ),
+)
+unknown_kinds = st.sampled_from(["future_thing", "poll", "my_chat_member", "inline_query", "x"])
+unknown_bodies = st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=4)
+unparseable = st.one_of(st.text(max_size=10), st.integers(), st.just({}))
+
+
 @st.composite
 def message_updates(draw: st.DrawFn) -> dict[str, Any]:
     """A `message` (or edited/channel post) with random text, chat type and optional gaps."""
     uid = draw(ids)
-    kind = draw(st.sampled_from(["private", "private", "group", "supergroup", "channel"]))
+    kind = draw(chat_kinds)
     message: dict[str, Any] = {
         "message_id": draw(st.integers(1, 2**31)),
         "date": 1_764_000_000,
         "chat": _chat(uid, kind),
-        "from": _user(uid, draw(names), lang=draw(st.sampled_from(["en", "fr", "xx", None]))),
-        draw(st.sampled_from(["text", "text", "caption"])): draw(texts),
+        "from": _user(uid, draw(names), lang=draw(languages)),
+        draw(text_fields): draw(texts),
     }
     if draw(st.booleans()):
         message["message_thread_id"] = draw(st.integers(1, 10_000))
         message["is_topic_message"] = draw(st.booleans())
-    field = draw(st.sampled_from(["message", "message", "message", "edited_message"]))
+    field = draw(update_fields)
     return {field: message}
 
 
@@ -99,16 +118,7 @@ def message_updates(draw: st.DrawFn) -> dict[str, Any]:
 def callback_updates(draw: st.DrawFn) -> dict[str, Any]:
     """A pressed button whose data the bot never issued."""
     uid = draw(ids)
-    data = draw(
-        st.one_of(
-            st.text(min_size=1, max_size=64),
-            st.builds(
-                lambda p, s: f"{p}~{s}",
-                st.sampled_from(["onb:yes", "chk:met:1", "adm:ok", "x:1", "frg:yes"]),
-                st.text(alphabet="ABCDEFGHIJabcdefghij0123456789-_", min_size=10, max_size=10),
-            ),
-        )
-    )
+    data = draw(callback_data)
     query: dict[str, Any] = {
         "id": str(draw(st.integers(1, 2**60))),
         "from": _user(uid, draw(names)),
@@ -124,14 +134,16 @@ def callback_updates(draw: st.DrawFn) -> dict[str, Any]:
     return {"callback_query": query}
 
 
+callback_update = callback_updates()
+
+
 @st.composite
 def rejectable_updates(draw: st.DrawFn) -> dict[str, Any]:
     """Updates the bot must not act on: unknown types, gaps, bot senders, forged buttons."""
     uid = draw(ids)
     kind = draw(st.integers(0, 5))
     if kind == 0:  # an update type the bot never asked for
-        key = draw(st.sampled_from(["future_thing", "poll", "my_chat_member", "inline_query", "x"]))
-        return {key: draw(st.dictionaries(st.text(max_size=8), st.text(max_size=20), max_size=4))}
+        return {draw(unknown_kinds): draw(unknown_bodies)}
     if kind == 1:  # a message without a sender or without text (service message)
         message: dict[str, Any] = {"message_id": 1, "date": 0, "chat": _chat(uid, "private")}
         if draw(st.booleans()):
@@ -149,8 +161,8 @@ def rejectable_updates(draw: st.DrawFn) -> dict[str, Any]:
         }
         return {"message": message}
     if kind == 3:  # malformed JSON shapes PTB cannot parse
-        return {"message": draw(st.one_of(st.text(max_size=10), st.integers(), st.just({})))}
-    return draw(callback_updates())  # kinds 4, 5: callback data never issued
+        return {"message": draw(unparseable)}
+    return draw(callback_update)  # kinds 4, 5: callback data never issued
 
 
 def generate(strategy: st.SearchStrategy[dict[str, Any]], n: int) -> list[dict[str, Any]]:
