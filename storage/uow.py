@@ -66,6 +66,10 @@ _OUTCOMES = "storage.repositories.outcomes"
 _GROUPS = "storage.repositories.groups"
 
 
+class SharedTransaction(Exception):
+    """A unit of work sharing its transaction with others tried to roll back alone."""
+
+
 class UnitOfWork:
     """`async with UnitOfWork(sm) as uow: ...; await uow.commit()`; uncommitted work rolls back."""
 
@@ -93,6 +97,7 @@ class UnitOfWork:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
         self._repos: dict[type[Repository], Repository] = {}
+        self._held = False
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessionmaker()
@@ -129,9 +134,29 @@ class UnitOfWork:
         await self.session.flush()
 
     async def commit(self) -> None:
-        """Make the work of this unit durable."""
+        """Make the work of this unit durable (while commits are held: only written, durable
+        with the shared transaction's commit)."""
+        if self._held:
+            await self.session.flush()
+            return
         await self.session.commit()
 
     async def rollback(self) -> None:
-        """Drop the uncommitted work of this unit."""
+        """Drop the uncommitted work of this unit (while commits are held it cannot: the
+        others' work would go with it; this raises, and the shared transaction rolls back)."""
+        if self._held:
+            raise SharedTransaction("a unit of work sharing a transaction cannot roll back alone")
         await self.session.rollback()
+
+    def hold_commits(self, held: bool = True) -> None:
+        """Several units of work share this transaction (the inbox handles a backlog's rows
+        in one): while held, `commit` only writes and `rollback` raises, so the transaction
+        commits, or rolls back, as one."""
+        self._held = held
+
+    async def next_unit(self) -> None:
+        """Start another unit of work in this transaction: write what is pending and forget
+        the objects loaded, so it reads rows afresh as a transaction of its own would (an
+        UPDATE that bypassed loaded objects would otherwise leave them stale)."""
+        await self.session.flush()
+        self.session.expunge_all()

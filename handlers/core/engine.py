@@ -19,10 +19,10 @@ import re
 import time
 import unicodedata
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from handlers.core import choices as signed
 from handlers.core.clock import Clock, SystemClock
@@ -30,7 +30,7 @@ from handlers.core.content import ContentStore
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.metrics import UPDATES
-from handlers.core.outbound import Notifier, ReplySink, ReplySinkFactory
+from handlers.core.outbound import Notifier, Outgoing, ReplySink, ReplySinkFactory
 from handlers.core.ports import Messenger
 from handlers.core.replies import Reply
 from handlers.core.router import Route, Router, router
@@ -80,6 +80,17 @@ SQLITE_CONCURRENT = 4
 
 # The inbox's own times (receipt, due, lease, retry) are the wall clock, never `self.clock`:
 # they are about processes and platforms, not the programme's calendar that tests move.
+
+
+class Handled(NamedTuple):
+    """An event handled in a transaction, what to send once it committed."""
+
+    event: Incoming
+    messenger: Messenger
+    outgoing: list[Outgoing]
+    route: Route | None
+    outcome: Outcome
+    claimed: list[int]
 
 
 class LostClaim(Exception):
@@ -257,6 +268,35 @@ class Core:
                 return replace(event, text="/" + word)
         return event
 
+    async def process_many(
+        self, batch: Sequence[tuple[Claimed, Messenger, Incoming]], worker: str
+    ) -> list[Outcome]:
+        """Handle claimed rows of different conversations (each with its completed event) in
+        one transaction, in turn, each with its own context; replies go out after the commit.
+
+        Under a backlog this shares a transaction's fixed cost (begin, commit, on SQLite the
+        writer's turn) among the rows. Raises when a handler failed or a claim was lost: then
+        nothing of the group was kept and the caller handles each row alone (`process`)."""
+        started = time.perf_counter()
+        done: list[Handled] = []
+        async with self.slots:
+            async with self._on_way_to_commit(True), self.writing(), self.uow() as uow:
+                uow.hold_commits()
+                for n, (item, messenger, event) in enumerate(batch):
+                    if n:
+                        await uow.next_unit()
+                    done.append(await self._within(uow, event, messenger, item, worker))
+                uow.hold_commits(False)
+                await self._commit_riding(uow, True)
+            if len(done) == 1:
+                await self._send(done[0], True)
+            else:
+                await asyncio.gather(*(self._send(handled, True) for handled in done))
+        for handled in done:
+            UPDATES.labels(handled.event.platform, handled.outcome).inc()
+            self._log(handled, started)
+        return [handled.outcome for handled in done]
+
     async def _run(
         self,
         event: Incoming,
@@ -266,54 +306,75 @@ class Core:
         worker: str = "",
     ) -> Outcome:
         started = time.perf_counter()
-        event = self.deep_link(self.sanitise(event))
-        route: Route | None = None
-        outcome: Outcome = "handled"
-        claimed: list[int] = []
         async with self._on_way_to_commit(item is not None), self.writing(), self.uow() as uow:
             fresh = item is not None or not event.update_id
             if not fresh and not await uow.ingress.first_time(event.platform, str(event.update_id)):
                 log.info("duplicate update %s/%s skipped", event.platform, event.update_id)
                 return "duplicate"
-            ctx = await self.context(event, messenger, uow)
-            if item is not None:
-                ctx.inbox_item_id = item.id
-            if event.choice == "":
-                await ctx.reply("errors.expired_choice")
-                outcome = "expired"
-            elif event.form is not None:
-                outcome = await self._submit(ctx, event.form)
-            elif event.chat_kind != "dm" and event.command is not None:
-                route = self.router.commands.get(event.command)
-                if route is None:
-                    outcome = "ignored"  # in a group, a command we do not know is not ours
-                elif not route.group:
-                    await self._answer_privately(ctx)
-                    route = None
-                else:
-                    route = await self.router.dispatch(event, ctx)
+            handled = await self._within(uow, event, messenger, item, worker)
+            await self._commit_riding(uow, item is not None)
+        await self._send(handled, item is not None)
+        self._log(handled, started)
+        return handled.outcome
+
+    async def _within(
+        self,
+        uow: UnitOfWork,
+        event: Incoming,
+        messenger: Messenger,
+        item: Claimed | None,
+        worker: str,
+    ) -> Handled:
+        """Run the event's handler in `uow`'s transaction; on the inbox path queue its replies
+        claimed and finish its row (LostClaim when another worker took it)."""
+        event = self.deep_link(self.sanitise(event))
+        route: Route | None = None
+        outcome: Outcome = "handled"
+        claimed: list[int] = []
+        ctx = await self.context(event, messenger, uow)
+        if item is not None:
+            ctx.inbox_item_id = item.id
+        if event.choice == "":
+            await ctx.reply("errors.expired_choice")
+            outcome = "expired"
+        elif event.form is not None:
+            outcome = await self._submit(ctx, event.form)
+        elif event.chat_kind != "dm" and event.command is not None:
+            route = self.router.commands.get(event.command)
+            if route is None:
+                outcome = "ignored"  # in a group, a command we do not know is not ours
+            elif not route.group:
+                await self._answer_privately(ctx)
+                route = None
             else:
                 route = await self.router.dispatch(event, ctx)
-                outcome = "handled" if route else "ignored"
-            if item is not None:
-                claimed = await self.after_commit.queue_claimed(
-                    uow, ctx.outgoing, str(item.id), worker
-                )
-                if not await uow.inbox.finish(item.id, worker):
-                    raise LostClaim(f"inbox row {item.id} was taken by another worker")
-            await self._commit_riding(uow, item is not None)
-        if item is not None:
-            await self.after_commit.send_claimed(messenger, claimed, ctx.outgoing)
         else:
-            await self.after_commit.send_direct(messenger, ctx.outgoing)
+            route = await self.router.dispatch(event, ctx)
+            outcome = "handled" if route else "ignored"
+        if item is not None:
+            claimed = await self.after_commit.queue_claimed(uow, ctx.outgoing, str(item.id), worker)
+            if not await uow.inbox.finish(item.id, worker):
+                raise LostClaim(f"inbox row {item.id} was taken by another worker")
+        return Handled(event, messenger, ctx.outgoing, route, outcome, claimed)
+
+    async def _send(self, handled: Handled, inbox: bool) -> None:
+        """Send a handled event's replies (its transaction committed)."""
+        if inbox:
+            await self.after_commit.send_claimed(
+                handled.messenger, handled.claimed, handled.outgoing
+            )
+        else:
+            await self.after_commit.send_direct(handled.messenger, handled.outgoing)
+
+    def _log(self, handled: Handled, started: float) -> None:
+        route = handled.route
         log.info(
             "handled %s %s via %s in %.0f ms",
-            event.platform,
-            event.update_id or "-",
-            route.name if route else outcome,
+            handled.event.platform,
+            handled.event.update_id or "-",
+            route.name if route else handled.outcome,
             (time.perf_counter() - started) * 1000,
         )
-        return outcome
 
     @contextlib.asynccontextmanager
     async def _on_way_to_commit(self, riding: bool) -> AsyncIterator[None]:

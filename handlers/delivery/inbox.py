@@ -18,9 +18,10 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from handlers.core.engine import Core, LostClaim, Outcome
 from handlers.core.events import Incoming
@@ -74,7 +75,12 @@ class InboxWorker:
         self.host = socket.gethostname()
         self.worker_id = f"{self.host}:{os.getpid()}:{INCARNATION}.in{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._inflight: dict[asyncio.Task[None], int] = {}
+        """Running tasks and the claimed rows each holds."""
+        self._rows = 0
+        """Claimed rows not yet ended here."""
+        self.group_size = self.concurrency
+        """At most this many claimed rows are handled in one transaction (`_group`)."""
         self._loop: asyncio.Task[None] | None = None
         self._recovered_at = 0.0
         self._claiming = 0
@@ -175,7 +181,7 @@ class InboxWorker:
         # (Core.slots). Under a backlog claim again only once half of that is free, so one claim
         # (a transaction, on SQLite through the single writer) takes `concurrency` rows rather
         # than one row per finished handler; the rows waiting for a slot keep every slot busy.
-        free = 2 * self.concurrency - len(self._inflight)
+        free = 2 * self.concurrency - self._rows
         if free < self.concurrency:
             return 0
         self._claiming += 1
@@ -185,23 +191,80 @@ class InboxWorker:
                 await uow.commit()
         finally:
             self._claiming -= 1
+        # Under a backlog the claim brings several rows (of different conversations): up to
+        # `group_size` of them share one transaction (`_group`); a row alone takes its own.
+        grouped = [row for row in rows if row.event is not None]
         for row in rows:
-            task = asyncio.create_task(self._one(row))
-            self._inflight.add(task)
-            task.add_done_callback(self._finished)
+            if row.event is None or len(grouped) == 1:
+                self._start(self._one(row), 1)
+        if len(grouped) > 1:
+            size = self.group_size
+            for start in range(0, len(grouped), size):
+                group = grouped[start : start + size]
+                self._start(
+                    self._group(group) if len(group) > 1 else self._one(group[0]), len(group)
+                )
         return len(rows)
 
+    def _start(self, work: Coroutine[Any, Any, None], rows: int) -> None:
+        task = asyncio.create_task(work)
+        self._inflight[task] = rows
+        self._rows += rows
+        task.add_done_callback(self._finished)
+
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._inflight.discard(task)
+        self._rows -= self._inflight.pop(task, 0)
         self._wake.set()  # a slot and perhaps the conversation's next row are free
 
-    async def _one(self, row: Claimed) -> None:
-        door = self.doors[row.platform]
-        event: Incoming | None = None
+    async def _group(self, rows: list[Claimed]) -> None:
+        """Handle rows of different conversations in one transaction (`Core.process_many`).
+
+        If any handler fails (or a claim was lost) nothing of the group is kept and each row
+        is handled alone by `_one`, so retries, poison, apologies and metrics are as for a row
+        alone (a failing handler runs once more, alone, before its retries count)."""
+        batch: list[tuple[Claimed, Door, Incoming]] = []
+        for row in rows:
+            door = self.doors[row.platform]
+            event: Incoming | None = None
+            try:
+                event = Incoming.from_json(row.event) if row.event is not None else None
+                if event is not None and door.prepare is not None:
+                    event = await door.prepare(event)
+            except Exception as exc:  # noqa: BLE001 - as `_one` would: retried, then parked
+                await self._failed(row, event, door, exc)
+                continue
+            if event is not None:
+                batch.append((row, door, event))
+        if len(batch) == 1:
+            row, _, event = batch[0]
+            await self._one(row, event)
+            return
+        if not batch:
+            return
         try:
-            event = Incoming.from_json(row.event) if row.event is not None else None
-            if event is not None and door.prepare is not None:
-                event = await door.prepare(event)
+            outcomes = await self.core.process_many(
+                [(row, door.messenger, event) for row, door, event in batch], self.worker_id
+            )
+        except Exception as exc:  # noqa: BLE001 - each row alone decides (`_one`)
+            log.info("inbox: %d rows in one transaction failed (%s); each alone", len(batch), exc)
+            await asyncio.gather(*(self._one(row, event) for row, _, event in batch))
+            return
+        for (row, door, event), outcome in zip(batch, outcomes, strict=True):
+            if door.after is not None:
+                try:
+                    await door.after(event, outcome)
+                except Exception as exc:  # noqa: BLE001 - as `_one` would
+                    await self._failed(row, event, door, exc)
+
+    async def _one(self, row: Claimed, prepared: Incoming | None = None) -> None:
+        """Handle one row in a transaction of its own (`prepared`: its event, completed)."""
+        door = self.doors[row.platform]
+        event: Incoming | None = prepared
+        try:
+            if event is None:
+                event = Incoming.from_json(row.event) if row.event is not None else None
+                if event is not None and door.prepare is not None:
+                    event = await door.prepare(event)
             outcome = await self.core.process(row, door.messenger, self.worker_id, event=event)
             if event is not None and door.after is not None:
                 await door.after(event, outcome)

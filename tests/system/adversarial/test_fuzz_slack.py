@@ -319,7 +319,15 @@ async def test_ten_thousand_fuzzed_slack_payloads_raise_nothing_and_rejected_one
         outcomes[outcome] += 1
         return outcome
 
+    handle_many = bot.runtime.core.process_many
+
+    async def counted_many(*args: Any, **kwargs: Any) -> Any:
+        many = await handle_many(*args, **kwargs)  # a backlog's rows, in one transaction
+        outcomes.update(many)
+        return many
+
     bot.runtime.core.process = counted  # type: ignore[method-assign]
+    bot.runtime.core.process_many = counted_many  # type: ignore[method-assign]
     try:
         before = await table_counts(bot.runtime.sessionmaker)
         statuses = await post_all(bot.slack, refused)
@@ -333,6 +341,7 @@ async def test_ten_thousand_fuzzed_slack_payloads_raise_nothing_and_rejected_one
         answer = bot.api.transcript(SlackApiEmulator.dm_channel("U1"))
     finally:
         bot.runtime.core.process = handle  # type: ignore[method-assign]
+        bot.runtime.core.process_many = handle_many  # type: ignore[method-assign]
         logging.getLogger().removeHandler(errors)
     total = len(refused) + len(mixed)
     report = {

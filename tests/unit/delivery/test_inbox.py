@@ -64,7 +64,21 @@ async def test_a_burst_during_onboarding_is_handled_in_order_while_others_run_in
         finally:
             running -= 1
 
+    process_many = runtime.core.process_many
+
+    async def traced_many(batch: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal running, peak
+        running += len(batch)  # rows of a backlog handled together, in one transaction
+        peak = max(peak, running)
+        for item, _, _ in batch:
+            order[item.conversation].append(item.update_key)
+        try:
+            return await process_many(batch, *args, **kwargs)
+        finally:
+            running -= len(batch)
+
     runtime.core.process = traced  # type: ignore[method-assign]
+    runtime.core.process_many = traced_many  # type: ignore[method-assign]
     steps = ["/start", "yes", "Marie Dubois", "Ghent", "Belgium", "Energy manager"]
     burst = steps + [f"extra message {n}" for n in range(len(steps), 20)]
     others = [f"u{n}" for n in range(2, 6)]
@@ -73,10 +87,11 @@ async def test_a_burst_during_onboarding_is_handled_in_order_while_others_run_in
         for other in others:
             assert await runtime.core.accept(message(other, "/help", n))
     assert await worker.drain() == 20 * 5
+    assert len(order) == 5
     for conversation, keys in order.items():
         user = conversation.split(":", 1)[1]
         assert keys == [f"{user}:{n}" for n in range(20)], conversation
-    assert peak > 1  # different officers were handled at the same time
+    assert peak > 1  # different officers were handled at the same time (or together)
     async with runtime.sessionmaker() as session:
         officer = (await session.execute(select(Officer))).scalars().one_or_none()
         flow = (await session.execute(select(Conversation))).scalars().one()
@@ -225,3 +240,93 @@ async def test_replies_of_a_handled_row_are_recorded_as_sent(runtime: Runtime) -
         ).all()
     assert dict(statuses) == {OutboxStatus.SENT: 3}
     assert len(messenger.sent) == 3
+
+
+async def test_a_backlog_shares_a_transaction_and_one_failing_handler_keeps_nothing_of_its_own(
+    runtime: Runtime,
+) -> None:
+    groups: list[int] = []
+    process_many = runtime.core.process_many
+
+    async def counted(batch: Any, *args: Any, **kwargs: Any) -> Any:
+        groups.append(len(batch))
+        return await process_many(batch, *args, **kwargs)
+
+    @router.command("note_group_test")
+    async def note(event: Incoming, ctx: Any) -> None:
+        """Appends the message's number to what is kept for its sender (an effect per row)."""
+        key = f"group_test:{event.user_id}"
+        kept = await ctx.uow.kv.get(key)
+        await ctx.uow.kv.put(key, f"{kept or ''}{event.args}")
+        await ctx.reply("errors.generic")
+
+    @router.command("boom_group_test")
+    async def boom(event: Incoming, ctx: Any) -> None:
+        await note(event, ctx)  # written, then rolled back with the whole group
+        raise RuntimeError("a bug")
+
+    runtime.core.process_many = counted  # type: ignore[method-assign]
+    try:
+        messenger = FakeMessenger()
+        worker = await worker_for(runtime, messenger)
+        worker.retry_first = 0.02
+        users = ["u1", "u2", "bad", "u3", "u4"]
+        for n in (1, 2):  # each sender's first message, then their second
+            for user in users:
+                command = "boom_group_test" if (user, n) == ("bad", 1) else "note_group_test"
+                await runtime.core.accept(message(user, f"/{command} {n}", n))
+        await worker.drain()
+        assert groups and groups[0] == 5  # the five first messages, in one transaction
+        async with UnitOfWork(runtime.sessionmaker) as uow:
+            kept = {user: await uow.kv.get(f"group_test:{user}") for user in users}
+        # each effect once and in order; none of the failed handler's
+        assert kept == {"u1": "12", "u2": "12", "bad": "2", "u3": "12", "u4": "12"}
+        for user in ("u1", "u2", "u3", "u4"):
+            assert len(messenger.to(user)) == 2  # one reply per message, no repeat
+        statuses = {(r.update_key, r.status) for r in await rows(runtime)}
+        assert ("bad:1", InboxStatus.POISON) in statuses
+        assert sum(status == InboxStatus.DONE for _, status in statuses) == 9
+        async with runtime.sessionmaker() as session:
+            replies = (
+                await session.execute(
+                    select(Outbox.status, func.count())
+                    .where(Outbox.purpose == "reply")
+                    .group_by(Outbox.status)
+                )
+            ).all()
+        assert dict(replies) == {OutboxStatus.SENT: 9}  # nothing queued by the failed handler
+        assert len(messenger.to("bad")) == 2  # the apology for row 1, the reply to row 2
+    finally:
+        router.commands.pop("note_group_test", None)
+        router.commands.pop("boom_group_test", None)
+
+
+async def test_a_row_taken_by_another_worker_while_its_group_waits_is_left_to_it(
+    runtime: Runtime,
+) -> None:
+    taken: list[Claimed] = []
+
+    async def steal_first(event: Incoming) -> Incoming:
+        """Another worker takes the oldest row (its lease looked expired) before the group's
+        transaction begins."""
+        if not taken:
+            async with UnitOfWork(runtime.sessionmaker) as uow:
+                later = utcnow() + timedelta(minutes=5)
+                taken.extend(await uow.inbox.claim("host:2:b.in2", 1, now=later))
+                await uow.commit()
+        return event
+
+    messenger = FakeMessenger()
+    worker = InboxWorker(runtime.core, {"fake": Door(messenger, prepare=steal_first)})
+    for user in ("u1", "u2", "u3"):
+        await runtime.core.accept(message(user, "/help", 1))
+    assert await worker.idle()
+    [stolen] = taken
+    assert stolen.update_key == "u1:1"
+    assert messenger.to("u1") == []  # the other worker answers it
+    assert len(messenger.to("u2")) == 1 and len(messenger.to("u3")) == 1
+    by_key = {r.update_key: r for r in await rows(runtime)}
+    assert by_key["u1:1"].status == InboxStatus.WORKING
+    assert by_key["u1:1"].claimed_by == "host:2:b.in2"
+    assert by_key["u2:1"].status == by_key["u3:1"].status == InboxStatus.DONE
+    await worker.stop()
