@@ -191,19 +191,20 @@ class InboxWorker:
                 await uow.commit()
         finally:
             self._claiming -= 1
-        # Under a backlog the claim brings several rows (of different conversations): up to
-        # `group_size` of them share one transaction (`_group`); a row alone takes its own.
+        # Under a backlog, when the claim filled every slot (the rows would wait for a slot
+        # anyway), up to `group_size` rows of different conversations share one transaction
+        # (`_group`): its fixed cost is shared. Fewer rows each take their own, so a reply
+        # never waits for other handlers when there is no queue.
         grouped = [row for row in rows if row.event is not None]
+        if len(grouped) < max(2, self.concurrency):
+            grouped = []
         for row in rows:
-            if row.event is None or len(grouped) == 1:
+            if not grouped or row.event is None:
                 self._start(self._one(row), 1)
-        if len(grouped) > 1:
-            size = self.group_size
-            for start in range(0, len(grouped), size):
-                group = grouped[start : start + size]
-                self._start(
-                    self._group(group) if len(group) > 1 else self._one(group[0]), len(group)
-                )
+        size = self.group_size
+        for start in range(0, len(grouped), size):
+            group = grouped[start : start + size]
+            self._start(self._group(group) if len(group) > 1 else self._one(group[0]), len(group))
         return len(rows)
 
     def _start(self, work: Coroutine[Any, Any, None], rows: int) -> None:

@@ -268,7 +268,7 @@ async def test_a_backlog_shares_a_transaction_and_one_failing_handler_keeps_noth
     runtime.core.process_many = counted  # type: ignore[method-assign]
     try:
         messenger = FakeMessenger()
-        worker = await worker_for(runtime, messenger)
+        worker = await worker_for(runtime, messenger, concurrency=5)  # five senders fill it
         worker.retry_first = 0.02
         users = ["u1", "u2", "bad", "u3", "u4"]
         for n in (1, 2):  # each sender's first message, then their second
@@ -316,13 +316,23 @@ async def test_a_row_taken_by_another_worker_while_its_group_waits_is_left_to_it
                 await uow.commit()
         return event
 
+    groups: list[int] = []
+    process_many = runtime.core.process_many
+
+    async def counted(batch: Any, *args: Any, **kwargs: Any) -> Any:
+        groups.append(len(batch))
+        return await process_many(batch, *args, **kwargs)
+
+    runtime.core.process_many = counted  # type: ignore[method-assign]
     messenger = FakeMessenger()
-    worker = InboxWorker(runtime.core, {"fake": Door(messenger, prepare=steal_first)})
+    door = Door(messenger, prepare=steal_first)
+    worker = InboxWorker(runtime.core, {"fake": door}, concurrency=3)  # three senders fill it
     for user in ("u1", "u2", "u3"):
         await runtime.core.accept(message(user, "/help", 1))
     assert await worker.idle()
     [stolen] = taken
     assert stolen.update_key == "u1:1"
+    assert groups == [3]  # tried together, then (the claim lost) each alone
     assert messenger.to("u1") == []  # the other worker answers it
     assert len(messenger.to("u2")) == 1 and len(messenger.to("u3")) == 1
     by_key = {r.update_key: r for r in await rows(runtime)}
