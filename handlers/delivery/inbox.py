@@ -2,7 +2,8 @@
 
 Any number of processes may run workers on one database. A claim takes only the oldest open row
 of a conversation (a person), so one officer's messages are handled one after another while
-different officers are handled in parallel (up to `concurrency` at once in this process). A row
+different officers are handled in parallel (up to `concurrency` at once in this process); under a
+backlog up to `concurrency` of them share one transaction (`Core.process_many`). A row
 whose handler fails is tried again after 0.5, 1 and 2 s, then parked as poison with its error
 (the officer is told something went wrong; their later messages are no longer held back). A
 worker that dies leaves its rows claimed: another worker takes them back after the lease, and
