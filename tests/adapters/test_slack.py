@@ -475,9 +475,15 @@ async def test_messenger_maps_slack_errors(api: SlackApiEmulator, client: AsyncW
     with pytest.raises(TransientError):
         await messenger.send(DM1, hello)
     api.delay("chat.postMessage", 0.6, count=1)
+    answered = api.count("chat.postMessage")
     hasty = AsyncWebClient(token=api.token, base_url=api.base_url, retry_handlers=[], timeout=0.3)
     with pytest.raises(TransientError):
         await SlackMessenger(hasty).send(DM1, hello)
+    # The emulator still answers the call the client gave up on. Let it, before the rate check:
+    # on a loaded machine it would otherwise take the token meant for the next send.
+    async with asyncio.timeout(60):  # a deadlock guard, not a timing
+        while api.count("chat.postMessage") == answered:  # noqa: ASYNC110 - the emulator counts answered calls, it signals none
+            await asyncio.sleep(0.01)
     api.reset_limits(RateLimits(per_channel_per_second=1, per_channel_burst=1))
     assert await messenger.send(DM1, hello)
     with pytest.raises(RateLimited) as limited:
