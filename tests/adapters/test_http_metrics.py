@@ -3,7 +3,6 @@ neither `/metrics` nor `/healthz` ever shows a token or a secret."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -25,16 +24,11 @@ from storage.repositories.outbox import MAX_ATTEMPTS
 from storage.uow import UnitOfWork
 from tests.support.emulators.telegram_api import TelegramEmulator, eventually
 from tests.support.fakes import FakeMessenger, Talk
+from tests.support.ports import free_port
 
 WEBHOOK_SECRET = "Webhook_secret-for-the-metrics-test"
 SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
 SLACK_TOKEN = "xoxb-1111-2222-metricsTestToken"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

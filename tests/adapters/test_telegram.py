@@ -8,7 +8,6 @@ core answers, and the tests read what the emulator shows in the chat and what th
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from handlers.delivery.outbox import OutboxWorker, payload
 from storage.models import Identity, Officer, Outbox, OutboxStatus, ProcessedUpdate
 from storage.uow import UnitOfWork
 from tests.support.emulators.telegram_api import MAX_TEXT, TelegramEmulator, eventually, utf16_len
+from tests.support.ports import free_port
 
 SECRET = "s3cret-Token_for-webhooks"
 CONSENT = "Do you agree?"
@@ -48,12 +48,6 @@ class Peerbot:
         if self.web_runner is not None:
             await self.web_runner.cleanup()
         await self.runtime.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def launch(

@@ -5,7 +5,6 @@ HTTP clients that post forms the way a browser does (same origin, the page's CSR
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from bot.http import make_web_app
 from storage.repositories.dashboard import DashboardTokenRepo
 from storage.uow import UnitOfWork
 from tests.conftest import CONTENT
+from tests.support.ports import free_port
 from tests.support.report_seed import COORD_A
 from tests.support.seed_snapshot import seed_now
 
@@ -34,12 +34,6 @@ class Site:
     runtime: Runtime
     data_dir: Path
     database_url: str
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(name="site")

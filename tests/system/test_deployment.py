@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import yaml
 from bot.config import Settings, load_settings
 from tests.support.emulators.telegram_api import TelegramEmulator
 from tests.support.paths import REPO_ROOT
+from tests.support.ports import free_port
 
 ROOT = REPO_ROOT
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -208,12 +208,6 @@ def test_dockerignore_keeps_secrets_out_and_what_the_image_needs_in() -> None:
     assert {".env", ".git", "*.db"} <= ignored
     copied = {"pyproject.toml", "README.md", "bot", "handlers", "storage", "content"}
     assert not copied & ignored
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow

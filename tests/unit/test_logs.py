@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
@@ -19,6 +18,7 @@ from bot.telegram.adapter import WEBHOOK_PATH, create_telegram
 from handlers.core.clock import FrozenClock
 from tests.support.emulators.telegram_api import TelegramEmulator, eventually
 from tests.support.fakes import Talk
+from tests.support.ports import free_port
 
 BODY = "Zanzibar quokka retrofit 7731 in Tallinn"
 WEBHOOK_SECRET = "Webhook_secret-for-the-log-test"
@@ -97,12 +97,6 @@ def test_configured_secrets_and_token_shapes_are_redacted(configured_logs: Confi
     for secret in ("42:short-token", SIGNING_SECRET, "Db-pass_123", "AAHdqTcvCH1vGWJxfSeofSAs0K5"):
         assert secret not in text
     assert text.count("[redacted]") == 4
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("level", ["INFO", "DEBUG"])

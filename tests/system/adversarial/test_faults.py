@@ -15,7 +15,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -47,40 +46,13 @@ from tests.support.emulators.telegram_api import TelegramEmulator, eventually
 from tests.support.fakes import FakeMessenger
 from tests.support.paths import REPO_ROOT
 from tests.support.peers import officer
+from tests.support.ports import free_port
 from tests.unit.features.test_checkins import active_pair, at, checkins
 
 pytestmark = [pytest.mark.adversarial, pytest.mark.slow]
 
 ROOT = REPO_ROOT
 CONTENT = ROOT / "content"
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def free_port() -> int:
-    """A free port for a child process to listen on, drawn below the kernel's ephemeral range.
-
-    A port the kernel hands out for bind(0) comes from the range it also gives every outgoing
-    connection (the suite opens thousands): one of those could take it in the seconds before
-    the child binds, and the child then died with "address already in use"."""
-    low = _ephemeral_low()
-    draw = random.SystemRandom()
-    for _ in range(200):
-        port = draw.randrange(max(1024, low - 12_000), low)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Child:

@@ -25,7 +25,8 @@ from storage.models import Outbox, OutboxStatus
 from tests.conftest import PG_URL
 from tests.support.emulators.slack_api import SlackApiEmulator, SlackEvents
 from tests.support.emulators.telegram_api import TelegramEmulator
-from tests.system.adversarial.test_faults import Child, child_env, free_port, healthy
+from tests.support.ports import free_port
+from tests.system.adversarial.test_faults import Child, child_env, healthy
 
 pytestmark = [pytest.mark.adversarial, pytest.mark.slow]
 

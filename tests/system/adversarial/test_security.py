@@ -46,8 +46,9 @@ from tests.support.emulators.slack_api import SlackApiEmulator, SlackEvents, sig
 from tests.support.emulators.telegram_api import TelegramEmulator
 from tests.support.fakes import FakeMessenger, Talk
 from tests.support.outreach import FORUM, SLACK_CHANNEL, person, platforms, talk
+from tests.support.ports import free_port
 from tests.system.adversarial.conftest import table_counts
-from tests.system.adversarial.test_faults import Child, child_env, free_port, healthy, slack_bot
+from tests.system.adversarial.test_faults import Child, child_env, healthy, slack_bot
 from tests.system.adversarial.test_fuzz_telegram import ErrorLog
 
 pytestmark = pytest.mark.adversarial
