@@ -288,10 +288,7 @@ class Core:
                     done.append(await self._within(uow, event, messenger, item, worker))
                 uow.hold_commits(False)
                 await self._commit_riding(uow, True)
-            if len(done) == 1:
-                await self._send(done[0], True)
-            else:
-                await asyncio.gather(*(self._send(handled, True) for handled in done))
+            await asyncio.gather(*(self._send(handled, True) for handled in done))
         for handled in done:
             UPDATES.labels(handled.event.platform, handled.outcome).inc()
             self._log(handled, started)

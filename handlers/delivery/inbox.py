@@ -78,10 +78,6 @@ class InboxWorker:
         self._wake = asyncio.Event()
         self._inflight: dict[asyncio.Task[None], int] = {}
         """Running tasks and the claimed rows each holds."""
-        self._rows = 0
-        """Claimed rows not yet ended here."""
-        self.group_size = self.concurrency
-        """At most this many claimed rows are handled in one transaction (`_group`)."""
         self._loop: asyncio.Task[None] | None = None
         self._recovered_at = 0.0
         self._claiming = 0
@@ -182,7 +178,7 @@ class InboxWorker:
         # (Core.slots). Under a backlog claim again only once half of that is free, so one claim
         # (a transaction, on SQLite through the single writer) takes `concurrency` rows rather
         # than one row per finished handler; the rows waiting for a slot keep every slot busy.
-        free = 2 * self.concurrency - self._rows
+        free = 2 * self.concurrency - sum(self._inflight.values())
         if free < self.concurrency:
             return 0
         self._claiming += 1
@@ -193,7 +189,7 @@ class InboxWorker:
         finally:
             self._claiming -= 1
         # Under a backlog, when the claim filled every slot (the rows would wait for a slot
-        # anyway), up to `group_size` rows of different conversations share one transaction
+        # anyway), up to `concurrency` rows of different conversations share one transaction
         # (`_group`): its fixed cost is shared. Fewer rows each take their own, so a reply
         # never waits for other handlers when there is no queue.
         grouped = [row for row in rows if row.event is not None]
@@ -202,7 +198,7 @@ class InboxWorker:
         for row in rows:
             if not grouped or row.event is None:
                 self._start(self._one(row), 1)
-        size = self.group_size
+        size = self.concurrency
         for start in range(0, len(grouped), size):
             group = grouped[start : start + size]
             self._start(self._group(group) if len(group) > 1 else self._one(group[0]), len(group))
@@ -211,11 +207,10 @@ class InboxWorker:
     def _start(self, work: Coroutine[Any, Any, None], rows: int) -> None:
         task = asyncio.create_task(work)
         self._inflight[task] = rows
-        self._rows += rows
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._rows -= self._inflight.pop(task, 0)
+        self._inflight.pop(task, None)
         self._wake.set()  # a slot and perhaps the conversation's next row are free
 
     async def _group(self, rows: list[Claimed]) -> None:
