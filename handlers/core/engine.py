@@ -210,9 +210,10 @@ class Core:
         messenger: Messenger,
         worker: str,
         event: Incoming | None = None,
+        committed: Callable[[int], None] | None = None,
     ) -> Outcome:
         """Handle one claimed inbox row (`event`: the row's event, completed by the adapter);
-        its replies go out after the commit.
+        its replies go out after the commit (`committed(1)` is called between the two).
 
         Raises when the handler failed (the worker retries the row, then parks it)."""
         if item.event is None:  # erased by /forget before its turn
@@ -221,8 +222,7 @@ class Core:
                 await uow.commit()
             return "ignored"
         event = event or Incoming.from_json(item.event)
-        async with self.slots:
-            outcome = await self._run(event, messenger, item=item, worker=worker)
+        outcome = await self._run(event, messenger, item=item, worker=worker, committed=committed)
         UPDATES.labels(event.platform, outcome).inc()
         return outcome
 
@@ -231,15 +231,16 @@ class Core:
     async def handle(self, event: Incoming, messenger: Messenger) -> Outcome:
         """Handle one event now, exactly once per platform update id (tests, tools).
 
-        At most `max_concurrent` events are handled at once; the others wait their turn here
-        rather than for a database connection, whose pool would time out under a burst."""
-        async with self.slots:
-            try:
-                outcome = await self._run(event, messenger)
-            except Exception:
-                log.exception("handler failed for %s update %s", event.platform, event.update_id)
-                await self.apologise(event, messenger)
-                outcome = "error"
+        At most `max_concurrent` events are in their transaction at once; the others wait
+        their turn here rather than for a database connection, whose pool would time out under
+        a burst. Sending the replies after the commit holds no turn: a platform pacing them
+        (30 messages/s on Telegram) keeps no other event from its transaction."""
+        try:
+            outcome = await self._run(event, messenger)
+        except Exception:
+            log.exception("handler failed for %s update %s", event.platform, event.update_id)
+            await self.apologise(event, messenger)
+            outcome = "error"
         UPDATES.labels(event.platform, outcome).inc()
         return outcome
 
@@ -269,26 +270,31 @@ class Core:
         return event
 
     async def process_many(
-        self, batch: Sequence[tuple[Claimed, Messenger, Incoming]], worker: str
+        self,
+        batch: Sequence[tuple[Claimed, Messenger, Incoming]],
+        worker: str,
+        committed: Callable[[int], None] | None = None,
     ) -> list[Outcome]:
         """Handle claimed rows of different conversations (each with its completed event) in
-        one transaction, in turn, each with its own context; replies go out after the commit.
+        one transaction, in turn, each with its own context; replies go out after the commit
+        (`committed(len(batch))` is called between the two).
 
         Under a backlog this shares a transaction's fixed cost (begin, commit, on SQLite the
         writer's turn) among the rows. Raises when a handler failed or a claim was lost: then
         nothing of the group was kept and the caller handles each row alone (`process`)."""
         started = time.perf_counter()
         done: list[Handled] = []
-        async with self.slots:
-            async with self._on_way_to_commit(True), self.writing(), self.uow() as uow:
-                uow.hold_commits()
-                for n, (item, messenger, event) in enumerate(batch):
-                    if n:
-                        await uow.next_unit()
-                    done.append(await self._within(uow, event, messenger, item, worker))
-                uow.hold_commits(False)
-                await self._commit_riding(uow, True)
-            await asyncio.gather(*(self._send(handled, True) for handled in done))
+        async with self.slots, self._on_way_to_commit(True), self.writing(), self.uow() as uow:
+            uow.hold_commits()
+            for n, (item, messenger, event) in enumerate(batch):
+                if n:
+                    await uow.next_unit()
+                done.append(await self._within(uow, event, messenger, item, worker))
+            uow.hold_commits(False)
+            await self._commit_riding(uow, True)
+        if committed is not None:
+            committed(len(batch))
+        await asyncio.gather(*(self._send(handled, True) for handled in done))
         for handled in done:
             UPDATES.labels(handled.event.platform, handled.outcome).inc()
             self._log(handled, started)
@@ -301,15 +307,23 @@ class Core:
         *,
         item: Claimed | None = None,
         worker: str = "",
+        committed: Callable[[int], None] | None = None,
     ) -> Outcome:
         started = time.perf_counter()
-        async with self._on_way_to_commit(item is not None), self.writing(), self.uow() as uow:
+        async with (
+            self.slots,
+            self._on_way_to_commit(item is not None),
+            self.writing(),
+            self.uow() as uow,
+        ):
             fresh = item is not None or not event.update_id
             if not fresh and not await uow.ingress.first_time(event.platform, str(event.update_id)):
                 log.info("duplicate update %s/%s skipped", event.platform, event.update_id)
                 return "duplicate"
             handled = await self._within(uow, event, messenger, item, worker)
             await self._commit_riding(uow, item is not None)
+        if committed is not None:
+            committed(1)
         await self._send(handled, item is not None)
         self._log(handled, started)
         return handled.outcome

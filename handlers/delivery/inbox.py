@@ -3,11 +3,15 @@
 Any number of processes may run workers on one database. A claim takes only the oldest open row
 of a conversation (a person), so one officer's messages are handled one after another while
 different officers are handled in parallel (up to `concurrency` at once in this process); under a
-backlog up to `concurrency` of them share one transaction (`Core.process_many`). A row
-whose handler fails is tried again after 0.5, 1 and 2 s, then parked as poison with its error
-(the officer is told something went wrong; their later messages are no longer held back). A
-worker that dies leaves its rows claimed: another worker takes them back after the lease, and
-at once when the dead worker ran on this host (its pid is gone).
+backlog up to `concurrency` of them share one transaction (`Core.process_many`). Rows whose
+transaction committed and whose replies only wait for the platform's pace no longer count
+against the claim (`_committed`): the platform's budget stays in use, as a bare bot's would,
+while the next rows are handled; their replies to one chat still leave in order
+(handlers/delivery/replies.py). A row whose handler fails is tried again after 0.5, 1 and 2 s,
+then parked as poison with its error (the officer is told something went wrong; their later
+messages are no longer held back). A worker that dies leaves its rows claimed: another worker
+takes them back after the lease, and at once when the dead worker ran on this host (its pid is
+gone).
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ MAX_ATTEMPTS = 4
 POLL_SECONDS = 0.5
 """How often a worker looks for rows stored by other processes (its own wake it at once)."""
 RECOVER_EVERY = 10.0
+MAX_TASKS_PER_SLOT = 2
+"""Running tasks per handler slot, most of them sending replies already committed (a platform
+that paces or refuses sends): claiming stops there rather than queue without end."""
 STOP_PATIENCE = 10.0
 
 
@@ -179,7 +186,7 @@ class InboxWorker:
         # (a transaction, on SQLite through the single writer) takes `concurrency` rows rather
         # than one row per finished handler; the rows waiting for a slot keep every slot busy.
         free = 2 * self.concurrency - sum(self._inflight.values())
-        if free < self.concurrency:
+        if free < self.concurrency or len(self._inflight) >= MAX_TASKS_PER_SLOT * self.concurrency:
             return 0
         self._claiming += 1
         try:
@@ -208,6 +215,14 @@ class InboxWorker:
         task = asyncio.create_task(work)
         self._inflight[task] = rows
         task.add_done_callback(self._finished)
+
+    def _committed(self, rows: int) -> None:
+        """Rows of the running task are handled and committed: only their replies are still
+        going out, at the platform's pace, so they no longer hold claims back."""
+        task = asyncio.current_task()
+        if task in self._inflight:
+            self._inflight[task] = max(0, self._inflight[task] - rows)  # type: ignore[index]
+            self._wake.set()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
@@ -240,7 +255,9 @@ class InboxWorker:
             return
         try:
             outcomes = await self.core.process_many(
-                [(row, door.messenger, event) for row, door, event in batch], self.worker_id
+                [(row, door.messenger, event) for row, door, event in batch],
+                self.worker_id,
+                self._committed,
             )
         except Exception as exc:  # noqa: BLE001 - each row alone decides (`_one`)
             log.info("inbox: %d rows in one transaction failed (%s); each alone", len(batch), exc)
@@ -262,7 +279,9 @@ class InboxWorker:
                 event = Incoming.from_json(row.event) if row.event is not None else None
                 if event is not None and door.prepare is not None:
                     event = await door.prepare(event)
-            outcome = await self.core.process(row, door.messenger, self.worker_id, event=event)
+            outcome = await self.core.process(
+                row, door.messenger, self.worker_id, event=event, committed=self._committed
+            )
             if event is not None and door.after is not None:
                 await door.after(event, outcome)
         except LostClaim as exc:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -85,6 +85,8 @@ class ReplySender:
         self._down_since: float | None = None
         self._closing = False
         self._recording: asyncio.Lock | None = None
+        self._turns: dict[tuple[str, str], asyncio.Future[None]] = {}
+        """Per chat, the replies still going out there: later ones wait for them."""
 
     async def queue_claimed(
         self, uow: UnitOfWork, outgoing: Sequence[Outgoing], batch: str, worker: str
@@ -107,7 +109,31 @@ class ReplySender:
     async def send_claimed(
         self, messenger: Messenger, row_ids: Sequence[int], outgoing: Sequence[Outgoing]
     ) -> None:
-        """Send the claimed reply rows of a handled inbox row, in order."""
+        """Send the claimed reply rows of a handled inbox row, in order, after the replies of
+        earlier handled rows to the same chats (one still waiting out a 429, say)."""
+        async with self._turn({(o.platform, o.chat_id) for o in outgoing}):
+            await self._send_claimed(messenger, row_ids, outgoing)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, chats: set[tuple[str, str]]) -> AsyncIterator[None]:
+        """Wait for the replies already going out to these chats; hold them for ours."""
+        earlier = {self._turns[c] for c in chats if c in self._turns}
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for chat in chats:
+            self._turns[chat] = mine
+        try:
+            if earlier:
+                await asyncio.wait(earlier)  # not cancelled with us: others wait on them too
+            yield
+        finally:
+            mine.set_result(None)
+            for chat in chats:
+                if self._turns.get(chat) is mine:
+                    del self._turns[chat]
+
+    async def _send_claimed(
+        self, messenger: Messenger, row_ids: Sequence[int], outgoing: Sequence[Outgoing]
+    ) -> None:
         for index, (row_id, item) in enumerate(zip(row_ids, outgoing, strict=True)):
             try:
                 message_id = await send_one(messenger, item)

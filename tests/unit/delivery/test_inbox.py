@@ -340,3 +340,62 @@ async def test_a_row_taken_by_another_worker_while_its_group_waits_is_left_to_it
     assert by_key["u1:1"].claimed_by == "host:2:b.in2"
     assert by_key["u2:1"].status == by_key["u3:1"].status == InboxStatus.DONE
     await worker.stop()
+
+
+class HeldTelegram(FakeMessenger):
+    """Holds the first reply to each chat of `held` until `release` is set (a platform pacing
+    them, or a 429 waited out), then delivers it."""
+
+    def __init__(self, held: set[str]) -> None:
+        super().__init__()
+        self.held = held
+        self.waiting: set[str] = set()
+        self.release = asyncio.Event()
+
+    async def send(self, chat_id: str, reply: Reply) -> str | None:
+        if chat_id in self.held:
+            self.held.discard(chat_id)
+            self.waiting.add(chat_id)
+            await self.release.wait()
+        return await super().send(chat_id, reply)
+
+
+async def until(check: Any, within: float = 30.0) -> None:
+    """Poll `check()` (a deadlock guard, not a timing: it is true at once or never)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "never happened"
+        await asyncio.sleep(0.01)
+
+
+async def test_replies_waiting_on_the_platform_hold_neither_other_officers_nor_their_order(
+    runtime: Runtime,
+) -> None:
+    slow = [f"slow{n}" for n in range(4)]  # as many as the worker may claim at once (2 x 2)
+    messenger = HeldTelegram(set(slow))
+    worker = await worker_for(runtime, messenger, concurrency=2)
+    for user in slow:
+        await runtime.core.accept(message(user, "/help", 1))
+    await runtime.core.accept(message("slow0", "/start", 2))  # its reply must come second
+    others = [f"u{n}" for n in range(6)]
+    for user in others:
+        await runtime.core.accept(message(user, "/help", 1))
+    worker.start()
+    try:
+        await until(lambda: messenger.waiting == set(slow))
+        # committed rows whose replies wait for the platform no longer hold claims back
+        await until(lambda: all(messenger.to(user) for user in others))
+        # and the same officer's next message is handled meanwhile; its reply waits its turn
+        deadline = asyncio.get_running_loop().time() + 30
+        while ("slow0:2", InboxStatus.DONE) not in {
+            (r.update_key, r.status) for r in await rows(runtime)
+        }:
+            assert asyncio.get_running_loop().time() < deadline, "slow0's second row never handled"
+            await asyncio.sleep(0.01)
+        assert "Do you agree?" not in messenger.transcript("slow0")
+    finally:
+        messenger.release.set()
+        await worker.stop()
+    transcript = messenger.transcript("slow0")
+    assert "/profile" in transcript and "Do you agree?" in transcript
+    assert transcript.index("/profile") < transcript.index("Do you agree?")  # in turn
