@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import statistics
-import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from handlers.announcements.flow import send_announcements, status_json
 from storage.models import Outbox, OutboxStatus
 from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
+from tests.support import forked
 from tests.support.emulators.telegram_api import TelegramEmulator, eventually
 from tests.support.outbox_load import announce_to_everyone, seed_officers, telegram_chat
 from tests.support.outreach import programme
@@ -42,32 +44,21 @@ async def announce_to(runtime: Runtime, officers: int) -> int:
 
 
 async def sender(
-    url: str, api: TelegramEmulator, rate: float, start_at: float = 0.0
-) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.support.outbox_load",
-        "--database-url",
-        url,
-        "--telegram-api",
-        api.base_url,
-        "--rate",
-        str(rate),
-        "--max-seconds",
-        "60",
-        "--start-at",
-        str(start_at),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    url: str, api: TelegramEmulator, rate: float, log: Path, start_at: float = 0.0
+) -> forked.Forked:
+    """A sender process (tests/support/outbox_load.py); what it writes goes to `log`."""
+    args = ["--database-url", url, "--telegram-api", api.base_url, "--rate", str(rate)]
+    args += ["--max-seconds", "60", "--start-at", str(start_at)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return forked.start(["-m", "tests.support.outbox_load", *args], env, ROOT, log)
 
 
-async def finish(proc: asyncio.subprocess.Process) -> dict[str, object]:
-    out, err = await asyncio.wait_for(proc.communicate(), 90)
-    assert proc.returncode == 0, err.decode()[-2000:]
-    return json.loads(out.decode().strip().splitlines()[-1])
+async def finish(proc: forked.Forked, log: Path) -> dict[str, object]:
+    """Its report (the last line it printed), once it ended well."""
+    code = await asyncio.wait_for(proc.wait(), 90)
+    out = await asyncio.to_thread(log.read_text, errors="replace")
+    assert code == 0, out[-2000:]
+    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
 
 
 async def report(runtime: Runtime, ann_id: int) -> dict[str, object]:
@@ -78,11 +69,11 @@ async def report(runtime: Runtime, ann_id: int) -> dict[str, object]:
 
 
 async def test_a_sender_killed_mid_broadcast_loses_nothing_after_a_restart(
-    runtime: Runtime, database_url: str
+    runtime: Runtime, database_url: str, tmp_path: Path
 ) -> None:
     ann_id = await announce_to(runtime, 300)
     async with TelegramEmulator(global_rate=None, per_chat_rate=None) as api:
-        first = await sender(database_url, api, rate=60)
+        first = await sender(database_url, api, 60, tmp_path / "first.log")
         await eventually(lambda: len(api.ok_calls("sendMessage")) >= 100, within=30)
         first.send_signal(signal.SIGKILL)
         await first.wait()
@@ -99,7 +90,8 @@ async def test_a_sender_killed_mid_broadcast_loses_nothing_after_a_restart(
                     select(Outbox.chat_id).where(Outbox.status == OutboxStatus.SENT)
                 )
             }
-        second = await finish(await sender(database_url, api, rate=60))
+        log = tmp_path / "second.log"
+        second = await finish(await sender(database_url, api, 60, log), log)
         per_chat = Counter(c.params["chat_id"] for c in api.ok_calls("sendMessage"))
     assert set(per_chat) == {int(telegram_chat(i)) for i in range(300)}, "a recipient was lost"
     # The platform cannot deduplicate a send, so what was delivered but not yet recorded when
@@ -117,14 +109,17 @@ async def test_a_sender_killed_mid_broadcast_loses_nothing_after_a_restart(
 
 
 async def test_three_processes_share_a_broadcast_without_sending_any_row_twice(
-    runtime: Runtime, database_url: str
+    runtime: Runtime, database_url: str, tmp_path: Path
 ) -> None:
     ann_id = await announce_to(runtime, 600)
     rate = 100.0
     async with TelegramEmulator(global_rate=None, per_chat_rate=None) as api:
         together = time.time() + 5.0  # every process has started by then
-        procs = [await sender(database_url, api, rate, together) for _ in range(3)]
-        results = await asyncio.gather(*(finish(p) for p in procs))
+        logs = [tmp_path / f"sender{n}.log" for n in range(3)]
+        procs = [await sender(database_url, api, rate, log, together) for log in logs]
+        results = await asyncio.gather(
+            *(finish(p, log) for p, log in zip(procs, logs, strict=True))
+        )
         calls = api.ok_calls("sendMessage")
     per_chat = Counter(c.params["chat_id"] for c in calls)
     assert len(per_chat) == 600 and set(per_chat.values()) == {1}
