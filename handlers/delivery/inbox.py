@@ -3,7 +3,7 @@
 Any number of processes may run workers on one database. A claim takes only the oldest open row
 of a conversation (a person), so one officer's messages are handled one after another while
 different officers are handled in parallel (up to `concurrency` at once in this process); under a
-backlog up to `concurrency` of them share one transaction (`Core.process_many`). Rows whose
+backlog up to twice `concurrency` of them share one transaction (`Core.process_many`). Rows whose
 transaction committed and whose replies only wait for the platform's pace no longer count
 against the claim (`_committed`): the platform's budget stays in use, as a bare bot's would,
 while the next rows are handled; their replies to one chat still leave in order
@@ -196,19 +196,19 @@ class InboxWorker:
         finally:
             self._claiming -= 1
         # Under a backlog, when the claim filled every slot (the rows would wait for a slot
-        # anyway), up to `concurrency` rows of different conversations share one transaction
-        # (`_group`): its fixed cost is shared. Fewer rows each take their own, so a reply
-        # never waits for other handlers when there is no queue.
+        # anyway), the claimed rows of different conversations share one transaction (`_group`):
+        # its fixed cost (begin, commit, on SQLite the writer's turn) is shared by up to twice
+        # `concurrency` rows (CPU per answered question in the throughput bench, SQLite: 12.2 ms
+        # with groups of `concurrency`, 11.0 ms with all claimed rows). Fewer rows each take
+        # their own, so a reply never waits for other handlers when there is no queue.
         grouped = [row for row in rows if row.event is not None]
         if len(grouped) < max(2, self.concurrency):
             grouped = []
         for row in rows:
             if not grouped or row.event is None:
                 self._start(self._one(row), 1)
-        size = self.concurrency
-        for start in range(0, len(grouped), size):
-            group = grouped[start : start + size]
-            self._start(self._group(group) if len(group) > 1 else self._one(group[0]), len(group))
+        if grouped:
+            self._start(self._group(grouped), len(grouped))
         return len(rows)
 
     def _start(self, work: Coroutine[Any, Any, None], rows: int) -> None:

@@ -106,7 +106,10 @@ async def seed_officers(
                         "dm_chat_id": chat,
                         "officer_id": officer_id,
                         "created_at": now,
-                        "last_seen_at": now,  # they have used the bot (pressed Start)
+                        # they have used the bot (pressed Start): seen, and the language their
+                        # app told then (the emulators' users speak English)
+                        "last_seen_at": now,
+                        "locale": "en",
                     }
                 )
             await uow.session.execute(insert(Identity.__table__).values(accounts))  # type: ignore[arg-type]
