@@ -24,6 +24,14 @@ SQLite 39.9 / x0.45 before (OpenBLAS's thread pool spinning for the FAQ's meanin
 14.0 / x0.83 after (x2.75 of echo); PostgreSQL 29.1 / x0.43 before, 11.7 / x0.85-0.97 after
 (x2.9-3.3 of echo). `--only latency` at 20 updates/s, load 5: p50/p95/p99 25/150/193 ms on
 SQLite, 42/213/310 ms on PostgreSQL; at load 8-11 the bot no longer keeps up with 20/s (p95 1-3 s).
+
+Measured 2026-12-07 evening (idle 2 cores; the echo bot's CPU per update moved between 3.4 and
+5.4 ms from run to run). Before replies stopped holding the inbox's claims, peerbot reached
+22-23/s (x0.90-0.94 of echo): replies waiting out a 429 held every claimable row, the limiter
+idled, its bucket drained and the next burst of 30 was refused again (230 429s in a run). After:
+27.7-28.8/s (x1.12-1.18), 62-76 429s, all in the first second. CPU per answered question, six
+runs after that change: SQLite 12.2-14.1 ms (x2.66-3.04), PostgreSQL 11.5-12.7 ms (x2.32-3.36,
+the widest from the echo bot's own 3.4 ms run). Latency at 20/s on PostgreSQL: p95 24-36 ms.
 """
 
 from __future__ import annotations
