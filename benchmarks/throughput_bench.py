@@ -29,9 +29,10 @@ Measured 2026-12-07 evening (idle 2 cores; the echo bot's CPU per update moved b
 5.4 ms from run to run). Before replies stopped holding the inbox's claims, peerbot reached
 22-23/s (x0.90-0.94 of echo): replies waiting out a 429 held every claimable row, the limiter
 idled, its bucket drained and the next burst of 30 was refused again (230 429s in a run). After:
-27.7-28.8/s (x1.12-1.18), 62-76 429s, all in the first second. CPU per answered question, six
-runs after that change: SQLite 12.2-14.1 ms (x2.66-3.04), PostgreSQL 11.5-12.7 ms (x2.32-3.36,
-the widest from the echo bot's own 3.4 ms run). Latency at 20/s on PostgreSQL: p95 24-36 ms.
+27.7-28.8/s (x1.12-1.18), 62-76 429s, all in the first second. CPU per answered question over
+the runs after that change (with the one-group and seed changes of the same evening): SQLite
+11.0-14.1 ms (x2.31-3.04 of echo, 7 runs), PostgreSQL 11.5-14.3 ms (x2.32-3.36, 5 runs; the
+widest against the echo bot's own 3.4 ms run). Latency at 20/s on PostgreSQL: p95 24-36 ms.
 """
 
 from __future__ import annotations
