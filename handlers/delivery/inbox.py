@@ -220,8 +220,8 @@ class InboxWorker:
         """Rows of the running task are handled and committed: only their replies are still
         going out, at the platform's pace, so they no longer hold claims back."""
         task = asyncio.current_task()
-        if task in self._inflight:
-            self._inflight[task] = max(0, self._inflight[task] - rows)  # type: ignore[index]
+        if task is not None and task in self._inflight:
+            self._inflight[task] = max(0, self._inflight[task] - rows)
             self._wake.set()
 
     def _finished(self, task: asyncio.Task[None]) -> None:

@@ -49,8 +49,7 @@ async def sender(
     """A sender process (tests/support/outbox_load.py); what it writes goes to `log`."""
     args = ["--database-url", url, "--telegram-api", api.base_url, "--rate", str(rate)]
     args += ["--max-seconds", "60", "--start-at", str(start_at)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return forked.start(["-m", "tests.support.outbox_load", *args], env, ROOT, log)
+    return forked.start(["-m", "tests.support.outbox_load", *args], os.environ, ROOT, log)
 
 
 async def finish(proc: forked.Forked, log: Path) -> dict[str, object]:

@@ -59,23 +59,18 @@ CONTENT = ROOT / "content"
 class Child:
     """A child process whose output goes to a file; killed with SIGKILL on purpose.
 
-    `python -m MODULE ...` is forked from a process that imported the bot already
-    (tests/support/forked.py): the same code from `main()` on, without paying the imports at
-    every start and restart."""
+    `args` is `[sys.executable, "-m", MODULE, ...]`; it is forked from a process that imported
+    the bot already (tests/support/forked.py): the same code from `main()` on, without paying
+    the imports at every start and restart."""
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        assert args[:2] == [sys.executable, "-m"], args
         self.args, self.env, self.log = args, env, log
-        self.proc: asyncio.subprocess.Process | forked.Forked | None = None
+        self.proc: forked.Forked | None = None
         self.kills = 0
 
     async def start(self) -> None:
-        if self.args[:2] == [sys.executable, "-m"]:
-            self.proc = forked.start(self.args[1:], self.env, self.log.parent, self.log)
-            return
-        with self.log.open("ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                *self.args, env=self.env, cwd=str(self.log.parent), stdout=out, stderr=out
-            )
+        self.proc = forked.start(self.args[1:], self.env, self.log.parent, self.log)
 
     async def kill(self) -> None:
         """SIGKILL: no clean-up, no flush, no goodbye."""
