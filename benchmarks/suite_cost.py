@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import tempfile
 import time
 from collections import defaultdict
@@ -80,8 +81,10 @@ def pytest_fixture_setup(fixturedef: Any) -> Generator[None, None, None]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     out = _dir(session.config) / f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    process = {"cpu": time.process_time(), "children": children.ru_utime + children.ru_stime}
     if _ROWS or _FIXTURES:
-        out.write_text(json.dumps({"tests": _ROWS, "fixtures": _FIXTURES}))
+        out.write_text(json.dumps({"tests": _ROWS, "fixtures": _FIXTURES, "process": process}))
         _ROWS.clear()
         _FIXTURES.clear()
 
@@ -95,10 +98,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     top = int(os.environ.get("SUITE_COST_TOP", "40"))
     rows: list[dict[str, Any]] = []
+    processes: list[dict[str, float]] = []
     fixtures: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for path in sorted(_dir(config).glob("*.json")):
         data = json.loads(path.read_text())
         rows += data["tests"]
+        processes.append(data.get("process", {}))
         for name, (c, w, n) in data["fixtures"].items():
             fx = fixtures[name]
             fx[0] += c
@@ -118,6 +123,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             f"{kind:4}: {sum(sums.values()):8.1f} s over {len(rows)} tests "
             f"(setup {sums['setup']:.1f}, call {sums['call']:.1f}, teardown {sums['teardown']:.1f})"
         )
+    own = sum(p.get("cpu", 0.0) for p in processes)
+    kids = sum(p.get("children", 0.0) for p in processes)
+    w(
+        f"workers: {own:.1f} s CPU of their own in all ({len(processes)} workers: start-up, "
+        f"collection and tests), {kids:.1f} s in the processes they started; "
+        f"this controlling process {time.process_time():.1f} s"
+    )
     w(f"-- top {top} tests by CPU (cpu s, wall s, setup/call/teardown cpu) --")
     for r in sorted(rows, key=lambda r: -_total(r, "cpu"))[:top]:
         w(

@@ -11,15 +11,20 @@ import contextlib
 import hmac
 import json
 import logging
+import os
 import re
+import ssl
 import warnings
 from collections import OrderedDict
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import certifi
 from aiohttp import web
 from telegram import BotCommand, Update
 from telegram import error as tg
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
 from bot.config import SettingsError
 from bot.telegram.messenger import MAX_TEXT, TelegramMessenger
@@ -56,14 +61,41 @@ def file_base_url(base_url: str) -> str:
     return f"{head}/file/{tail}" if sep else f"{base_url}/file"
 
 
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context of this process's Telegram clients.
+
+    httpx builds a context for every client, reading the whole CA bundle (about 15 ms of CPU),
+    and PTB makes two clients per Application. The trust is httpx's default: `SSL_CERT_FILE`
+    or `SSL_CERT_DIR` when set, else certifi's bundle."""
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def requests() -> tuple[HTTPXRequest, HTTPXRequest]:
+    """PTB's two HTTP clients (Bot API calls, getUpdates) as its builder makes them (pools of
+    256 and 1, its default timeouts), on the shared TLS context."""
+    tls = {"verify": tls_context()}
+    return (
+        HTTPXRequest(connection_pool_size=256, httpx_kwargs=tls),
+        HTTPXRequest(connection_pool_size=1, httpx_kwargs=tls),
+    )
+
+
 def build_application(token: str, base_url: str, *, polling: bool) -> TelegramApp:
     """The PTB Application for its rate-limited bot only: updates come in through our own
     intake (webhook or long polling into the inbox), never through PTB's update queue."""
+    calls, updates = requests()
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
         .base_file_url(file_base_url(base_url))
+        .request(calls)
+        .get_updates_request(updates)
         # max_retries=0: a 429 surfaces at once; the outbox reschedules the row by
         # retry_after and interactive replies wait it out once in the messenger.
         .rate_limiter(AIORateLimiter(max_retries=0))

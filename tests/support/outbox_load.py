@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.slack.messenger import SlackMessenger
+from bot.telegram.adapter import requests
 from bot.telegram.messenger import TelegramMessenger
 from handlers.core.ports import Messenger
 from handlers.delivery.outbox import OutboxWorker
@@ -126,7 +127,15 @@ async def telegram_messenger(
     ptb_limiter: bool = False,
 ) -> tuple[TelegramMessenger, Closer]:
     """The real Telegram messenger (python-telegram-bot) talking to `api_base`."""
-    builder = ApplicationBuilder().token(TELEGRAM_TOKEN).base_url(api_base).job_queue(None)
+    calls, updates = requests()
+    builder = (
+        ApplicationBuilder()
+        .token(TELEGRAM_TOKEN)
+        .base_url(api_base)
+        .request(calls)
+        .get_updates_request(updates)
+        .job_queue(None)
+    )
     if ptb_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=0))  # type: ignore[arg-type]
     application = builder.updater(None).build()
