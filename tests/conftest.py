@@ -153,6 +153,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fewer garbage collections while the tests run: what the imports and the collection built
+    lives for the whole session, so it is moved out of the collector's sight (`gc.freeze`), and
+    the youngest generation is collected every 10,000 allocations instead of 700. Collections
+    cost the quick lane about 5% of its CPU (gc callbacks, `-n 0`: 4.4 s of 80 s; 2.1 s after)."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 def pytest_report_header() -> str:
     return f"database: {PG_URL or 'sqlite (a fresh file per test)'}"
 
