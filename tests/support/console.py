@@ -79,6 +79,8 @@ class Browser:
     def __init__(self, site: Site, http: aiohttp.ClientSession) -> None:
         self.site = site
         self.http = http
+        self._csrf: str | None = None
+        """The session's CSRF token, read from the first page a POST needed it from."""
 
     async def get(self, path: str) -> tuple[int, str]:
         async with self.http.get(self.site.url + path, allow_redirects=False) as resp:
@@ -101,8 +103,9 @@ class Browser:
         """POST a form; `csrf="page"` takes the token from a console page; (status, body,
         Location)."""
         headers = {"Origin": self.site.url if origin == "self" else origin} if origin else {}
-        if csrf == "page":
-            csrf = await self.csrf()
+        if csrf == "page":  # one token per session: read once, not before every POST
+            self._csrf = self._csrf or await self.csrf()
+            csrf = self._csrf
         if csrf is not None:
             if isinstance(data, aiohttp.FormData):
                 data.add_field("csrf", csrf)
