@@ -15,7 +15,8 @@ webhook to the reply reaching the emulator (p50, p95, max).
 
 Run: `python benchmarks/throughput_bench.py [--users 1000] [--database-url postgresql+asyncpg://…]`
 (default: a fresh SQLite file). Prints one JSON document and a short table. `--profile FILE`
-records peerbot's burst with py-spy (raw stacks; PY_SPY_FLAGS, default `--gil`).
+records peerbot's burst with py-spy (raw stacks; PY_SPY_FLAGS, default `--gil`; PY_SPY_RATE, default
+100 samples/s). `--semantic on|off` sets peerbot's FAQ meaning layer.
 
 Measured 2026-12-07 (2 cores shared with other work, load average 5-11; the echo bot's own CPU
 per update moved between 3.6 and 5.1 ms from run to run, so read the ratios with that in mind),
@@ -33,6 +34,15 @@ idled, its bucket drained and the next burst of 30 was refused again (230 429s i
 the runs after that change (with the one-group and seed changes of the same evening): SQLite
 11.0-14.1 ms (x2.31-3.04 of echo, 7 runs), PostgreSQL 11.5-14.3 ms (x2.32-3.36, 5 runs; the
 widest against the echo bot's own 3.4 ms run). Latency at 20/s on PostgreSQL: p95 24-36 ms.
+
+Measured 2026-12-08 (idle 2 cores whose speed moved by ~40% within the hour), officers, one run
+per row, echo / peerbot CPU ms per update: SQLite 3.37/10.94 (x3.25), 3.99/11.48 (x2.88; user
+10.27 + system 1.21 ms), 3.57/9.36 with `--semantic off` (x2.62), 3.13/9.47 on (x3.03);
+PostgreSQL 3.89/11.10 (x2.85), 3.60/9.98 (x2.77), 3.68/9.47 off (x2.57). Rate x1.11-1.15 in
+every run. Per thread (PostgreSQL): the event loop 8.65 + 0.85 ms, worker threads 1.56 ms (the
+FAQ search; 0.94 ms with the meaning layer off). Every officer asks the same question, so the
+meaning layer's query vector is encoded once (`SemanticLayer._recent`): distinct questions
+would each pay an encoder pass on top of these figures.
 """
 
 from __future__ import annotations
@@ -69,6 +79,20 @@ QUESTION = "what is ELENA?"
 PY_SPY_FLAGS = os.environ.get("PY_SPY_FLAGS", "--gil").split()
 """Extra py-spy flags for `--profile` (default `--gil`: only the thread running Python, so the
 stacks add up to Python CPU, not to waiting)."""
+PY_SPY_RATE = os.environ.get("PY_SPY_RATE", "100")
+"""Samples per second for `--profile`."""
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """User + system CPU time so far of each thread of a process, by thread id."""
+    found: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return found
 
 
 def cpu_seconds(pid: int) -> float:
@@ -144,8 +168,8 @@ def profiler(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
     if out is None or not Path(spy).exists():
         return None
     return subprocess.Popen(  # noqa: S603 - a local tool on a local pid
-        [spy, "record", "--nonblocking", "-r", "100", "-f", "raw", "-o", str(out), *PY_SPY_FLAGS]
-        + ["--pid", str(pid)],
+        [spy, "record", "--nonblocking", "-r", PY_SPY_RATE, "-f", "raw", "-o", str(out)]
+        + [*PY_SPY_FLAGS, "--pid", str(pid)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -157,6 +181,7 @@ async def burst(
     """Queue one update per user, wait until all are answered; wall time and CPU."""
     settled = await settle(pid)
     spy = profiler(pid, profile)
+    threads0 = thread_cpu(pid)
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
     for uid in users:
         api.message(uid, text, first_name=f"Officer{uid}")
@@ -167,6 +192,8 @@ async def burst(
         await asyncio.sleep(0.05)
     wall = time.monotonic() - t0
     cpu = cpu_seconds(pid) - cpu0
+    threads = thread_cpu(pid)
+    main_thread = threads.get(pid, 0.0) - threads0.get(pid, 0.0)
     if spy is not None:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
         await asyncio.to_thread(spy.wait, 30)
@@ -179,6 +206,8 @@ async def burst(
         "per_second": round(answered / wall, 2),
         "cpu_seconds": round(cpu, 2),
         "cpu_ms_per_update": round(1000 * cpu / max(1, answered), 2),
+        # the event loop's thread; the rest is worker threads (the FAQ search, aiosqlite's)
+        "main_thread_cpu_ms_per_update": round(1000 * main_thread / max(1, answered), 2),
     }
 
 
@@ -196,6 +225,10 @@ async def run_echo(users: int, rate: float) -> dict[str, Any]:
             await proc.wait()
 
 
+SEMANTIC: str | None = None
+"""`--semantic on|off`: PEERBOT_FAQ_SEMANTIC for peerbot (None: the bot's default, on)."""
+
+
 async def start_peerbot(
     api: TelegramEmulator, url: str, folder: Path, *, webhook: bool = False
 ) -> tuple[asyncio.subprocess.Process, int]:
@@ -207,6 +240,8 @@ async def start_peerbot(
         "PEERBOT_HTTP_HOST": "127.0.0.1",
         "PEERBOT_HTTP_PORT": str(port),
     }
+    if SEMANTIC is not None:
+        settings["PEERBOT_FAQ_SEMANTIC"] = "true" if SEMANTIC == "on" else "false"
     if webhook:
         settings |= {
             "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
@@ -349,7 +384,16 @@ def main() -> None:
         default="new,officers,latency",
         help="which runs besides the echo bot: new (users), officers, latency",
     )
-    report = asyncio.run(_main(parser.parse_args()))
+    parser.add_argument(
+        "--semantic",
+        choices=("on", "off"),
+        default=None,
+        help="the FAQ's meaning layer in peerbot (default: the bot's own default, on)",
+    )
+    args = parser.parse_args()
+    global SEMANTIC
+    SEMANTIC = args.semantic
+    report = asyncio.run(_main(args))
     print(json.dumps(report, indent=1))
     echo = report["echo"]
     if echo is not None:
@@ -358,7 +402,8 @@ def main() -> None:
         ratio = report["against_echo"][name]
         print(
             f"peerbot {name}: {r['per_second']}/s (x{ratio['rate_ratio']} of echo), "
-            f"{r['cpu_ms_per_update']} ms CPU per update (x{ratio['cpu_ratio']} of echo)"
+            f"{r['cpu_ms_per_update']} ms CPU per update (x{ratio['cpu_ratio']} of echo; "
+            f"{r['main_thread_cpu_ms_per_update']} ms on the event loop's thread)"
         )
     lat = report["latency"]
     if lat is None:
