@@ -32,8 +32,6 @@ from handlers.announcements.flow import expand  # noqa: E402
 from handlers.audit.service import Coordinator  # noqa: E402
 from handlers.officers.roster import import_csv  # noqa: E402
 from storage.models import AnnouncementStatus  # noqa: E402
-from storage.repositories.announcements import AnnouncementRepo  # noqa: E402
-from storage.repositories.report import ReportRepo  # noqa: E402
 
 
 async def measure(url: str, n: int) -> tuple[float, float, float, float, int]:
@@ -50,7 +48,7 @@ async def measure(url: str, n: int) -> tuple[float, float, float, float, int]:
             await import_csv(uow, roster(n), taxonomy, home)
             programme_id = home.id
         async with runtime.core.uow() as uow:  # any officer stands in as the author
-            author = (await uow.get(ReportRepo).participants({programme_id}))[0][0]
+            author = (await uow.reports.participants({programme_id}))[0][0]
         who = Coordinator(author, frozenset({programme_id}))
         start, cpu = time.perf_counter(), time.process_time()
         async with runtime.core.uow() as uow:
@@ -65,7 +63,7 @@ async def measure(url: str, n: int) -> tuple[float, float, float, float, int]:
             ann_id = queued.id
         sent, sent_cpu = time.perf_counter() - start, time.process_time() - cpu
         async with runtime.core.uow() as uow:
-            ann = await uow.get(AnnouncementRepo).locked(ann_id)
+            ann = await uow.announcements.locked(ann_id)
             assert ann is not None
             ann.status = AnnouncementStatus.SENDING  # due now: the job would start it
             await uow.commit()

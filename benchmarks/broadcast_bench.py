@@ -37,7 +37,6 @@ from handlers.announcements.flow import send_announcements, status_json  # noqa:
 from handlers.core.ports import Messenger  # noqa: E402
 from handlers.delivery.outbox import OutboxWorker  # noqa: E402
 from storage.models import Programme  # noqa: E402
-from storage.repositories.announcements import AnnouncementRepo  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.support.emulators.slack_api import RateLimits, SlackApiEmulator  # noqa: E402
 from tests.support.emulators.telegram_api import TelegramEmulator  # noqa: E402
@@ -91,7 +90,7 @@ async def run_one(
         while time.monotonic() < deadline:
             await send_announcements(runtime.core, messengers)
             async with UnitOfWork(runtime.sessionmaker) as uow:
-                stored = await uow.get(AnnouncementRepo).get(announcement)
+                stored = await uow.announcements.get(announcement)
                 assert stored is not None
                 report = await status_json(uow, stored)
             if report["finished_at"]:

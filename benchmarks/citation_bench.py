@@ -30,7 +30,7 @@ from bot.app import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from handlers.practices.flow import forget_citations, practices_citation  # noqa: E402
 from storage.models import GoodPractice  # noqa: E402
-from storage.repositories.practices import APPROVED, PracticeRepo  # noqa: E402
+from storage.repositories.practices import APPROVED  # noqa: E402
 from storage.uow import UnitOfWork  # noqa: E402
 from tests.support.outbox_load import fresh_database  # noqa: E402
 
@@ -40,9 +40,7 @@ OTHERS = ("green_bond", "crowdfunding", "revolving_fund", "soft_loan", "grant", 
 async def old_citation(uow: UnitOfWork, instruments: list[str], limit: int = 3) -> str | None:
     """The citation as it was computed before: all approved practices, filtered in Python."""
     wanted = set(instruments)
-    found = [
-        p for p in await uow.get(PracticeRepo).list(status=APPROVED) if wanted & set(p.instruments)
-    ]
+    found = [p for p in await uow.practices.list(status=APPROVED) if wanted & set(p.instruments)]
     if not found:
         return None
     found.sort(key=lambda p: (-len(wanted & set(p.instruments)), -(p.year or 0), p.id))

@@ -13,15 +13,30 @@ from storage.repositories.base import Repository
 
 if TYPE_CHECKING:
     from storage.models import Base
+    from storage.repositories.announcements import AnnouncementRepo
+    from storage.repositories.audience import AudienceRepo
+    from storage.repositories.console import AuditRepo, ConsoleRepo, QuestionRepo
     from storage.repositories.conversations import ConversationRepo
+    from storage.repositories.dashboard import DashboardTokenRepo
+    from storage.repositories.dashboard_sessions import DashboardRevocation, DashboardSessionRepo
+    from storage.repositories.demo import DemoRepo
+    from storage.repositories.discussions import DiscussionRepo
+    from storage.repositories.faq import FaqQueryRepo
+    from storage.repositories.followups import IntroFollowUpRepo, PauseRepo
+    from storage.repositories.group_edits import GroupEditRepo
+    from storage.repositories.group_life import GroupLifeRepo
     from storage.repositories.groups import CycleRepo, GroupRepo
     from storage.repositories.inbox import InboxRepo
     from storage.repositories.ingress import IngressRepo
+    from storage.repositories.invite_status import InviteListRepo
+    from storage.repositories.invites import InviteRepo
+    from storage.repositories.listings import ListingRepo
     from storage.repositories.officers import (
         AuthorityRepo,
         IdentityRepo,
         OfficerRepo,
         ProgrammeRepo,
+        RosterRepo,
     )
     from storage.repositories.outbox import OutboxRepo
     from storage.repositories.outcomes import (
@@ -31,7 +46,14 @@ if TYPE_CHECKING:
         OutcomeRepo,
         SurveyRepo,
     )
+    from storage.repositories.pairs import CheckInRepo, MatchRepo, PairRepo, SpaceRepo
+    from storage.repositories.practices import PracticeRepo
+    from storage.repositories.privacy import PersonalDataRepo, PreConsentRepo
+    from storage.repositories.reach import ReachRepo
+    from storage.repositories.report import ReportRepo
+    from storage.repositories.retention import RetentionRepo
     from storage.repositories.settings import KeyValueRepo
+    from storage.repositories.stats import StatsRepo
 
 SessionFactory = async_sessionmaker[AsyncSession]
 """What opens database sessions: callers outside storage name it without naming SQLAlchemy."""
@@ -58,7 +80,7 @@ class Repo(Generic[R]):
         if self.cls is None:
             found: type[R] = getattr(importlib.import_module(self.module), self.name)
             self.cls = found
-        return uow.get(self.cls)
+        return uow._repository(self.cls)
 
 
 _OFFICERS = "storage.repositories.officers"
@@ -93,6 +115,48 @@ class UnitOfWork:
     kpis: Repo[KpiRepo] = Repo(_OUTCOMES, "KpiRepo")
     cycles: Repo[CycleRepo] = Repo(_GROUPS, "CycleRepo")
     groups: Repo[GroupRepo] = Repo(_GROUPS, "GroupRepo")
+    announcements: Repo[AnnouncementRepo] = Repo(
+        "storage.repositories.announcements", "AnnouncementRepo"
+    )
+    audiences: Repo[AudienceRepo] = Repo("storage.repositories.audience", "AudienceRepo")
+    audit: Repo[AuditRepo] = Repo("storage.repositories.console", "AuditRepo")
+    checkins: Repo[CheckInRepo] = Repo("storage.repositories.pairs", "CheckInRepo")
+    console: Repo[ConsoleRepo] = Repo("storage.repositories.console", "ConsoleRepo")
+    dashboard_revocation: Repo[DashboardRevocation] = Repo(
+        "storage.repositories.dashboard_sessions", "DashboardRevocation"
+    )
+    dashboard_sessions: Repo[DashboardSessionRepo] = Repo(
+        "storage.repositories.dashboard_sessions", "DashboardSessionRepo"
+    )
+    dashboard_tokens: Repo[DashboardTokenRepo] = Repo(
+        "storage.repositories.dashboard", "DashboardTokenRepo"
+    )
+    demo: Repo[DemoRepo] = Repo("storage.repositories.demo", "DemoRepo")
+    discussions: Repo[DiscussionRepo] = Repo("storage.repositories.discussions", "DiscussionRepo")
+    faq_queries: Repo[FaqQueryRepo] = Repo("storage.repositories.faq", "FaqQueryRepo")
+    group_edits: Repo[GroupEditRepo] = Repo("storage.repositories.group_edits", "GroupEditRepo")
+    group_life: Repo[GroupLifeRepo] = Repo("storage.repositories.group_life", "GroupLifeRepo")
+    intro_followups: Repo[IntroFollowUpRepo] = Repo(
+        "storage.repositories.followups", "IntroFollowUpRepo"
+    )
+    invite_lists: Repo[InviteListRepo] = Repo(
+        "storage.repositories.invite_status", "InviteListRepo"
+    )
+    invites: Repo[InviteRepo] = Repo("storage.repositories.invites", "InviteRepo")
+    listings: Repo[ListingRepo] = Repo("storage.repositories.listings", "ListingRepo")
+    matches: Repo[MatchRepo] = Repo("storage.repositories.pairs", "MatchRepo")
+    pairs: Repo[PairRepo] = Repo("storage.repositories.pairs", "PairRepo")
+    pauses: Repo[PauseRepo] = Repo("storage.repositories.followups", "PauseRepo")
+    personal_data: Repo[PersonalDataRepo] = Repo("storage.repositories.privacy", "PersonalDataRepo")
+    practices: Repo[PracticeRepo] = Repo("storage.repositories.practices", "PracticeRepo")
+    pre_consent: Repo[PreConsentRepo] = Repo("storage.repositories.privacy", "PreConsentRepo")
+    questions: Repo[QuestionRepo] = Repo("storage.repositories.console", "QuestionRepo")
+    reach: Repo[ReachRepo] = Repo("storage.repositories.reach", "ReachRepo")
+    reports: Repo[ReportRepo] = Repo("storage.repositories.report", "ReportRepo")
+    retention: Repo[RetentionRepo] = Repo("storage.repositories.retention", "RetentionRepo")
+    roster: Repo[RosterRepo] = Repo("storage.repositories.officers", "RosterRepo")
+    spaces: Repo[SpaceRepo] = Repo("storage.repositories.pairs", "SpaceRepo")
+    stats: Repo[StatsRepo] = Repo("storage.repositories.stats", "StatsRepo")
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
@@ -114,8 +178,9 @@ class UnitOfWork:
         # so results read inside the block stay usable after it.
         await self.session.close()
 
-    def get(self, repo_cls: type[R]) -> R:
-        """The repository of that class bound to this unit's session."""
+    def _repository(self, repo_cls: type[R]) -> R:
+        """The repository of that class bound to this unit's session (through the attributes
+        above only, so that every repository has one typed name)."""
         repo = self._repos.get(repo_cls)
         if repo is None:
             repo = self._repos[repo_cls] = repo_cls(self.session)

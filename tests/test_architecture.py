@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from functools import cache
 from pathlib import Path
@@ -176,6 +177,35 @@ def test_raw_session_only_in_storage() -> None:
         if re.search(r"\buow\.session\b", p.read_text(encoding="utf-8"))
     }
     _ratchet(found, RAW_SESSION_DEBT, "uow.session outside storage/")
+
+
+def test_every_repository_is_a_typed_attribute_of_the_unit_of_work() -> None:
+    """One way into storage: `uow.<name>`, typed. A repository class is never looked up or
+    built by hand outside storage/, and none is missing from the unit of work."""
+    from storage.repositories.base import Repository
+    from storage.uow import Repo, UnitOfWork
+
+    defined = {
+        node.name
+        for path in (ROOT / "storage" / "repositories").glob("*.py")
+        for node in nodes(path)
+        if isinstance(node, ast.ClassDef)
+        and any(getattr(b, "id", None) == "Repository" for b in node.bases)
+    }
+    attributes = {repo.name for repo in vars(UnitOfWork).values() if isinstance(repo, Repo)}
+    assert defined and defined == attributes
+    for repo in vars(UnitOfWork).values():  # each attribute's module holds its class
+        if isinstance(repo, Repo):
+            assert issubclass(getattr(importlib.import_module(repo.module), repo.name), Repository)
+    names = "|".join(sorted(defined))
+    by_hand = re.compile(rf"\.(get|_repository)\(({names})\)|\b({names})\(")
+    bad = [
+        _rel(path)
+        for folder in ("handlers", "bot", "tests", "benchmarks")
+        for path in (ROOT / folder).rglob("*.py")
+        if by_hand.search(path.read_text(encoding="utf-8"))
+    ]
+    assert bad == []
 
 
 def test_doors_reach_storage_only_through_services() -> None:

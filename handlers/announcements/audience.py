@@ -16,7 +16,7 @@ from typing import Any
 from handlers.announcements.reach import Unreached
 from handlers.core.taxonomy import Taxonomy, fold, match_country, match_language
 from storage.models import PairStatus, Role
-from storage.repositories.audience import AudienceQuery, AudienceRepo, AudienceRow
+from storage.repositories.audience import AudienceQuery, AudienceRow
 from storage.uow import UnitOfWork
 
 PLATFORMS = ("telegram", "slack", "console")
@@ -146,7 +146,7 @@ def _by_word(taxonomy: Taxonomy, group: str, text: str) -> str | None:
 
 async def programme_ids(uow: UnitOfWork, audience: Audience) -> tuple[set[int], list[str]]:
     """The ids of the programmes an audience names, and the slugs that do not exist."""
-    found = await uow.get(AudienceRepo).programme_ids(audience.programmes)
+    found = await uow.audiences.programme_ids(audience.programmes)
     missing = [slug for slug in audience.programmes if slug not in found]
     return set(found.values()), missing
 
@@ -179,7 +179,7 @@ async def select_chunk(
     chunk (the cursor to resume from; None when nothing is left) and its rows, each with the
     account to write to and why it gets nothing when it does. `scope` limits to programme ids
     (None: all)."""
-    rows = await uow.get(AudienceRepo).chunk(await query_of(uow, audience, scope), after, limit)
+    rows = await uow.audiences.chunk(await query_of(uow, audience, scope), after, limit)
     return (rows[-1].officer_id if rows else None), rows
 
 
@@ -190,14 +190,14 @@ async def survey(
     pressed Start on Telegram) and `blocked`; and the officers who get nothing, and why (the
     first `shown` of each reason; None: all)."""
     totals = await count(uow, audience, scope)
-    found = await uow.get(AudienceRepo).unreached(await query_of(uow, audience, scope), shown)
+    found = await uow.audiences.unreached(await query_of(uow, audience, scope), shown)
     return totals, [Unreached(officer, why) for officer, why in found]
 
 
 async def count(uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None) -> dict[str, int]:
     """Recipients per platform and the `NOT_REACHED` buckets, for a preview."""
     totals: dict[str, int] = {}
-    for tally in await uow.get(AudienceRepo).tally(await query_of(uow, audience, scope)):
+    for tally in await uow.audiences.tally(await query_of(uow, audience, scope)):
         where = tally.why or str(tally.platform)
         totals[where] = totals.get(where, 0) + tally.count
     return totals
@@ -205,4 +205,4 @@ async def count(uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None
 
 async def recipients(uow: UnitOfWork, audience: Audience, scope: Sequence[int] | None) -> int:
     """How many officers of the audience can be sent to (`SELECT count(*)`)."""
-    return await uow.get(AudienceRepo).reachable(await query_of(uow, audience, scope))
+    return await uow.audiences.reachable(await query_of(uow, audience, scope))

@@ -46,10 +46,9 @@ from handlers.audit.service import Coordinator
 from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.date_phrases import moment_text
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
 from handlers.core.i18n import Translator
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
@@ -62,11 +61,9 @@ from storage.repositories.announcements import (
     PURPOSE,
     SCHEDULED,
     SENDING,
-    AnnouncementRepo,
 )
 from storage.repositories.audience import AudienceRow
 from storage.repositories.outbox import row as outbox_row
-from storage.repositories.reach import ReachRepo
 from storage.uow import UnitOfWork
 
 FLOW = "broadcast"
@@ -243,7 +240,7 @@ async def store(
     Coordinators' announcements come through `service.create`, which checks them first."""
     data = cast(StoredAudience, dict(audience.to_json()))
     data["scope"] = list(scope) if scope is not None else None
-    return await uow.get(AnnouncementRepo).add(
+    return await uow.announcements.add(
         Announcement(
             programme_id=programme_id,
             author_id=author_id,
@@ -300,11 +297,11 @@ async def not_reached(uow: UnitOfWork, ann: Announcement) -> dict[str, Any]:
     refused for good (`blocked` when it says so, else `undeliverable`).
     """
     why = missed_by_officer(audience_of(ann.audience))
-    for officer_id, error in (await uow.get(ReachRepo).refused_of(PURPOSE, ann.id)).items():
+    for officer_id, error in (await uow.reach.refused_of(PURPOSE, ann.id)).items():
         why[officer_id] = BLOCKED if "block" in error.lower() else "undeliverable"
     people = [
         {"name": officer.name, "email": officer.email, "why": why[officer.id]}
-        for officer in await uow.get(AnnouncementRepo).officers(sorted(why))
+        for officer in await uow.announcements.officers(sorted(why))
     ]
     return {
         "not_started": sum(v == "not_started" for v in why.values()),
@@ -325,11 +322,11 @@ async def report_to(uow: UnitOfWork, ann: Announcement) -> Sequence[Officer]:
 
 
 @job("announcements")
-async def send_announcements(core: Core, messengers: dict[str, Messenger]) -> int:
+async def send_announcements(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Start due announcements, expand them into outbox rows, report the finished ones."""
     now = core.clock.now()
     async with core.uow() as uow:
-        repo = uow.get(AnnouncementRepo)
+        repo = uow.announcements
         for ann in await repo.due(now):
             ann.status = SENDING
             ann.started_at = ann.started_at or now
@@ -342,12 +339,12 @@ async def send_announcements(core: Core, messengers: dict[str, Messenger]) -> in
     return done
 
 
-async def expand(core: Core, ann_id: int) -> int:
+async def expand(core: JobCtx, ann_id: int) -> int:
     """Queue the recipients of an announcement, chunk by chunk; returns the rows added."""
     added = 0
     while True:
         async with core.uow() as uow:
-            ann = await uow.get(AnnouncementRepo).locked(ann_id)
+            ann = await uow.announcements.locked(ann_id)
             if ann is None or ann.status != SENDING or ann.expanded_at is not None:
                 return added
             content = await core.content.of_programme(uow, ann.programme_id)
@@ -395,10 +392,10 @@ async def expand(core: Core, ann_id: int) -> int:
             await uow.commit()
 
 
-async def finish_if_delivered(core: Core, ann_id: int) -> int:
+async def finish_if_delivered(core: JobCtx, ann_id: int) -> int:
     """Mark an expanded announcement done when no row is left to send; report to its author."""
     async with core.uow() as uow:
-        ann = await uow.get(AnnouncementRepo).locked(ann_id)
+        ann = await uow.announcements.locked(ann_id)
         if ann is None or ann.status != SENDING or ann.expanded_at is None:
             return 0
         report = await status_json(uow, ann)
@@ -801,7 +798,7 @@ def _tz(ctx: Ctx) -> str:
 
 
 async def _list(ctx: Ctx) -> None:
-    repo = ctx.uow.get(AnnouncementRepo)
+    repo = ctx.uow.announcements
     mine = [a for a in await repo.recent(10) if _visible(ctx, a)]
     if not mine:
         await ctx.reply("broadcast.list_none")
@@ -824,7 +821,7 @@ def _visible(ctx: Ctx, ann: Announcement) -> bool:
 
 
 async def _manage(ctx: Ctx, action: str, ann_id: int) -> None:
-    ann = await ctx.uow.get(AnnouncementRepo).get(ann_id)
+    ann = await ctx.uow.announcements.get(ann_id)
     if ann is None or not _visible(ctx, ann):
         await ctx.reply("broadcast.not_found", id=ann_id)
         return

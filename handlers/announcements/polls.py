@@ -19,15 +19,14 @@ from handlers.announcements.flow import render, report_to, when_text
 from handlers.announcements.stored import poll_of
 from handlers.core.content import Content
 from handlers.core.context import Ctx
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.router import router
 from handlers.core.taxonomy import Taxonomy, fold
 from handlers.delivery.outbox import BULK, preferred_identity, queue_to_officer
 from storage.models import Announcement, Officer, PollAnswer
-from storage.repositories.announcements import REMINDER, AnnouncementRepo
+from storage.repositories.announcements import REMINDER
 from storage.uow import UnitOfWork
 
 TEXT_FLOW = "poll_text"
@@ -86,7 +85,7 @@ async def press_poll(event: Incoming, ctx: Ctx) -> None:
     """Answer an announcement's question with a button (or start a written answer)."""
     _, ann_arg, action = ((event.choice or "") + "::").split(":", 2)
     action = action.rstrip(":")
-    ann = await ctx.uow.get(AnnouncementRepo).get(int(ann_arg)) if ann_arg.isdigit() else None
+    ann = await ctx.uow.announcements.get(int(ann_arg)) if ann_arg.isdigit() else None
     poll = poll_of(ann.poll) if ann is not None else None
     if ann is None or poll is None:
         await ctx.reply("errors.expired_choice")
@@ -106,7 +105,7 @@ async def press_poll(event: Incoming, ctx: Ctx) -> None:
         await ctx.set_state(TEXT_FLOW, "text", written)
         await ctx.reply("poll.write_now", question=poll["question"])
         return
-    repo = ctx.uow.get(AnnouncementRepo)
+    repo = ctx.uow.announcements
     answer = await repo.answer_or_new(ann.id, ctx.officer.id, ctx.clock.now())
     if action == "done" and poll["kind"] == "multi":
         picked = [options[i] for i in answer.choices if 0 <= int(i) < len(options)]
@@ -144,7 +143,7 @@ async def take_written_answer(event: Incoming, ctx: Ctx) -> None:
     if state is None or ctx.officer is None:
         return
     written = cast(WrittenAnswerState, state.data)
-    ann = await ctx.uow.get(AnnouncementRepo).get(int(written.get("announcement", 0)))
+    ann = await ctx.uow.announcements.get(int(written.get("announcement", 0)))
     text = event.text.strip()[:MAX_ANSWER]
     if ann is None or not ann.poll or not text:
         await ctx.reply("errors.expired_choice")
@@ -155,9 +154,7 @@ async def take_written_answer(event: Incoming, ctx: Ctx) -> None:
             when=when_text(ann.closes_at, ctx.officer.timezone, ctx.locale, ctx.content.t),
         )
         return
-    answer = await ctx.uow.get(AnnouncementRepo).answer_or_new(
-        ann.id, ctx.officer.id, ctx.clock.now()
-    )
+    answer = await ctx.uow.announcements.answer_or_new(ann.id, ctx.officer.id, ctx.clock.now())
     answer.text = text
     answer.answered_at = ctx.clock.now()
     codes = detect_instruments(text, ctx.content.taxonomy)
@@ -177,12 +174,12 @@ def answered(answer: PollAnswer) -> bool:
 
 
 @job("polls")
-async def remind_and_close_polls(core: Core, messengers: dict[str, Messenger]) -> int:
+async def remind_and_close_polls(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Remind those who did not answer (once), and report results when a question closes."""
     now = core.clock.now()
     done = 0
     async with core.uow() as uow:
-        repo = uow.get(AnnouncementRepo)
+        repo = uow.announcements
         for ann in await repo.polls_open(now):
             if ann.closes_at is None or ann.started_at is None or ann.expanded_at is None:
                 continue
@@ -215,9 +212,9 @@ async def remind_and_close_polls(core: Core, messengers: dict[str, Messenger]) -
     return done
 
 
-async def _remind(core: Core, uow: UnitOfWork, ann: Announcement) -> int:
+async def _remind(core: JobCtx, uow: UnitOfWork, ann: Announcement) -> int:
     content = await core.content.of_programme(uow, ann.programme_id)
-    repo = uow.get(AnnouncementRepo)
+    repo = uow.announcements
     given = {a.officer_id: a for a, _ in await repo.answers(ann.id)}
     waiting = [
         i for i in await repo.delivered_to(ann.id) if i not in given or not answered(given[i])
@@ -265,7 +262,7 @@ async def results_json(
     needs: Counter[str] = Counter()
     rows = []
     codes = poll["codes"] if poll else []
-    for answer, officer in await uow.get(AnnouncementRepo).answers(ann.id):
+    for answer, officer in await uow.announcements.answers(ann.id):
         if not answered(answer):
             continue
         country = officer.authority.country if officer.authority else "??"

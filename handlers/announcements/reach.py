@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from handlers.core.ports import Messenger
 from storage.models import Identity, Officer
-from storage.repositories.reach import ReachRepo
 from storage.uow import UnitOfWork
 
 NOT_STARTED, BLOCKED, NO_ACCOUNT = "not_started", "blocked", "unreachable"
@@ -40,7 +39,7 @@ async def why_not(
 ) -> dict[int, str]:
     """officer id -> `not_started` | `blocked` | `unreachable` for those who cannot be sent to."""
     found: dict[int, str] = {}
-    refused = await uow.get(ReachRepo).refused([o.id for o, _ in people])
+    refused = await uow.reach.refused([o.id for o, _ in people])
     for officer, identity in people:
         if identity is None or identity.dm_chat_id is None:
             found[officer.id] = NO_ACCOUNT

@@ -27,9 +27,7 @@ from handlers.audit.service import Coordinator, NotAllowed, authorize, record
 from handlers.core.content import Content, ContentStore
 from handlers.core.taxonomy import Taxonomy
 from storage.models import Announcement
-from storage.repositories.announcements import AnnouncementRepo
-from storage.repositories.audience import NO_ACCOUNT, AudienceRepo
-from storage.repositories.console import ConsoleRepo
+from storage.repositories.audience import NO_ACCOUNT
 from storage.uow import UnitOfWork
 
 LANGS = ("en", "fr", "de", "es", "it")
@@ -75,7 +73,7 @@ async def reach(
     wanted = await audience_of(uow, audience_text, taxonomy)
     found = Reach(wanted.text())
     query = await query_of(uow, wanted, [programme_id])
-    for tally in await uow.get(AudienceRepo).tally(query):
+    for tally in await uow.audiences.tally(query):
         if tally.why is not None or tally.platform is None:
             key = tally.why or NO_ACCOUNT
             found.not_reached[key] = found.not_reached.get(key, 0) + tally.count
@@ -226,7 +224,7 @@ def survey_poll(
 
 
 async def _owned(uow: UnitOfWork, programme_id: int, announcement_id: int) -> Announcement:
-    ann = await uow.get(AnnouncementRepo).get(announcement_id)
+    ann = await uow.announcements.get(announcement_id)
     if ann is None or ann.programme_id != programme_id:
         raise NotAllowed(f"announcement {announcement_id}")
     return ann
@@ -238,7 +236,7 @@ async def cancel(
     """Cancel a scheduled announcement before the job picks it up (as `/broadcast cancel`
     and `peerbot broadcast cancel`); `ValueError(<status>)` once it is sending or done."""
     authorize(who, programme_id)
-    ann = await uow.get(AnnouncementRepo).locked(announcement_id)
+    ann = await uow.announcements.locked(announcement_id)
     if ann is None or ann.programme_id != programme_id:
         raise NotAllowed(f"announcement {announcement_id}")
     if not bc.cancel_scheduled(ann):
@@ -280,7 +278,7 @@ async def recent(
             "question": question_of(a.poll),
             "closes_at": a.closes_at,
         }
-        for a in await uow.get(ConsoleRepo).announcements(programme_id, limit)
+        for a in await uow.console.announcements(programme_id, limit)
     ]
 
 
@@ -395,7 +393,7 @@ def question(text: str, options: list[str], multi: bool, content: Content) -> Po
 
 async def status_of(uow: UnitOfWork, announcement_id: int) -> dict[str, Any] | None:
     """The delivery report of any announcement (the operator's `broadcast status`)."""
-    ann = await uow.get(AnnouncementRepo).get(announcement_id)
+    ann = await uow.announcements.get(announcement_id)
     return await bc.status_json(uow, ann) if ann is not None else None
 
 
@@ -404,7 +402,7 @@ async def results_of(
 ) -> tuple[dict[str, Any], str] | None:
     """Any survey's results as JSON and as the coordinators' message (in English); None when
     there is no such announcement, `NotAllowed` when it carries no question."""
-    ann = await uow.get(AnnouncementRepo).get(announcement_id)
+    ann = await uow.announcements.get(announcement_id)
     if ann is None:
         return None
     if not ann.poll:
@@ -427,14 +425,14 @@ async def latest(uow: UnitOfWork, limit: int = 50) -> list[dict[str, Any]]:
             "closes_at": a.closes_at.isoformat() if a.closes_at else None,
             "created_at": a.created_at.isoformat(),
         }
-        for a in await uow.get(AnnouncementRepo).recent(limit)
+        for a in await uow.announcements.recent(limit)
     ]
 
 
 async def cancel_any(uow: UnitOfWork, announcement_id: int) -> str | None:
     """Cancel a scheduled announcement (the operator's `broadcast cancel`): `cancelled`, else
     the status that keeps it going; None when there is no such announcement."""
-    ann = await uow.get(AnnouncementRepo).get(announcement_id)
+    ann = await uow.announcements.get(announcement_id)
     if ann is None:
         return None
     outcome = "cancelled" if bc.cancel_scheduled(ann) else str(ann.status)

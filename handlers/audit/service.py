@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from storage.repositories.console import AuditRepo
 from storage.uow import UnitOfWork as UnitOfWork  # re-exported for the doors' type hints
 
 
@@ -44,7 +43,7 @@ async def record(
     **detail: Any,
 ) -> None:
     """Write one audit entry in the caller's transaction (it commits with the action)."""
-    await uow.get(AuditRepo).add(programme_id, who.officer_id, action, detail, now)
+    await uow.audit.add(programme_id, who.officer_id, action, detail, now)
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ async def recent(
 ) -> list[AuditLine]:
     """The latest entries of one programme, newest first."""
     authorize(who, programme_id)
-    rows = await uow.get(AuditRepo).recent({programme_id}, limit)
+    rows = await uow.audit.recent({programme_id}, limit)
     return [
         AuditLine(a.created_at, o.name if o else "—", a.action, dict(a.detail or {}))
         for a, o in rows

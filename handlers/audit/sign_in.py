@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.repositories.dashboard import DashboardTokenRepo
-from storage.repositories.dashboard_sessions import DashboardRevocation, DashboardSessionRepo
 from storage.uow import UnitOfWork
 
 
@@ -39,7 +37,7 @@ async def by_token(
 ) -> Signature | None:
     """The coordinator behind a token (or a token row still valid), marking the token used;
     None for an unknown, expired or revoked token or an officer who coordinates nothing."""
-    repo = uow.get(DashboardTokenRepo)
+    repo = uow.dashboard_tokens
     row = await repo.valid(token, now) if token else None
     if row is None and token_id is not None:
         row = await repo.get_valid(token_id, now)
@@ -58,7 +56,7 @@ async def by_token(
 
 async def session_token(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[int, str] | None:
     """(token id, CSRF token) of an open session, or None."""
-    session = await uow.get(DashboardSessionRepo).find(cookie, now)
+    session = await uow.dashboard_sessions.find(cookie, now)
     return (session.token_id, session.csrf) if session is not None else None
 
 
@@ -66,9 +64,9 @@ async def open_session(
     uow: UnitOfWork, token_id: int, now: datetime, longest: timedelta
 ) -> tuple[str, datetime]:
     """A new session for a signed-in token: (cookie, until), never outliving the token."""
-    row = await uow.get(DashboardTokenRepo).get_valid(token_id, now)
+    row = await uow.dashboard_tokens.get_valid(token_id, now)
     until = min(row.expires_at if row else now, now + longest)
-    sessions = uow.get(DashboardSessionRepo)
+    sessions = uow.dashboard_sessions
     await sessions.prune(now)
     cookie, _csrf = await sessions.open(token_id, until, now)
     await uow.commit()
@@ -77,7 +75,7 @@ async def open_session(
 
 async def close_session(uow: UnitOfWork, cookie: str) -> None:
     """End a session on the server: its cookie is worthless from then on."""
-    await uow.get(DashboardSessionRepo).close(cookie)
+    await uow.dashboard_sessions.close(cookie)
     await uow.commit()
 
 
@@ -104,7 +102,7 @@ async def issue_token(uow: UnitOfWork, email: str, ttl: timedelta, now: datetime
     slugs = sorted(p.slug for p in await uow.programmes.list() if p.id in ids)
     if not slugs:
         raise NoToken(f"{email} is not a coordinator of any programme; no token issued")
-    issued = await uow.get(DashboardTokenRepo).issue(officer.id, now + ttl, now)
+    issued = await uow.dashboard_tokens.issue(officer.id, now + ttl, now)
     await uow.commit()
     return Issued(issued, officer.id, slugs, now + ttl)
 
@@ -112,7 +110,7 @@ async def issue_token(uow: UnitOfWork, email: str, ttl: timedelta, now: datetime
 async def revoke_tokens(uow: UnitOfWork, token: str | None = None, email: str | None = None) -> int:
     """Revoke one token, or every token of a coordinator (their sessions end with them);
     the number revoked, or `NoToken` when there was nothing to revoke."""
-    repo = uow.get(DashboardRevocation)
+    repo = uow.dashboard_revocation
     if token is not None:
         revoked = await repo.revoke_token(token)
         if not revoked:

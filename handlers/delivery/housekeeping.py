@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from handlers.core.engine import Core
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
-from storage.repositories.retention import RetentionRepo
-from storage.uow import UnitOfWork
 
 SENT_BODIES = timedelta(days=30)
 UPDATE_IDS = timedelta(days=7)
@@ -18,7 +15,7 @@ _last_run: dict[int, datetime] = {}
 
 
 @job("housekeeping")
-async def prune_old_data(core: Core, messengers: dict[str, Messenger]) -> int:
+async def prune_old_data(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Hourly: blank messages sent 30+ days ago, drop update ids after 7 days, stale flows,
     and handled inbox rows (with their text) after the configured retention."""
     now = core.clock.now()
@@ -26,8 +23,8 @@ async def prune_old_data(core: Core, messengers: dict[str, Messenger]) -> int:
     if last is not None and now - last < EVERY:
         return 0
     _last_run[id(core)] = now
-    async with UnitOfWork(core.sessionmaker) as uow:
-        retention = uow.get(RetentionRepo)
+    async with core.uow() as uow:
+        retention = uow.retention
         pruned = await retention.blank_sent_bodies(now - SENT_BODIES)
         pruned += await retention.drop_update_ids(now - UPDATE_IDS)
         pruned += await retention.drop_stale_flows(now - STALE_FLOWS)

@@ -22,7 +22,7 @@ from handlers.delivery.outbox import payload
 from handlers.discussions.flow import author_line, said
 from handlers.officers.profile import forgotten_key
 from storage.models import DiscussionMessage
-from storage.repositories.discussions import OPEN, DiscussionRepo
+from storage.repositories.discussions import OPEN
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ async def relay_discussion_reply(event: Incoming, ctx: Ctx) -> bool:
     """Queue a discussion reply to the discussion's other threads; True when it was one."""
     if not event.thread_id or not event.text.strip():
         return False
-    repo = ctx.uow.get(DiscussionRepo)
+    repo = ctx.uow.discussions
     found = await repo.at(event.platform, event.chat_id, event.thread_id)
     if found is None:
         return False

@@ -19,16 +19,15 @@ from typing import Any, TypedDict, cast
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import DeliveryError, Messenger
 from handlers.core.replies import Choice, Reply
 from handlers.core.router import router
 from handlers.core.taxonomy import fold
 from handlers.delivery.outbox import BULK, payload, queue_to_officer
 from storage.models import Discussion, FaqQuery, Officer, Programme
-from storage.repositories.discussions import CLOSED, OPEN, DiscussionRepo
+from storage.repositories.discussions import CLOSED, OPEN
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ async def open_spaces(
     opener: str,
 ) -> list[str]:
     """Create the discussion's thread or topic on each platform that lacks one; returns them."""
-    repo = uow.get(DiscussionRepo)
+    repo = uow.discussions
     have = {t.platform for t in await repo.threads(discussion.id)}
     programme = (
         await uow.programmes.get(discussion.programme_id) if discussion.programme_id else None
@@ -163,7 +162,7 @@ async def open_discussion(event: Incoming, ctx: Ctx) -> None:
         await ctx.reply("discussions.ask_topic")
         return
     now = ctx.clock.now()
-    repo = ctx.uow.get(DiscussionRepo)
+    repo = ctx.uow.discussions
     discussion = await repo.add(
         Discussion(
             programme_id=ctx.officer.programme_id,
@@ -186,7 +185,7 @@ async def open_discussion(event: Incoming, ctx: Ctx) -> None:
 
 
 @job("discussion_spaces")
-async def open_missing_spaces(core: Core, messengers: dict[str, Messenger]) -> int:
+async def open_missing_spaces(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Open recent discussions on the platforms where they do not exist yet.
 
     Each discussion is locked while its spaces are made, so two bot processes never open two
@@ -194,11 +193,11 @@ async def open_missing_spaces(core: Core, messengers: dict[str, Messenger]) -> i
     """
     now = core.clock.now()
     async with core.uow() as uow:
-        ids = [d.id for d in await uow.get(DiscussionRepo).recent_open(now - timedelta(days=7))]
+        ids = [d.id for d in await uow.discussions.recent_open(now - timedelta(days=7))]
     opened = 0
     for discussion_id in ids:
         async with core.uow() as uow:
-            discussion = await uow.get(DiscussionRepo).locked(discussion_id)
+            discussion = await uow.discussions.locked(discussion_id)
             creator = (
                 await uow.officers.get(discussion.creator_id)
                 if discussion is not None and discussion.creator_id
@@ -233,7 +232,7 @@ async def list_discussions(event: Incoming, ctx: Ctx) -> None:
         await show(ctx, int(args))
         return
     scope = await ctx.uow.officers.programme_ids(ctx.officer)
-    repo = ctx.uow.get(DiscussionRepo)
+    repo = ctx.uow.discussions
     if args:
         await search(ctx, args, scope)
         return
@@ -270,7 +269,7 @@ def ago(ctx: Ctx, now: datetime, then: datetime) -> str:
 async def show(ctx: Ctx, discussion_id: int) -> None:
     """One discussion: where it is, its latest replies, follow and (coordinators) manage."""
     assert ctx.officer is not None
-    repo = ctx.uow.get(DiscussionRepo)
+    repo = ctx.uow.discussions
     discussion = await repo.get(discussion_id)
     scope = await ctx.uow.officers.programme_ids(ctx.officer)
     if discussion is None or (discussion.programme_id and discussion.programme_id not in scope):
@@ -317,7 +316,7 @@ async def show(ctx: Ctx, discussion_id: int) -> None:
 async def search(ctx: Ctx, text: str, scope: set[int]) -> None:
     """Stored messages (and topics) that contain every word."""
     words = [w for w in fold(text).split() if len(w) >= 2][:6]
-    hits = await ctx.uow.get(DiscussionRepo).search(words, scope)
+    hits = await ctx.uow.discussions.search(words, scope)
     if not hits:
         await ctx.reply("discussions.search_none", words=text[:60])
         return
@@ -357,7 +356,7 @@ async def press_discussion(event: Incoming, ctx: Ctx) -> None:
     if ctx.officer is None or not arg.isdigit():
         await ctx.reply("errors.join_first" if ctx.officer is None else "errors.expired_choice")
         return
-    repo = ctx.uow.get(DiscussionRepo)
+    repo = ctx.uow.discussions
     discussion = await repo.get(int(arg))
     if discussion is None:
         await ctx.reply("errors.expired_choice")
@@ -380,7 +379,7 @@ async def manage_discussion(event: Incoming, ctx: Ctx) -> None:
     """Close, reopen, pin or unpin a discussion, or start an FAQ draft from one of its replies."""
     _, action, arg = ((event.choice or "") + "::").split(":", 2)
     arg = arg.rstrip(":")
-    repo = ctx.uow.get(DiscussionRepo)
+    repo = ctx.uow.discussions
     if action in ("faqm", "faqt"):
         await _faq_pick(ctx, action, int(arg) if arg.isdigit() else 0)
         return
@@ -422,8 +421,8 @@ async def manage_discussion(event: Incoming, ctx: Ctx) -> None:
 
 
 async def _faq_pick(ctx: Ctx, action: str, message_id: int) -> None:
-    message = await ctx.uow.get(DiscussionRepo).message(message_id)
-    discussion = await ctx.uow.get(DiscussionRepo).get(message.discussion_id) if message else None
+    message = await ctx.uow.discussions.message(message_id)
+    discussion = await ctx.uow.discussions.get(message.discussion_id) if message else None
     if message is None or discussion is None:
         await ctx.reply("errors.expired_choice")
         return
@@ -457,7 +456,7 @@ async def take_faq_question(event: Incoming, ctx: Ctx) -> None:
 
 async def _faq_store(ctx: Ctx, question: str, message_id: int) -> None:
     """An answered FaqQuery from a reply: `peerbot faq promote ID` writes the YAML draft."""
-    message = await ctx.uow.get(DiscussionRepo).message(message_id)
+    message = await ctx.uow.discussions.message(message_id)
     if message is None:
         await ctx.reply("errors.expired_choice")
         return
@@ -481,12 +480,12 @@ async def _faq_store(ctx: Ctx, question: str, message_id: int) -> None:
 
 
 @job("discussion_digest")
-async def send_digests(core: Core, messengers: dict[str, Messenger]) -> int:
+async def send_digests(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Once a day per follower: the new replies of the discussions they follow, in one message."""
     now = core.clock.now()
     sent = 0
     async with core.uow() as uow:
-        repo = uow.get(DiscussionRepo)
+        repo = uow.discussions
         due: dict[int, list[Any]] = {}
         for follow in await repo.digest_due(now - DIGEST_EVERY):
             due.setdefault(follow.officer_id, []).append(follow)

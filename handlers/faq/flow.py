@@ -11,13 +11,11 @@ from handlers.core.events import Incoming
 from handlers.core.metrics import FAQ_QUESTIONS
 from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
-from handlers.delivery.outbox import queue_to_officer
+from handlers.delivery.outbox import officer_locale, preferred_identity
 from handlers.faq.content import faq_index, render_answer
 from handlers.faq.rules import FOLLOWUP_WINDOW, in_context, needs_context
 from handlers.practices.flow import practices_citation
 from storage.models import FaqQuery
-from storage.repositories.console import QuestionRepo
-from storage.repositories.faq import FaqQueryRepo
 from storage.uow import UnitOfWork
 
 MAX_QUESTION = 1000
@@ -39,7 +37,7 @@ async def _log(
     lang: str | None = None,
 ) -> int:
     """Log the question; its id, which the reply's buttons carry."""
-    return await ctx.uow.get(FaqQueryRepo).log(
+    return await ctx.uow.faq_queries.log(
         officer_id=ctx.officer.id if ctx.officer else None,
         identity_id=ctx.identity.id,
         text=text,
@@ -68,7 +66,7 @@ async def answer_question(ctx: Ctx, text: str, private: bool = False) -> None:
     lead = None
     if private and needs_context(index, question, result):
         since = ctx.clock.now() - FOLLOWUP_WINDOW
-        previous = await ctx.uow.get(FaqQueryRepo).last_answer(ctx.identity.id, since)
+        previous = await ctx.uow.faq_queries.last_answer(ctx.identity.id, since)
         before = _question(ctx, previous.entry_id) if previous and previous.entry_id else ""
         previous_id = previous.entry_id if previous else None
         within = await asyncio.to_thread(
@@ -203,7 +201,7 @@ async def press_faq(event: Incoming, ctx: Ctx) -> None:
 async def _own_query(ctx: Ctx, arg: str) -> FaqQuery | None:
     if not arg.isdigit():
         return None
-    query = await ctx.uow.get(FaqQueryRepo).get(int(arg))
+    query = await ctx.uow.faq_queries.get(int(arg))
     if query is None or query.identity_id != ctx.identity.id:
         return None
     return query
@@ -218,15 +216,16 @@ async def escalate(ctx: Ctx, query: FaqQuery) -> None:
     programme_id = ctx.officer.programme_id if ctx.officer else None
     asker = ctx.officer.name if ctx.officer else (ctx.identity.display_name or ctx.identity.user_id)
     for coordinator in await ctx.uow.officers.coordinators(programme_id):
-        await queue_to_officer(
-            ctx.uow,
-            ctx.content,
-            ctx.secret,
+        label = ctx.content.t(
+            officer_locale(coordinator, ctx.content, preferred_identity(coordinator)),
+            "faq.answer_it",
+        )  # the button is read by the coordinator, in their language
+        await ctx.notify(
             coordinator,
             "faq.coordinator_new_question",
             idempotency_key=f"faq-escalate:{query.id}:{coordinator.id}",
             values={"asker": asker, "question": query.text[:500], "id": query.id},
-            choices=[Choice(f"faqc:answer:{query.id}", ctx.t("faq.answer_it"))],
+            choices=[Choice(f"faqc:answer:{query.id}", label)],
             purpose="faq",
             ref_id=query.id,
         )
@@ -241,12 +240,12 @@ async def unanswered_rows(
     With `programme_ids`, only questions of those programmes' officers (and, for the first
     programme, of people who have not joined yet): one programme never sees another's.
     """
-    return await uow.get(QuestionRepo).unanswered(limit, programme_ids)
+    return await uow.questions.unanswered(limit, programme_ids)
 
 
 async def feedback_counts(uow: UnitOfWork) -> dict[str, dict[str, int]]:
     """Per entry, how many officers answered "Was this helpful?" with yes and with no."""
-    return await uow.get(FaqQueryRepo).helpful_counts()
+    return await uow.faq_queries.helpful_counts()
 
 
 async def candidate_rows(uow: UnitOfWork, limit: int = 5000) -> list[dict[str, Any]]:
@@ -257,7 +256,7 @@ async def candidate_rows(uow: UnitOfWork, limit: int = 5000) -> list[dict[str, A
     "needs_label": true, so `faq eval` and the bench skip it until a curator sets the label.
     """
     rows = []
-    for q in await uow.get(FaqQueryRepo).label_candidates(limit):
+    for q in await uow.faq_queries.label_candidates(limit):
         rows.append(
             {
                 "q": q.text,
@@ -293,7 +292,7 @@ async def unanswered(event: Incoming, ctx: Ctx) -> None:
 async def press_answer(event: Incoming, ctx: Ctx) -> None:
     """A coordinator chose to answer a question: the next message is the answer."""
     arg = (event.choice or "").rpartition(":")[2]
-    query = await ctx.uow.get(FaqQueryRepo).get(int(arg)) if arg.isdigit() else None
+    query = await ctx.uow.faq_queries.get(int(arg)) if arg.isdigit() else None
     if query is None:
         await ctx.reply("errors.expired_choice")
         return
@@ -316,7 +315,7 @@ async def deliver_answer(ctx: Ctx, query_id: int, text: str) -> None:
     """Store a coordinator's answer and send it to the asker (`handlers.faq.service`)."""
     from handlers.faq.service import send_answer
 
-    query = await ctx.uow.get(FaqQueryRepo).get(query_id)
+    query = await ctx.uow.faq_queries.get(query_id)
     visible = await unanswered_rows(ctx.uow, 1000, set(ctx.coordinates))
     if query is None or not text or query.id not in {q.id for q in visible}:
         await ctx.reply("faq.unanswered_missing", id=query_id)

@@ -17,7 +17,6 @@ from handlers.core.metrics import FAQ_COORDINATOR_ANSWERS
 from handlers.core.taxonomy import Taxonomy
 from handlers.delivery.outbox import officer_locale, payload, queue_to_officer
 from storage.models import FaqQuery
-from storage.repositories.console import QuestionRepo
 from storage.uow import UnitOfWork
 
 ANSWER_MAX = 4000
@@ -46,7 +45,7 @@ async def unanswered(
 ) -> list[Question]:
     """The programme's questions without an answer, escalated ones first."""
     authorize(who, programme_id)
-    return [_question(q) for q in await uow.get(QuestionRepo).unanswered(limit, {programme_id})]
+    return [_question(q) for q in await uow.questions.unanswered(limit, {programme_id})]
 
 
 async def unanswered_groups(
@@ -70,7 +69,7 @@ async def unanswered_groups(
 async def _owned(uow: UnitOfWork, programme_id: int, query_id: int) -> FaqQuery:
     """The question when its asker belongs to the programme (an anonymous asker: the first
     programme's, as `unanswered_rows` has it); else `NotAllowed`."""
-    query = await uow.get(QuestionRepo).get(query_id)
+    query = await uow.questions.get(query_id)
     if query is None:
         raise NotAllowed(f"question {query_id}")
     if query.officer_id is not None:
@@ -282,7 +281,7 @@ async def draft_of(
     """The draft FAQ entry of an answered question (None: not answered yet). `who` None is
     the CLI, which may read any question."""
     if who is None:
-        query = await uow.get(QuestionRepo).get(query_id)
+        query = await uow.questions.get(query_id)
         if query is None:
             return None
     else:

@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from handlers.core.context import Ctx
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
@@ -28,7 +27,6 @@ from handlers.outcomes import steps as plan_steps
 from handlers.outcomes.service import step_to_ask
 from handlers.pairing.view import notify_coordinators
 from storage.models import GroupCheckIn, OfficerStatus, PeerGroup
-from storage.repositories.group_life import GroupLifeRepo
 from storage.uow import UnitOfWork
 
 ANSWERS = ("good", "slow", "stuck")
@@ -68,7 +66,7 @@ async def _due_checkins(uow: UnitOfWork, group: PeerGroup, now: datetime) -> Non
 
 
 @job("group_checkins")
-async def run_group_checkins(core: Core, messengers: dict[str, Messenger]) -> int:
+async def run_group_checkins(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Create the check-ins that are due and ask them."""
     now = core.clock.now()
     asked = 0
@@ -139,7 +137,7 @@ async def answer_checkin(event: Incoming, ctx: Ctx) -> None:
         await ctx.reply("errors.expired_choice")
         return
     checkin.answer, checkin.answered_at = answer, ctx.clock.now()
-    await ctx.uow.get(GroupLifeRepo).touch(checkin.group_id, ctx.clock.now())
+    await ctx.uow.group_life.touch(checkin.group_id, ctx.clock.now())
     group = await ctx.uow.groups.get(checkin.group_id)
     if answer == "stuck" and group is not None:
         cycle = await ctx.uow.cycles.get(group.cycle_id)

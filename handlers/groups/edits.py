@@ -382,7 +382,7 @@ async def move_member(
     after[target.id] = _with(after[target.id], authority_id, role)
     _check(seats, after)
     moving = await _officers_on(uow, group.id, authority_id)
-    await uow.get(GroupEditRepo).move_seat(group.id, authority_id, target.id, role)
+    await uow.group_edits.move_seat(group.id, authority_id, target.id, role)
     seats.groups = after
     names = await _names(uow, seats)
     await _refresh(uow, seats, group.id, names)
@@ -412,7 +412,7 @@ async def remove_member(
     after = {**seats.groups, group.id: _without(seats.groups[group.id], authority_id)}
     _check(seats, after)
     leaving = await _officers_on(uow, group.id, authority_id)
-    await uow.get(GroupEditRepo).drop_seat(group.id, authority_id)
+    await uow.group_edits.drop_seat(group.id, authority_id)
     seats.groups = after
     await _refresh(uow, seats, group.id, await _names(uow, seats))
     await _seats_changed(uow, content, secret, now, group, leaving=leaving)
@@ -439,7 +439,7 @@ async def add_member(
     officers = _placeable(seats, group, authority_id, name)
     after = {**seats.groups, group.id: _with(seats.groups[group.id], authority_id, role)}
     _check(seats, after)
-    await _seat(uow.get(GroupEditRepo), seats, group, authority_id, officers, role, now)
+    await _seat(uow.group_edits, seats, group, authority_id, officers, role, now)
     seats.groups = after
     await _refresh(uow, seats, group.id, await _names(uow, seats))
     await _seats_changed(uow, content, secret, now, group, joining=officers)
@@ -469,7 +469,7 @@ async def swap_mentor(
     after = {**seats.groups, group.id: swapped}
     _check(seats, after)
     leaving = await _officers_on(uow, group.id, old_id)
-    edits = uow.get(GroupEditRepo)
+    edits = uow.group_edits
     await edits.drop_seat(group.id, old_id)
     await _seat(edits, seats, group, new_id, officers, solver.MENTOR, now)
     seats.groups = after
@@ -562,7 +562,7 @@ async def hand_over_seats(
     `pausing`: the officer takes a break with no return date. A colleague takes the seat as
     above; with no colleague the seat stays the officer's, for when they resume (the group
     hears nothing for them meanwhile), and the coordinators are told."""
-    edits = uow.get(GroupEditRepo)
+    edits = uow.group_edits
     done: list[dict[str, Any]] = []
     left: list[PeerGroup] = []
     for member, group in await edits.seats_of_officer(officer.id, EDITABLE):
@@ -625,7 +625,7 @@ async def seats_on_return(
     """
     if officer.authority_id is None:
         return []
-    edits = uow.get(GroupEditRepo)
+    edits = uow.group_edits
     mine = await uow.officers.programme_ids(officer)
     by_group: dict[int, tuple[PeerGroup, list[tuple[GroupMember, Officer | None]]]] = {}
     for member, group in await edits.seats_of_authority(officer.authority_id, EDITABLE):
@@ -720,7 +720,7 @@ async def take_over(
         )
     if any(o is not None and o.id == officer.id for _, o in seat):
         raise Refused(f"{officer.email} already holds the seat in group #{group.id}")
-    edits = uow.get(GroupEditRepo)
+    edits = uow.group_edits
     gone = [(m, o) for m, o in seat if o is None or o.status != OfficerStatus.ACTIVE]
     before = gone[0][1] if gone and gone[0][1] is not None else None
     if gone:

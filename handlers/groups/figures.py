@@ -21,7 +21,6 @@ from handlers.groups.health import diagnose
 from handlers.groups.rules import LIVE
 from handlers.groups.service import cycle_json
 from storage.models import LearningCycle, utcnow
-from storage.repositories.group_edits import GroupEditRepo
 from storage.uow import UnitOfWork
 
 SHOWN = ("proposed", *LIVE, "failed", "closed")
@@ -38,7 +37,7 @@ async def cycle_figures(
     now = now or utcnow()
     groups = list(await uow.groups.list(cycle.id, statuses=SHOWN))
     ids = [g.id for g in groups]
-    edits = uow.get(GroupEditRepo)
+    edits = uow.group_edits
     checkins = await edits.checkin_counts(ids)
     turnout = await edits.session_turnout(ids)
     seats = await edits.seat_counts(ids)

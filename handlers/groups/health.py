@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.core.engine import Core
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.pairing.view import notify_coordinators
 from storage.models import GroupCheckIn, PeerGroup
-from storage.repositories.group_life import LIVE, GroupLifeRepo
+from storage.repositories.group_life import LIVE
 from storage.uow import UnitOfWork
 
 STATES = ("active", "quiet", "stalled")
@@ -87,7 +86,7 @@ def diagnose(group: PeerGroup, checkins: Sequence[GroupCheckIn], now: datetime) 
 
 
 @job("group_health")
-async def escalate_silent_groups(core: Core, messengers: dict[str, Messenger]) -> int:
+async def escalate_silent_groups(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Tell the coordinators about groups that stalled (once per silence): every running
     group, page by page (`BATCH` groups to a transaction)."""
     now = core.clock.now()
@@ -103,9 +102,9 @@ async def escalate_silent_groups(core: Core, messengers: dict[str, Messenger]) -
         after = page[-1].id
 
 
-async def _check(core: Core, uow: UnitOfWork, group: PeerGroup, now: datetime) -> int:
+async def _check(core: JobCtx, uow: UnitOfWork, group: PeerGroup, now: datetime) -> int:
     """Escalate one group if it just stalled, or clear its mark once it is active again."""
-    life = uow.get(GroupLifeRepo)
+    life = uow.group_life
     found = diagnose(group, await uow.groups.checkins(group.id), now)
     if found["state"] == "active" and group.escalated_at is not None:
         await life.clear_escalation(group.id)

@@ -19,8 +19,7 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from handlers.core.content import Content
-from handlers.core.engine import Core
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.taxonomy import fold
@@ -36,7 +35,6 @@ from handlers.groups.rules import render_reasons
 from handlers.outcomes.mentors import learner_plan_line
 from handlers.pairing.intros import can_open_space, space_mode, space_parent
 from storage.models import GroupSpace, OfficerStatus, PeerGroup, Programme
-from storage.repositories.group_life import GroupLifeRepo
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -86,7 +84,7 @@ async def _seats(uow: UnitOfWork, group: PeerGroup) -> list[SpaceMember]:
 
 
 async def _context(
-    core: Core, uow: UnitOfWork, group: PeerGroup
+    core: JobCtx, uow: UnitOfWork, group: PeerGroup
 ) -> tuple[Programme | None, Content]:
     cycle = await uow.cycles.get(group.cycle_id)
     programme = await uow.cycles.programme(cycle.programme_id if cycle else None)
@@ -104,7 +102,7 @@ def _title(
 
 
 @job("group_intros")
-async def introduce_groups(core: Core, messengers: dict[str, Messenger]) -> int:
+async def introduce_groups(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Open spaces for approved groups and introduce their members."""
     async with core.uow() as uow:
         ids = [g.id for g in await uow.groups.approved(BATCH)]
@@ -117,7 +115,7 @@ async def introduce_groups(core: Core, messengers: dict[str, Messenger]) -> int:
     return done
 
 
-async def introduce(core: Core, messengers: dict[str, Messenger], group_id: int) -> int:
+async def introduce(core: JobCtx, messengers: dict[str, Messenger], group_id: int) -> int:
     """Introduce one approved group; 1 when it is now introduced."""
     now = core.clock.now()
     async with core.uow() as uow:
@@ -217,7 +215,7 @@ async def _settle_members(
 
 
 async def _open(
-    core: Core,
+    core: JobCtx,
     messenger: Messenger,
     group_id: int,
     platform: str,
@@ -245,7 +243,7 @@ async def _open(
             log.warning("group %s: no %s invite link (%s)", group_id, platform, exc)
             return
         async with core.uow() as uow:
-            await uow.get(GroupLifeRepo).set_invite_link(group_id, platform, link)
+            await uow.group_life.set_invite_link(group_id, platform, link)
             await uow.commit()
 
 

@@ -17,9 +17,8 @@ from typing import Any
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
@@ -27,7 +26,7 @@ from handlers.delivery.outbox import officer_locale, payload, preferred_identity
 from handlers.groups.service import Refused
 from handlers.groups.sessions import local_time
 from storage.models import GroupNote, GroupSession, Officer, OfficerStatus, PeerGroup
-from storage.repositories.group_life import LIVE, GroupLifeRepo
+from storage.repositories.group_life import LIVE
 from storage.uow import UnitOfWork
 
 ASK_AFTER = timedelta(hours=1)
@@ -51,7 +50,7 @@ async def role_in(uow: UnitOfWork, group: PeerGroup, officer: Officer | None) ->
     """'operator' (the CLI: no officer), 'mentor', 'learner', 'coordinator' or None."""
     if officer is None:
         return "operator"
-    seat = await uow.get(GroupLifeRepo).seat(group.id, officer.id)
+    seat = await uow.group_life.seat(group.id, officer.id)
     if seat is not None:
         return seat.role
     return "coordinator" if await coordinates(uow, group, officer) else None
@@ -97,7 +96,7 @@ async def record_attendance(
     strangers = sorted(set(present) - members)
     if strangers:
         raise Refused(f"not members of group #{group.id}: {strangers}")
-    life = uow.get(GroupLifeRepo)
+    life = uow.group_life
     for officer_id, here in present.items():
         await life.set_attendance(session.id, officer_id, here, actor.id if actor else None, now)
     if session.status == "scheduled":
@@ -110,7 +109,7 @@ async def attendance_json(uow: UnitOfWork, session_id: int) -> dict[str, Any]:
     session = await uow.groups.get_session(session_id)
     if session is None:
         raise Refused(f"no session #{session_id}")
-    marks = await uow.get(GroupLifeRepo).attendance(session.id)
+    marks = await uow.group_life.attendance(session.id)
     people = [
         {"email": o.email, "name": o.name, "role": role, "present": marks.get(o.id)}
         for role, o in await active_members(uow, session.group_id)
@@ -152,12 +151,12 @@ def _attendance_choices(
 
 
 @job("group_attendance")
-async def ask_attendance(core: Core, messengers: dict[str, Messenger]) -> int:
+async def ask_attendance(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Ask the mentors of sessions that took place who attended (once per session)."""
     now = core.clock.now()
     asked = 0
     async with core.uow() as uow:
-        life = uow.get(GroupLifeRepo)
+        life = uow.group_life
         for session in await life.held_unasked(now - ASK_AFTER, BATCH):
             if not await life.mark_held(session.id):
                 continue
@@ -203,7 +202,7 @@ async def press_attendance(event: Incoming, ctx: Ctx) -> None:
     if session is None or group is None or session.starts_at is None:
         await ctx.reply("errors.expired_choice")
         return
-    life = ctx.uow.get(GroupLifeRepo)
+    life = ctx.uow.group_life
     people = [o for _, o in await active_members(ctx.uow, group.id)]
     marks = await life.attendance(session.id)
     try:
@@ -267,7 +266,7 @@ async def add_note(
         session = await uow.groups.get_session(session_id)
         if session is None or session.group_id != group.id:
             raise Refused(f"session #{session_id} is not one of group #{group.id}")
-    life = uow.get(GroupLifeRepo)
+    life = uow.group_life
     note = await life.add_note(
         GroupNote(
             group_id=group.id,
@@ -318,7 +317,7 @@ async def list_notes(
     if await role_in(uow, group, actor) is None:
         raise Refused("only the group's members and the programme's coordinators read its notes")
     found = []
-    for note in await uow.get(GroupLifeRepo).notes(group.id, limit):
+    for note in await uow.group_life.notes(group.id, limit):
         author = await uow.officers.get(note.author_id) if note.author_id else None
         found.append(note_json(note, author))
     return found
@@ -327,7 +326,7 @@ async def list_notes(
 async def which_group(ctx: Ctx, words: str) -> tuple[PeerGroup | None, str]:
     """The group a `/notes` or `/visit` is about, and the rest of the words: the group whose
     space this is, the one named `#12`, or the caller's only live group."""
-    life = ctx.uow.get(GroupLifeRepo)
+    life = ctx.uow.group_life
     first, _, rest = words.strip().partition(" ")
     if first.startswith("#") and first[1:].isdigit():
         return await ctx.uow.groups.get(int(first[1:])), rest.strip()
@@ -341,7 +340,7 @@ async def which_group(ctx: Ctx, words: str) -> tuple[PeerGroup | None, str]:
 
 async def tell_which(ctx: Ctx, command: str) -> None:
     """The caller is in several groups (or none): say how to name one."""
-    mine = await ctx.uow.get(GroupLifeRepo).live_groups_of(ctx.officer.id) if ctx.officer else []
+    mine = await ctx.uow.group_life.live_groups_of(ctx.officer.id) if ctx.officer else []
     if not mine:
         await ctx.reply("groups.life.no_group")
         return

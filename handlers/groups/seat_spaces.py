@@ -27,7 +27,6 @@ from handlers.delivery.outbox import officer_locale, preferred_identity, space_c
 from handlers.groups.jobs import KEEPS_MEMBERS, where_in_space
 from handlers.groups.rules import LIVE
 from storage.models import GroupSpace, Officer, PeerGroup
-from storage.repositories.group_edits import GroupEditRepo
 from storage.uow import UnitOfWork
 
 INTRODUCED = ("introduced", "active")
@@ -120,7 +119,7 @@ async def leave_programme_chats(
                 chats.setdefault(str(space.platform), set()).add(str(space.chat_id))
     if not chats:
         return 0
-    edits = uow.get(GroupEditRepo)
+    edits = uow.group_edits
     for _, group in await edits.seats_of_officer(officer.id, LIVE):
         for space in await uow.groups.spaces(group.id):
             chats.get(str(space.platform), set()).discard(str(space.chat_id))

@@ -36,7 +36,7 @@ from storage.models import (
     OfficerStatus,
     PeerGroup,
 )
-from storage.repositories.practices import APPROVED, PracticeRepo
+from storage.repositories.practices import APPROVED
 from storage.uow import UnitOfWork
 
 
@@ -246,7 +246,7 @@ async def formation(uow: UnitOfWork, cycle: LearningCycle, free_only: bool = Tru
     mentoring = Counter(a for _, a, role in taken if role == solver.MENTOR)
     practices: dict[int, set[str]] = {}
     practice_sectors: dict[int, Counter[str]] = {}
-    for p in await uow.get(PracticeRepo).list(status=APPROVED):
+    for p in await uow.practices.list(status=APPROVED):
         if p.authority_id is not None:
             practices.setdefault(p.authority_id, set()).update(p.instruments or [])
             practice_sectors.setdefault(p.authority_id, Counter())[p.sector] += 2

@@ -18,9 +18,8 @@ from babel.dates import format_datetime
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
@@ -208,7 +207,7 @@ async def schedule_session(
 
 
 @job("group_session_reminders")
-async def send_reminders(core: Core, messengers: dict[str, Messenger]) -> int:
+async def send_reminders(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Queue the session reminders that are due (each claimed once)."""
     now = core.clock.now()
     sent = 0

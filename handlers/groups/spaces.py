@@ -23,7 +23,7 @@ from handlers.delivery.relay import (
     source_of,
 )
 from storage.models import OfficerStatus, PeerGroup
-from storage.repositories.group_life import LIVE, GroupLifeRepo
+from storage.repositories.group_life import LIVE
 
 CHAT_FLOW = "group_chat"
 
@@ -38,7 +38,7 @@ async def relay_group_message(event: Incoming, ctx: Ctx) -> bool:
     """Relay text written in a group's space to its other spaces; True if it was one."""
     if event.chat_kind == "dm":
         return False
-    life = ctx.uow.get(GroupLifeRepo)
+    life = ctx.uow.group_life
     space = await life.space_at(event.platform, event.chat_id, event.thread_id)
     if space is None:
         return False
@@ -134,6 +134,6 @@ async def write_to_group(event: Incoming, ctx: Ctx) -> None:
     text, links = event.text.strip(), attachments(event)
     if not (text or links):
         return
-    await ctx.uow.get(GroupLifeRepo).touch(group.id, ctx.clock.now())
+    await ctx.uow.group_life.touch(group.id, ctx.clock.now())
     queued = await relay_group(ctx, group, text, links, source_of(event), from_space=None)
     await ctx.reply("groups.life.chat_sent" if queued else "groups.life.chat_unreachable")

@@ -24,7 +24,7 @@ from handlers.delivery.outbox import officer_locale, preferred_identity, queue_t
 from handlers.groups.meetings import active_members, coordinates, role_in, tell_which, which_group
 from handlers.groups.service import Refused
 from storage.models import Officer, PeerGroup, StudyVisit
-from storage.repositories.group_life import LIVE, GroupLifeRepo
+from storage.repositories.group_life import LIVE
 from storage.uow import UnitOfWork
 
 FLOW, DECLINE_FLOW = "study_visit", "study_visit_decline"
@@ -76,7 +76,7 @@ async def request_visit(
     missing = [step for step, value in clean.items() if value is None]
     if missing:
         raise Refused(f"missing or too long: {', '.join(missing)}")
-    visit = await uow.get(GroupLifeRepo).add_visit(
+    visit = await uow.group_life.add_visit(
         StudyVisit(
             group_id=group.id,
             officer_id=officer.id,
@@ -135,7 +135,7 @@ async def decide_visit(
     now: datetime,
 ) -> dict[str, Any]:
     """Approve or decline a request (a reason is required to decline); the group is told."""
-    visit = await uow.get(GroupLifeRepo).get_visit(visit_id)
+    visit = await uow.group_life.get_visit(visit_id)
     group = await uow.groups.get(visit.group_id) if visit else None
     if visit is None or group is None:
         raise Refused(f"no study visit request #{visit_id}")
@@ -145,7 +145,7 @@ async def decide_visit(
     if not approve and reason is None:
         raise Refused("say why the visit is declined")
     status = "approved" if approve else "declined"
-    if not await uow.get(GroupLifeRepo).decide_visit(
+    if not await uow.group_life.decide_visit(
         visit.id, status, actor.id if actor else None, reason, now
     ):
         raise Refused(f"study visit #{visit.id} was already {visit.status}")
@@ -183,7 +183,7 @@ def visit_json(visit: StudyVisit) -> dict[str, Any]:
 
 
 async def list_visits(uow: UnitOfWork, group_id: int | None = None) -> list[dict[str, Any]]:
-    return [visit_json(v) for v in await uow.get(GroupLifeRepo).visits(group_id)]
+    return [visit_json(v) for v in await uow.group_life.visits(group_id)]
 
 
 # -- chat ---------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ async def press_visit(event: Incoming, ctx: Ctx) -> None:
     if ctx.officer is None or not arg.isdigit() or action not in ("ok", "no"):
         await ctx.reply("errors.expired_choice")
         return
-    visit = await ctx.uow.get(GroupLifeRepo).get_visit(int(arg))
+    visit = await ctx.uow.group_life.get_visit(int(arg))
     group = await ctx.uow.groups.get(visit.group_id) if visit else None
     if visit is None or group is None or not await coordinates(ctx.uow, group, ctx.officer):
         await ctx.reply("groups.life.not_allowed")

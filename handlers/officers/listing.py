@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
-from storage.repositories.listings import OFFICER_COLUMNS, ListingRepo
+from storage.repositories.listings import OFFICER_COLUMNS
 from storage.uow import UnitOfWork
 
 KEYS = (*OFFICER_COLUMNS, "identities")
@@ -119,7 +119,7 @@ class OfficerListing:
 async def officer_listing(uow: UnitOfWork) -> OfficerListing:
     """Every officer with profile and identities (for whoever holds the database: every
     programme's)."""
-    repo = uow.get(ListingRepo)
+    repo = uow.listings
     return OfficerListing(await repo.officer_rows(), await repo.identity_rows())
 
 

@@ -25,17 +25,14 @@ from typing import Any
 from handlers.core.content import Content
 from handlers.core.context import Ctx
 from handlers.core.date_phrases import day_text
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.router import router
 from handlers.delivery.outbox import queue_to_officer
 from handlers.groups.edits import hand_over_seats, seats_on_return
 from handlers.pairing.view import zone
 from storage.models import CheckIn, Officer, OfficerStatus, Pair
-from storage.repositories.followups import PauseRepo
-from storage.repositories.pairs import CheckInRepo
 from storage.uow import UnitOfWork
 
 OWN, SILENT, COORDINATOR = "own", "silent", "coordinator"
@@ -169,11 +166,11 @@ def resume_by_coordinator(officer: Officer) -> bool:
 
 
 @job("resume_paused")
-async def resume_paused(core: Core, messengers: dict[str, Messenger]) -> int:
+async def resume_paused(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Bring back officers whose pause date has come, and tell them."""
     now = core.clock.now()
     async with core.uow() as uow:
-        ids = [o.id for o in await uow.get(PauseRepo).due_to_resume(now)]
+        ids = [o.id for o in await uow.pauses.due_to_resume(now)]
     done = 0
     for officer_id in ids:
         async with core.uow() as uow:
@@ -207,7 +204,7 @@ async def silent(uow: UnitOfWork, pair: Pair, officer: Officer, asked: Sequence[
     if any(str(officer.id) in (c.answers or {}) for c in asked):
         return False
     keys = [f"checkin:{pair.id}:{c.period}:{officer.id}" for c in asked]
-    return len(await uow.get(CheckInRepo).queued(keys)) == len(keys)
+    return len(await uow.checkins.queued(keys)) == len(keys)
 
 
 async def pause_if_silent(
@@ -223,7 +220,7 @@ async def pause_if_silent(
     to come back. `include`: whether `upto` itself counts (it went out and lapsed)."""
     rows = [
         c
-        for c in await uow.get(CheckInRepo).recent(pair.id, SILENT_CHECKINS + 1)
+        for c in await uow.checkins.recent(pair.id, SILENT_CHECKINS + 1)
         if c.period < upto.period or (include and c.period == upto.period)
     ][:SILENT_CHECKINS]
     if officer.status != OfficerStatus.ACTIVE or not await silent(uow, pair, officer, rows):

@@ -15,10 +15,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from handlers.core.engine import Core
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
-from storage.repositories.privacy import PreConsentRepo
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +27,7 @@ _last_run: dict[int, datetime] = {}
 
 
 @job("pre_consent")
-async def prune_pre_consent(core: Core, messengers: dict[str, Messenger]) -> int:
+async def prune_pre_consent(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Hourly: forget people who wrote to the bot but never consented (old or too many)."""
     now = core.clock.now()
     last = _last_run.get(id(core))
@@ -37,7 +35,7 @@ async def prune_pre_consent(core: Core, messengers: dict[str, Messenger]) -> int
         return 0
     _last_run[id(core)] = now
     async with core.uow() as uow:
-        pruned = await uow.get(PreConsentRepo).prune(
+        pruned = await uow.pre_consent.prune(
             now - timedelta(days=PRE_CONSENT_DAYS), MAX_PRE_CONSENT
         )
         await uow.commit()

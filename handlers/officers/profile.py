@@ -20,8 +20,6 @@ from handlers.groups.edits import hand_over_seats
 from handlers.onboarding import flow as onboarding
 from handlers.pairing.checkins import erase_officer_answers, officer_answers
 from storage.models import Officer, OfficerStatus, PairStatus
-from storage.repositories.invites import InviteRepo
-from storage.repositories.privacy import PersonalDataRepo
 
 LINK_TTL = timedelta(minutes=15)
 
@@ -161,7 +159,7 @@ async def _set_language(ctx: Ctx, code: str) -> None:
 
 async def export_data(ctx: Ctx, officer: Officer) -> dict[str, Any]:
     """Everything stored about one officer (GDPR Art. 15 and 20)."""
-    data = await ctx.uow.get(PersonalDataRepo).export(officer)
+    data = await ctx.uow.personal_data.export(officer)
     data["checkin_answers"] = await officer_answers(ctx.uow, officer.id)
     return data
 
@@ -213,7 +211,7 @@ async def forget_officer(ctx: Ctx, officer: Officer) -> None:
     Open pairs close and the partner is told; their group seats go to a colleague of their
     authority (the group's history stays with the seat); the rest is the repository's erasure."""
 
-    personal = ctx.uow.get(PersonalDataRepo)
+    personal = ctx.uow.personal_data
     for pair in await personal.open_pairs(officer.id):
         other_id = pair.mentor_id if pair.learner_id == officer.id else pair.learner_id
         pair.status = PairStatus.CLOSED
@@ -251,7 +249,7 @@ async def link(event: Incoming, ctx: Ctx) -> None:
         await ctx.reply("link.join_or_code")
         return
     code = secrets.token_hex(4).upper()
-    await ctx.uow.get(InviteRepo).add_link_code(code, ctx.officer.id, ctx.clock.now() + LINK_TTL)
+    await ctx.uow.invites.add_link_code(code, ctx.officer.id, ctx.clock.now() + LINK_TTL)
     await ctx.reply("link.code", code=code, minutes=int(LINK_TTL.total_seconds() // 60))
 
 
@@ -261,13 +259,13 @@ async def use_link_code(ctx: Ctx, code: str) -> bool:
     The code is taken with one conditional UPDATE (`InviteRepo.use`), so of two people sending
     it at once only one is linked; a refusal below gives the code back."""
     now = ctx.clock.now()
-    invite = await ctx.uow.get(InviteRepo).use(code.strip().upper(), "link", now)
+    invite = await ctx.uow.invites.use(code.strip().upper(), "link", now)
     if invite is None:
         await ctx.reply("link.invalid")
         return False
     if ctx.officer is not None and ctx.officer.id != invite.officer_id:
         await ctx.reply("link.already_member")
-        await ctx.uow.get(InviteRepo).release(invite.id)
+        await ctx.uow.invites.release(invite.id)
         return False
     officer = await ctx.uow.officers.get(invite.officer_id or 0)
     if officer is None:

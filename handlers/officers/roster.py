@@ -18,7 +18,6 @@ from handlers.core.taxonomy import Taxonomy
 from handlers.officers import fields
 from storage.errors import Conflict, conflict_detail
 from storage.models import Officer, OfficerStatus, Programme, Role, utcnow
-from storage.repositories.officers import RosterRepo
 from storage.uow import UnitOfWork
 
 COLUMNS = [
@@ -265,7 +264,7 @@ async def preview_csv(uow: UnitOfWork, text: str, taxonomy: Taxonomy) -> RosterP
     A row whose chat account belongs to another officer is only found when written, so the
     import can still reject a row the preview accepted; it reports it the same way."""
     rows, errors = parse_csv(text, taxonomy)
-    stored = await uow.get(RosterRepo).officers_by_email([r.email for r in rows])
+    stored = await uow.roster.officers_by_email([r.email for r in rows])
     preview = RosterPreview(rejected=sorted(split_error(e) for e in errors))
     for row in rows:
         (preview.updated if row.email in stored else preview.new).append(row)
@@ -308,7 +307,7 @@ class _BatchWriter:
         self, uow: UnitOfWork, programme: Programme, move: bool, report: ImportReport
     ) -> None:
         self.uow = uow
-        self.repo = uow.get(RosterRepo)
+        self.repo = uow.roster
         self.programme = programme
         self.move = move
         self.report = report
@@ -534,7 +533,7 @@ async def stream_csv(uow: UnitOfWork, page: int = 1000) -> AsyncIterator[str]:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    repo = uow.get(RosterRepo)
+    repo = uow.roster
     after = 0
     while True:
         rows = await repo.page(after, page)

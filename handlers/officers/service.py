@@ -27,8 +27,6 @@ from handlers.officers.roster import (
 )
 from handlers.pairing.view import zone
 from storage.models import Invite, Officer, Programme
-from storage.repositories.console import ConsoleRepo
-from storage.repositories.invite_status import InviteListRepo
 from storage.uow import UnitOfWork
 
 
@@ -101,7 +99,7 @@ async def roster(uow: UnitOfWork, who: Coordinator, programme_id: int) -> list[R
     """The programme's officers, with who has not pressed Start on Telegram yet."""
     authorize(who, programme_id)
     lines = []
-    for o in await uow.get(ConsoleRepo).roster(programme_id):
+    for o in await uow.console.roster(programme_id):
         lines.append(
             RosterLine(
                 id=o.id,
@@ -153,7 +151,7 @@ async def invites(
             i.expires_at,
             i.used_at,
         )
-        for i, a in await uow.get(ConsoleRepo).invites(programme_id)
+        for i, a in await uow.console.invites(programme_id)
     ]
 
 
@@ -183,7 +181,7 @@ async def join_invites(uow: UnitOfWork, now: datetime) -> list[JoinInvite]:
             i.expires_at,
             i.used_at,
         )
-        for i, a in await uow.get(InviteListRepo).with_authority()
+        for i, a in await uow.invite_lists.with_authority()
     ]
 
 
@@ -207,7 +205,7 @@ class OfficerView:
 
 async def _member(uow: UnitOfWork, who: Coordinator, programme_id: int, officer_id: int) -> Officer:
     authorize(who, programme_id)
-    officer = await uow.get(ConsoleRepo).officer(programme_id, officer_id)
+    officer = await uow.console.officer(programme_id, officer_id)
     if officer is None:
         raise NotAllowed(f"officer {officer_id}")
     return officer
@@ -415,7 +413,7 @@ async def create_invites(
     found = await uow.authorities.get_or_create(name, code_country or "")
     codes = [secrets.token_urlsafe(9) for _ in range(count)]
     for code in codes:
-        await uow.get(ConsoleRepo).add_invite(
+        await uow.console.add_invite(
             Invite(
                 code=code,
                 purpose="join",
@@ -445,7 +443,7 @@ async def revoke_invite(
 ) -> bool:
     """Make an unused invite of the programme expire now; False when it was used or expired."""
     authorize(who, programme_id)
-    invite = await uow.get(ConsoleRepo).invite(programme_id, invite_id)
+    invite = await uow.console.invite(programme_id, invite_id)
     if invite is None:
         raise NotAllowed(f"invite {invite_id}")
     if invite_state(invite.used_at, invite.expires_at, now) != "unused":

@@ -60,9 +60,8 @@ async def start(event: Incoming, ctx: Ctx) -> None:
 
 async def _invite(ctx: Ctx, code: str) -> Invite | None:
     """Use a join code once (one conditional UPDATE: two people sending it, one wins)."""
-    from storage.repositories.invites import InviteRepo
 
-    return await ctx.uow.get(InviteRepo).use(code, "join", ctx.clock.now())
+    return await ctx.uow.invites.use(code, "join", ctx.clock.now())
 
 
 @router.command("help", group=True)

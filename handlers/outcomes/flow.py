@@ -16,9 +16,8 @@ from typing import Any, Literal, TypedDict, cast
 
 from handlers.core.context import Ctx
 from handlers.core.date_phrases import day_text
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
@@ -515,7 +514,7 @@ async def press_outcome(event: Incoming, ctx: Ctx) -> None:
 
 
 @job("satisfaction_surveys")
-async def send_surveys(core: Core, messengers: dict[str, Messenger]) -> int:
+async def send_surveys(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Ask each side of a pair that closed (after running) for a score and a comment, once."""
     now = core.clock.now()
     async with core.uow() as uow:
@@ -561,7 +560,7 @@ async def send_surveys(core: Core, messengers: dict[str, Messenger]) -> int:
 
 
 @job("application_retention")
-async def forget_stale_applications(core: Core, messengers: dict[str, Messenger]) -> int:
+async def forget_stale_applications(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Requests to join that nobody followed up within a year are deleted, as promised."""
     async with core.uow() as uow:
         gone = await service.forget_stale_applications(uow, core.clock.now())

@@ -34,9 +34,8 @@ from typing import Any, TypedDict, cast
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.core.router import router
@@ -55,7 +54,6 @@ from handlers.pairing.view import (
     zone,
 )
 from storage.models import CheckIn, Officer, OfficerStatus, Pair, PairStatus, Programme
-from storage.repositories.pairs import CheckInRepo, PairRepo
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -87,7 +85,7 @@ def period_length(programme: Programme | None) -> timedelta:
 
 
 @job("checkins")
-async def run_checkins(core: Core, messengers: dict[str, Messenger]) -> int:
+async def run_checkins(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Create, send, remind and escalate what is due now; returns how many things it did."""
     now = core.clock.now()
     done = await create_due(core, now)
@@ -97,15 +95,15 @@ async def run_checkins(core: Core, messengers: dict[str, Messenger]) -> int:
     return done
 
 
-async def create_due(core: Core, now: datetime) -> int:
+async def create_due(core: JobCtx, now: datetime) -> int:
     """One check-in row per pair whose time has come (missed periods folded into one)."""
     async with core.uow() as uow:
-        due = [(p.id, p.next_checkin_at) for p in await uow.get(PairRepo).due_checkins(now)]
+        due = [(p.id, p.next_checkin_at) for p in await uow.pairs.due_checkins(now)]
     created = 0
     for pair_id, seen in due:
         assert seen is not None
         async with core.uow() as uow:
-            pair = await uow.get(PairRepo).get(pair_id)
+            pair = await uow.pairs.get(pair_id)
             if pair is None:
                 continue
             programme = await uow.programmes.get(pair.programme_id) if pair.programme_id else None
@@ -113,9 +111,9 @@ async def create_due(core: Core, now: datetime) -> int:
             nominal, missed = seen, 0
             while nominal + step <= now:
                 nominal, missed = nominal + step, missed + 1
-            repo = uow.get(CheckInRepo)
+            repo = uow.checkins
             period = await repo.last_period(pair_id) + 1 + missed
-            if not await uow.get(PairRepo).advance_checkin(pair_id, seen, nominal + step):
+            if not await uow.pairs.advance_checkin(pair_id, seen, nominal + step):
                 continue  # another process took this one
             created += await repo.create(pair_id, period, nominal)
             await uow.commit()
@@ -152,20 +150,20 @@ async def _people(uow: UnitOfWork, pair: Pair) -> list[Officer]:
     return found
 
 
-async def _content_of(core: Core, uow: UnitOfWork, pair: Pair) -> Content:
+async def _content_of(core: JobCtx, uow: UnitOfWork, pair: Pair) -> Content:
     return await core.content.of_programme(uow, pair.programme_id)
 
 
-async def send_due(core: Core, now: datetime) -> int:
+async def send_due(core: JobCtx, now: datetime) -> int:
     """Queue due check-ins to each officer once their working hours have come."""
     queued = 0
     async with core.uow() as uow:
-        ids = [c.id for c in await uow.get(CheckInRepo).unsent(now)]
+        ids = [c.id for c in await uow.checkins.unsent(now)]
     for checkin_id in ids:
         async with core.uow() as uow:
-            repo = uow.get(CheckInRepo)
+            repo = uow.checkins
             checkin = await repo.get(checkin_id)
-            pair = await uow.get(PairRepo).get(checkin.pair_id) if checkin else None
+            pair = await uow.pairs.get(checkin.pair_id) if checkin else None
             if checkin is None or checkin.sent_at is not None:
                 continue
             if pair is None or pair.status != PairStatus.ACTIVE:
@@ -195,7 +193,7 @@ async def send_due(core: Core, now: datetime) -> int:
 
 async def _ask(
     uow: UnitOfWork,
-    core: Core,
+    core: JobCtx,
     content: Content,
     pair: Pair,
     checkin: CheckIn,
@@ -235,15 +233,15 @@ async def _ask(
     )
 
 
-async def remind_due(core: Core, now: datetime) -> int:
+async def remind_due(core: JobCtx, now: datetime) -> int:
     """One reminder per officer, 3 days after their check-in, when nobody answered."""
     queued = 0
     async with core.uow() as uow:
-        ids = [c.id for c in await uow.get(CheckInRepo).awaiting_reminder(now - REMIND_AFTER)]
+        ids = [c.id for c in await uow.checkins.awaiting_reminder(now - REMIND_AFTER)]
     for checkin_id in ids:
         async with core.uow() as uow:
-            checkin = await uow.get(CheckInRepo).get(checkin_id)
-            pair = await uow.get(PairRepo).get(checkin.pair_id) if checkin else None
+            checkin = await uow.checkins.get(checkin_id)
+            pair = await uow.pairs.get(checkin.pair_id) if checkin else None
             if checkin is None or checkin.answered_at is not None or checkin.reminded_at:
                 continue
             if pair is None or pair.status != PairStatus.ACTIVE:
@@ -253,7 +251,7 @@ async def remind_due(core: Core, now: datetime) -> int:
             content = await _content_of(core, uow, pair)
             people = await _people(uow, pair)
             keys = [checkin_key(pair, checkin, o, ":reminder") for o in people]
-            done = await uow.get(CheckInRepo).queued(keys)
+            done = await uow.checkins.queued(keys)
             waiting = False
             for officer in people:
                 if checkin_key(pair, checkin, officer, ":reminder") in done:
@@ -270,15 +268,15 @@ async def remind_due(core: Core, now: datetime) -> int:
     return queued
 
 
-async def flag_silent(core: Core, now: datetime) -> int:
+async def flag_silent(core: JobCtx, now: datetime) -> int:
     """Flag pairs whose last two check-ins went unanswered; tell the coordinators once."""
     flagged = 0
     async with core.uow() as uow:
-        lapsed = [(c.pair_id, c.period) for c in await uow.get(CheckInRepo).lapsed(now - LAPSE)]
+        lapsed = [(c.pair_id, c.period) for c in await uow.checkins.lapsed(now - LAPSE)]
     for pair_id, period in lapsed:
         async with core.uow() as uow:
-            recent = list(await uow.get(CheckInRepo).recent(pair_id, 2))
-            pair = await uow.get(PairRepo).get(pair_id)
+            recent = list(await uow.checkins.recent(pair_id, 2))
+            pair = await uow.pairs.get(pair_id)
             if pair is None or pair.flagged or len(recent) < 2 or recent[0].period != period:
                 continue
             if any(c.answered_at is not None or c.sent_at is None for c in recent):
@@ -316,8 +314,8 @@ async def press_checkin(event: Incoming, ctx: Ctx) -> None:
     """An officer answers a check-in."""
     _, action, arg = ((event.choice or "") + "::").split(":", 2)
     arg = arg.rstrip(":")
-    checkin = await ctx.uow.get(CheckInRepo).lock(int(arg)) if arg.isdigit() else None
-    pair = await ctx.uow.get(PairRepo).get(checkin.pair_id) if checkin else None
+    checkin = await ctx.uow.checkins.lock(int(arg)) if arg.isdigit() else None
+    pair = await ctx.uow.pairs.get(checkin.pair_id) if checkin else None
     me = ctx.officer
     if (
         checkin is None
@@ -416,7 +414,7 @@ async def tell_stuck(
 
 async def history_line(uow: UnitOfWork, pair: Pair) -> str:
     """The pair's last answers, newest first: 'period 3: stuck; period 2: met'."""
-    rows = await uow.get(CheckInRepo).recent(pair.id, 4)
+    rows = await uow.checkins.recent(pair.id, 4)
     parts = [f"{c.period}: {c.answer or '—'}" for c in rows]
     return "; ".join(parts) or "—"
 
@@ -427,7 +425,7 @@ async def take_learned(event: Incoming, ctx: Ctx) -> None:
     state = await ctx.state()
     await ctx.clear_state()
     checkin_id = int(cast(LearnedState, state.data)["checkin_id"]) if state else None
-    checkin = await ctx.uow.get(CheckInRepo).lock(checkin_id) if checkin_id is not None else None
+    checkin = await ctx.uow.checkins.lock(checkin_id) if checkin_id is not None else None
     text = event.text.strip()
     skipped = means(ctx.content.t, "skip", text)
     if checkin is None or ctx.officer is None or not text or skipped:
@@ -449,7 +447,7 @@ async def take_learned(event: Incoming, ctx: Ctx) -> None:
 async def officer_answers(uow: UnitOfWork, officer_id: int) -> list[dict[str, Any]]:
     """An officer's own check-in answers, for `/export` (GDPR Art. 15 and 20)."""
     found = []
-    for checkin in await uow.get(CheckInRepo).of_officer(officer_id):
+    for checkin in await uow.checkins.of_officer(officer_id):
         mine = (checkin.answers or {}).get(str(officer_id))
         if mine:
             found.append({"pair_id": checkin.pair_id, "period": checkin.period, **mine})
@@ -463,7 +461,7 @@ async def erase_officer_answers(uow: UnitOfWork, officer: Officer) -> int:
     """
     touched = 0
     prefix = f"{officer.name}: "
-    for checkin in await uow.get(CheckInRepo).of_officer(officer.id):
+    for checkin in await uow.checkins.of_officer(officer.id):
         answers = dict(checkin.answers or {})
         mine = answers.pop(str(officer.id), None)
         lines = (checkin.outcome or "").split("\n")

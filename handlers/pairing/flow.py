@@ -27,8 +27,8 @@ from handlers.pairing.solver import Person, Practice, Request, RoundResult, Weig
 from handlers.pairing.unmatched import CODES, Explainer, rejected_reason
 from handlers.pairing.view import REJECTED_REASON, person_json, state
 from storage.models import MatchRound, Officer, OfficerStatus, Pair, PairStatus, Role
-from storage.repositories.pairs import MatchRepo, PairRepo, RoundOfficer
-from storage.repositories.practices import APPROVED, PracticeRepo
+from storage.repositories.pairs import RoundOfficer
+from storage.repositories.practices import APPROVED
 from storage.uow import UnitOfWork
 
 REVIEW_SIZE = 8
@@ -59,12 +59,12 @@ def eligible(officer: Officer) -> bool:
 async def round_input(uow: UnitOfWork, programme_id: int | None, now: datetime) -> RoundInput:
     """Load learners, mentors, requests, approved practices and exclusions for one round."""
     # Columns, not ORM objects, and no IN list of every officer: a round may hold 20,000.
-    officers = {o.id: o for o in await uow.get(MatchRepo).round_officers(programme_id)}
-    pairs = uow.get(PairRepo)
+    officers = {o.id: o for o in await uow.matches.round_officers(programme_id)}
+    pairs = uow.pairs
     load = await pairs.mentor_load()
     live_topics = await pairs.live_topics()
     requests_by_officer: dict[int, list[Any]] = {}
-    for req in await uow.get(MatchRepo).open_requests():
+    for req in await uow.matches.open_requests():
         if req.officer_id in officers:
             requests_by_officer.setdefault(req.officer_id, []).append(req)
     practices = [
@@ -78,7 +78,7 @@ async def round_input(uow: UnitOfWork, programme_id: int | None, now: datetime) 
             year=p.year,
             summary=p.summary,
         )
-        for p in await uow.get(PracticeRepo).list(status=APPROVED)
+        for p in await uow.practices.list(status=APPROVED)
         if p.officer_id in officers
     ]
     practised: dict[int, set[str]] = {}
@@ -127,8 +127,8 @@ async def propose(
     uow: UnitOfWork, programme_id: int | None, now: datetime, weights: Weights | None = None
 ) -> Proposed:
     """Solve a round and store it (replacing proposals nobody reviewed); one round at a time."""
-    await uow.get(PairRepo).lock_rounds(programme_id)
-    await uow.get(PairRepo).drop_proposed(programme_id)
+    await uow.pairs.lock_rounds(programme_id)
+    await uow.pairs.drop_proposed(programme_id)
     data = await round_input(uow, programme_id, now)
     result: RoundResult = await asyncio.to_thread(
         solve_round,
@@ -138,7 +138,7 @@ async def propose(
         frozenset(data.excluded),
         weights or Weights(),
     )
-    found = await uow.get(MatchRepo).add_round(programme_id, now)
+    found = await uow.matches.add_round(programme_id, now)
     found.unmatched = await _unmatched(uow, programme_id, data, result)
     rows = [
         {
@@ -155,7 +155,7 @@ async def propose(
         }
         for proposal in result.pairs
     ]
-    pairs = await uow.get(PairRepo).insert_many(rows)
+    pairs = await uow.pairs.insert_many(rows)
     return Proposed(found, pairs, data.officers)
 
 
@@ -166,7 +166,7 @@ async def _unmatched(
     coordinator's reject is what stands in the way, the reason says so."""
     rejected = {
         (p.learner_id or 0, p.mentor_id or 0)
-        for p in await uow.get(PairRepo).list(programme_id, statuses=[PairStatus.DECLINED])
+        for p in await uow.pairs.list(programme_id, statuses=[PairStatus.DECLINED])
         if p.close_reason == REJECTED_REASON
     }
     people = {p.id: p for p in data.people}
@@ -227,7 +227,7 @@ async def _decide(
     to: PairStatus,
     programme_ids: set[int] | None,
 ) -> Decided:
-    repo = uow.get(PairRepo)
+    repo = uow.pairs
     decided = Decided()
     for pair_id in dict.fromkeys(pair_ids):
         pair = await repo.get(pair_id)
@@ -245,7 +245,7 @@ async def _decide(
             decided.refused.append(pair_id)
             continue
         if to == PairStatus.APPROVED and pair.learner_id is not None:
-            await uow.get(MatchRepo).close_request(pair.learner_id, pair.topic)
+            await uow.matches.close_request(pair.learner_id, pair.topic)
         decided.done.append(pair)
     return decided
 
@@ -254,7 +254,7 @@ async def round_to_show(
     uow: UnitOfWork, round_id: int | None, programme_id: int | None
 ) -> MatchRound | None:
     """The round asked for, else the programme's latest (None: there is none)."""
-    repo = uow.get(MatchRepo)
+    repo = uow.matches
     if round_id is not None:
         return await repo.get_round(round_id)
     return await repo.latest_round(programme_id)
@@ -262,13 +262,13 @@ async def round_to_show(
 
 async def latest_proposed_ids(uow: UnitOfWork, programme_id: int | None) -> list[int]:
     """The pairs still proposed in the programme's latest round (`--all`)."""
-    found = await uow.get(MatchRepo).latest_round(programme_id)
+    found = await uow.matches.latest_round(programme_id)
     return await proposed_ids(uow, found.id) if found else []
 
 
 async def proposed_ids(uow: UnitOfWork, round_id: int) -> list[int]:
     """The pairs of a round still waiting for review."""
-    pairs = await uow.get(PairRepo).list(round_id=round_id, statuses=[PairStatus.PROPOSED])
+    pairs = await uow.pairs.list(round_id=round_id, statuses=[PairStatus.PROPOSED])
     return [p.id for p in pairs]
 
 
@@ -276,8 +276,8 @@ async def round_json(
     uow: UnitOfWork, found: MatchRound, statuses: Sequence[PairStatus] | None = None
 ) -> dict[str, Any]:
     """A round as `peerbot match propose --json` prints it."""
-    pairs = await uow.get(PairRepo).list(round_id=found.id, statuses=statuses)
-    people = await uow.get(MatchRepo).round_people(found.id)
+    pairs = await uow.pairs.list(round_id=found.id, statuses=statuses)
+    people = await uow.matches.round_people(found.id)
     rows = []
     for pair in pairs:
         learner = people.get(pair.learner_id) if pair.learner_id else None
@@ -383,7 +383,7 @@ async def request_peer(ctx: Ctx, topic: str | None) -> None:
     )
     live = [
         p
-        for p in await ctx.uow.get(PairRepo).list(
+        for p in await ctx.uow.pairs.list(
             officer_id=ctx.officer.id,
             statuses=[PairStatus.APPROVED, PairStatus.INTRODUCED, PairStatus.ACTIVE],
         )
@@ -394,7 +394,7 @@ async def request_peer(ctx: Ctx, topic: str | None) -> None:
         return
     if topic and topic not in ctx.officer.wants:
         ctx.officer.wants = [*ctx.officer.wants, topic]
-    added = await ctx.uow.get(MatchRepo).request(ctx.officer.id, topic, ctx.clock.now())
+    added = await ctx.uow.matches.request(ctx.officer.id, topic, ctx.clock.now())
     await ctx.reply("match.requested" if added else "match.requested_already", topic=label)
 
 
@@ -412,7 +412,7 @@ async def propose_in_chat(ctx: Ctx) -> None:
 
 async def review_in_chat(ctx: Ctx, found: MatchRound | None = None) -> None:
     """Show a round's proposals with approve/reject choices."""
-    found = found or await ctx.uow.get(MatchRepo).latest_round(_programme_of(ctx))
+    found = found or await ctx.uow.matches.latest_round(_programme_of(ctx))
     if found is None:
         await ctx.reply("match.no_round")
         return
@@ -462,7 +462,7 @@ async def press_review(event: Incoming, ctx: Ctx) -> None:
             key if decided.done else "match.not_proposed", ids=arg, count=len(decided.done)
         )
     elif action == "all" and arg.isdigit():
-        found = await ctx.uow.get(MatchRepo).get_round(int(arg))
+        found = await ctx.uow.matches.get_round(int(arg))
         ids = await proposed_ids(ctx.uow, found.id) if found else []
         decided = await approve(ctx.uow, ids, now, scope)
         await ctx.reply(
@@ -471,7 +471,7 @@ async def press_review(event: Incoming, ctx: Ctx) -> None:
             ids=", ".join(f"#{p.id}" for p in decided.done) or "—",
         )
     elif action == "why" and arg.isdigit():
-        found = await ctx.uow.get(MatchRepo).get_round(int(arg))
+        found = await ctx.uow.matches.get_round(int(arg))
         rows = (found.unmatched or []) if found else []
         lines = "\n".join(_unmatched_line(ctx, u) for u in rows)
         await ctx.reply("match.unmatched_list", lines=lines or "—")

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from handlers.core.engine import Core
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice
 from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
 from handlers.pairing.view import notify_coordinators, topic_label, waiting_for, who, working_slot
 from handlers.pairing.view import zone as officer_zone
 from storage.models import Officer, OfficerStatus, Pair, PairStatus
-from storage.repositories.followups import IntroFollowUpRepo
-from storage.repositories.pairs import PairRepo
 from storage.uow import UnitOfWork
 
 REMIND_AFTER = timedelta(days=9)
@@ -30,7 +27,7 @@ ESCALATE_AFTER = timedelta(days=3)
 
 
 @job("intro_followups")
-async def follow_up_introductions(core: Core, messengers: dict[str, Messenger]) -> int:
+async def follow_up_introductions(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Remind and escalate unanswered introductions; returns how many things it did."""
     now = core.clock.now()
     return await remind_unanswered(core, now) + await escalate_unanswered(core, now)
@@ -51,14 +48,14 @@ def reminder_key(pair: Pair, officer: Officer) -> str:
     return f"pair:{pair.id}:intro_reminder:{officer.id}"
 
 
-async def remind_unanswered(core: Core, now: datetime) -> int:
+async def remind_unanswered(core: JobCtx, now: datetime) -> int:
     """One reminder per officer who has not accepted, 9 days after the introduction."""
     async with core.uow() as uow:
-        ids = [p.id for p in await uow.get(IntroFollowUpRepo).to_remind(now - REMIND_AFTER)]
+        ids = [p.id for p in await uow.intro_followups.to_remind(now - REMIND_AFTER)]
     queued = 0
     for pair_id in ids:
         async with core.uow() as uow:
-            pair = await uow.get(PairRepo).get(pair_id)
+            pair = await uow.pairs.get(pair_id)
             if pair is None or pair.status != PairStatus.INTRODUCED or pair.intro_reminded_at:
                 continue
             content = await core.content.of_programme(uow, pair.programme_id)
@@ -96,14 +93,14 @@ async def remind_unanswered(core: Core, now: datetime) -> int:
     return queued
 
 
-async def escalate_unanswered(core: Core, now: datetime) -> int:
+async def escalate_unanswered(core: JobCtx, now: datetime) -> int:
     """Tell the coordinators, once, about introductions still unanswered after the reminder."""
     async with core.uow() as uow:
-        ids = [p.id for p in await uow.get(IntroFollowUpRepo).to_escalate(now - ESCALATE_AFTER)]
+        ids = [p.id for p in await uow.intro_followups.to_escalate(now - ESCALATE_AFTER)]
     told = 0
     for pair_id in ids:
         async with core.uow() as uow:
-            pair = await uow.get(PairRepo).get(pair_id)
+            pair = await uow.pairs.get(pair_id)
             if pair is None or pair.status != PairStatus.INTRODUCED or pair.intro_escalated_at:
                 continue
             content = await core.content.of_programme(uow, pair.programme_id)

@@ -24,9 +24,8 @@ from typing import Any, TypedDict, cast
 
 from handlers.core.content import Content
 from handlers.core.context import Ctx
-from handlers.core.engine import Core
 from handlers.core.events import Incoming
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.core.replies import Choice, shorten
 from handlers.core.router import router
@@ -55,8 +54,7 @@ from storage.models import (
     PairStatus,
     Programme,
 )
-from storage.repositories.pairs import PairRepo, SpaceRepo
-from storage.repositories.practices import APPROVED, PracticeRepo
+from storage.repositories.practices import APPROVED
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -117,10 +115,10 @@ def can_open_space(messenger: Messenger | None) -> bool:
 
 
 @job("introductions")
-async def introduce_pairs(core: Core, messengers: dict[str, Messenger]) -> int:
+async def introduce_pairs(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Introduce approved pairs (spaces where possible, private messages always)."""
     async with core.uow() as uow:
-        ids = [p.id for p in await uow.get(PairRepo).approved(BATCH)]
+        ids = [p.id for p in await uow.pairs.approved(BATCH)]
     done = 0
     for pair_id in ids:
         try:
@@ -132,11 +130,11 @@ async def introduce_pairs(core: Core, messengers: dict[str, Messenger]) -> int:
     return done
 
 
-async def introduce(core: Core, messengers: dict[str, Messenger], pair_id: int) -> int:
+async def introduce(core: JobCtx, messengers: dict[str, Messenger], pair_id: int) -> int:
     """Introduce one approved pair; 1 when it is now introduced, 0 when not (yet)."""
     now = core.clock.now()
     async with core.uow() as uow:
-        pair = await uow.get(PairRepo).get(pair_id)
+        pair = await uow.pairs.get(pair_id)
         if pair is None or pair.status != PairStatus.APPROVED:
             return 0
         learner, mentor, programme = await _load(uow, pair)
@@ -147,7 +145,7 @@ async def introduce(core: Core, messengers: dict[str, Messenger], pair_id: int) 
             return 0
         members = _members(pair, learner, mentor)
         wanted = _wanted_spaces(programme, members, messengers)
-        spaces = uow.get(SpaceRepo)
+        spaces = uow.spaces
         existing = {s.platform: s for s in await spaces.of_pair(pair.id)}
         to_open = []
         for platform in wanted:
@@ -174,21 +172,21 @@ async def introduce(core: Core, messengers: dict[str, Messenger], pair_id: int) 
             parents[platform],
         )
     async with core.uow() as uow:
-        pair = await uow.get(PairRepo).get(pair_id)
+        pair = await uow.pairs.get(pair_id)
         if pair is None or pair.status != PairStatus.APPROVED:
             return 0
         learner, mentor, programme = await _load(uow, pair)
         if learner is None or mentor is None:
             return 0
         content = core.content.for_programme(programme.slug if programme else None)
-        opened = [s for s in await uow.get(SpaceRepo).of_pair(pair.id) if s.chat_id]
+        opened = [s for s in await uow.spaces.of_pair(pair.id) if s.chat_id]
         pair.threads = {
             s.platform: {"chat_id": s.chat_id, "thread_id": s.thread_id or None} for s in opened
         }
         await _queue_introductions(
             uow, content, core.secret, pair, _members(pair, learner, mentor), opened
         )
-        moved = await uow.get(PairRepo).move(
+        moved = await uow.pairs.move(
             pair.id, [PairStatus.APPROVED], PairStatus.INTRODUCED, introduced_at=now, updated_at=now
         )
         await uow.commit()
@@ -243,7 +241,7 @@ def _space_title(
 
 
 async def _open_space(
-    core: Core,
+    core: JobCtx,
     messenger: Messenger,
     pair_id: int,
     platform: str,
@@ -259,13 +257,11 @@ async def _open_space(
             "pair %s: no %s space (%s); introducing in private chats", pair_id, platform, exc
         )
         async with core.uow() as uow:
-            await uow.get(SpaceRepo).release(pair_id, platform)
+            await uow.spaces.release(pair_id, platform)
             await uow.commit()
         return
     async with core.uow() as uow:
-        await uow.get(SpaceRepo).record(
-            pair_id, platform, str(chat), str(thread) if thread else None
-        )
+        await uow.spaces.record(pair_id, platform, str(chat), str(thread) if thread else None)
         await uow.commit()
 
 
@@ -279,9 +275,7 @@ async def _cancel_unavailable(
 ) -> None:
     """An officer left or paused before the introduction: close the pair, tell coordinators."""
     now_reason = "unavailable"
-    await uow.get(PairRepo).move(
-        pair.id, [PairStatus.APPROVED], PairStatus.CLOSED, close_reason=now_reason
-    )
+    await uow.pairs.move(pair.id, [PairStatus.APPROVED], PairStatus.CLOSED, close_reason=now_reason)
     await notify_coordinators(
         uow,
         content,
@@ -313,7 +307,7 @@ async def mentor_practice(uow: UnitOfWork, pair: Pair) -> GoodPractice | None:
     """The mentor's approved practice on the pair's topic, most recent first."""
     if pair.mentor_id is None:
         return None
-    practices = await uow.get(PracticeRepo).list(status=APPROVED, officer_ids=[pair.mentor_id])
+    practices = await uow.practices.list(status=APPROVED, officer_ids=[pair.mentor_id])
     found = sorted(
         (p for p in practices if pair.topic in p.instruments), key=lambda p: -(p.year or 0)
     )
@@ -498,7 +492,7 @@ async def press_pair(event: Incoming, ctx: Ctx) -> None:
     """An officer accepts or declines an introduction (the pair's row locked: one at a time)."""
     _, action, arg = ((event.choice or "") + "::").split(":", 2)
     arg = arg.rstrip(":")
-    pair = await ctx.uow.get(PairRepo).lock(int(arg)) if arg.isdigit() else None
+    pair = await ctx.uow.pairs.lock(int(arg)) if arg.isdigit() else None
     me = ctx.officer
     if pair is None or me is None or me.id not in (pair.learner_id, pair.mentor_id):
         await ctx.reply("errors.expired_choice")
@@ -547,7 +541,7 @@ async def accept(ctx: Ctx, pair: Pair, me: Officer, other: Officer | None) -> No
         programme = await ctx.uow.programmes.get(pair.programme_id)
         days = programme.checkin_days if programme else days
     first = now + timedelta(days=days)
-    moved = await ctx.uow.get(PairRepo).move(
+    moved = await ctx.uow.pairs.move(
         pair.id,
         [PairStatus.INTRODUCED],
         PairStatus.ACTIVE,
@@ -580,12 +574,12 @@ async def relay_pair_message(event: Incoming, ctx: Ctx) -> bool:
     """
     if event.chat_kind == "dm":
         return False
-    space = await ctx.uow.get(SpaceRepo).at(event.platform, event.chat_id, event.thread_id)
+    space = await ctx.uow.spaces.at(event.platform, event.chat_id, event.thread_id)
     if space is None:
         return False
     if await not_to_relay(event, ctx):
         return True
-    pair = await ctx.uow.get(PairRepo).get(space.pair_id)
+    pair = await ctx.uow.pairs.get(space.pair_id)
     links = attachments(event)
     if pair is None or pair.status not in LIVE or not (event.text.strip() or links):
         return True
@@ -616,7 +610,7 @@ async def relay(
         ctx,
         "pair",
         pair.id,
-        await ctx.uow.get(SpaceRepo).of_pair(pair.id),
+        await ctx.uow.spaces.of_pair(pair.id),
         members,
         text,
         links,
@@ -630,7 +624,7 @@ async def relay(
 async def press_write(event: Incoming, ctx: Ctx) -> None:
     """'Write to …': the caller's next messages in this private chat go to their partner."""
     arg = (event.choice or "").partition(":")[2]
-    pair = await ctx.uow.get(PairRepo).get(int(arg)) if arg.isdigit() else None
+    pair = await ctx.uow.pairs.get(int(arg)) if arg.isdigit() else None
     me = ctx.officer
     if pair is None or me is None or me.id not in (pair.learner_id, pair.mentor_id):
         await ctx.reply("errors.expired_choice")
@@ -650,7 +644,7 @@ async def write_to_partner(event: Incoming, ctx: Ctx) -> None:
     """Pass a message from a private chat to the partner (until /cancel)."""
     state = await ctx.state()
     pair_id = int(cast(PairChatState, state.data).get("pair_id", 0)) if state else 0
-    pair = await ctx.uow.get(PairRepo).get(pair_id)
+    pair = await ctx.uow.pairs.get(pair_id)
     if pair is None or pair.status not in LIVE or ctx.officer is None:
         await ctx.clear_state()
         await ctx.reply("intro.already_ended", partner="—")

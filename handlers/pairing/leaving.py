@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from handlers.core.context import Ctx
 from handlers.pairing.view import notify_coordinators, topic_label, who
 from storage.models import Officer, Pair, PairStatus
-from storage.repositories.pairs import MatchRepo, PairRepo
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ async def leave_pair(
     other_side = "mentor" if side == "learner" else "learner"
     partner = other.name if other else "—"
     extra = {"next_checkin_at": None} if how.stop_checkins else {}
-    moved = await ctx.uow.get(PairRepo).move(
+    moved = await ctx.uow.pairs.move(
         pair.id,
         list(how.leaves),
         how.becomes,
@@ -78,7 +77,7 @@ async def leave_pair(
         return
     topic = topic_label(ctx.content, ctx.locale, pair.topic)
     if how.learner_asks_again and side == "mentor" and pair.learner_id is not None:
-        await ctx.uow.get(MatchRepo).request(pair.learner_id, pair.topic, now)
+        await ctx.uow.matches.request(pair.learner_id, pair.topic, now)
     if other is not None:
         await ctx.notify(
             other,

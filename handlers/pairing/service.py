@@ -21,8 +21,6 @@ from handlers.pairing.solver import Request, mentor_options
 from handlers.pairing.unmatched import CODES
 from handlers.pairing.view import LIVE, checkin_json, pairs_json
 from storage.models import Officer, Pair, PairStatus
-from storage.repositories.console import ConsoleRepo
-from storage.repositories.pairs import MatchRepo, PairRepo
 from storage.uow import UnitOfWork
 
 CLOSE_REASONS = ("goal_reached", "no_response", "poor_fit", "left_programme", "other")
@@ -66,7 +64,7 @@ async def propose_round(uow: UnitOfWork, who: Coordinator, programme_id: int, no
 async def latest_round(uow: UnitOfWork, who: Coordinator, programme_id: int) -> RoundView | None:
     """The programme's latest round, or None."""
     authorize(who, programme_id)
-    found = await uow.get(MatchRepo).latest_round(programme_id)
+    found = await uow.matches.latest_round(programme_id)
     if found is None:
         return None
     data = await flow.round_json(uow, found)
@@ -97,7 +95,7 @@ async def decide(
     authorize(who, programme_id)
     chosen = list(pair_ids)
     if every:
-        found = await uow.get(MatchRepo).latest_round(programme_id)
+        found = await uow.matches.latest_round(programme_id)
         chosen += await flow.proposed_ids(uow, found.id) if found else []
     act = flow.approve if approve else flow.reject
     decided = await act(uow, chosen, now, {programme_id})
@@ -122,7 +120,7 @@ async def pairs(
     authorize(who, programme_id)
     statuses = [s for s in PairStatus if s != PairStatus.PROPOSED]
     rows = await pairs_json(uow, now, programme_id, statuses)
-    history = await uow.get(ConsoleRepo).checkins_of([r["id"] for r in rows])
+    history = await uow.console.checkins_of([r["id"] for r in rows])
     for row in rows:
         row["history"] = [
             {"period": c.period, "due_at": c.due_at, "answer": c.answer}
@@ -160,7 +158,7 @@ async def pair_history(
 ) -> list[dict[str, Any]]:
     """A pair's check-ins, oldest first, as `peerbot pairs show`."""
     authorize(who, programme_id)
-    pair = await uow.get(PairRepo).get(pair_id)
+    pair = await uow.pairs.get(pair_id)
     if pair is None or pair.programme_id != programme_id:
         raise NotAllowed(f"pair {pair_id}")
     return await checkin_history(uow, pair_id)
@@ -171,7 +169,7 @@ async def checkin_history(uow: UnitOfWork, pair_id: int) -> list[dict[str, Any]]
     CLI's operator sees every programme; the console goes through `pair_history`)."""
     return [
         {**(checkin_json(c) or {}), "answers": c.answers or {}}
-        for c in await uow.get(ConsoleRepo).checkins(pair_id)
+        for c in await uow.console.checkins(pair_id)
     ]
 
 
@@ -182,10 +180,10 @@ async def close_pair(
     authorize(who, programme_id)
     if reason not in CLOSE_REASONS:
         raise ValueError(f"unknown reason {reason!r}")
-    pair = await uow.get(PairRepo).get(pair_id)
+    pair = await uow.pairs.get(pair_id)
     if pair is None or pair.programme_id != programme_id:
         raise NotAllowed(f"pair {pair_id}")
-    moved = await uow.get(PairRepo).move(
+    moved = await uow.pairs.move(
         pair_id, LIVE, PairStatus.CLOSED, closed_at=now, close_reason=reason, updated_at=now
     )
     if moved:
@@ -210,7 +208,7 @@ class MentorOption:
 
 
 async def _pair_of(uow: UnitOfWork, programme_id: int, pair_id: int) -> Pair:
-    pair = await uow.get(PairRepo).get(pair_id)
+    pair = await uow.pairs.get(pair_id)
     if pair is None or pair.programme_id != programme_id:
         raise NotAllowed(f"pair {pair_id}")
     return pair
@@ -231,13 +229,11 @@ async def _options(
     if pair.learner_id is None or pair.topic is None:
         return []
     if lock:  # a change: one writer of mentor slots at a time (rounds take the same lock)
-        await uow.get(PairRepo).lock_rounds(programme_id)
+        await uow.pairs.lock_rounds(programme_id)
     data = await flow.round_input(uow, programme_id, now)
     held: Counter[int] = Counter()
     if with_round and pair.round_id is not None:
-        for other in await uow.get(PairRepo).list(
-            round_id=pair.round_id, statuses=[PairStatus.PROPOSED]
-        ):
+        for other in await uow.pairs.list(round_id=pair.round_id, statuses=[PairStatus.PROPOSED]):
             if other.id != pair.id and other.mentor_id is not None:
                 held[other.mentor_id] += 1
     people = []
@@ -319,7 +315,7 @@ async def swap_mentor(
     if chosen is None:
         raise NotEligible(f"mentor {mentor_id}")
     old = pair.mentor_id
-    moved = await uow.get(PairRepo).move(
+    moved = await uow.pairs.move(
         pair_id,
         [PairStatus.PROPOSED],
         PairStatus.PROPOSED,
@@ -362,7 +358,7 @@ async def reassign_pair(
     )
     if chosen is None:
         raise NotEligible(f"mentor {mentor_id}")
-    repo = uow.get(PairRepo)
+    repo = uow.pairs
     ended = await repo.move(
         pair_id,
         LIVE,

@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from handlers.core.engine import Core
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.delivery.outbox import officer_locale, preferred_identity, queue_to_officer
 from handlers.pairing.solver import Person
 from handlers.pairing.view import LIVE
 from storage.models import OfficerStatus, PairStatus
-from storage.repositories.pairs import MatchRepo, PairRepo
 
 SETTLE = timedelta(hours=1)
 """A round that proposed nobody is told after this long (a rerun may replace it first)."""
@@ -159,7 +157,7 @@ def rejected_reason(topic: str | None, names: Sequence[str]) -> str:
 
 
 @job("unmatched_notices")
-async def tell_unmatched(core: Core, messengers: dict[str, Messenger]) -> int:
+async def tell_unmatched(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Tell the learners of a reviewed round that it found them no peer, once each."""
     now = core.clock.now()
     told = 0
@@ -167,11 +165,11 @@ async def tell_unmatched(core: Core, messengers: dict[str, Messenger]) -> int:
         programmes = {p.id: p.slug for p in await uow.programmes.list()}
     for programme_id, slug in programmes.items():
         async with core.uow() as uow:
-            found = await uow.get(MatchRepo).latest_round(programme_id)
+            found = await uow.matches.latest_round(programme_id)
             rows: list[dict[str, Any]] = list(found.unmatched or []) if found else []
             if found is None or all(r.get("told_at") or not r.get("officer_id") for r in rows):
                 continue
-            pairs = await uow.get(PairRepo).list(round_id=found.id)
+            pairs = await uow.pairs.list(round_id=found.id)
             if any(p.status == PairStatus.PROPOSED for p in pairs):
                 continue  # not reviewed yet: a new round may still replace it
             if not pairs and found.created_at > now - SETTLE:
@@ -183,7 +181,7 @@ async def tell_unmatched(core: Core, messengers: dict[str, Messenger]) -> int:
                 if row.get("told_at") or officer is None:
                     changed.append(row)
                     continue
-                live = await uow.get(PairRepo).list(officer_id=officer.id, statuses=LIVE)
+                live = await uow.pairs.list(officer_id=officer.id, statuses=LIVE)
                 topic = row.get("topic")
                 covered = any(p.learner_id == officer.id and p.topic == topic for p in live)
                 if officer.status == OfficerStatus.ACTIVE and not covered:

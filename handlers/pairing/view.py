@@ -16,7 +16,6 @@ from handlers.core.replies import Choice
 from handlers.core.router import router
 from handlers.delivery.outbox import queue_to_officer
 from storage.models import CheckIn, Officer, Pair, PairStatus
-from storage.repositories.pairs import CheckInRepo, PairRepo
 from storage.uow import UnitOfWork
 
 ENDED = (PairStatus.CLOSED, PairStatus.DECLINED)
@@ -133,9 +132,9 @@ async def pairs_json(
     statuses: Collection[PairStatus] | None = None,
 ) -> list[dict[str, Any]]:
     """Pairs as `peerbot pairs list --json` prints them."""
-    pairs = await uow.get(PairRepo).list(programme_id=programme_id, statuses=statuses)
+    pairs = await uow.pairs.list(programme_id=programme_id, statuses=statuses)
     ids = [p.id for p in pairs]
-    checkins = uow.get(CheckInRepo)
+    checkins = uow.checkins
     latest = await checkins.latest_by_pair(ids)
     answered = await checkins.last_answered_by_pair(ids)
     rows = []
@@ -221,7 +220,7 @@ async def next_checkin_for(
     """
     if pair.status != PairStatus.ACTIVE or pair.next_checkin_at is None:
         return None
-    checkins = uow.get(CheckInRepo)
+    checkins = uow.checkins
     pending = [c for c in await checkins.recent(pair.id, 1) if c.sent_at is None]
     if pending:
         key = f"checkin:{pair.id}:{pending[0].period}:{officer.id}"
@@ -237,7 +236,7 @@ async def show_pairs(event: Incoming, ctx: Ctx) -> None:
     me = ctx.officer
     pairs = [
         p
-        for p in await ctx.uow.get(PairRepo).list(officer_id=me.id)
+        for p in await ctx.uow.pairs.list(officer_id=me.id)
         if state(p, None) not in ("proposed", "rejected")  # never shown to the officers
     ]
     if not pairs:

@@ -34,7 +34,7 @@ from handlers.practices.rules import (
     check_figures,
 )
 from storage.models import GoodPractice, Officer, utcnow
-from storage.repositories.practices import APPROVED, PENDING, REJECTED, PracticeRepo
+from storage.repositories.practices import APPROVED, PENDING, REJECTED
 from storage.uow import UnitOfWork
 
 FIGURE_PROBLEMS = {
@@ -168,7 +168,7 @@ async def import_yaml(uow: UnitOfWork, text: str, taxonomy: Taxonomy) -> ImportR
         parsed.append((practice, officer))
     if report.errors:
         return report
-    repo = uow.get(PracticeRepo)
+    repo = uow.practices
     for item, officer in parsed:
         authority = await uow.authorities.get_or_create(item.authority, item.country)
         row = await repo.find(authority.id, item.title)
@@ -231,7 +231,7 @@ async def practice_json(uow: UnitOfWork, practice: GoodPractice) -> dict[str, An
 async def export_yaml(uow: UnitOfWork, status: str | None = None) -> str:
     """Practices as YAML in the import format (re-importable)."""
     items = []
-    for practice in await uow.get(PracticeRepo).list(status=status):
+    for practice in await uow.practices.list(status=status):
         item = await practice_json(uow, practice)
         item.pop("id")
         if not item["authority"]:

@@ -479,7 +479,7 @@ async def _advance(ctx: Ctx, choice: str | None, text: str) -> None:
 
 async def submit(ctx: Ctx, data: ShareState) -> None:
     """Store the practice as pending and ask the coordinators to review it."""
-    practice = await ctx.uow.get(PracticeRepo).add(_practice_of(ctx, data))
+    practice = await ctx.uow.practices.add(_practice_of(ctx, data))
     await ctx.clear_state()
     await notify_reviewers(ctx.uow, ctx.content, ctx.secret, practice, ctx.officer)
     await ctx.reply("practices.submitted", title=practice.title)
@@ -542,7 +542,7 @@ async def review(
     now: datetime,
 ) -> Reviewed:
     """Approve or reject a pending practice and tell its author (once; the row is locked)."""
-    practice = await uow.get(PracticeRepo).lock(practice_id)
+    practice = await uow.practices.lock(practice_id)
     if practice is None:
         return Reviewed(None)
     status = APPROVED if approve else REJECTED
@@ -589,7 +589,7 @@ async def press_review(event: Incoming, ctx: Ctx) -> None:
 
 async def show_pending(ctx: Ctx) -> None:
     """Coordinators: the practices waiting for review, each with approve/reject."""
-    pending = await ctx.uow.get(PracticeRepo).list(status=PENDING)
+    pending = await ctx.uow.practices.list(status=PENDING)
     if not pending:
         await ctx.reply("practices.none_pending")
         return
@@ -673,7 +673,7 @@ async def search(
 ) -> list[Hit]:
     """Approved practices matching a few words, best first."""
     hits = []
-    for practice in await uow.get(PracticeRepo).list(status=APPROVED):
+    for practice in await uow.practices.list(status=APPROVED):
         authority = await authority_label(uow, practice)
         score = score_practice(query, practice, authority, taxonomy)
         if score >= SEARCH_CUTOFF:
@@ -690,7 +690,7 @@ async def search_practices(event: Incoming, ctx: Ctx) -> None:
         await show_pending(ctx)
         return
     if not words:
-        recent = list(await ctx.uow.get(PracticeRepo).list(status=APPROVED))[-SEARCH_LIMIT:]
+        recent = list(await ctx.uow.practices.list(status=APPROVED))[-SEARCH_LIMIT:]
         if not recent:
             await ctx.reply("practices.none_yet")
             return
@@ -743,7 +743,7 @@ async def practices_citation(
     its figures in the reader's number format; without it, only the list of practices.
     The line is cached in the process for `CITATION_TTL` seconds.
     """
-    repo = uow.get(PracticeRepo)
+    repo = uow.practices
     key = (repo.cited_version(), tuple(sorted(set(instruments))), locale, id(content), limit)
     now = citation_clock()
     hit = _citations.get(key)

@@ -30,8 +30,7 @@ from handlers.practices.rules import (
     year_ok,
 )
 from storage.models import GoodPractice, Officer
-from storage.repositories.console import ConsoleRepo
-from storage.repositories.practices import PENDING, PracticeRepo
+from storage.repositories.practices import PENDING
 from storage.repositories.practices import STATUSES as STATUSES
 from storage.uow import UnitOfWork
 
@@ -51,7 +50,7 @@ class PracticeLine:
 async def _members(uow: UnitOfWork, programme_id: int) -> dict[int, tuple[str, str]]:
     return {
         o.id: (o.name, o.authority.name if o.authority else "")
-        for o in await uow.get(ConsoleRepo).roster(programme_id)
+        for o in await uow.console.roster(programme_id)
     }
 
 
@@ -59,7 +58,7 @@ async def pending(uow: UnitOfWork, who: Coordinator, programme_id: int) -> list[
     """Practices of the programme's officers waiting for review, oldest first."""
     authorize(who, programme_id)
     members = await _members(uow, programme_id)
-    found = await uow.get(PracticeRepo).list(status=PENDING, officer_ids=list(members))
+    found = await uow.practices.list(status=PENDING, officer_ids=list(members))
     return [
         PracticeLine(
             p.id,
@@ -88,7 +87,7 @@ async def review_practice(
     """Approve or reject a pending practice of the programme (its author is told);
     whether it changed."""
     authorize(who, programme_id)
-    practice = await uow.get(PracticeRepo).get(practice_id)
+    practice = await uow.practices.get(practice_id)
     members = await _members(uow, programme_id)
     if practice is None or practice.officer_id not in members:
         raise NotAllowed(f"practice {practice_id}")
@@ -105,7 +104,7 @@ async def review_practice(
 async def every_practice(uow: UnitOfWork, status: str | None = None) -> list[dict[str, Any]]:
     """Every practice, or those with one of `STATUSES`, as `peerbot practices list --json`
     (whoever holds the database sees every programme's)."""
-    return [await practice_json(uow, p) for p in await uow.get(PracticeRepo).list(status=status)]
+    return [await practice_json(uow, p) for p in await uow.practices.list(status=status)]
 
 
 async def review_practices(
@@ -145,7 +144,7 @@ async def set_figures(
     """Record a practice's investment, instrument mix and yearly results (a figure left None
     keeps its value). Its author, an officer of its authority, or a coordinator (the CLI) only;
     the mix's instruments join the practice's instruments."""
-    practice = await uow.get(PracticeRepo).get(practice_id)
+    practice = await uow.practices.get(practice_id)
     if practice is None:
         raise FigureError("no_practice", id=practice_id)
     own = actor is not None and (
@@ -213,7 +212,7 @@ def _figure_text(value: float | None) -> str:
 async def _pending_of(
     uow: UnitOfWork, programme_id: int, practice_id: int
 ) -> tuple[GoodPractice, tuple[str, str]]:
-    practice = await uow.get(PracticeRepo).get(practice_id)
+    practice = await uow.practices.get(practice_id)
     members = await _members(uow, programme_id)
     if practice is None or practice.officer_id not in members or practice.status != PENDING:
         raise NotAllowed(f"practice {practice_id}")

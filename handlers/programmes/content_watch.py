@@ -6,11 +6,9 @@ import hashlib
 import logging
 from pathlib import Path
 
-from handlers.core.engine import Core
-from handlers.core.jobs import job
+from handlers.core.jobs import JobCtx, job
 from handlers.core.ports import Messenger
 from handlers.delivery.outbox import queue_to_officer
-from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 _seen: dict[int, float] = {}
@@ -23,7 +21,7 @@ def stamp(root: Path) -> float:
 
 
 @job("content_watch")
-async def reload_changed_content(core: Core, messengers: dict[str, Messenger]) -> int:
+async def reload_changed_content(core: JobCtx, messengers: dict[str, Messenger]) -> int:
     """Reload content/ when a file changed; tell the coordinators about any problem."""
     root = core.content.root
     now = stamp(root)
@@ -36,7 +34,7 @@ async def reload_changed_content(core: Core, messengers: dict[str, Messenger]) -
         log.info("content reloaded from %s", root)
         return 1
     digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()[:16]
-    async with UnitOfWork(core.sessionmaker) as uow:
+    async with core.uow() as uow:
         for coordinator in await uow.officers.coordinators():
             await queue_to_officer(
                 uow,

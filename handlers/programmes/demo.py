@@ -23,7 +23,7 @@ from storage.models import (
     Role,
     utcnow,
 )
-from storage.repositories.demo import DEMO_LOADED, DemoRepo
+from storage.repositories.demo import DEMO_LOADED
 from storage.uow import UnitOfWork
 
 
@@ -172,7 +172,7 @@ async def load_demo(uow: UnitOfWork, data: dict[str, Any]) -> None:
 
 async def ensure_demo(uow: UnitOfWork, content_dir: Path) -> bool:
     """Load the demo on an empty store that never had it; True when it did (committed)."""
-    if await uow.get(DemoRepo).officer_count() or await uow.kv.get(DEMO_LOADED):
+    if await uow.demo.officer_count() or await uow.kv.get(DEMO_LOADED):
         return False
     await load_demo(uow, demo_data(content_dir))
     await uow.commit()
@@ -181,6 +181,6 @@ async def ensure_demo(uow: UnitOfWork, content_dir: Path) -> bool:
 
 async def reset_demo(uow: UnitOfWork, content_dir: Path) -> None:
     """Delete every row (the schema and the installation's secret stay), load the demo again."""
-    await uow.get(DemoRepo).wipe()
+    await uow.demo.wipe()
     await load_demo(uow, demo_data(content_dir))
     await uow.commit()

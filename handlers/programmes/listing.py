@@ -3,7 +3,6 @@ imports neither the ORM models nor the programme services."""
 
 from __future__ import annotations
 
-from storage.repositories.listings import ListingRepo
 from storage.uow import UnitOfWork
 
 
@@ -11,5 +10,5 @@ async def every_programme(uow: UnitOfWork) -> list[dict[str, object]]:
     """Every programme as `peerbot programmes list --json` prints it."""
     return [
         {"id": i, "slug": slug, "name": name, "languages": languages, "checkin_days": days}
-        for i, slug, name, languages, days in await uow.get(ListingRepo).programme_rows()
+        for i, slug, name, languages, days in await uow.listings.programme_rows()
     ]

@@ -24,7 +24,6 @@ from handlers.outcomes.service import programme_kpis
 from handlers.pairing.checkins import LAPSE
 from handlers.pairing.view import ENDED, STATES, state, waiting_for
 from storage.models import CheckIn, FaqQuery, Pair, PairStatus, Programme
-from storage.repositories.report import ReportRepo
 from storage.uow import UnitOfWork
 
 WEEKS = 12
@@ -207,7 +206,7 @@ async def _pairs(
     uow: UnitOfWork, ids: set[int], now: datetime
 ) -> tuple[dict[str, int], list[WeekHealth], dict[str, int]]:
     """Pairs by state now and week by week, and introductions waiting for one or both."""
-    pairs, by_pair = await uow.get(ReportRepo).pairs_with_checkins(ids)
+    pairs, by_pair = await uow.reports.pairs_with_checkins(ids)
     now_counts = Counter(state(p, by_pair[p.id][-1] if by_pair[p.id] else None) for p in pairs)
     weeks = []
     for label, at in week_ends(now):
@@ -230,7 +229,7 @@ async def _checkins(
     uow: UnitOfWork, ids: set[int], now: datetime
 ) -> tuple[int, int, list[CheckinWeek]]:
     """Check-ins actually put to the pair (an outbox row exists) and how many were answered."""
-    rows = await uow.get(ReportRepo).asked_checkins(ids)
+    rows = await uow.reports.asked_checkins(ids)
     labels = [label for label, _ in week_ends(now)]
     asked: Counter[str] = Counter()
     answered: Counter[str] = Counter()
@@ -246,7 +245,7 @@ async def _checkins(
 async def _helpful(uow: UnitOfWork, ids: set[int]) -> list[Helpful]:
     """Helpful counts per FAQ entry for these programmes' questions, most rated first."""
     default = await uow.programmes.default()
-    counts = await uow.get(ReportRepo).helpful_counts(ids, default.id if default else None)
+    counts = await uow.reports.helpful_counts(ids, default.id if default else None)
     rows = [Helpful(entry, c["yes"], c["no"]) for entry, c in counts.items()]
     rows.sort(key=lambda h: (-(h.yes + h.no), -h.no, h.entry_id))
     return rows[:TOP_HELPFUL]
@@ -258,7 +257,7 @@ async def _faq(
     default = await uow.programmes.default()
     first = now.date() - timedelta(days=DAYS - 1)
     since = datetime.combine(first, time(0), now.tzinfo)
-    report = uow.get(ReportRepo)
+    report = uow.reports
     asked = await report.question_times(ids, default.id if default else None, since, now)
     days = Counter(d.date().isoformat() for d in asked)
     per_day = [Count((first + timedelta(days=n)).isoformat(), 0) for n in range(DAYS)]
@@ -286,7 +285,7 @@ async def _announcements(
 ) -> list[AnnouncementFigures]:
     slugs = {p.id: p.slug for p in programmes}
     found = []
-    for ann in await uow.get(ReportRepo).recent_announcements(set(slugs), ANNOUNCEMENTS):
+    for ann in await uow.reports.recent_announcements(set(slugs), ANNOUNCEMENTS):
         report = await status_json(uow, ann)
         found.append(
             AnnouncementFigures(
@@ -309,7 +308,7 @@ async def build_report(uow: UnitOfWork, programme_ids: Collection[int], now: dat
     """Every dashboard figure for these programmes (an empty set gives empty figures)."""
     programmes = await programme_scope(uow, programme_ids)
     ids = {p.id for p in programmes}
-    reads = uow.get(ReportRepo)
+    reads = uow.reports
     officers = await reads.participants(ids) if ids else []
     countries: Counter[str] = Counter()
     sectors: Counter[str] = Counter()

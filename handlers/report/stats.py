@@ -5,13 +5,12 @@ from __future__ import annotations
 from handlers.core.context import Ctx
 from handlers.core.events import Incoming
 from handlers.core.router import router
-from storage.repositories.stats import StatsRepo
 
 
 @router.command("stats", coordinator=True)
 async def stats(event: Incoming, ctx: Ctx) -> None:
     """Officers, pairs, questions and outbox figures."""
-    glance = await ctx.uow.get(StatsRepo).glance(set(ctx.coordinates))
+    glance = await ctx.uow.stats.glance(set(ctx.coordinates))
     await ctx.reply(
         "stats.summary",
         officers=glance.officers,

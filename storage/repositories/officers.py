@@ -434,7 +434,7 @@ class IdentityRepo(Repository):
 
 class RosterRepo(Repository):
     """Bulk reads and writes of a roster import: a few statements per batch of rows, not a
-    round trip per row (`uow.get(RosterRepo)`)."""
+    round trip per row (`uow.roster`)."""
 
     async def authority_ids(self) -> dict[tuple[str, str], int]:
         """Every authority's id by (case-folded name, country)."""

@@ -10,7 +10,6 @@ import pytest
 
 from bot.app import Runtime
 from storage.models import Role
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.support.emulators.slack_api import RateLimits, SlackApiEmulator
 from tests.support.emulators.telegram_api import TelegramEmulator
@@ -63,7 +62,7 @@ async def test_an_announcement_reaches_1000_officers_on_both_platforms_exactly_o
     assert telegram_chats == Counter({int(telegram_chat(i)): 1 for i in range(500)})
     assert slack_chats == Counter({f"D{slack_user(i)}": 1 for i in range(500)})
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        ann = await uow.get(AnnouncementRepo).get(1)
+        ann = await uow.announcements.get(1)
         assert ann is not None
         from handlers.announcements.flow import status_json
 
@@ -95,7 +94,7 @@ async def test_flood_control_blocked_users_and_server_errors_on_telegram(
             while time.monotonic() - started < 30:
                 await runtime.tick()
                 async with UnitOfWork(runtime.sessionmaker) as uow:
-                    ann = await uow.get(AnnouncementRepo).get(1)
+                    ann = await uow.announcements.get(1)
                     assert ann is not None
                     report = await status_json(uow, ann)
                 if report["pending"] == 0:

@@ -9,7 +9,6 @@ import pytest
 from bot.app import Runtime
 from bot.config import Settings
 from storage.models import Role
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.support.cli import invoke as peerbot
 from tests.support.cli import with_runtime
@@ -148,7 +147,7 @@ def test_results_of_a_question(people: Settings) -> None:
 
     async def answer(rt: Runtime) -> None:
         async with UnitOfWork(rt.sessionmaker) as uow:
-            repo = uow.get(AnnouncementRepo)
+            repo = uow.announcements
             for officer in await uow.officers.list():
                 if officer.name.startswith(("Pieter", "Marie")):
                     row = await repo.answer_or_new(ann_id, officer.id, rt.clock.now())

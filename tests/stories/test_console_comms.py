@@ -19,8 +19,6 @@ import pytest
 
 from handlers.announcements.flow import send_announcements
 from storage.models import Announcement, FaqQuery, Outbox
-from storage.repositories.announcements import AnnouncementRepo
-from storage.repositories.practices import PracticeRepo
 from storage.uow import UnitOfWork
 from tests.stories.test_console_pages import audit_actions, text_of
 from tests.support.console import (  # noqa: F401
@@ -49,7 +47,7 @@ async def _set_up(site: Site, languages: list[str] | None = None) -> None:
 
 async def _announcement(site: Site, ann_id: int) -> Announcement:
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
-        found = await uow.get(AnnouncementRepo).get(ann_id)
+        found = await uow.announcements.get(ann_id)
         assert found is not None
         return found
 
@@ -58,9 +56,7 @@ async def _beta_announcement(site: Site) -> int:
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         beta = await uow.programmes.by_slug("beta")
         assert beta is not None
-        return next(
-            a.id for a in await uow.get(AnnouncementRepo).recent() if a.programme_id == beta.id
-        )
+        return next(a.id for a in await uow.announcements.recent() if a.programme_id == beta.id)
 
 
 def form_of(**fields: str | list[str]) -> aiohttp.FormData:
@@ -203,7 +199,7 @@ async def test_a_survey_is_answered_charted_and_downloaded(site: Site, alice: Br
             "Which instrument" in t for o, t in sent.items() if o != giulia_id
         )
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
-        repo = uow.get(AnnouncementRepo)
+        repo = uow.announcements
         for email, choice, text in (
             ("a2@leuven.be", 0, None),
             ("a3@milano.it", 0, None),
@@ -360,8 +356,8 @@ async def test_a_practice_is_corrected_with_the_chat_rules_before_approval(
         status, _, _ = await alice.post(url, form_of(**good))
         assert status == 404, url
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
-        edited = await uow.get(PracticeRepo).get(mine)
-        untouched = await uow.get(PracticeRepo).get(theirs)
+        edited = await uow.practices.get(mine)
+        untouched = await uow.practices.get(theirs)
         assert edited is not None and untouched is not None
         assert edited.title == "Ghent LED street lighting through an ESCO"
         assert edited.instruments == ["esco", "epc"] and edited.year == 2022

@@ -15,7 +15,6 @@ import pytest
 
 from handlers.announcements.flow import send_announcements
 from storage.models import FaqQuery, Pair, PairStatus
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.stories.test_report import peerbot
 from tests.support.console import (  # noqa: F401
@@ -224,7 +223,7 @@ async def test_an_announcement_is_counted_sent_and_reported(site: Site, alice: B
     assert ("not_started", "Pieter") in missed
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         ann_id = int(report_url.rsplit("/", 1)[1])
-        ann = await uow.get(AnnouncementRepo).get(ann_id)
+        ann = await uow.announcements.get(ann_id)
         assert ann is not None and ann.translations == {"fr": "Atelier jeudi"}
     assert await audit_actions(alice) == ["announcement.send"]
 
@@ -279,10 +278,8 @@ async def test_a_good_practice_is_approved_and_its_author_told(site: Site, alice
     status, _, _ = await alice.post(f"{A}/practices/{theirs}", {"action": "approve"})
     assert status == 404
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
-        from storage.repositories.practices import PracticeRepo
-
-        approved = await uow.get(PracticeRepo).get(mine)
-        untouched = await uow.get(PracticeRepo).get(theirs)
+        approved = await uow.practices.get(mine)
+        untouched = await uow.practices.get(theirs)
         assert approved is not None and approved.status == "approved"
         assert untouched is not None and untouched.status == "pending"
         assert (await uow.outbox.counts("practice", mine))["pending"] == 1

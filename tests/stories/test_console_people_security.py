@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from storage.models import Invite, Officer, OfficerStatus, Outbox, Pair, PairStatus
-from storage.repositories.console import AuditRepo
 from storage.uow import UnitOfWork
 from tests.support.console import (  # noqa: F401
     EVIL,
@@ -97,7 +96,7 @@ async def _nothing_changed(site: Site, ids: dict[str, int]) -> None:
         )
         assert nudges == 0
         ids_all = {p.id for p in await uow.programmes.list()}
-        assert await uow.get(AuditRepo).recent(ids_all) == []
+        assert await uow.audit.recent(ids_all) == []
 
 
 async def test_every_new_post_needs_the_csrf_token(site: Site, alice: Browser) -> None:

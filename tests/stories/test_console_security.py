@@ -7,9 +7,6 @@ from __future__ import annotations
 import aiohttp
 
 from storage.models import FaqQuery, Pair, PairStatus
-from storage.repositories.announcements import AnnouncementRepo
-from storage.repositories.console import AuditRepo
-from storage.repositories.pairs import MatchRepo, PairRepo
 from storage.uow import UnitOfWork
 from tests.support.console import (  # noqa: F401
     EVIL,
@@ -39,9 +36,9 @@ async def _beta(site: Site) -> dict[str, int]:
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         beta = await uow.programmes.by_slug("beta")
         assert beta is not None
-        (pair,) = await uow.get(PairRepo).list(programme_id=beta.id)
+        (pair,) = await uow.pairs.list(programme_id=beta.id)
         announcement = next(
-            a for a in await uow.get(AnnouncementRepo).recent() if a.programme_id == beta.id
+            a for a in await uow.announcements.recent() if a.programme_id == beta.id
         )
         questions = [
             q
@@ -59,7 +56,7 @@ async def _beta(site: Site) -> dict[str, int]:
 async def _audit_count(site: Site) -> int:
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         ids = {p.id for p in await uow.programmes.list()}
-        return len(await uow.get(AuditRepo).recent(ids))
+        return len(await uow.audit.recent(ids))
 
 
 async def test_signed_out_visitors_are_sent_to_the_sign_in_page(site: Site) -> None:
@@ -80,7 +77,7 @@ async def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         alpha = await uow.programmes.by_slug("alpha")
         assert alpha is not None
-        assert await uow.get(MatchRepo).latest_round(alpha.id) is None
+        assert await uow.matches.latest_round(alpha.id) is None
     assert await _audit_count(site) == 0
 
 
@@ -172,7 +169,7 @@ async def test_alpha_cannot_change_beta_through_any_url(site: Site, alice: Brows
         question = await uow.session.get(FaqQuery, beta["question"])
         assert question is not None and question.answer_text is None
         assert await uow.officers.by_email("x@x.eu") is None
-        assert await uow.get(MatchRepo).latest_round(beta["programme"]) is None
-        assert len(await uow.get(AnnouncementRepo).recent()) == 3
+        assert await uow.matches.latest_round(beta["programme"]) is None
+        assert len(await uow.announcements.recent()) == 3
     assert await _audit_count(site) == 0
     assert not (site.data_dir / "faq-drafts").exists()

@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import Runtime
 from handlers.report.figures import build_report, week_ends
-from storage.repositories.dashboard import DashboardTokenRepo, token_hash
+from storage.repositories.dashboard import token_hash
 from storage.uow import UnitOfWork
 from tests.support.cli import Completed
 from tests.support.cli import peerbot as run_peerbot
@@ -138,7 +138,7 @@ async def test_tokens_are_stored_hashed_and_expire(runtime: Runtime) -> None:
         await seed(uow, now)
         officer = await uow.officers.by_email(COORD_A)
         assert officer is not None
-        repo = uow.get(DashboardTokenRepo)
+        repo = uow.dashboard_tokens
         token = await repo.issue(officer.id, now.replace(day=25), now)
         row = await repo.valid(token, now)
         assert row is not None and row.token_hash == token_hash(token) != token
@@ -219,7 +219,7 @@ async def test_coordinators_token_is_refused_to_non_coordinators(
     issued = json.loads(done.stdout)
     assert issued["programmes"] == ["alpha"] and len(issued["token"]) >= 40
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        row = await uow.get(DashboardTokenRepo).valid(issued["token"], datetime.now(UTC))
+        row = await uow.dashboard_tokens.valid(issued["token"], datetime.now(UTC))
         assert row is not None and row.token_hash == token_hash(issued["token"])
         assert (row.expires_at - datetime.now(UTC)).days == 1  # 2 days less a few seconds
 

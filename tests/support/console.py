@@ -18,7 +18,6 @@ from aiohttp import web
 from bot.app import Runtime, build
 from bot.config import Settings
 from bot.http import make_web_app
-from storage.repositories.dashboard import DashboardTokenRepo
 from storage.uow import UnitOfWork
 from tests.conftest import CONTENT
 from tests.support.ports import free_port
@@ -62,7 +61,7 @@ async def token_for(site: Site, email: str) -> str:
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         officer = await uow.officers.by_email(email)
         assert officer is not None
-        token = await uow.get(DashboardTokenRepo).issue(officer.id, now + timedelta(days=1), now)
+        token = await uow.dashboard_tokens.issue(officer.id, now + timedelta(days=1), now)
         await uow.commit()
     return token
 
@@ -157,12 +156,11 @@ async def alice_fixture(site: Site) -> AsyncIterator[Browser]:
 async def add_practice(site: Site, email: str, title: str) -> int:
     """A practice an officer shared, waiting for review; its id."""
     from storage.models import GoodPractice
-    from storage.repositories.practices import PracticeRepo
 
     async with UnitOfWork(site.runtime.sessionmaker) as uow:
         officer = await uow.officers.by_email(email)
         assert officer is not None
-        practice = await uow.get(PracticeRepo).add(
+        practice = await uow.practices.add(
             GoodPractice(
                 officer_id=officer.id,
                 authority_id=officer.authority_id,

@@ -23,9 +23,7 @@ from storage.models import (
     Programme,
     Role,
 )
-from storage.repositories.announcements import AnnouncementRepo
 from storage.repositories.outbox import MAX_ATTEMPTS
-from storage.repositories.pairs import CheckInRepo, PairRepo
 from storage.uow import UnitOfWork
 
 COORD_A = "coord-a@alpha.eu"
@@ -124,7 +122,7 @@ async def _pair(
     def ago(days: int | None) -> datetime | None:
         return now - timedelta(days=days) if days is not None else None
 
-    return await uow.get(PairRepo).add(
+    return await uow.pairs.add(
         Pair(
             programme_id=programme.id,
             learner_id=learner.id,
@@ -154,7 +152,7 @@ async def _checkin(
     asked: bool = True,
 ) -> None:
     """A check-in due `due` days ago, sent then (an outbox row when `asked`)."""
-    repo = uow.get(CheckInRepo)
+    repo = uow.checkins
     await repo.create(pair.id, period, now - timedelta(days=due))
     checkin = next(c for c in await repo.recent(pair.id, 10) if c.period == period)
     checkin.sent_at = now - timedelta(days=due)
@@ -204,7 +202,7 @@ async def _announcement(
     recipients: int,
     outcomes: list[str],
 ) -> None:
-    ann = await uow.get(AnnouncementRepo).add(
+    ann = await uow.announcements.add(
         Announcement(
             programme_id=programme.id,
             author_id=author.id,

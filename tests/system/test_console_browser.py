@@ -17,7 +17,6 @@ import pytest
 
 from handlers.announcements.flow import send_announcements
 from storage.models import FaqQuery
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.support.console import MATCH_ROSTER, Site, site_fixture, token_for  # noqa: F401
 from tests.support.report_seed import COORD_A
@@ -68,7 +67,7 @@ async def _answer(site: Site, survey_id: int, picks: dict[str, list[int]]) -> No
         for email, ticked in picks.items():
             officer = await uow.officers.by_email(email)
             assert officer is not None
-            answer = await uow.get(AnnouncementRepo).answer_or_new(survey_id, officer.id, now)
+            answer = await uow.announcements.answer_or_new(survey_id, officer.id, now)
             answer.choices = ticked
         await uow.commit()
 

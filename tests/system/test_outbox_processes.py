@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from bot.app import Runtime
 from handlers.announcements.flow import send_announcements, status_json
 from storage.models import Outbox, OutboxStatus
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.support import forked
 from tests.support.emulators.telegram_api import TelegramEmulator, eventually
@@ -62,7 +61,7 @@ async def finish(proc: forked.Forked, log: Path) -> dict[str, object]:
 
 async def report(runtime: Runtime, ann_id: int) -> dict[str, object]:
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        ann = await uow.get(AnnouncementRepo).get(ann_id)
+        ann = await uow.announcements.get(ann_id)
         assert ann is not None
         return await status_json(uow, ann)
 

@@ -618,7 +618,6 @@ async def test_the_outbox_rides_out_storms_errors_timeouts_and_refusals_on_both_
     from dataclasses import replace
 
     from handlers.announcements.flow import status_json
-    from storage.repositories.announcements import AnnouncementRepo
     from tests.support.outbox_load import (
         announce_to_everyone,
         seed_officers,
@@ -661,7 +660,7 @@ async def test_the_outbox_rides_out_storms_errors_timeouts_and_refusals_on_both_
             while time.monotonic() < deadline:
                 await runtime.tick()
                 async with UnitOfWork(runtime.sessionmaker) as uow:
-                    ann = await uow.get(AnnouncementRepo).get(1)
+                    ann = await uow.announcements.get(1)
                     assert ann is not None
                     report = await status_json(uow, ann)
                 if report["pending"] == 0:

@@ -31,9 +31,6 @@ from storage.models import (
     Pair,
     PairStatus,
 )
-from storage.repositories.announcements import AnnouncementRepo
-from storage.repositories.discussions import DiscussionRepo
-from storage.repositories.pairs import MatchRepo
 from storage.uow import UnitOfWork
 from tests.conftest import PG_URL
 from tests.support.fakes import FakeMessenger, Talk
@@ -137,33 +134,31 @@ async def test_two_options_ticked_at_once_are_both_kept(runtime: Runtime, second
         )
         uow.session.add(ann)
         await uow.session.flush()
-        await uow.get(AnnouncementRepo).answer_or_new(ann.id, marie.id, runtime.clock.now())
+        await uow.announcements.answer_or_new(ann.id, marie.id, runtime.clock.now())
         await uow.commit()  # she has answered before: both presses find her row
 
     async def tick(rt: Runtime, option: int) -> None:
         async with UnitOfWork(rt.sessionmaker) as uow:
-            answer = await uow.get(AnnouncementRepo).answer_or_new(ann.id, marie.id, rt.clock.now())
+            answer = await uow.announcements.answer_or_new(ann.id, marie.id, rt.clock.now())
             await asyncio.sleep(0.05)  # both presses are in flight together
             answer.choices = sorted([*answer.choices, option])
             await uow.commit()
 
     await asyncio.gather(tick(runtime, 0), tick(second, 1))
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        kept = await uow.get(AnnouncementRepo).answer(ann.id, marie.id)
+        kept = await uow.announcements.answer(ann.id, marie.id)
     assert kept is not None and kept.choices == [0, 1]
 
 
 async def test_follow_pressed_twice_at_once_follows_once(runtime: Runtime, second: Runtime) -> None:
     marie = await officer(runtime, "Marie Dubois", authority="Lyon", country="FR")
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        found = await uow.get(DiscussionRepo).add(
-            Discussion(topic="Street lights", creator_id=marie.id)
-        )
+        found = await uow.discussions.add(Discussion(topic="Street lights", creator_id=marie.id))
         await uow.commit()
 
     async def follow(rt: Runtime) -> bool:
         async with UnitOfWork(rt.sessionmaker) as uow:
-            new = await uow.get(DiscussionRepo).follow(found.id, marie.id, rt.clock.now())
+            new = await uow.discussions.follow(found.id, marie.id, rt.clock.now())
             await asyncio.sleep(0.05)
             await uow.commit()
             return new
@@ -250,7 +245,7 @@ async def test_the_same_request_for_a_peer_sent_twice_at_once_is_queued_once(
 
     async def ask(rt: Runtime) -> bool:
         async with UnitOfWork(rt.sessionmaker) as uow:
-            added = await uow.get(MatchRepo).request(marie.id, "epc", rt.clock.now())
+            added = await uow.matches.request(marie.id, "epc", rt.clock.now())
             await asyncio.sleep(0.05)
             await uow.commit()
             return added

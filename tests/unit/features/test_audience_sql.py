@@ -32,7 +32,6 @@ from storage.models import (
     Programme,
     Role,
 )
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 
 SECTORS = ("public_buildings", "private_buildings", "mobility", "public_lighting", "cross_sector")
@@ -279,7 +278,7 @@ async def test_expansion_writes_what_render_gives(runtime: Runtime, poll: bool) 
     await roster(runtime, n=120, seed=7)
     content = runtime.content.current
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        ann = await uow.get(AnnouncementRepo).add(
+        ann = await uow.announcements.add(
             Announcement(
                 text="Webinar on Thursday",
                 lang="en",
@@ -307,7 +306,7 @@ async def test_expansion_writes_what_render_gives(runtime: Runtime, poll: bool) 
     async with UnitOfWork(runtime.sessionmaker) as uow:
         from sqlalchemy import select
 
-        stored = await uow.get(AnnouncementRepo).get(ann_id)
+        stored = await uow.announcements.get(ann_id)
         assert stored is not None and stored.expanded_at is not None
         rows = (
             (await uow.session.execute(select(Outbox).where(Outbox.ref_id == ann_id)))

@@ -17,7 +17,6 @@ from handlers.core.clock import FrozenClock
 from handlers.core.ports import Undeliverable
 from handlers.core.replies import Reply
 from storage.models import Announcement, Outbox, Role
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.support.fakes import FakeMessenger, Talk
 from tests.support.outreach import ForumMessenger, person, platforms, programme, talk
@@ -60,12 +59,12 @@ async def compose(anna: Talk, text: str, audience: str | None = None) -> str:
 
 async def announcements(runtime: Runtime) -> list[Announcement]:
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        return list(await uow.get(AnnouncementRepo).recent())
+        return list(await uow.announcements.recent())
 
 
 async def status(runtime: Runtime, ann_id: int) -> dict[str, object]:
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        ann = await uow.get(AnnouncementRepo).get(ann_id)
+        ann = await uow.announcements.get(ann_id)
         assert ann is not None
         return await broadcast.status_json(uow, ann)
 
@@ -247,7 +246,7 @@ async def test_expansion_resumes_after_a_crash_without_duplicates(
     await runtime.tick()  # the job fails after three chunks; the outbox sends those
     monkeypatch.setattr(broadcast, "select_chunk", real)
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        stored = await uow.get(AnnouncementRepo).get(ann.id)
+        stored = await uow.announcements.get(ann.id)
         assert stored is not None and stored.expanded_through and stored.expanded_at is None
         stored.expanded_through = 1  # even going back re-queues nobody
         await uow.commit()

@@ -12,7 +12,6 @@ from bot.app import Runtime
 from handlers.core.clock import FrozenClock
 from handlers.groups import service, sessions
 from storage.models import Officer, StudyVisit
-from storage.repositories.group_life import GroupLifeRepo
 from tests.support.fakes import FakeMessenger, Talk
 from tests.support.peers import coordinator, officer
 from tests.unit.features.test_group_sessions import introduced_group
@@ -72,7 +71,7 @@ async def test_the_mentor_records_attendance_with_buttons_once_the_session_is_ov
     assert [c.selected for c in pieter.last().choices][:4] == [True, True, True, False]
     assert "3 of 4 members were there" in await pieter.press("Done")
     async with runtime.core.uow() as uow:
-        marks = await uow.get(GroupLifeRepo).attendance(session_id)
+        marks = await uow.group_life.attendance(session_id)
         session = await uow.groups.get_session(session_id)
         assert session is not None and session.status == "held"
     assert marks == {
@@ -149,7 +148,7 @@ async def test_a_study_visit_request_goes_to_coordinators_and_the_group_hears_th
         assert "travel budget of this cycle is spent" in messenger.transcript(user)
     assert "already been declined" in await anna.press("Approve")
     async with runtime.core.uow() as uow:
-        [visit] = await uow.get(GroupLifeRepo).visits(group_id)
+        [visit] = await uow.group_life.visits(group_id)
     assert isinstance(visit, StudyVisit) and (visit.status, visit.place) == ("declined", "Ghent")
 
     # a second request, approved

@@ -8,7 +8,6 @@ from bot.app import Runtime
 from handlers.core.choices import sign
 from handlers.pairing.flow import approve, propose, reject, round_json
 from storage.models import MatchRequest, Officer, OfficerStatus, Pair, PairStatus
-from storage.repositories.pairs import PairRepo
 from storage.uow import UnitOfWork
 from tests.support.fakes import FakeMessenger
 from tests.support.peers import coordinator, make_pair, officer, practice, programme, talk
@@ -49,7 +48,7 @@ async def cohort(runtime: Runtime) -> dict[str, Officer]:
 
 async def pairs(runtime: Runtime) -> list[Pair]:
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        return list(await uow.get(PairRepo).list())
+        return list(await uow.pairs.list())
 
 
 async def test_a_coordinator_proposes_reviews_and_approves_a_round_in_chat(

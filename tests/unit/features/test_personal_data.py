@@ -26,7 +26,6 @@ from storage.models import (
     Programme,
     Role,
 )
-from storage.repositories.privacy import PreConsentRepo
 from storage.uow import UnitOfWork
 from tests.support.fakes import FakeMessenger, Talk
 from tests.unit.features.test_onboarding import onboard
@@ -180,4 +179,4 @@ async def test_at_most_so_many_strangers_are_kept(
     assert await pre_consent.prune_pre_consent(runtime.core, runtime.messengers) == 2
     assert await pending_identities(runtime) == ["s2", "s3", "s4"]  # the latest stay
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        assert await uow.get(PreConsentRepo).count() == 3
+        assert await uow.pre_consent.count() == 3

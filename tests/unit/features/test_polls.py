@@ -10,7 +10,6 @@ from bot.app import Runtime
 from handlers.announcements.polls import detect_instruments, results_json
 from handlers.core.clock import FrozenClock
 from storage.models import Officer, Role
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.support.fakes import FakeMessenger, Talk
 from tests.support.outreach import ForumMessenger, person, platforms, talk
@@ -80,7 +79,7 @@ async def officer(runtime: Runtime, name: str) -> Officer:
 
 async def results(runtime: Runtime, ann_id: int = 1) -> dict[str, object]:
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        ann = await uow.get(AnnouncementRepo).get(ann_id)
+        ann = await uow.announcements.get(ann_id)
         assert ann is not None
         return await results_json(uow, ann, runtime.clock.now(), runtime.content.current.taxonomy)
 
@@ -189,4 +188,4 @@ async def test_a_question_closing_before_its_scheduled_sending_is_refused_and_no
     reply = await anna.say("in 5 days")
     assert "would close before the announcement is sent" in reply
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        assert list(await uow.get(AnnouncementRepo).recent()) == []
+        assert list(await uow.announcements.recent()) == []

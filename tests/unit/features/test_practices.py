@@ -6,7 +6,6 @@ from bot.app import Runtime
 from handlers.practices.files import export_yaml, import_yaml
 from handlers.practices.flow import parse_amount, practices_citation
 from storage.models import GoodPractice
-from storage.repositories.practices import PracticeRepo
 from storage.uow import UnitOfWork
 from tests.support.fakes import FakeMessenger
 from tests.support.peers import coordinator, officer, practice, talk
@@ -14,7 +13,7 @@ from tests.support.peers import coordinator, officer, practice, talk
 
 async def practices(runtime: Runtime) -> list[GoodPractice]:
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        return list(await uow.get(PracticeRepo).list())
+        return list(await uow.practices.list())
 
 
 async def test_a_mentor_shares_a_practice_and_a_coordinator_publishes_it(

@@ -22,8 +22,6 @@ from handlers.programmes.service import (
 )
 from handlers.report.service import programme_report
 from storage.models import Officer, PairStatus, Programme
-from storage.repositories.demo import DemoRepo
-from storage.repositories.pairs import CheckInRepo
 from tests.support.paths import CONTENT
 from tests.support.peers import make_pair, officer, programme
 
@@ -83,7 +81,7 @@ async def test_the_demo_loads_once_and_a_reset_keeps_the_installation_secret(
     async with runtime.core.uow() as uow:
         assert await ensure_demo(uow, CONTENT)
     async with runtime.core.uow() as uow:
-        count = await uow.get(DemoRepo).officer_count()
+        count = await uow.demo.officer_count()
         assert count > 0
         assert not await ensure_demo(uow, CONTENT)
         await uow.officers.add(Officer(name="Extra", languages=["en"]))
@@ -91,7 +89,7 @@ async def test_the_demo_loads_once_and_a_reset_keeps_the_installation_secret(
     async with runtime.core.uow() as uow:
         await reset_demo(uow, CONTENT)
     async with runtime.core.uow() as uow:
-        assert await uow.get(DemoRepo).officer_count() == count
+        assert await uow.demo.officer_count() == count
         assert await uow.kv.secret() == secret
         assert await uow.kv.get("demo_loaded") == "yes"
 
@@ -145,13 +143,13 @@ async def test_an_officers_check_ins_are_those_of_their_pairs_either_side(
     second = await make_pair(runtime, ana, marie, status=PairStatus.ACTIVE)
     apart = await make_pair(runtime, jan, pieter, status=PairStatus.ACTIVE)
     async with runtime.core.uow() as uow:
-        repo = uow.get(CheckInRepo)
+        repo = uow.checkins
         for pair in (second, first, apart):
             for period in (2, 1):
                 await repo.create(pair.id, period, NOW)
         await uow.commit()
     async with runtime.core.uow() as uow:
-        found = await uow.get(CheckInRepo).of_officer(marie.id)
+        found = await uow.checkins.of_officer(marie.id)
     assert [(c.pair_id, c.period) for c in found] == [
         (first.id, 1),
         (first.id, 2),

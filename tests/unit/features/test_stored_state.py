@@ -11,7 +11,6 @@ from bot.app import Runtime
 from handlers.announcements.stored import audience_of, missed_by_officer, poll_of, question_of
 from handlers.core.clock import FrozenClock
 from storage.models import Announcement, Conversation, Officer, Role
-from storage.repositories.announcements import AnnouncementRepo
 from storage.uow import UnitOfWork
 from tests.support.fakes import Talk
 from tests.support.outreach import person, platforms, talk
@@ -128,7 +127,7 @@ async def test_a_broadcast_state_stored_before_the_types_is_sent(runtime: Runtim
     )
     assert "is on its way to 1 officers" in await anna.press("Send now")
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        (ann,) = await uow.get(AnnouncementRepo).recent()
+        (ann,) = await uow.announcements.recent()
         assert ann.poll == {"question": "A need?", "kind": "text", "options": [], "codes": []}
         assert set(ann.audience) == {"countries", "scope"}
         assert ann.audience["countries"] == ["BE"]
@@ -136,7 +135,7 @@ async def test_a_broadcast_state_stored_before_the_types_is_sent(runtime: Runtim
     await pieter.press("Answer")
     assert "Thank" in await pieter.say("We need advice on EPC for schools.")
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        (answer, _) = (await uow.get(AnnouncementRepo).answers(1))[0]
+        (answer, _) = (await uow.announcements.answers(1))[0]
         assert answer.text == "We need advice on EPC for schools."
 
 
@@ -160,7 +159,7 @@ async def test_an_announcement_whose_poll_lacks_kind_and_codes_is_answered(
     assert "Coming to Lyon?" in pieter.messenger.transcript("1001")
     assert "Yes" in await pieter.press("Yes")
     async with UnitOfWork(runtime.sessionmaker) as uow:
-        (answer, _) = (await uow.get(AnnouncementRepo).answers(1))[0]
+        (answer, _) = (await uow.announcements.answers(1))[0]
         assert answer.choices == [0]
 
 
