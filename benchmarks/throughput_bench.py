@@ -16,7 +16,8 @@ webhook to the reply reaching the emulator (p50, p95, max).
 Run: `python benchmarks/throughput_bench.py [--users 1000] [--database-url postgresql+asyncpg://…]`
 (default: a fresh SQLite file). Prints one JSON document and a short table. `--profile FILE`
 records peerbot's burst with py-spy (raw stacks; PY_SPY_FLAGS, default `--gil`; PY_SPY_RATE, default
-100 samples/s). `--semantic on|off` sets peerbot's FAQ meaning layer.
+100 samples/s). `--semantic on|off` sets peerbot's FAQ meaning layer; `--questions dev` has every
+officer ask a different question (default `same`: QUESTION for all).
 
 Measured 2026-12-07 (2 cores shared with other work, load average 5-11; the echo bot's own CPU
 per update moved between 3.6 and 5.1 ms from run to run, so read the ratios with that in mind),
@@ -43,6 +44,17 @@ every run. Per thread (PostgreSQL): the event loop 8.65 + 0.85 ms, worker thread
 FAQ search; 0.94 ms with the meaning layer off). Every officer asks the same question, so the
 meaning layer's query vector is encoded once (`SemanticLayer._recent`): distinct questions
 would each pay an encoder pass on top of these figures.
+
+Measured 2026-12-08 night (fresh idle machine, yardstick loop 1.17-1.33 s), officers, CPU per
+answered update against echo (echo 2.95-3.14 ms), rate x1.10-1.14 in every run: one question for
+all, SQLite x2.40, 2.42, 2.60, 2.19, 2.46, then 2.15, 2.04, 2.37, 2.35; PostgreSQL x2.39, 2.23,
+2.40, 2.54, then 2.19, 2.22, 2.09, 2.16. `--questions dev` (every question different): SQLite
+x3.75 (11.2 ms), PostgreSQL x3.57 (10.8 ms); with `--semantic off` SQLite x2.28 (7.0 ms): the
+meaning layer encodes each new question alone, 3.6 ms of CPU (1.7 ms each when 8 are encoded
+together). uvloop as the bot's event loop: no clear gain (x2.35, x2.13), not adopted. Per answered
+update (strace -c -f): 93 futex, 28 epoll_wait, 11 sendto, 1.15 fdatasync, ~10 mmap/munmap (a
+16 KiB frame stack for each of SQLAlchemy's greenlets). `--only latency` at 20/s: p95 14.5 ms on
+PostgreSQL, 11.5 ms on SQLite.
 """
 
 from __future__ import annotations
@@ -76,6 +88,7 @@ from tests.support.outbox_load import fresh_database, seed_officers, telegram_ch
 
 TICKS = os.sysconf("SC_CLK_TCK")
 QUESTION = "what is ELENA?"
+DEV = ROOT / "tests" / "data" / "faq_dev.jsonl"
 PY_SPY_FLAGS = os.environ.get("PY_SPY_FLAGS", "--gil").split()
 """Extra py-spy flags for `--profile` (default `--gil`: only the thread running Python, so the
 stacks add up to Python CPU, not to waiting)."""
@@ -176,15 +189,20 @@ def profiler(pid: int, out: Path | None) -> subprocess.Popen[bytes] | None:
 
 
 async def burst(
-    api: TelegramEmulator, pid: int, users: list[int], text: str, profile: Path | None = None
+    api: TelegramEmulator,
+    pid: int,
+    users: list[int],
+    texts: list[str],
+    profile: Path | None = None,
 ) -> dict[str, Any]:
-    """Queue one update per user, wait until all are answered; wall time and CPU."""
+    """Queue one update per user (the texts in turn), wait until all are answered; wall time
+    and CPU."""
     settled = await settle(pid)
     spy = profiler(pid, profile)
     threads0 = thread_cpu(pid)
     cpu0, t0 = cpu_seconds(pid), time.monotonic()
-    for uid in users:
-        api.message(uid, text, first_name=f"Officer{uid}")
+    for n, uid in enumerate(users):
+        api.message(uid, texts[n % len(texts)], first_name=f"Officer{uid}")
     pending = set(users)
     deadline = t0 + 600
     while pending and time.monotonic() < deadline:
@@ -219,7 +237,7 @@ async def run_echo(users: int, rate: float) -> dict[str, Any]:
         )
         try:
             await polling(api)
-            return await burst(api, proc.pid, list(range(1, users + 1)), "hello")
+            return await burst(api, proc.pid, list(range(1, users + 1)), ["hello"])
         finally:
             proc.terminate()
             await proc.wait()
@@ -227,6 +245,20 @@ async def run_echo(users: int, rate: float) -> dict[str, Any]:
 
 SEMANTIC: str | None = None
 """`--semantic on|off`: PEERBOT_FAQ_SEMANTIC for peerbot (None: the bot's default, on)."""
+
+QUESTIONS = "same"
+"""`--questions same|dev`: every officer asks QUESTION, or each a different question (the dev
+set's on-topic rows in every language, then the same rows opened with "Hello, "), so that no
+question is answered from the meaning layer's cache of recent question vectors."""
+
+
+def officer_questions(users: int) -> list[str]:
+    if QUESTIONS == "same":
+        return [QUESTION]
+    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+    asked = [r["q"] for r in rows if r.get("id")]
+    texts = [*asked, *(f"Hello, {q}" for q in asked)]
+    return [texts[i % len(texts)] for i in range(users)]
 
 
 async def start_peerbot(
@@ -284,10 +316,10 @@ async def run_peerbot(
         if workload == "officers":
             await seeded(db, users)
             ids = [int(telegram_chat(i)) for i in range(users)]
-            text = QUESTION
+            texts = officer_questions(users)
         else:
             ids = list(range(1, users + 1))
-            text = "/start"
+            texts = ["/start"]
         async with TelegramEmulator(global_rate=rate, per_chat_rate=None) as api:
             proc, _ = await start_peerbot(api, db, folder)
             try:
@@ -295,7 +327,7 @@ async def run_peerbot(
                 out = None
                 if profile is not None:
                     out = profile.with_name(f"{profile.stem}-{workload.replace(' ', '-')}.txt")
-                results[workload] = await burst(api, proc.pid, ids, text, out)
+                results[workload] = await burst(api, proc.pid, ids, texts, out)
             finally:
                 proc.terminate()
                 await proc.wait()
@@ -390,9 +422,15 @@ def main() -> None:
         default=None,
         help="the FAQ's meaning layer in peerbot (default: the bot's own default, on)",
     )
+    parser.add_argument(
+        "--questions",
+        choices=("same", "dev"),
+        default="same",
+        help="officers all ask one question, or each a different one (see QUESTIONS)",
+    )
     args = parser.parse_args()
-    global SEMANTIC
-    SEMANTIC = args.semantic
+    global SEMANTIC, QUESTIONS
+    SEMANTIC, QUESTIONS = args.semantic, args.questions
     report = asyncio.run(_main(args))
     print(json.dumps(report, indent=1))
     echo = report["echo"]
