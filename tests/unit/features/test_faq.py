@@ -11,7 +11,7 @@ from storage.uow import UnitOfWork
 from tests.support.fakes import FakeMessenger, Talk
 
 
-async def add_coordinator(runtime: Runtime, user_id: str = "coord") -> None:
+async def add_coordinator(runtime: Runtime, user_id: str = "coord", locale: str = "en") -> None:
     async with UnitOfWork(runtime.sessionmaker) as uow:
         programme = await uow.programmes.default_or_create()
         officer = await uow.officers.add(
@@ -20,7 +20,8 @@ async def add_coordinator(runtime: Runtime, user_id: str = "coord") -> None:
                 role=Role.COORDINATOR,
                 status=OfficerStatus.ACTIVE,
                 consent_at=utcnow(),
-                languages=["en"],
+                languages=[locale],
+                locale=locale,
                 programme_id=programme.id,
             )
         )
@@ -69,6 +70,18 @@ async def test_unknown_question_reaches_coordinator_and_the_answer_comes_back(
         query = (await uow.session.execute(select(FaqQuery).where(FaqQuery.escalated))).scalar_one()
     assert query.answer_text and query.answered_at is not None
     assert "No unanswered questions" in await coordinator.say("/unanswered")
+
+
+async def test_a_coordinator_reads_a_passed_question_in_their_own_language(
+    runtime: Runtime, talk: Talk, messenger: FakeMessenger
+) -> None:
+    await add_coordinator(runtime, locale="fr")
+    await talk.say("how many days of annual leave do municipal staff get in Lyon?")
+    await talk.press("Yes, ask them")  # the asker reads English
+    await runtime.tick()
+    [note] = [s.reply for s in messenger.to("coord")]
+    assert "annual leave" in note.text and "New question" not in note.text
+    assert [c.label for c in note.choices] == ["Y répondre"]
 
 
 async def test_a_did_you_mean_offers_choices(talk: Talk) -> None:
