@@ -96,23 +96,26 @@ PY_SPY_RATE = os.environ.get("PY_SPY_RATE", "100")
 """Samples per second for `--profile`."""
 
 
+def stat_cpu(stat: Path) -> float:
+    """User + system CPU time so far from a /proc `stat` file (a process's or a thread's)."""
+    fields = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def thread_cpu(pid: int) -> dict[int, float]:
     """User + system CPU time so far of each thread of a process, by thread id."""
     found: dict[int, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+            found[int(task.name)] = stat_cpu(task / "stat")
         except OSError:  # the thread ended meanwhile
             continue
-        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
     return found
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return stat_cpu(Path(f"/proc/{pid}/stat"))
 
 
 def free_port() -> int:
@@ -252,13 +255,13 @@ set's on-topic rows in every language, then the same rows opened with "Hello, ")
 question is answered from the meaning layer's cache of recent question vectors."""
 
 
-def officer_questions(users: int) -> list[str]:
+def officer_questions() -> list[str]:
+    """What the officers ask, one each in turn (see QUESTIONS)."""
     if QUESTIONS == "same":
         return [QUESTION]
     rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
     asked = [r["q"] for r in rows if r.get("id")]
-    texts = [*asked, *(f"Hello, {q}" for q in asked)]
-    return [texts[i % len(texts)] for i in range(users)]
+    return [*asked, *(f"Hello, {q}" for q in asked)]
 
 
 async def start_peerbot(
@@ -316,7 +319,7 @@ async def run_peerbot(
         if workload == "officers":
             await seeded(db, users)
             ids = [int(telegram_chat(i)) for i in range(users)]
-            texts = officer_questions(users)
+            texts = officer_questions()
         else:
             ids = list(range(1, users + 1))
             texts = ["/start"]
